@@ -1,0 +1,236 @@
+//! The action registry: for each action kind, what it applies to, what must
+//! hold before it is offered, and the one line stating its exact effect.
+//! The TUI, the confirmation dialog and the headless commands all plan here.
+
+use crate::app::state::PickerEntry;
+use crate::model::{
+    Action, ActionKind, GitOpsApp, ModelDrift, PipelineRun, Snapshot, Target, TargetKind, Timestamp, short_rev,
+};
+
+/// Context a plan needs beyond the target itself.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanContext {
+    pub read_only: bool,
+    /// The source is marked `production = true`.
+    pub source_production: bool,
+    pub now: Timestamp,
+}
+
+/// Why an action is not offered, in words for the engineer.
+pub type Refusal = String;
+
+/// The read-only gate, shared by the TUI, the headless commands and the executor.
+pub fn check_allowed(kind: ActionKind, target: &Target, read_only: bool) -> Result<(), Refusal> {
+    if read_only && kind.is_mutating() {
+        return Err(format!(
+            "read-only: {} {target} refused (read_only = true in the config, or --read-only)",
+            kind.verb()
+        ));
+    }
+    Ok(())
+}
+
+/// Plan an action on a target found in a source's snapshot.
+pub fn plan(
+    kind: ActionKind,
+    snapshot: &Snapshot,
+    target: &Target,
+    to: Option<&str>,
+    ctx: PlanContext,
+) -> Result<Action, Refusal> {
+    let gone = || format!("{target} is not in {}'s last read", target.source);
+    match kind.target_kind() {
+        TargetKind::Run => {
+            let run = snapshot.pipelines.iter().find(|r| r.id == target.id).ok_or_else(gone)?;
+            plan_run(kind, run, ctx)
+        }
+        TargetKind::App => {
+            let app = snapshot.apps.iter().find(|a| a.name == target.id).ok_or_else(gone)?;
+            plan_app(kind, app, to, ctx)
+        }
+        TargetKind::Model => {
+            let model = snapshot.models.iter().find(|m| m.model == target.id).ok_or_else(gone)?;
+            plan_model(kind, model, to, ctx)
+        }
+    }
+}
+
+fn describe_run(run: &PipelineRun) -> String {
+    format!("{} on {} @ {}", run.pipeline, run.branch, short_rev(&run.commit))
+}
+
+pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result<Action, Refusal> {
+    let target = Target::new(&run.source, TargetKind::Run, &run.id);
+    check_allowed(kind, &target, ctx.read_only)?;
+    let what = describe_run(run);
+    let effect = match kind {
+        ActionKind::Rerun => {
+            if run.status.is_active() {
+                return Err(format!("{target} is still {}: cancel it or wait before re-running", run.status));
+            }
+            format!("re-run every job of {target} ({what}) as attempt {}", run.attempt + 1)
+        }
+        ActionKind::RerunFailed => {
+            if run.status != crate::model::RunStatus::Failure {
+                return Err(format!("{target} did not fail (it is {}): nothing to re-run", run.status));
+            }
+            let failed = run.failed_jobs();
+            let jobs = if failed.is_empty() { "failed jobs".to_string() } else { failed.join(", ") };
+            format!("re-run the failed jobs ({jobs}) of {target} ({what}) as attempt {}", run.attempt + 1)
+        }
+        ActionKind::Cancel => {
+            if !run.status.is_active() {
+                return Err(format!("{target} is not queued or running (it is {})", run.status));
+            }
+            let elapsed = run.elapsed(ctx.now).map(|d| format!(" for {}", human_duration(d))).unwrap_or_default();
+            format!("cancel {target} ({what}), {}{elapsed}", run.status)
+        }
+        other => return Err(wrong_target(other, TargetKind::Run)),
+    };
+    Ok(Action { kind, target, to: None, effect, production: ctx.source_production })
+}
+
+pub fn plan_app(kind: ActionKind, app: &GitOpsApp, to: Option<&str>, ctx: PlanContext) -> Result<Action, Refusal> {
+    let target = Target::new(&app.source, TargetKind::App, &app.name);
+    check_allowed(kind, &target, ctx.read_only)?;
+    let live = app.revision.as_deref().map_or("unknown", short_rev);
+    let wanted = app.target_revision.as_deref().map_or("unknown", short_rev);
+    let place = app.place();
+    let mut to_id = None;
+    let effect = match kind {
+        ActionKind::Sync => {
+            if app.suspended {
+                return Err(format!("{target} is suspended: resume it before syncing"));
+            }
+            let drift = match app.out_of_sync.len() {
+                0 => String::new(),
+                n => format!(", {n} resource{} out of sync", if n == 1 { "" } else { "s" }),
+            };
+            format!("sync {target} ({place}) to {wanted} (live {live}{drift})")
+        }
+        ActionKind::Refresh => format!("refresh {target}: compare the live state with {wanted} again (changes nothing)"),
+        ActionKind::Rollback => {
+            if app.auto_sync {
+                return Err(format!(
+                    "{target} has auto-sync on: Argo CD refuses a history rollback then. Turn auto-sync off \
+                     first, or roll back by reverting the commit in Git"
+                ));
+            }
+            let entry = match to {
+                Some(id) => app
+                    .history
+                    .iter()
+                    .find(|d| d.id == id)
+                    .ok_or_else(|| format!("{target} has no history entry #{id}"))?,
+                None => default_rollback(app).ok_or_else(|| {
+                    format!("{target} has no earlier deployment to roll back to")
+                })?,
+            };
+            if app.revision.as_deref() == Some(entry.revision.as_str()) {
+                return Err(format!("{target} already runs {} (history #{})", short_rev(&entry.revision), entry.id));
+            }
+            to_id = Some(entry.id.clone());
+            format!("roll back {target} from {live} to {} (history #{})", short_rev(&entry.revision), entry.id)
+        }
+        ActionKind::Suspend => {
+            if app.suspended {
+                return Err(format!("{target} is already suspended"));
+            }
+            format!("suspend {target}: stop reconciling it until resumed")
+        }
+        ActionKind::Resume => {
+            if !app.suspended {
+                return Err(format!("{target} is not suspended"));
+            }
+            let then = if app.auto_sync { format!(" (auto-sync will deploy {wanted})") } else { String::new() };
+            format!("resume {target}: reconcile it again{then}")
+        }
+        other => return Err(wrong_target(other, TargetKind::App)),
+    };
+    Ok(Action { kind, target, to: to_id, effect, production: ctx.source_production || app.production })
+}
+
+pub fn plan_model(kind: ActionKind, model: &ModelDrift, to: Option<&str>, ctx: PlanContext) -> Result<Action, Refusal> {
+    let target = Target::new(&model.source, TargetKind::Model, &model.model);
+    check_allowed(kind, &target, ctx.read_only)?;
+    if kind != ActionKind::SetModelAlias {
+        return Err(wrong_target(kind, TargetKind::Model));
+    }
+    let from = model.version.as_deref().unwrap_or("none");
+    let version = match to {
+        Some(v) => model
+            .versions
+            .iter()
+            .find(|m| m.version == v)
+            .ok_or_else(|| format!("{target} has no version {v}"))?,
+        None => model
+            .previous_version()
+            .ok_or_else(|| format!("{target} has no earlier READY version to go back to"))?,
+    };
+    if model.version.as_deref() == Some(version.version.as_str()) {
+        return Err(format!("{target} already serves version {}", version.version));
+    }
+    let effect = format!("point {target} alias \"{}\" from version {from} to {}", model.alias, version.version);
+    Ok(Action {
+        kind,
+        target,
+        to: Some(version.version.clone()),
+        effect,
+        production: ctx.source_production || model.production,
+    })
+}
+
+fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
+    let wants = match kind.target_kind() {
+        TargetKind::Run => "pipeline runs (tab 2)",
+        TargetKind::App => "GitOps apps (tab 3)",
+        TargetKind::Model => "models (tab 4)",
+    };
+    format!("{kind} applies to {wants}, not to a {got}")
+}
+
+/// The rollback offered by default: the newest deployment of another revision.
+pub fn default_rollback(app: &GitOpsApp) -> Option<&crate::model::Deployment> {
+    app.history.iter().find(|d| Some(d.revision.as_str()) != app.revision.as_deref())
+}
+
+/// The rollback picker's entries: the app's history, newest first.
+pub fn rollback_choices(app: &GitOpsApp) -> Vec<PickerEntry> {
+    app.history
+        .iter()
+        .map(|d| PickerEntry {
+            id: d.id.clone(),
+            revision: d.revision.clone(),
+            time: d.deployed_at,
+            author: d.author.clone().unwrap_or_default(),
+            message: d.message.clone().unwrap_or_default(),
+            current: app.revision.as_deref() == Some(d.revision.as_str()),
+        })
+        .collect()
+}
+
+/// The model-version picker's entries, newest first.
+pub fn version_choices(model: &ModelDrift) -> Vec<PickerEntry> {
+    model
+        .versions
+        .iter()
+        .map(|v| PickerEntry {
+            id: v.version.clone(),
+            revision: format!("v{}", v.version),
+            time: v.created_at,
+            author: v.status.clone(),
+            message: v.description.clone().unwrap_or_default(),
+            current: model.version.as_deref() == Some(v.version.as_str()),
+        })
+        .collect()
+}
+
+/// "3m 05s", "1h 02m", "12s".
+pub fn human_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}

@@ -1,0 +1,53 @@
+//! What needs the engineer: shared by the Overview, `opsdeck status`'s exit
+//! code and its table, so both agree on what "needs attention" means.
+
+use std::collections::HashMap;
+
+use crate::model::{DriftStatus, GitOpsApp, ModelDrift, PipelineRun, RunStatus};
+
+/// Runs that are the newest of their (project, pipeline, branch) and failed:
+/// an old red run that a later green one fixed is history, not a problem.
+pub fn failing_runs<'a>(runs: impl IntoIterator<Item = &'a PipelineRun>) -> Vec<&'a PipelineRun> {
+    let mut latest: HashMap<(&str, &str, &str, &str), &PipelineRun> = HashMap::new();
+    for run in runs {
+        if run.status.is_active() || matches!(run.status, RunStatus::Skipped | RunStatus::Cancelled) {
+            continue;
+        }
+        let key = (run.source.as_str(), run.project.as_str(), run.pipeline.as_str(), run.branch.as_str());
+        match latest.get(&key) {
+            Some(seen) if seen.sort_time() >= run.sort_time() => {}
+            _ => {
+                latest.insert(key, run);
+            }
+        }
+    }
+    let mut failing: Vec<&PipelineRun> =
+        latest.into_values().filter(|r| r.status == RunStatus::Failure).collect();
+    failing.sort_by(|a, b| b.sort_time().cmp(&a.sort_time()).then_with(|| a.id.cmp(&b.id)));
+    failing
+}
+
+pub fn app_needs_attention(app: &GitOpsApp) -> bool {
+    app.needs_attention()
+}
+
+pub fn model_needs_attention(model: &ModelDrift) -> bool {
+    model.status() >= DriftStatus::Warning
+}
+
+/// Severity on one scale for all three kinds (higher is worse).
+pub fn run_score(_run: &PipelineRun) -> u8 {
+    3
+}
+
+pub fn app_score(app: &GitOpsApp) -> u8 {
+    app.severity()
+}
+
+pub fn model_score(model: &ModelDrift) -> u8 {
+    match model.status() {
+        DriftStatus::Drifting => 3,
+        DriftStatus::Warning => 1,
+        _ => 0,
+    }
+}

@@ -1,0 +1,121 @@
+//! The append-only audit log: one JSON line per action request and one per
+//! outcome, with who, where and what. Tokens are never part of an action, so
+//! they can never reach it.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::model::{Action, ActionKind, Outcome, TargetKind, Timestamp};
+
+/// The user running opsdeck, as the audit log names them.
+pub fn current_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+/// `$XDG_STATE_HOME/opsdeck/audit.jsonl` (`~/.local/state/…` when unset).
+pub fn default_path() -> PathBuf {
+    state_dir().join("audit.jsonl")
+}
+
+/// opsdeck's state directory (audit log, logs).
+pub fn state_dir() -> PathBuf {
+    dirs::state_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".local").join("state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("opsdeck")
+}
+
+/// One line of the audit log.
+#[derive(Debug, Serialize)]
+pub struct AuditRecord<'a> {
+    pub time: Timestamp,
+    /// Ties a request to its outcome.
+    pub id: String,
+    pub user: &'a str,
+    pub host: &'a str,
+    /// "tui" or "cli".
+    pub via: &'a str,
+    pub source: &'a str,
+    pub target_kind: TargetKind,
+    pub target: &'a str,
+    pub action: ActionKind,
+    pub to: Option<&'a str>,
+    pub effect: &'a str,
+    pub production: bool,
+    /// requested, done, failed or unknown.
+    pub outcome: &'a str,
+    pub detail: Option<&'a str>,
+}
+
+/// Where audit lines go.
+pub struct AuditLog {
+    path: PathBuf,
+    file: Mutex<Option<File>>,
+    user: String,
+    host: String,
+    via: &'static str,
+}
+
+impl AuditLog {
+    /// The file is opened on first write, so a read-only session never creates it.
+    pub fn new(path: PathBuf, via: &'static str) -> Self {
+        AuditLog { path, file: Mutex::new(None), user: current_user(), host: host(), via }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Record that `action` is about to be sent.
+    pub fn requested(&self, id: &str, action: &Action) -> std::io::Result<()> {
+        self.write(id, action, "requested", None)
+    }
+
+    /// Record how `action` ended.
+    pub fn outcome(&self, id: &str, action: &Action, outcome: &Outcome) -> std::io::Result<()> {
+        self.write(id, action, outcome.word(), Some(outcome.detail()))
+    }
+
+    fn write(&self, id: &str, action: &Action, outcome: &str, detail: Option<&str>) -> std::io::Result<()> {
+        let record = AuditRecord {
+            time: chrono::Utc::now(),
+            id: id.to_string(),
+            user: &self.user,
+            host: &self.host,
+            via: self.via,
+            source: &action.target.source,
+            target_kind: action.target.kind,
+            target: &action.target.id,
+            action: action.kind,
+            to: action.to.as_deref(),
+            effect: &action.effect,
+            production: action.production,
+            outcome,
+            detail,
+        };
+        let mut line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+        line.push('\n');
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            *guard = Some(OpenOptions::new().create(true).append(true).open(&self.path)?);
+        }
+        let file = guard.as_mut().ok_or_else(|| std::io::Error::other("audit log not open"))?;
+        // One write per line keeps lines whole even with several opsdecks appending.
+        file.write_all(line.as_bytes())?;
+        file.sync_data()
+    }
+}

@@ -1,0 +1,130 @@
+//! The one verb enum: every key, the help overlay and the keymap config speak
+//! in these. Each variant's doc comment is its help text.
+
+use serde::{Deserialize, Serialize};
+use strum::{EnumIter, EnumMessage, EnumString, IntoStaticStr};
+
+use crate::model::ActionKind;
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    EnumString,
+    EnumMessage,
+    IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Command {
+    /// Quit opsdeck
+    Quit,
+    /// Show or hide this help
+    Help,
+    /// Next tab
+    NextTab,
+    /// Previous tab
+    PrevTab,
+    /// Go to the Overview tab
+    TabOverview,
+    /// Go to the Pipelines tab
+    TabPipelines,
+    /// Go to the GitOps tab
+    TabGitops,
+    /// Go to the Drift tab
+    TabDrift,
+    /// Move up
+    Up,
+    /// Move down
+    Down,
+    /// Go to the first row
+    Top,
+    /// Go to the last row
+    Bottom,
+    /// Page up
+    PageUp,
+    /// Page down
+    PageDown,
+    /// Open the selected item (detail view, or jump to it from Overview)
+    Open,
+    /// Go back: close the detail view, clear the filter
+    Back,
+    /// Filter the table (fuzzy); Esc clears
+    Filter,
+    /// Copy the selected item's link (OSC 52) and show it
+    CopyUrl,
+    /// Sync the selected app to its target revision
+    Sync,
+    /// Refresh: ask the app's controller to look again (re-reads the source elsewhere)
+    Refresh,
+    /// Roll back the selected app (history picker) or model (version picker)
+    Rollback,
+    /// Suspend reconciliation of the selected app
+    Suspend,
+    /// Resume reconciliation of the selected app
+    Resume,
+    /// Re-run the selected pipeline run
+    Rerun,
+    /// Re-run only the failed jobs of the selected run
+    RerunFailed,
+    /// Cancel the selected queued or running run
+    Cancel,
+}
+
+impl Command {
+    /// Its snake_case name, as written in the config's `[keys]` table.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// Its help text (the variant's doc comment).
+    pub fn help(self) -> &'static str {
+        self.get_documentation().unwrap_or("")
+    }
+
+    /// The action kind a command asks for, if it is an action (the Drift
+    /// tab turns `Rollback` into `SetModelAlias`).
+    pub fn action_kind(self) -> Option<ActionKind> {
+        Some(match self {
+            Command::Sync => ActionKind::Sync,
+            Command::Refresh => ActionKind::Refresh,
+            Command::Rollback => ActionKind::Rollback,
+            Command::Suspend => ActionKind::Suspend,
+            Command::Resume => ActionKind::Resume,
+            Command::Rerun => ActionKind::Rerun,
+            Command::RerunFailed => ActionKind::RerunFailed,
+            Command::Cancel => ActionKind::Cancel,
+            _ => return None,
+        })
+    }
+
+    /// Which help section it is listed under.
+    pub fn section(self) -> &'static str {
+        match self {
+            Command::Quit | Command::Help | Command::CopyUrl => "General",
+            Command::NextTab
+            | Command::PrevTab
+            | Command::TabOverview
+            | Command::TabPipelines
+            | Command::TabGitops
+            | Command::TabDrift => "Tabs",
+            Command::Sync
+            | Command::Refresh
+            | Command::Rollback
+            | Command::Suspend
+            | Command::Resume
+            | Command::Rerun
+            | Command::RerunFailed
+            | Command::Cancel => "Actions",
+            _ => "Navigation",
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The application core: state, the update function, keys, and the action
+//! registry and executor. No terminal, no drawing: testable as plain functions.
+
+pub mod actions;
+pub mod attention;
+pub mod audit;
+pub mod command;
+pub mod executor;
+pub mod keymap;
+pub mod state;
+pub mod update;
+pub mod views;
+
+pub use command::Command;
+pub use keymap::Keymap;
+pub use state::{State, Tab};
+pub use update::{Effect, Msg, update};

@@ -1,0 +1,559 @@
+//! The TOML configuration: schema, validation with file:line:column errors,
+//! and secret lookup. Unknown keys are errors: a typo must not silently
+//! disable a source.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// The poll interval when the config does not say.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// The demo fleet moves one step this often unless told otherwise.
+pub const DEFAULT_DEMO_STEP_INTERVAL: Duration = Duration::from_secs(2);
+/// The seed of the demo fleet when none is given.
+pub const DEFAULT_DEMO_SEED: u64 = 42;
+/// How long a `{ command = … }` secret may take.
+const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The starter config `opsdeck init` writes.
+pub const STARTER_CONFIG: &str = include_str!("starter_config.toml");
+
+/// Every source kind this build knows.
+pub const SOURCE_KINDS: &[&str] = &["demo"];
+
+/// A place in a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: Arc<Path>,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// A value with where it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located<T> {
+    pub value: T,
+    pub at: Location,
+}
+
+/// One problem with a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub at: Option<Location>,
+    pub file: Option<Arc<Path>>,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn at(at: &Location, message: impl Into<String>) -> Self {
+        ConfigError { at: Some(at.clone()), file: Some(at.file.clone()), message: message.into() }
+    }
+
+    pub fn without_location(message: impl Into<String>) -> Self {
+        ConfigError { at: None, file: None, message: message.into() }
+    }
+
+    fn in_file(file: &Arc<Path>, message: impl Into<String>) -> Self {
+        ConfigError { at: None, file: Some(file.clone()), message: message.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.at, &self.file) {
+            (Some(at), _) => write!(f, "{at}: {}", self.message),
+            (None, Some(file)) => write!(f, "{}: {}", file.display(), self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every error of one file, reported together.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A `[keys]` entry: an action name and the keys it is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyBindingSpec {
+    pub command: Located<String>,
+    pub keys: Vec<Located<String>>,
+}
+
+/// Where a secret comes from. Its value is never stored in the config.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Secret {
+    Env(String),
+    File(PathBuf),
+    Command(String),
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Says where the secret lives, never what it is.
+        match self {
+            Secret::Env(v) => write!(f, "Secret(env {v})"),
+            Secret::File(p) => write!(f, "Secret(file {})", p.display()),
+            Secret::Command(c) => write!(f, "Secret(command `{c}`)"),
+        }
+    }
+}
+
+/// A secret's value. Debug and Display print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("environment variable {0} is not set")]
+    EnvMissing(String),
+    #[error("cannot read secret file {path}: {error}")]
+    File { path: PathBuf, error: std::io::Error },
+    #[error("secret command `{command}` failed: {why}")]
+    Command { command: String, why: String },
+    #[error("secret from {0} is empty")]
+    Empty(String),
+}
+
+impl Secret {
+    /// Read the secret now. Trailing newlines are trimmed.
+    pub async fn resolve(&self) -> Result<SecretValue, SecretError> {
+        let (value, from) = match self {
+            Secret::Env(var) => {
+                (std::env::var(var).map_err(|_| SecretError::EnvMissing(var.clone()))?, format!("env {var}"))
+            }
+            Secret::File(path) => {
+                let path = expand_home(path);
+                let text = tokio::fs::read_to_string(&path)
+                    .await
+                    .map_err(|error| SecretError::File { path: path.clone(), error })?;
+                (text, format!("file {}", path.display()))
+            }
+            Secret::Command(command) => (run_secret_command(command).await?, format!("command `{command}`")),
+        };
+        let value = value.trim_end_matches(['\n', '\r']).to_string();
+        if value.is_empty() {
+            return Err(SecretError::Empty(from));
+        }
+        Ok(SecretValue(value))
+    }
+}
+
+async fn run_secret_command(command: &str) -> Result<String, SecretError> {
+    let fail = |why: String| SecretError::Command { command: command.to_string(), why };
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SECRET_COMMAND_TIMEOUT, child)
+        .await
+        .map_err(|_| fail(format!("no answer within {}s", SECRET_COMMAND_TIMEOUT.as_secs())))?
+        .map_err(|e| fail(e.to_string()))?;
+    if !out.status.success() {
+        // stderr may be shown; stdout never is (it would be the secret).
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(fail(format!("{}: {}", out.status, stderr.trim())));
+    }
+    String::from_utf8(out.stdout).map_err(|_| fail("printed something that is not UTF-8".into()))
+}
+
+/// `~/x` → `$HOME/x`.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// The built-in demo fleet's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoConfig {
+    pub seed: u64,
+    /// How often the fleet moves one step.
+    pub step: Duration,
+    /// Frozen: the fleet never moves (actions still change it).
+    pub paused: bool,
+    /// Let things go wrong (failed runs, degraded apps, drifting models).
+    pub incidents: bool,
+    /// Simulate a backend that cannot be reached.
+    pub outage: bool,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            seed: DEFAULT_DEMO_SEED,
+            step: DEFAULT_DEMO_STEP_INTERVAL,
+            paused: false,
+            incidents: true,
+            outage: false,
+        }
+    }
+}
+
+/// The kind-specific part of a `[[source]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    Demo(DemoConfig),
+}
+
+impl SourceKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Demo(_) => "demo",
+        }
+    }
+}
+
+/// One `[[source]]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceConfig {
+    pub name: String,
+    /// Every target of this source is production (typed confirmation).
+    pub production: bool,
+    /// Overrides the global poll interval.
+    pub refresh: Option<Duration>,
+    pub kind: SourceKind,
+    pub at: Option<Location>,
+}
+
+/// The whole validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from (None for `--demo` without a file).
+    pub path: Option<PathBuf>,
+    /// A built-in theme name or a path; None picks one from the terminal.
+    pub theme: Option<Located<String>>,
+    pub read_only: bool,
+    pub refresh: Duration,
+    pub audit_log: Option<PathBuf>,
+    /// Force ASCII symbols (None: decide from the locale).
+    pub ascii: Option<bool>,
+    pub keys: Vec<KeyBindingSpec>,
+    pub sources: Vec<SourceConfig>,
+}
+
+impl Config {
+    /// The built-in demo fleet alone, for `--demo` without a config file.
+    pub fn demo(seed: u64) -> Config {
+        Config {
+            path: None,
+            theme: None,
+            read_only: false,
+            refresh: DEFAULT_REFRESH_INTERVAL,
+            audit_log: None,
+            ascii: None,
+            keys: Vec::new(),
+            sources: vec![SourceConfig {
+                name: "demo".into(),
+                production: false,
+                refresh: None,
+                kind: SourceKind::Demo(DemoConfig { seed, ..DemoConfig::default() }),
+                at: None,
+            }],
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/opsdeck/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("opsdeck").join("config.toml"))
+}
+
+/// Read and validate a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let file: Arc<Path> = Arc::from(path);
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors(vec![ConfigError::in_file(&file, format!("cannot read the config file: {e}"))]))?;
+    parse(&text, path)
+}
+
+/// Validate config text read from `path`.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    let file: Arc<Path> = Arc::from(path);
+    let lines = LineIndex::new(text, file.clone());
+    let mut errors = Vec::new();
+    let root = DeTable::parse(text).map_err(|e| ConfigErrors(vec![lines.toml_error(&e)]))?;
+    let root_span = root.span();
+    let mut root = root.into_inner();
+
+    let raw_sources = root.remove("source");
+    let top = deserialize_table::<RawTop>(root_span, root).map_err(|e| lines.toml_error(&e));
+    let top = match top {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+
+    let mut sources = Vec::new();
+    if let Some(raw) = raw_sources {
+        match raw.get_ref() {
+            DeValue::Array(items) => {
+                for item in items {
+                    match parse_source(item, &lines) {
+                        Ok(s) => sources.push(s),
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+            _ => errors.push(ConfigError::at(
+                &lines.at(raw.span().start),
+                "`source` must be an array of tables: write each source as [[source]]",
+            )),
+        }
+    }
+    let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+    for s in &sources {
+        if seen.insert(&s.name, ()).is_some() {
+            let at = s.at.clone().unwrap_or_else(|| lines.at(0));
+            errors.push(ConfigError::at(&at, format!("duplicate source name `{}`: names must be unique", s.name)));
+        }
+        if s.name.is_empty() || s.name.contains('/') || s.name.chars().any(char::is_whitespace) {
+            let at = s.at.clone().unwrap_or_else(|| lines.at(0));
+            errors.push(ConfigError::at(
+                &at,
+                format!("source name `{}` must be non-empty, without spaces or `/`", s.name),
+            ));
+        }
+    }
+
+    let Some(top) = top else {
+        return Err(ConfigErrors(errors));
+    };
+    let refresh = match &top.refresh {
+        Some(r) => match parse_duration(r.get_ref()) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(ConfigError::at(&lines.at(r.span().start), format!("refresh: {e}")));
+                DEFAULT_REFRESH_INTERVAL
+            }
+        },
+        None => DEFAULT_REFRESH_INTERVAL,
+    };
+    let keys = top
+        .keys
+        .map(|k| k.into_iter().map(|(name, keys)| key_spec(name, keys, &lines, &mut errors)).collect())
+        .unwrap_or_default();
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    Ok(Config {
+        path: Some(path.to_path_buf()),
+        theme: top.theme.map(|t| Located { at: lines.at(t.span().start), value: t.into_inner() }),
+        read_only: top.read_only.unwrap_or(false),
+        refresh,
+        audit_log: top.audit_log.map(|p| expand_home(&p)),
+        ascii: top.ascii,
+        keys,
+        sources,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTop {
+    theme: Option<Spanned<String>>,
+    read_only: Option<bool>,
+    refresh: Option<Spanned<String>>,
+    audit_log: Option<PathBuf>,
+    ascii: Option<bool>,
+    keys: Option<BTreeMap<Spanned<String>, Spanned<RawKeys>>>,
+    #[allow(dead_code)] // removed before deserializing; declared so it is not "unknown"
+    source: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawKeys {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn key_spec(
+    name: Spanned<String>,
+    keys: Spanned<RawKeys>,
+    lines: &LineIndex,
+    errors: &mut Vec<ConfigError>,
+) -> KeyBindingSpec {
+    let at = lines.at(keys.span().start);
+    let keys = match keys.into_inner() {
+        RawKeys::One(k) => vec![k],
+        RawKeys::Many(ks) => ks,
+    };
+    if keys.is_empty() {
+        errors.push(ConfigError::at(&at, format!("[keys] {}: give at least one key", name.get_ref())));
+    }
+    KeyBindingSpec {
+        command: Located { at: lines.at(name.span().start), value: name.into_inner() },
+        keys: keys.into_iter().map(|value| Located { value, at: at.clone() }).collect(),
+    }
+}
+
+/// Fields every source has; the kind's own fields are checked by its struct.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemo {
+    #[allow(dead_code)]
+    kind: IgnoredAny,
+    name: String,
+    #[serde(default)]
+    production: bool,
+    refresh: Option<Spanned<String>>,
+    seed: Option<u64>,
+    step: Option<Spanned<String>>,
+    #[serde(default)]
+    paused: bool,
+    incidents: Option<bool>,
+    #[serde(default)]
+    outage: bool,
+}
+
+fn parse_source(item: &Spanned<DeValue<'_>>, lines: &LineIndex) -> Result<SourceConfig, ConfigError> {
+    let start = lines.at(item.span().start);
+    let DeValue::Table(table) = item.get_ref() else {
+        return Err(ConfigError::at(&start, "each [[source]] must be a table"));
+    };
+    let Some(kind) = table.get("kind") else {
+        return Err(ConfigError::at(
+            &start,
+            format!("this [[source]] has no `kind` (expected one of: {})", SOURCE_KINDS.join(", ")),
+        ));
+    };
+    let DeValue::String(kind_name) = kind.get_ref() else {
+        return Err(ConfigError::at(&lines.at(kind.span().start), "`kind` must be a string"));
+    };
+    if table.get("name").is_none() {
+        return Err(ConfigError::at(&start, "this [[source]] has no `name`"));
+    }
+    let name_at = table.get("name").map_or(start.clone(), |n| lines.at(n.span().start));
+    let kind_name: &str = kind_name;
+    match kind_name {
+        "demo" => {
+            let raw = deserialize_table::<RawDemo>(item.span(), table.clone()).map_err(|e| lines.toml_error(&e))?;
+            let duration = |d: &Option<Spanned<String>>, key: &str| -> Result<Option<Duration>, ConfigError> {
+                d.as_ref()
+                    .map(|s| {
+                        parse_duration(s.get_ref())
+                            .map_err(|e| ConfigError::at(&lines.at(s.span().start), format!("{key}: {e}")))
+                    })
+                    .transpose()
+            };
+            let defaults = DemoConfig::default();
+            Ok(SourceConfig {
+                name: raw.name,
+                production: raw.production,
+                refresh: duration(&raw.refresh, "refresh")?,
+                kind: SourceKind::Demo(DemoConfig {
+                    seed: raw.seed.unwrap_or(defaults.seed),
+                    step: duration(&raw.step, "step")?.unwrap_or(defaults.step),
+                    paused: raw.paused,
+                    incidents: raw.incidents.unwrap_or(defaults.incidents),
+                    outage: raw.outage,
+                }),
+                at: Some(name_at),
+            })
+        }
+        other => Err(ConfigError::at(
+            &lines.at(kind.span().start),
+            format!("unknown source kind `{other}` (expected one of: {})", SOURCE_KINDS.join(", ")),
+        )),
+    }
+}
+
+fn deserialize_table<'i, T: Deserialize<'i>>(
+    span: std::ops::Range<usize>,
+    table: DeTable<'i>,
+) -> Result<T, toml::de::Error> {
+    T::deserialize(toml::de::Deserializer::from(Spanned::new(span, table)))
+}
+
+/// "30s", "5m", "1h30m", "500ms". Zero is refused: it would spin.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration ({e}); write it like \"30s\", \"5m\" or \"1h\""))?;
+    if d.is_zero() {
+        return Err(format!("`{s}` must be longer than zero"));
+    }
+    Ok(d)
+}
+
+/// Turns byte offsets into line:column.
+struct LineIndex {
+    starts: Vec<usize>,
+    text_len: usize,
+    file: Arc<Path>,
+    text: String,
+}
+
+impl LineIndex {
+    fn new(text: &str, file: Arc<Path>) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts, text_len: text.len(), file, text: text.to_string() }
+    }
+
+    fn at(&self, offset: usize) -> Location {
+        let offset = offset.min(self.text_len);
+        let line = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line_start = self.starts[line];
+        let column = self.text.get(line_start..offset).map_or(1, |s| s.chars().count() + 1);
+        Location { file: self.file.clone(), line: line + 1, column }
+    }
+
+    fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
+        let message = e.message().trim().to_string();
+        match e.span() {
+            Some(span) => ConfigError::at(&self.at(span.start), message),
+            None => ConfigError::in_file(&self.file, message),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! What the engineer can do to a target, and how it ended.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of thing an action is aimed at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum TargetKind {
+    Run,
+    App,
+    Model,
+}
+
+/// One run, app or model of one source.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Target {
+    pub source: String,
+    pub kind: TargetKind,
+    /// Run id, app name or model name, as the source knows it.
+    pub id: String,
+}
+
+impl Target {
+    pub fn new(source: impl Into<String>, kind: TargetKind, id: impl Into<String>) -> Self {
+        Target { source: source.into(), kind, id: id.into() }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.source, self.id)
+    }
+}
+
+/// Every action kind opsdeck knows.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ActionKind {
+    Sync,
+    Refresh,
+    Rollback,
+    Suspend,
+    Resume,
+    Rerun,
+    RerunFailed,
+    Cancel,
+    SetModelAlias,
+}
+
+impl ActionKind {
+    /// Changes something in a backend (refused when read-only). A refresh
+    /// only asks the controller to look again.
+    pub fn is_mutating(self) -> bool {
+        !matches!(self, ActionKind::Refresh)
+    }
+
+    /// What kind of target it applies to.
+    pub fn target_kind(self) -> TargetKind {
+        match self {
+            ActionKind::Rerun | ActionKind::RerunFailed | ActionKind::Cancel => TargetKind::Run,
+            ActionKind::SetModelAlias => TargetKind::Model,
+            _ => TargetKind::App,
+        }
+    }
+
+    /// A verb for messages: "sync", "roll back", "re-run"…
+    pub fn verb(self) -> &'static str {
+        match self {
+            ActionKind::Sync => "sync",
+            ActionKind::Refresh => "refresh",
+            ActionKind::Rollback => "roll back",
+            ActionKind::Suspend => "suspend",
+            ActionKind::Resume => "resume",
+            ActionKind::Rerun => "re-run",
+            ActionKind::RerunFailed => "re-run failed jobs of",
+            ActionKind::Cancel => "cancel",
+            ActionKind::SetModelAlias => "move the serving alias of",
+        }
+    }
+}
+
+/// A fully planned action: what, on what, and its exact effect in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub target: Target,
+    /// Rollback history id or model version, when the kind takes one.
+    pub to: Option<String>,
+    /// One line that states exactly what will happen.
+    pub effect: String,
+    /// A production target: the confirmation asks for its name to be typed.
+    pub production: bool,
+}
+
+/// How an action ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The backend accepted and did it.
+    Done(String),
+    /// The backend refused or failed; why.
+    Failed(String),
+    /// We lost track (connection dropped, timed out): it may or may not have happened.
+    Unknown(String),
+}
+
+impl Outcome {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Done(_) => "done",
+            Outcome::Failed(_) => "failed",
+            Outcome::Unknown(_) => "unknown",
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            Outcome::Done(s) | Outcome::Failed(s) | Outcome::Unknown(s) => s,
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! GitOps applications: sync status, health, drift and deploy history.
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::Display, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum SyncStatus {
+    Synced,
+    OutOfSync,
+    Unknown,
+}
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::Display, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Health {
+    Healthy,
+    Progressing,
+    Degraded,
+    Suspended,
+    Missing,
+    Unknown,
+}
+
+impl Health {
+    /// Degraded or missing: something is broken, not merely moving.
+    pub fn is_unhealthy(self) -> bool {
+        matches!(self, Health::Degraded | Health::Missing)
+    }
+}
+
+/// A Kubernetes object an app manages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum OperationPhase {
+    Running,
+    Succeeded,
+    Failed,
+    Error,
+    Terminating,
+}
+
+/// The last sync (or rollback) operation and how it ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operation {
+    /// What the operation did ("sync", "rollback to #41"…).
+    pub kind: String,
+    pub phase: OperationPhase,
+    pub message: String,
+    pub revision: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// One entry of an app's deploy history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deployment {
+    /// The id the backend rolls back to (Argo CD history id, Helm release version…).
+    pub id: String,
+    pub revision: String,
+    pub deployed_at: Option<Timestamp>,
+    pub author: Option<String>,
+    pub message: Option<String>,
+}
+
+/// An Argo CD Application, Flux Kustomization or HelmRelease.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GitOpsApp {
+    pub source: String,
+    pub name: String,
+    pub namespace: String,
+    /// Destination cluster (name or server URL).
+    pub cluster: String,
+    pub sync: SyncStatus,
+    pub health: Health,
+    /// Why the app is not healthy, when the backend says.
+    pub health_message: Option<String>,
+    /// The revision running in the cluster.
+    pub revision: Option<String>,
+    /// The revision the desired state asks for.
+    pub target_revision: Option<String>,
+    pub out_of_sync: Vec<ResourceRef>,
+    pub auto_sync: bool,
+    pub suspended: bool,
+    pub last_operation: Option<Operation>,
+    /// Newest first.
+    pub history: Vec<Deployment>,
+    /// When the live state last changed (sync finished, reconciled).
+    pub last_change: Option<Timestamp>,
+    /// The desired-state repository and path, when known (links to a git source).
+    pub repo_url: Option<String>,
+    pub path: Option<String>,
+    /// The backend marks this app as production (its source may also be).
+    pub production: bool,
+}
+
+impl GitOpsApp {
+    /// Out of sync, or degraded/missing.
+    pub fn needs_attention(&self) -> bool {
+        self.sync == SyncStatus::OutOfSync || self.health.is_unhealthy()
+    }
+
+    /// How much the app asks for attention (higher is worse).
+    pub fn severity(&self) -> u8 {
+        let health = match self.health {
+            Health::Degraded | Health::Missing => 3,
+            Health::Unknown => 1,
+            _ => 0,
+        };
+        let sync = u8::from(self.sync == SyncStatus::OutOfSync) * 2;
+        health.max(sync)
+    }
+
+    /// "namespace" or "cluster/namespace".
+    pub fn place(&self) -> String {
+        if self.cluster.is_empty() {
+            self.namespace.clone()
+        } else {
+            format!("{}/{}", self.cluster, self.namespace)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Backend-agnostic domain types. Every source maps its API into these; the
+//! app, the UI and the headless commands only ever see these.
+
+pub mod action;
+pub mod drift;
+pub mod gitops;
+pub mod pipeline;
+
+pub use action::{Action, ActionKind, Outcome, Target, TargetKind};
+pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse};
+pub use gitops::{Deployment, GitOpsApp, Health, Operation, OperationPhase, ResourceRef, SyncStatus};
+pub use pipeline::{Job, PipelineRun, RunStatus, Step};
+
+/// A point in time as every backend reports it (UTC).
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Everything one source knows at one moment. A new snapshot replaces the
+/// previous one of the same source whole.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub pipelines: Vec<PipelineRun>,
+    pub apps: Vec<GitOpsApp>,
+    pub models: Vec<ModelDrift>,
+}
+
+/// Which tabs a source contributes to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Provides {
+    pub pipelines: bool,
+    pub gitops: bool,
+    pub drift: bool,
+}
+
+impl Provides {
+    pub const ALL: Provides = Provides { pipelines: true, gitops: true, drift: true };
+}
+
+/// The first `n` characters of a commit SHA or revision, as people read them.
+pub fn short_rev(rev: &str) -> &str {
+    let end = rev.char_indices().nth(7).map_or(rev.len(), |(i, _)| i);
+    &rev[..end]
+}

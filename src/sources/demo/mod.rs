@@ -1,0 +1,119 @@
+//! The built-in demo backend: a real `Source` over a simulated fleet
+//! (`kind = "demo"`), so every screen and action can be tried without
+//! credentials.
+
+mod fleet;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use fleet::{DemoFleet, STEP_INTERVAL};
+
+use super::{ActionError, Source, SourceError};
+use crate::config::DemoConfig;
+use crate::model::{Action, ActionKind, Job, Provides, Snapshot, Timestamp};
+
+/// A demo source: the fleet moves with the wall clock unless paused.
+pub struct DemoSource {
+    name: String,
+    config: DemoConfig,
+    production: bool,
+    poll: Duration,
+    fleet: Mutex<DemoFleet>,
+}
+
+impl DemoSource {
+    pub fn new(name: &str, config: DemoConfig, production: bool, start: Timestamp, poll: Duration) -> Self {
+        let fleet = DemoFleet::with_step(config.seed, start, config.incidents, config.step);
+        DemoSource { name: name.to_string(), config, production, poll, fleet: Mutex::new(fleet) }
+    }
+
+    fn with_fleet<T>(&self, f: impl FnOnce(&mut DemoFleet) -> T) -> T {
+        // A poisoned lock only means another task panicked mid-step; the
+        // fleet is still plain data, so keep going with it.
+        let mut fleet = self.fleet.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.config.paused {
+            fleet.advance_to(chrono::Utc::now());
+        }
+        f(&mut fleet)
+    }
+
+    fn check_outage(&self) -> Result<(), String> {
+        if self.config.outage {
+            Err("connection refused (demo source configured with outage = true)".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Source for DemoSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "demo"
+    }
+
+    fn provides(&self) -> Provides {
+        Provides::ALL
+    }
+
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+
+    async fn fetch(&self) -> Result<Snapshot, SourceError> {
+        self.check_outage().map_err(SourceError::Unreachable)?;
+        let mut snapshot = self.with_fleet(|f| f.snapshot(&self.name));
+        if self.production {
+            snapshot.apps.iter_mut().for_each(|a| a.production = true);
+            snapshot.models.iter_mut().for_each(|m| m.production = true);
+        }
+        Ok(snapshot)
+    }
+
+    fn supports(&self, _kind: ActionKind) -> bool {
+        true
+    }
+
+    async fn execute(&self, action: &Action) -> Result<String, ActionError> {
+        self.check_outage().map_err(ActionError::Lost)?;
+        let who = crate::app::audit::current_user();
+        let id = action.target.id.as_str();
+        let to = || action.to.clone().ok_or(ActionError::Rejected(format!("{} needs a target (--to)", action.kind)));
+        self.with_fleet(|fleet| match action.kind {
+            ActionKind::Sync => fleet::act::sync(fleet, id, &who),
+            ActionKind::Refresh => fleet::act::refresh(fleet, id),
+            ActionKind::Rollback => match to() {
+                Ok(to) => fleet::act::rollback(fleet, id, &to, &who),
+                Err(e) => Err(e.to_string()),
+            },
+            ActionKind::Suspend => fleet::act::set_suspended(fleet, id, true),
+            ActionKind::Resume => fleet::act::set_suspended(fleet, id, false),
+            ActionKind::Rerun => fleet::act::rerun(fleet, id, false),
+            ActionKind::RerunFailed => fleet::act::rerun(fleet, id, true),
+            ActionKind::Cancel => fleet::act::cancel(fleet, id),
+            ActionKind::SetModelAlias => match to() {
+                Ok(to) => fleet::act::set_alias(fleet, id, &to),
+                Err(e) => Err(e.to_string()),
+            },
+        })
+        .map_err(ActionError::Rejected)
+    }
+
+    async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {
+        self.check_outage().map_err(SourceError::Unreachable)?;
+        let snapshot = self.with_fleet(|f| f.snapshot(&self.name));
+        snapshot
+            .pipelines
+            .into_iter()
+            .find(|r| r.id == run_id)
+            .and_then(|r| r.jobs)
+            .ok_or_else(|| SourceError::Backend(format!("run {run_id} not found")))
+    }
+}

@@ -1,0 +1,157 @@
+//! Backends behind one trait. Each configured source runs in its own tokio
+//! task with its own timeout and backoff, and sends what it read, by value,
+//! over a channel to the one owner of the state.
+
+pub mod demo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{Notify, mpsc};
+
+use crate::config::{Config, SourceConfig, SourceKind};
+use crate::model::{Action, ActionKind, Job, Provides, Snapshot, Timestamp};
+
+/// One read may take this long before it counts as failed.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+/// One action may take this long before its outcome counts as unknown.
+pub const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
+/// The first retry after a failed read; doubles up to the poll interval.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot reach the backend: {0}")]
+    Unreachable(String),
+    #[error("no answer within {}s", .0.as_secs())]
+    Timeout(Duration),
+    #[error("not allowed: {0}")]
+    Auth(String),
+    #[error("the backend answered with an error: {0}")]
+    Backend(String),
+    #[error("cannot understand the backend's answer: {0}")]
+    Decode(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Why an action did not get done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// The backend said no (or could not do it); nothing changed.
+    #[error("{0}")]
+    Rejected(String),
+    /// We lost the connection: it may or may not have happened.
+    #[error("{0}")]
+    Lost(String),
+    #[error("this source cannot {0}")]
+    Unsupported(&'static str),
+}
+
+/// A backend: reads snapshots, carries out actions.
+#[async_trait]
+pub trait Source: Send + Sync {
+    fn name(&self) -> &str;
+    fn kind(&self) -> &'static str;
+    fn provides(&self) -> Provides;
+    /// How long to wait between two reads when all is well.
+    fn poll_interval(&self) -> Duration;
+    /// Everything the source knows now.
+    async fn fetch(&self) -> Result<Snapshot, SourceError>;
+    /// Whether it can carry out this kind of action at all.
+    fn supports(&self, kind: ActionKind) -> bool;
+    /// Carry out a confirmed action; Ok holds the backend's word on it.
+    async fn execute(&self, action: &Action) -> Result<String, ActionError>;
+    /// Jobs and steps of one run, for the drill-down.
+    async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError>;
+}
+
+/// What a source task sends: a new snapshot or why there is none.
+#[derive(Debug)]
+pub struct SourceEvent {
+    /// Index into the configured sources (and `State::sources`).
+    pub source: usize,
+    pub at: Timestamp,
+    pub result: Result<Snapshot, String>,
+}
+
+/// Build one source from its config.
+pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
+    match &config.kind {
+        SourceKind::Demo(demo) => Arc::new(demo::DemoSource::new(
+            &config.name,
+            demo.clone(),
+            config.production,
+            chrono::Utc::now(),
+            config.refresh.unwrap_or(refresh).min(demo.step),
+        )),
+    }
+}
+
+/// Build every configured source, in config order.
+pub fn build_all(config: &Config) -> Vec<Arc<dyn Source>> {
+    config.sources.iter().map(|s| build(s, config.refresh)).collect()
+}
+
+/// One read with the source's timeout.
+pub async fn fetch_with_timeout(source: &dyn Source) -> Result<Snapshot, SourceError> {
+    match tokio::time::timeout(FETCH_TIMEOUT, source.fetch()).await {
+        Ok(result) => result,
+        Err(_) => Err(SourceError::Timeout(FETCH_TIMEOUT)),
+    }
+}
+
+/// Read every source once, concurrently (for `opsdeck status`).
+pub async fn fetch_all(sources: &[Arc<dyn Source>]) -> Vec<(Timestamp, Result<Snapshot, SourceError>)> {
+    let reads = sources.iter().map(|s| async move {
+        let result = fetch_with_timeout(s.as_ref()).await;
+        (chrono::Utc::now(), result)
+    });
+    futures::future::join_all(reads).await
+}
+
+/// Start one polling task per source. `wake[i]` makes source `i` read now
+/// (after an action). Tasks end when the receiver is dropped.
+pub fn spawn_all(
+    sources: &[Arc<dyn Source>],
+    tx: mpsc::Sender<SourceEvent>,
+) -> (Vec<Arc<Notify>>, Vec<tokio::task::JoinHandle<()>>) {
+    let mut wakes = Vec::new();
+    let mut handles = Vec::new();
+    for (index, source) in sources.iter().enumerate() {
+        let wake = Arc::new(Notify::new());
+        wakes.push(wake.clone());
+        handles.push(tokio::spawn(poll(index, source.clone(), tx.clone(), wake)));
+    }
+    (wakes, handles)
+}
+
+async fn poll(index: usize, source: Arc<dyn Source>, tx: mpsc::Sender<SourceEvent>, wake: Arc<Notify>) {
+    let interval = source.poll_interval();
+    let mut retry = RETRY_INTERVAL.min(interval);
+    loop {
+        let result = fetch_with_timeout(source.as_ref()).await;
+        let wait = match &result {
+            Ok(_) => {
+                retry = RETRY_INTERVAL.min(interval);
+                interval
+            }
+            Err(e) => {
+                tracing::warn!(source = source.name(), error = %e, "read failed; retrying in {:?}", retry);
+                let wait = retry;
+                retry = (retry * 2).min(interval.max(RETRY_INTERVAL));
+                wait
+            }
+        };
+        let event = SourceEvent { source: index, at: chrono::Utc::now(), result: result.map_err(|e| e.to_string()) };
+        if tx.send(event).await.is_err() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Ages, durations, absolute times, metric values and truncation, formatted
+//! the same way everywhere on screen.
+
+use std::time::Duration;
+
+use ratatui::text::Span;
+
+use crate::model::Timestamp;
+
+/// How long ago `then` was, relative to `now`: "12s", "4m", "2h", "3d".
+/// A time in the future (clock skew) reads as "0s".
+pub fn age(now: Timestamp, then: Timestamp) -> String {
+    let secs = (now - then).num_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3_600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3_600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// `age` of an optional time, or `none`.
+pub fn age_or(now: Timestamp, then: Option<Timestamp>, none: &str) -> String {
+    then.map_or_else(|| none.to_string(), |t| age(now, t))
+}
+
+/// A run or step duration: "42s", "1m 05s", "1h 02m", "2d 03h".
+pub fn duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3_600 => format!("{}m {:02}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h {:02}m", s / 3_600, (s % 3_600) / 60),
+        s => format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3_600),
+    }
+}
+
+/// `duration` of an optional value, or `none`.
+pub fn duration_or(d: Option<Duration>, none: &str) -> String {
+    d.map_or_else(|| none.to_string(), duration)
+}
+
+/// An absolute time, always in UTC so that it reads the same on every host.
+pub fn absolute(t: Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// "2024-05-01 12:34 UTC (4m ago)".
+pub fn absolute_and_age(now: Timestamp, t: Timestamp) -> String {
+    format!("{} ({} ago)", absolute(t), age(now, t))
+}
+
+/// A metric value or threshold: two to three decimals below 1 ("0.31",
+/// "0.005"), two up to 100, none above.
+pub fn metric_value(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let abs = v.abs();
+    if abs >= 100.0 {
+        return format!("{v:.0}");
+    }
+    if abs >= 1.0 {
+        return format!("{v:.2}");
+    }
+    let s = format!("{v:.3}");
+    let trimmed = s.trim_end_matches('0');
+    // Keep at least two decimals: "0.10", not "0.1".
+    let decimals = trimmed.split_once('.').map_or(0, |(_, d)| d.len());
+    if decimals < 2 { format!("{v:.2}") } else { trimmed.to_string() }
+}
+
+/// The number of terminal columns `s` takes.
+pub fn width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// `s` cut to at most `max` columns, ending in `ellipsis` when cut.
+pub fn truncate(s: &str, max: usize, ellipsis: &str) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let room = max.saturating_sub(width(ellipsis));
+    let mut out = String::new();
+    let mut used = 0;
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        let w = width(c.encode_utf8(&mut buf));
+        if used + w > room {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if max >= width(ellipsis) {
+        out.push_str(ellipsis);
+    }
+    out
+}
+
+/// The first line of a possibly multi-line message.
+pub fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(secs: i64) -> Timestamp {
+        chrono::Utc.timestamp_opt(1_700_000_000 + secs, 0).single().expect("valid")
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(age(t(12), t(0)), "12s");
+        assert_eq!(age(t(4 * 60 + 59), t(0)), "4m");
+        assert_eq!(age(t(2 * 3600), t(0)), "2h");
+        assert_eq!(age(t(3 * 86_400 + 5), t(0)), "3d");
+        assert_eq!(age(t(0), t(30)), "0s");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(Duration::from_secs(42)), "42s");
+        assert_eq!(duration(Duration::from_secs(65)), "1m 05s");
+        assert_eq!(duration(Duration::from_secs(3_720)), "1h 02m");
+        assert_eq!(duration(Duration::from_secs(2 * 86_400 + 3 * 3_600)), "2d 03h");
+    }
+
+    #[test]
+    fn metric_values() {
+        assert_eq!(metric_value(0.31), "0.31");
+        assert_eq!(metric_value(0.1), "0.10");
+        assert_eq!(metric_value(0.005), "0.005");
+        assert_eq!(metric_value(0.0), "0.00");
+        assert_eq!(metric_value(12.345), "12.35");
+        assert_eq!(metric_value(1234.0), "1234");
+    }
+
+    #[test]
+    fn truncation() {
+        assert_eq!(truncate("hello world", 20, "…"), "hello world");
+        assert_eq!(truncate("hello world", 6, "…"), "hello…");
+        assert_eq!(truncate("hello world", 6, "~"), "hello~");
+        assert_eq!(truncate("hello", 0, "…"), "");
+        assert_eq!(absolute(t(0)), "2023-11-14 22:13 UTC");
+    }
+}
