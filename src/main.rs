@@ -1,1 +1,156 @@
-fn main() {}
+//! opsdeck's command line: the dashboard by default, headless subcommands for
+//! scripts and one-off actions.
+#![deny(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use opsdeck::cli::{self, ActionRequest, Globals, StatusFormat};
+use opsdeck::model::ActionKind;
+
+#[derive(Parser)]
+#[command(name = "opsdeck", version, about = "A terminal dashboard for the engineer on call: pipelines, GitOps and model drift, with safe actions.")]
+struct Cli {
+    /// Use the built-in demo fleet (alone, or added to --config's sources)
+    #[arg(long, global = true)]
+    demo: bool,
+    /// Seed of the demo fleet (the same seed gives the same fleet)
+    #[arg(long, global = true, value_name = "N")]
+    seed: Option<u64>,
+    /// Config file [default: $XDG_CONFIG_HOME/opsdeck/config.toml]
+    #[arg(long, short = 'c', global = true, value_name = "PATH", env = "OPSDECK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Refuse every mutating action
+    #[arg(long, global = true)]
+    read_only: bool,
+    /// Audit log file [default: $XDG_STATE_HOME/opsdeck/audit.jsonl]
+    #[arg(long, global = true, value_name = "PATH", env = "OPSDECK_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
+    /// Plain ASCII symbols (for terminals without good Unicode)
+    #[arg(long, global = true)]
+    ascii: bool,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Read every source once and print what needs attention (exit 0 healthy, 1 attention, 2 error)
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Sync an app to its target revision: SOURCE/APP
+    Sync(Target),
+    /// Ask an app's controller to look again: SOURCE/APP
+    Refresh(Target),
+    /// Roll an app back to a history entry, or a model's alias to a version: SOURCE/APP or SOURCE/MODEL
+    Rollback(RollbackTarget),
+    /// Suspend reconciliation of an app: SOURCE/APP
+    Suspend(Target),
+    /// Resume reconciliation of an app: SOURCE/APP
+    Resume(Target),
+    /// Re-run a pipeline run: SOURCE/RUN
+    Rerun(Target),
+    /// Re-run only the failed jobs of a run: SOURCE/RUN
+    RerunFailed(Target),
+    /// Cancel a queued or running run: SOURCE/RUN
+    Cancel(Target),
+    /// Work with the config file
+    Config {
+        #[command(subcommand)]
+        command: ConfigCmd,
+    },
+    /// Write a commented starter config (never overwrites)
+    Init {
+        /// Where to write it [default: $XDG_CONFIG_HOME/opsdeck/config.toml]
+        #[arg(long, value_name = "PATH")]
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Validate the config: exit 0, or 2 with file:line:column: message per error
+    Check,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct Target {
+    /// SOURCE/NAME
+    target: String,
+    /// Do it without asking
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Print what would be done and stop
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+struct RollbackTarget {
+    #[command(flatten)]
+    target: Target,
+    /// History id (apps) or version (models) [default: the previous one]
+    #[arg(long, value_name = "ID")]
+    to: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let _ = color_eyre::install();
+    let args = Cli::parse();
+    let globals = Globals {
+        demo: args.demo,
+        seed: args.seed,
+        config: args.config,
+        read_only: args.read_only,
+        audit_log: args.audit_log,
+        ascii: args.ascii.then_some(true),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("opsdeck: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let action = |kind: ActionKind, t: Target, to: Option<String>| ActionRequest {
+        kind,
+        target: t.target,
+        to,
+        yes: t.yes,
+        dry_run: t.dry_run,
+    };
+    let code = runtime.block_on(async {
+        match args.command {
+            None => cli::dashboard(globals).await,
+            Some(Cmd::Status { format }) => {
+                let format = match format {
+                    Format::Table => StatusFormat::Table,
+                    Format::Json => StatusFormat::Json,
+                };
+                cli::status(globals, format).await
+            }
+            Some(Cmd::Sync(t)) => cli::act(globals, action(ActionKind::Sync, t, None)).await,
+            Some(Cmd::Refresh(t)) => cli::act(globals, action(ActionKind::Refresh, t, None)).await,
+            Some(Cmd::Rollback(r)) => cli::act(globals, action(ActionKind::Rollback, r.target, r.to)).await,
+            Some(Cmd::Suspend(t)) => cli::act(globals, action(ActionKind::Suspend, t, None)).await,
+            Some(Cmd::Resume(t)) => cli::act(globals, action(ActionKind::Resume, t, None)).await,
+            Some(Cmd::Rerun(t)) => cli::act(globals, action(ActionKind::Rerun, t, None)).await,
+            Some(Cmd::RerunFailed(t)) => cli::act(globals, action(ActionKind::RerunFailed, t, None)).await,
+            Some(Cmd::Cancel(t)) => cli::act(globals, action(ActionKind::Cancel, t, None)).await,
+            Some(Cmd::Config { command: ConfigCmd::Check }) => cli::config_check(globals),
+            Some(Cmd::Init { path }) => cli::init(path),
+        }
+    });
+    // Sources may still be mid-request; don't wait for them.
+    runtime.shutdown_background();
+    ExitCode::from(code)
+}

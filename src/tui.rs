@@ -1,1 +1,164 @@
-//! TODO
+//! The event loop: starts the sources and the executor, reads keys, feeds
+//! everything through `app::update`, draws with `ui` only when dirty.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, bail, eyre};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::app::audit::AuditLog;
+use crate::app::executor::Executor;
+use crate::app::state::SourceState;
+use crate::app::{Effect, Keymap, Msg, State, update};
+use crate::config::{Config, ConfigErrors};
+use crate::sources::{self, SourceEvent};
+use crate::theme::{TermCaps, Theme};
+use crate::{term, ui};
+
+/// At most one frame this often, however many messages arrive.
+const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+/// The "updated 12s ago" clock ticks this often.
+const CLOCK_INTERVAL: Duration = Duration::from_secs(1);
+/// The spinner moves this often while something loads or an action is in flight.
+const SPINNER_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What the dashboard needs beyond the config file.
+pub struct TuiOptions {
+    pub read_only: bool,
+    pub audit_log: std::path::PathBuf,
+    pub ascii: Option<bool>,
+}
+
+/// Run the dashboard until the engineer quits or the session ends.
+pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
+    if !term::is_interactive() {
+        bail!(
+            "the dashboard needs a terminal, but stdin or stdout is not one.\n\
+             For scripts use `opsdeck status --format json`; for one action, `opsdeck sync|rollback|… --yes`."
+        );
+    }
+    let caps = TermCaps::from_env();
+    let mut theme = Theme::resolve(config.theme.as_ref(), &caps).map_err(|e| eyre!("{e}"))?;
+    if let Some(ascii) = options.ascii.or(config.ascii) {
+        theme.ascii = ascii;
+    }
+    let keymap = Keymap::from_config(&config.keys).map_err(|e| eyre!("{}", ConfigErrors(e)))?;
+    let read_only = options.read_only || config.read_only;
+
+    let sources = sources::build_all(&config);
+    let source_states = sources
+        .iter()
+        .zip(&config.sources)
+        .map(|(s, c)| SourceState::new(s.name(), s.kind(), s.provides(), c.production))
+        .collect();
+    let mut state = State::new(source_states, keymap, read_only, chrono::Utc::now());
+
+    let (source_tx, mut source_rx) = mpsc::channel::<SourceEvent>(64);
+    let (msg_tx, mut msg_rx) = mpsc::channel::<Msg>(64);
+    let (action_tx, action_rx) = mpsc::channel(16);
+    let (wakes, _pollers) = sources::spawn_all(&sources, source_tx);
+    let executor = Arc::new(Executor::new(sources.clone(), AuditLog::new(options.audit_log, "tui"), read_only));
+    executor.clone().spawn(action_rx, msg_tx.clone());
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+
+    term::install_panic_hook();
+    let mut terminal = term::enter()?;
+    let size = terminal.size()?;
+    update(&mut state, Msg::Resize(size.width, size.height));
+
+    let mut events = EventStream::new();
+    let mut last_draw: Option<Instant> = None;
+    let mut last_tick = Instant::now();
+    let result: Result<()> = loop {
+        if state.dirty {
+            let due = last_draw.map_or(Instant::now(), |t| t + FRAME_INTERVAL);
+            if Instant::now() >= due {
+                if let Err(e) = terminal.draw(|frame| ui::draw(frame, &state, &theme)) {
+                    break Err(e.into());
+                }
+                state.dirty = false;
+                last_draw = Some(Instant::now());
+            }
+        }
+        let next_frame = last_draw.map_or(Instant::now(), |t| t + FRAME_INTERVAL);
+        let tick_every = if state.is_animating() { SPINNER_INTERVAL } else { CLOCK_INTERVAL };
+        let mut msgs = Vec::new();
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => msgs.push(Msg::Key(key)),
+                Some(Ok(Event::Resize(w, h))) => msgs.push(Msg::Resize(w, h)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break Err(e.into()),
+                None => break Ok(()),
+            },
+            Some(event) = source_rx.recv() => msgs.push(Msg::Source(event)),
+            Some(msg) = msg_rx.recv() => msgs.push(msg),
+            _ = tokio::time::sleep_until(last_tick + tick_every) => {
+                last_tick = Instant::now();
+                msgs.push(Msg::Tick(chrono::Utc::now()));
+            }
+            _ = tokio::time::sleep_until(next_frame), if state.dirty => {}
+            _ = sigterm.recv() => break Ok(()),
+            _ = sighup.recv() => break Ok(()),
+            _ = sigint.recv() => break Ok(()),
+        }
+        // Take everything already waiting before drawing once.
+        while let Ok(event) = source_rx.try_recv() {
+            msgs.push(Msg::Source(event));
+        }
+        while let Ok(msg) = msg_rx.try_recv() {
+            msgs.push(msg);
+        }
+        let mut quit = false;
+        for msg in msgs {
+            for effect in update(&mut state, msg) {
+                match effect {
+                    Effect::Run { id, action } => {
+                        if action_tx.send((id, action)).await.is_err() {
+                            tracing::error!("the action executor stopped");
+                        }
+                    }
+                    Effect::Refetch(i) => {
+                        if let Some(wake) = wakes.get(i) {
+                            wake.notify_one();
+                        }
+                    }
+                    Effect::LoadJobs { source, run_id } => {
+                        let executor = executor.clone();
+                        let tx = msg_tx.clone();
+                        let target = crate::model::Target::new(
+                            sources.get(source).map_or("", |s| s.name()),
+                            crate::model::TargetKind::Run,
+                            &run_id,
+                        );
+                        tokio::spawn(async move {
+                            let result = executor.run_jobs(source, &run_id).await;
+                            let _ = tx.send(Msg::Jobs { target, result }).await;
+                        });
+                    }
+                    Effect::Copy(text) => {
+                        if let Err(e) = term::copy_to_clipboard(&text) {
+                            tracing::warn!(error = %e, "OSC 52 copy failed");
+                        }
+                    }
+                    Effect::Quit => quit = true,
+                }
+            }
+        }
+        if quit || state.should_quit {
+            break Ok(());
+        }
+    };
+    let restored = term::restore();
+    result?;
+    restored?;
+    Ok(())
+}

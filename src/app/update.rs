@@ -439,11 +439,7 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
                 state.status = None;
             }
         }
-        Command::Filter => {
-            if state.pane(state.tab).detail.is_none() {
-                state.editing_filter = true;
-            }
-        }
+        Command::Filter if state.pane(state.tab).detail.is_none() => state.editing_filter = true,
         Command::CopyUrl => return copy_url(state),
         _ => {}
     }

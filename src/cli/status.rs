@@ -1,0 +1,245 @@
+//! `opsdeck status`: read every source once and print. The JSON is a stable
+//! contract (see README): every field present, `null` when unknown.
+
+use serde::Serialize;
+
+use super::{EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, Globals, fail};
+use crate::app::attention;
+use crate::model::{DriftStatus, Health, RunStatus, Snapshot, SyncStatus, Timestamp, short_rev};
+use crate::sources;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceStatus {
+    pub name: String,
+    pub kind: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub updated_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PipelineStatus {
+    pub source: String,
+    pub id: String,
+    pub pipeline: String,
+    pub project: String,
+    pub branch: String,
+    pub commit: String,
+    pub actor: String,
+    pub status: RunStatus,
+    pub started_at: Option<Timestamp>,
+    pub duration_s: Option<u64>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResourceStatus {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GitOpsStatus {
+    pub source: String,
+    pub app: String,
+    pub namespace: String,
+    pub cluster: String,
+    pub sync: SyncStatus,
+    pub health: Health,
+    pub revision: Option<String>,
+    pub target_revision: Option<String>,
+    pub auto_sync: bool,
+    pub suspended: bool,
+    pub out_of_sync: Vec<ResourceStatus>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MetricStatus {
+    pub name: String,
+    pub feature: Option<String>,
+    pub value: Option<f64>,
+    pub warn: f64,
+    pub critical: f64,
+    pub status: DriftStatus,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DriftStatusRow {
+    pub source: String,
+    pub model: String,
+    pub version: Option<String>,
+    pub status: DriftStatus,
+    pub metrics: Vec<MetricStatus>,
+}
+
+/// The whole `status --format json` document.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub sources: Vec<SourceStatus>,
+    pub pipelines: Vec<PipelineStatus>,
+    pub gitops: Vec<GitOpsStatus>,
+    pub drift: Vec<DriftStatusRow>,
+}
+
+impl StatusReport {
+    /// Map what each source answered into the contract.
+    pub fn build(names: &[(String, String)], reads: Vec<(Timestamp, Result<Snapshot, String>)>) -> StatusReport {
+        let mut report = StatusReport { sources: Vec::new(), pipelines: Vec::new(), gitops: Vec::new(), drift: Vec::new() };
+        for ((name, kind), (at, result)) in names.iter().zip(reads) {
+            let snapshot = match result {
+                Ok(s) => {
+                    report.sources.push(SourceStatus { name: name.clone(), kind: kind.clone(), ok: true, error: None, updated_at: Some(at) });
+                    s
+                }
+                Err(e) => {
+                    report.sources.push(SourceStatus { name: name.clone(), kind: kind.clone(), ok: false, error: Some(e), updated_at: None });
+                    continue;
+                }
+            };
+            let mut runs = snapshot.pipelines;
+            runs.sort_by_key(|r| std::cmp::Reverse(r.sort_time()));
+            report.pipelines.extend(runs.into_iter().map(|r| PipelineStatus {
+                duration_s: r.elapsed(at).map(|d| d.as_secs()),
+                source: r.source,
+                id: r.id,
+                pipeline: r.pipeline,
+                project: r.project,
+                branch: r.branch,
+                commit: r.commit,
+                actor: r.actor,
+                status: r.status,
+                started_at: r.started_at,
+                url: r.url,
+            }));
+            report.gitops.extend(snapshot.apps.into_iter().map(|a| GitOpsStatus {
+                message: a
+                    .health_message
+                    .clone()
+                    .or_else(|| a.last_operation.as_ref().map(|o| o.message.clone()).filter(|m| !m.is_empty())),
+                source: a.source,
+                app: a.name,
+                namespace: a.namespace,
+                cluster: a.cluster,
+                sync: a.sync,
+                health: a.health,
+                revision: a.revision,
+                target_revision: a.target_revision,
+                auto_sync: a.auto_sync,
+                suspended: a.suspended,
+                out_of_sync: a
+                    .out_of_sync
+                    .into_iter()
+                    .map(|r| ResourceStatus { kind: r.kind, namespace: r.namespace, name: r.name })
+                    .collect(),
+            }));
+            report.drift.extend(snapshot.models.into_iter().map(|m| DriftStatusRow {
+                status: m.status(),
+                metrics: m
+                    .metrics_by_severity()
+                    .into_iter()
+                    .map(|x| MetricStatus {
+                        name: x.name.clone(),
+                        feature: x.feature.clone(),
+                        value: x.value.filter(|v| v.is_finite()),
+                        warn: x.warn,
+                        critical: x.critical,
+                        status: x.status(),
+                    })
+                    .collect(),
+                source: m.source,
+                model: m.model,
+                version: m.version,
+            }));
+        }
+        report
+    }
+
+    /// 2 when a source could not be read, 1 when something needs attention, else 0.
+    pub fn exit_code(&self, failing_runs: usize) -> u8 {
+        if self.sources.iter().any(|s| !s.ok) {
+            EXIT_ERROR
+        } else if failing_runs > 0
+            || self.gitops.iter().any(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy())
+            || self.drift.iter().any(|m| m.status == DriftStatus::Drifting)
+        {
+            EXIT_ATTENTION
+        } else {
+            EXIT_OK
+        }
+    }
+}
+
+/// `opsdeck status [--format table|json]`.
+pub async fn status(globals: Globals, format: StatusFormat) -> u8 {
+    let config = match globals.load_config() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let sources = sources::build_all(&config);
+    let names: Vec<(String, String)> = sources.iter().map(|s| (s.name().to_string(), s.kind().to_string())).collect();
+    let reads = sources::fetch_all(&sources).await;
+    // Failing runs are judged on the runs themselves (newest per pipeline and branch).
+    let failing = reads
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .map(|s| attention::failing_runs(&s.pipelines).len())
+        .sum::<usize>();
+    let failing_ids: Vec<(String, String)> = reads
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flat_map(|s| attention::failing_runs(&s.pipelines).into_iter().map(|r| (r.source.clone(), r.id.clone())))
+        .collect();
+    let reads = reads.into_iter().map(|(at, r)| (at, r.map_err(|e| e.to_string()))).collect();
+    let report = StatusReport::build(&names, reads);
+    match format {
+        StatusFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => return fail(format!("cannot encode the report: {e}")),
+        },
+        StatusFormat::Table => print_table(&report, &failing_ids),
+    }
+    report.exit_code(failing)
+}
+
+fn print_table(report: &StatusReport, failing: &[(String, String)]) {
+    println!("SOURCES");
+    for s in &report.sources {
+        let state = if s.ok { "ok".to_string() } else { format!("ERROR: {}", s.error.as_deref().unwrap_or("")) };
+        println!("  {:<16} {:<10} {state}", s.name, s.kind);
+    }
+    println!("\nNEEDS ATTENTION");
+    let mut any = false;
+    for r in report.pipelines.iter().filter(|r| failing.contains(&(r.source.clone(), r.id.clone()))) {
+        any = true;
+        println!("  run    {}/{:<8} {} on {} @ {} failed  {}", r.source, r.id, r.pipeline, r.branch, short_rev(&r.commit), r.url.as_deref().unwrap_or(""));
+    }
+    for a in report.gitops.iter().filter(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy()) {
+        any = true;
+        println!("  app    {}/{:<16} {} · {}  {}", a.source, a.app, a.sync, a.health, a.message.as_deref().unwrap_or(""));
+    }
+    for m in report.drift.iter().filter(|m| m.status >= DriftStatus::Warning) {
+        any = true;
+        let worst = m.metrics.first().map_or(String::new(), |x| {
+            let label = x.feature.as_ref().map_or(x.name.clone(), |f| format!("{}[{f}]", x.name));
+            format!("{label} = {}", x.value.map_or("no data".into(), |v| format!("{v:.3}")))
+        });
+        println!("  model  {}/{:<16} {}  {worst}", m.source, m.model, m.status);
+    }
+    if !any {
+        println!("  nothing");
+    }
+    println!(
+        "\n{} runs, {} apps, {} models",
+        report.pipelines.len(),
+        report.gitops.len(),
+        report.drift.len()
+    );
+}
