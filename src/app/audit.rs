@@ -16,6 +16,7 @@ pub fn current_user() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(|| whoami::username().ok())
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -165,3 +165,80 @@ impl ModelDrift {
 fn version_number(v: &str) -> Option<u64> {
     v.trim_start_matches(['v', 'V']).parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(value: Option<f64>, warn: f64, critical: f64, worse: Worse) -> Metric {
+        Metric { name: "m".into(), feature: None, value, warn, critical, worse, series: Vec::new() }
+    }
+
+    #[test]
+    fn reaching_a_threshold_counts_as_past_it() {
+        let psi = |v| metric(Some(v), 0.1, 0.25, Worse::Above).status();
+        assert_eq!(psi(0.09), DriftStatus::Ok);
+        assert_eq!(psi(0.1), DriftStatus::Warning);
+        assert_eq!(psi(0.2499), DriftStatus::Warning);
+        assert_eq!(psi(0.25), DriftStatus::Drifting);
+        let p = |v| metric(Some(v), 0.05, 0.01, Worse::Below).status();
+        assert_eq!(p(0.5), DriftStatus::Ok);
+        assert_eq!(p(0.05), DriftStatus::Warning);
+        assert_eq!(p(0.01), DriftStatus::Drifting);
+        assert_eq!(p(0.0), DriftStatus::Drifting);
+    }
+
+    #[test]
+    fn no_data_is_unknown_not_ok() {
+        assert_eq!(metric(None, 0.1, 0.25, Worse::Above).status(), DriftStatus::Unknown);
+        assert_eq!(metric(Some(f64::NAN), 0.1, 0.25, Worse::Above).status(), DriftStatus::Unknown);
+        let model = ModelDrift {
+            source: "s".into(),
+            model: "m".into(),
+            alias: "champion".into(),
+            version: None,
+            versions: Vec::new(),
+            metrics: Vec::new(),
+            drifting_since: None,
+            sample_count: None,
+            production: false,
+        };
+        assert_eq!(model.status(), DriftStatus::Unknown);
+    }
+
+    #[test]
+    fn severity_respects_which_direction_is_worse() {
+        // PSI 0.5 against 0.25 is twice critical; p = 0.005 against 0.01 likewise.
+        assert!((metric(Some(0.5), 0.1, 0.25, Worse::Above).severity() - 2.0).abs() < 1e-9);
+        assert!((metric(Some(0.005), 0.05, 0.01, Worse::Below).severity() - 2.0).abs() < 1e-9);
+        assert!(metric(None, 0.1, 0.25, Worse::Above).severity() < 0.0);
+    }
+
+    #[test]
+    fn metrics_sort_worst_first_and_the_model_takes_the_worst_status() {
+        let mut model = ModelDrift {
+            source: "s".into(),
+            model: "m".into(),
+            alias: "champion".into(),
+            version: Some("7".into()),
+            versions: ["7", "6", "5"]
+                .iter()
+                .map(|v| ModelVersion { version: v.to_string(), created_at: None, status: "READY".into(), description: None })
+                .collect(),
+            metrics: vec![
+                metric(Some(0.12), 0.1, 0.25, Worse::Above),
+                metric(Some(0.004), 0.05, 0.01, Worse::Below),
+                metric(Some(0.3), 0.1, 0.25, Worse::Above),
+            ],
+            drifting_since: None,
+            sample_count: None,
+            production: false,
+        };
+        assert_eq!(model.status(), DriftStatus::Drifting);
+        let order: Vec<f64> = model.metrics_by_severity().iter().filter_map(|m| m.value).collect();
+        assert_eq!(order, vec![0.004, 0.3, 0.12]);
+        assert_eq!(model.previous_version().map(|v| v.version.as_str()), Some("6"));
+        model.versions[1].status = "PENDING_REGISTRATION".into();
+        assert_eq!(model.previous_version().map(|v| v.version.as_str()), Some("5"));
+    }
+}
