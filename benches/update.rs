@@ -14,7 +14,10 @@ use opsdeck::sources::demo::DemoFleet;
 const EVENTS: usize = 10_000;
 
 fn snapshots(n: usize) -> Vec<Snapshot> {
-    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("time");
+    let start = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("time");
     let mut fleet = DemoFleet::new(42, start, true);
     (0..n)
         .map(|_| {
@@ -25,8 +28,16 @@ fn snapshots(n: usize) -> Vec<Snapshot> {
 }
 
 fn new_state() -> State {
-    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("time");
-    State::new(vec![SourceState::new("demo", "demo", Provides::ALL, false)], Keymap::default(), false, start)
+    let start = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("time");
+    State::new(
+        vec![SourceState::new("demo", "demo", Provides::ALL, false)],
+        Keymap::default(),
+        false,
+        start,
+    )
 }
 
 fn source_events(c: &mut Criterion) {
@@ -38,7 +49,11 @@ fn source_events(c: &mut Criterion) {
         b.iter_batched(
             || {
                 (0..EVENTS)
-                    .map(|i| SourceEvent { source: 0, at: Utc::now(), result: Ok(distinct[i % distinct.len()].clone()) })
+                    .map(|i| SourceEvent {
+                        source: 0,
+                        at: Utc::now(),
+                        result: Ok(distinct[i % distinct.len()].clone()),
+                    })
                     .collect::<Vec<_>>()
             },
             |events| {
@@ -64,14 +79,25 @@ fn key_presses(c: &mut Criterion) {
         big.pipelines.push(run);
     }
     let mut state = new_state();
-    update(&mut state, Msg::Source(SourceEvent { source: 0, at: Utc::now(), result: Ok(big) }));
+    update(
+        &mut state,
+        Msg::Source(SourceEvent {
+            source: 0,
+            at: Utc::now(),
+            result: Ok(big),
+        }),
+    );
     update(&mut state, Msg::Command(Command::TabPipelines));
     let mut group = c.benchmark_group("update");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("10k cursor moves on 100k runs", |b| {
         b.iter(|| {
             for i in 0..EVENTS {
-                let command = if i % 2 == 0 { Command::Down } else { Command::PageDown };
+                let command = if i % 2 == 0 {
+                    Command::Down
+                } else {
+                    Command::PageDown
+                };
                 update(&mut state, Msg::Command(command));
             }
             update(&mut state, Msg::Command(Command::Top));

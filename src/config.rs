@@ -59,15 +59,27 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn at(at: &Location, message: impl Into<String>) -> Self {
-        ConfigError { at: Some(at.clone()), file: Some(at.file.clone()), message: message.into() }
+        ConfigError {
+            at: Some(at.clone()),
+            file: Some(at.file.clone()),
+            message: message.into(),
+        }
     }
 
     pub fn without_location(message: impl Into<String>) -> Self {
-        ConfigError { at: None, file: None, message: message.into() }
+        ConfigError {
+            at: None,
+            file: None,
+            message: message.into(),
+        }
     }
 
     fn in_file(file: &Arc<Path>, message: impl Into<String>) -> Self {
-        ConfigError { at: None, file: Some(file.clone()), message: message.into() }
+        ConfigError {
+            at: None,
+            file: Some(file.clone()),
+            message: message.into(),
+        }
     }
 }
 
@@ -151,7 +163,10 @@ pub enum SecretError {
     #[error("environment variable {0} is not set")]
     EnvMissing(String),
     #[error("cannot read secret file {path}: {error}")]
-    File { path: PathBuf, error: std::io::Error },
+    File {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("secret command `{command}` failed: {why}")]
     Command { command: String, why: String },
     #[error("secret from {0} is empty")]
@@ -162,17 +177,25 @@ impl Secret {
     /// Read the secret now. Trailing newlines are trimmed.
     pub async fn resolve(&self) -> Result<SecretValue, SecretError> {
         let (value, from) = match self {
-            Secret::Env(var) => {
-                (std::env::var(var).map_err(|_| SecretError::EnvMissing(var.clone()))?, format!("env {var}"))
-            }
+            Secret::Env(var) => (
+                std::env::var(var).map_err(|_| SecretError::EnvMissing(var.clone()))?,
+                format!("env {var}"),
+            ),
             Secret::File(path) => {
                 let path = expand_home(path);
-                let text = tokio::fs::read_to_string(&path)
-                    .await
-                    .map_err(|error| SecretError::File { path: path.clone(), error })?;
+                let text =
+                    tokio::fs::read_to_string(&path)
+                        .await
+                        .map_err(|error| SecretError::File {
+                            path: path.clone(),
+                            error,
+                        })?;
                 (text, format!("file {}", path.display()))
             }
-            Secret::Command(command) => (run_secret_command(command).await?, format!("command `{command}`")),
+            Secret::Command(command) => (
+                run_secret_command(command).await?,
+                format!("command `{command}`"),
+            ),
         };
         let value = value.trim_end_matches(['\n', '\r']).to_string();
         if value.is_empty() {
@@ -183,7 +206,10 @@ impl Secret {
 }
 
 async fn run_secret_command(command: &str) -> Result<String, SecretError> {
-    let fail = |why: String| SecretError::Command { command: command.to_string(), why };
+    let fail = |why: String| SecretError::Command {
+        command: command.to_string(),
+        why,
+    };
     let child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -194,7 +220,12 @@ async fn run_secret_command(command: &str) -> Result<String, SecretError> {
         .output();
     let out = tokio::time::timeout(SECRET_COMMAND_TIMEOUT, child)
         .await
-        .map_err(|_| fail(format!("no answer within {}s", SECRET_COMMAND_TIMEOUT.as_secs())))?
+        .map_err(|_| {
+            fail(format!(
+                "no answer within {}s",
+                SECRET_COMMAND_TIMEOUT.as_secs()
+            ))
+        })?
         .map_err(|e| fail(e.to_string()))?;
     if !out.status.success() {
         // stderr may be shown; stdout never is (it would be the secret).
@@ -295,7 +326,10 @@ impl Config {
                 name: "demo".into(),
                 production: false,
                 refresh: None,
-                kind: SourceKind::Demo(DemoConfig { seed, ..DemoConfig::default() }),
+                kind: SourceKind::Demo(DemoConfig {
+                    seed,
+                    ..DemoConfig::default()
+                }),
                 at: None,
             }],
         }
@@ -310,8 +344,12 @@ pub fn default_path() -> Option<PathBuf> {
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let file: Arc<Path> = Arc::from(path);
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigErrors(vec![ConfigError::in_file(&file, format!("cannot read the config file: {e}"))]))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError::in_file(
+            &file,
+            format!("cannot read the config file: {e}"),
+        )])
+    })?;
     parse(&text, path)
 }
 
@@ -355,13 +393,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     for s in &sources {
         if seen.insert(&s.name, ()).is_some() {
             let at = s.at.clone().unwrap_or_else(|| lines.at(0));
-            errors.push(ConfigError::at(&at, format!("duplicate source name `{}`: names must be unique", s.name)));
+            errors.push(ConfigError::at(
+                &at,
+                format!("duplicate source name `{}`: names must be unique", s.name),
+            ));
         }
         if s.name.is_empty() || s.name.contains('/') || s.name.chars().any(char::is_whitespace) {
             let at = s.at.clone().unwrap_or_else(|| lines.at(0));
             errors.push(ConfigError::at(
                 &at,
-                format!("source name `{}` must be non-empty, without spaces or `/`", s.name),
+                format!(
+                    "source name `{}` must be non-empty, without spaces or `/`",
+                    s.name
+                ),
             ));
         }
     }
@@ -373,7 +417,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         Some(r) => match parse_duration(r.get_ref()) {
             Ok(d) => d,
             Err(e) => {
-                errors.push(ConfigError::at(&lines.at(r.span().start), format!("refresh: {e}")));
+                errors.push(ConfigError::at(
+                    &lines.at(r.span().start),
+                    format!("refresh: {e}"),
+                ));
                 DEFAULT_REFRESH_INTERVAL
             }
         },
@@ -381,14 +428,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     };
     let keys = top
         .keys
-        .map(|k| k.into_iter().map(|(name, keys)| key_spec(name, keys, &lines, &mut errors)).collect())
+        .map(|k| {
+            k.into_iter()
+                .map(|(name, keys)| key_spec(name, keys, &lines, &mut errors))
+                .collect()
+        })
         .unwrap_or_default();
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
     Ok(Config {
         path: Some(path.to_path_buf()),
-        theme: top.theme.map(|t| Located { at: lines.at(t.span().start), value: t.into_inner() }),
+        theme: top.theme.map(|t| Located {
+            at: lines.at(t.span().start),
+            value: t.into_inner(),
+        }),
         read_only: top.read_only.unwrap_or(false),
         refresh,
         audit_log: top.audit_log.map(|p| expand_home(&p)),
@@ -430,11 +484,23 @@ fn key_spec(
         RawKeys::Many(ks) => ks,
     };
     if keys.is_empty() {
-        errors.push(ConfigError::at(&at, format!("[keys] {}: give at least one key", name.get_ref())));
+        errors.push(ConfigError::at(
+            &at,
+            format!("[keys] {}: give at least one key", name.get_ref()),
+        ));
     }
     KeyBindingSpec {
-        command: Located { at: lines.at(name.span().start), value: name.into_inner() },
-        keys: keys.into_iter().map(|value| Located { value, at: at.clone() }).collect(),
+        command: Located {
+            at: lines.at(name.span().start),
+            value: name.into_inner(),
+        },
+        keys: keys
+            .into_iter()
+            .map(|value| Located {
+                value,
+                at: at.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -457,7 +523,10 @@ struct RawDemo {
     outage: bool,
 }
 
-fn parse_source(item: &Spanned<DeValue<'_>>, lines: &LineIndex) -> Result<SourceConfig, ConfigError> {
+fn parse_source(
+    item: &Spanned<DeValue<'_>>,
+    lines: &LineIndex,
+) -> Result<SourceConfig, ConfigError> {
     let start = lines.at(item.span().start);
     let DeValue::Table(table) = item.get_ref() else {
         return Err(ConfigError::at(&start, "each [[source]] must be a table"));
@@ -465,28 +534,39 @@ fn parse_source(item: &Spanned<DeValue<'_>>, lines: &LineIndex) -> Result<Source
     let Some(kind) = table.get("kind") else {
         return Err(ConfigError::at(
             &start,
-            format!("this [[source]] has no `kind` (expected one of: {})", SOURCE_KINDS.join(", ")),
+            format!(
+                "this [[source]] has no `kind` (expected one of: {})",
+                SOURCE_KINDS.join(", ")
+            ),
         ));
     };
     let DeValue::String(kind_name) = kind.get_ref() else {
-        return Err(ConfigError::at(&lines.at(kind.span().start), "`kind` must be a string"));
+        return Err(ConfigError::at(
+            &lines.at(kind.span().start),
+            "`kind` must be a string",
+        ));
     };
     if table.get("name").is_none() {
         return Err(ConfigError::at(&start, "this [[source]] has no `name`"));
     }
-    let name_at = table.get("name").map_or(start.clone(), |n| lines.at(n.span().start));
+    let name_at = table
+        .get("name")
+        .map_or(start.clone(), |n| lines.at(n.span().start));
     let kind_name: &str = kind_name;
     match kind_name {
         "demo" => {
-            let raw = deserialize_table::<RawDemo>(item.span(), table.clone()).map_err(|e| lines.toml_error(&e))?;
-            let duration = |d: &Option<Spanned<String>>, key: &str| -> Result<Option<Duration>, ConfigError> {
-                d.as_ref()
-                    .map(|s| {
-                        parse_duration(s.get_ref())
-                            .map_err(|e| ConfigError::at(&lines.at(s.span().start), format!("{key}: {e}")))
-                    })
-                    .transpose()
-            };
+            let raw = deserialize_table::<RawDemo>(item.span(), table.clone())
+                .map_err(|e| lines.toml_error(&e))?;
+            let duration =
+                |d: &Option<Spanned<String>>, key: &str| -> Result<Option<Duration>, ConfigError> {
+                    d.as_ref()
+                        .map(|s| {
+                            parse_duration(s.get_ref()).map_err(|e| {
+                                ConfigError::at(&lines.at(s.span().start), format!("{key}: {e}"))
+                            })
+                        })
+                        .transpose()
+                };
             let defaults = DemoConfig::default();
             Ok(SourceConfig {
                 name: raw.name,
@@ -504,7 +584,10 @@ fn parse_source(item: &Spanned<DeValue<'_>>, lines: &LineIndex) -> Result<Source
         }
         other => Err(ConfigError::at(
             &lines.at(kind.span().start),
-            format!("unknown source kind `{other}` (expected one of: {})", SOURCE_KINDS.join(", ")),
+            format!(
+                "unknown source kind `{other}` (expected one of: {})",
+                SOURCE_KINDS.join(", ")
+            ),
         )),
     }
 }
@@ -518,8 +601,9 @@ fn deserialize_table<'i, T: Deserialize<'i>>(
 
 /// "30s", "5m", "1h30m", "500ms". Zero is refused: it would spin.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s)
-        .map_err(|e| format!("`{s}` is not a duration ({e}); write it like \"30s\", \"5m\" or \"1h\""))?;
+    let d = humantime::parse_duration(s).map_err(|e| {
+        format!("`{s}` is not a duration ({e}); write it like \"30s\", \"5m\" or \"1h\"")
+    })?;
     if d.is_zero() {
         return Err(format!("`{s}` must be longer than zero"));
     }
@@ -538,15 +622,30 @@ impl LineIndex {
     fn new(text: &str, file: Arc<Path>) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts, text_len: text.len(), file, text: text.to_string() }
+        LineIndex {
+            starts,
+            text_len: text.len(),
+            file,
+            text: text.to_string(),
+        }
     }
 
     fn at(&self, offset: usize) -> Location {
         let offset = offset.min(self.text_len);
-        let line = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let line_start = self.starts[line];
-        let column = self.text.get(line_start..offset).map_or(1, |s| s.chars().count() + 1);
-        Location { file: self.file.clone(), line: line + 1, column }
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(1, |s| s.chars().count() + 1);
+        Location {
+            file: self.file.clone(),
+            line: line + 1,
+            column,
+        }
     }
 
     fn toml_error(&self, e: &toml::de::Error) -> ConfigError {

@@ -10,7 +10,11 @@ use opsdeck::cli::{self, ActionRequest, Globals, StatusFormat};
 use opsdeck::model::ActionKind;
 
 #[derive(Parser)]
-#[command(name = "opsdeck", version, about = "A terminal dashboard for the engineer on call: pipelines, GitOps and model drift, with safe actions.")]
+#[command(
+    name = "opsdeck",
+    version,
+    about = "A terminal dashboard for the engineer on call: pipelines, GitOps and model drift, with safe actions."
+)]
 struct Cli {
     /// Use the built-in demo fleet (alone, or added to --config's sources)
     #[arg(long, global = true)]
@@ -19,7 +23,13 @@ struct Cli {
     #[arg(long, global = true, value_name = "N")]
     seed: Option<u64>,
     /// Config file [default: $XDG_CONFIG_HOME/opsdeck/config.toml]
-    #[arg(long, short = 'c', global = true, value_name = "PATH", env = "OPSDECK_CONFIG")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "PATH",
+        env = "OPSDECK_CONFIG"
+    )]
     config: Option<PathBuf>,
     /// Refuse every mutating action
     #[arg(long, global = true)]
@@ -114,7 +124,11 @@ fn main() -> ExitCode {
         audit_log: args.audit_log,
         ascii: args.ascii.then_some(true),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("opsdeck: cannot start the async runtime: {e}");
@@ -140,13 +154,19 @@ fn main() -> ExitCode {
             }
             Some(Cmd::Sync(t)) => cli::act(globals, action(ActionKind::Sync, t, None)).await,
             Some(Cmd::Refresh(t)) => cli::act(globals, action(ActionKind::Refresh, t, None)).await,
-            Some(Cmd::Rollback(r)) => cli::act(globals, action(ActionKind::Rollback, r.target, r.to)).await,
+            Some(Cmd::Rollback(r)) => {
+                cli::act(globals, action(ActionKind::Rollback, r.target, r.to)).await
+            }
             Some(Cmd::Suspend(t)) => cli::act(globals, action(ActionKind::Suspend, t, None)).await,
             Some(Cmd::Resume(t)) => cli::act(globals, action(ActionKind::Resume, t, None)).await,
             Some(Cmd::Rerun(t)) => cli::act(globals, action(ActionKind::Rerun, t, None)).await,
-            Some(Cmd::RerunFailed(t)) => cli::act(globals, action(ActionKind::RerunFailed, t, None)).await,
+            Some(Cmd::RerunFailed(t)) => {
+                cli::act(globals, action(ActionKind::RerunFailed, t, None)).await
+            }
             Some(Cmd::Cancel(t)) => cli::act(globals, action(ActionKind::Cancel, t, None)).await,
-            Some(Cmd::Config { command: ConfigCmd::Check }) => cli::config_check(globals),
+            Some(Cmd::Config {
+                command: ConfigCmd::Check,
+            }) => cli::config_check(globals),
             Some(Cmd::Init { path }) => cli::init(path),
         }
     });

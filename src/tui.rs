@@ -62,7 +62,11 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
     let (msg_tx, mut msg_rx) = mpsc::channel::<Msg>(64);
     let (action_tx, action_rx) = mpsc::channel(16);
     let (wakes, _pollers) = sources::spawn_all(&sources, source_tx);
-    let executor = Arc::new(Executor::new(sources.clone(), AuditLog::new(options.audit_log, "tui"), read_only));
+    let executor = Arc::new(Executor::new(
+        sources.clone(),
+        AuditLog::new(options.audit_log, "tui"),
+        read_only,
+    ));
     executor.clone().spawn(action_rx, msg_tx.clone());
 
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -89,7 +93,11 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
             }
         }
         let next_frame = last_draw.map_or(Instant::now(), |t| t + FRAME_INTERVAL);
-        let tick_every = if state.is_animating() { SPINNER_INTERVAL } else { CLOCK_INTERVAL };
+        let tick_every = if state.is_animating() {
+            SPINNER_INTERVAL
+        } else {
+            CLOCK_INTERVAL
+        };
         let mut msgs = Vec::new();
         tokio::select! {
             event = events.next() => match event {

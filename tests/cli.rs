@@ -18,8 +18,16 @@ fn opsdeck(state_dir: &Path) -> Command {
 }
 
 fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().expect("run opsdeck");
-    (status.code(), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run opsdeck");
+    (
+        status.code(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
 }
 
 fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
@@ -29,7 +37,12 @@ fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
 }
 
 fn keys(value: &Value) -> Vec<&str> {
-    let mut k: Vec<&str> = value.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut k: Vec<&str> = value
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     k.sort_unstable();
     k
 }
@@ -43,7 +56,8 @@ fn assert_rfc3339_or_null(v: &Value, what: &str) {
     match v {
         Value::Null => {}
         Value::String(s) => {
-            chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{what}: {s} is not RFC 3339: {e}"));
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap_or_else(|e| panic!("{what}: {s} is not RFC 3339: {e}"));
         }
         other => panic!("{what}: {other} is neither a time nor null"),
     }
@@ -52,20 +66,38 @@ fn assert_rfc3339_or_null(v: &Value, what: &str) {
 #[test]
 fn status_json_follows_the_contract_exactly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (code, stdout, stderr) = run(opsdeck(dir.path()).args(["--demo", "status", "--format", "json"]));
-    assert_eq!(code, Some(1), "the demo with incidents needs attention: {stderr}");
+    let (code, stdout, stderr) =
+        run(opsdeck(dir.path()).args(["--demo", "status", "--format", "json"]));
+    assert_eq!(
+        code,
+        Some(1),
+        "the demo with incidents needs attention: {stderr}"
+    );
     let doc: Value = serde_json::from_str(&stdout).expect("valid JSON");
     assert_eq!(keys(&doc), vec!["drift", "gitops", "pipelines", "sources"]);
 
     let sources = doc["sources"].as_array().expect("sources");
     assert_eq!(sources.len(), 1);
-    assert_eq!(keys(&sources[0]), sorted(vec!["name", "kind", "ok", "error", "updated_at"]));
+    assert_eq!(
+        keys(&sources[0]),
+        sorted(vec!["name", "kind", "ok", "error", "updated_at"])
+    );
     assert_eq!(sources[0]["ok"], Value::Bool(true));
     assert_eq!(sources[0]["error"], Value::Null);
     assert_rfc3339_or_null(&sources[0]["updated_at"], "updated_at");
 
     let run_keys = sorted(vec![
-        "source", "id", "pipeline", "project", "branch", "commit", "actor", "status", "started_at", "duration_s", "url",
+        "source",
+        "id",
+        "pipeline",
+        "project",
+        "branch",
+        "commit",
+        "actor",
+        "status",
+        "started_at",
+        "duration_s",
+        "url",
     ]);
     let runs = doc["pipelines"].as_array().expect("pipelines");
     assert!(runs.len() > 10);
@@ -73,7 +105,16 @@ fn status_json_follows_the_contract_exactly() {
         assert_eq!(keys(run), run_keys);
         let status = run["status"].as_str().expect("status");
         assert!(
-            ["queued", "running", "success", "failure", "cancelled", "skipped", "unknown"].contains(&status),
+            [
+                "queued",
+                "running",
+                "success",
+                "failure",
+                "cancelled",
+                "skipped",
+                "unknown"
+            ]
+            .contains(&status),
             "{status}"
         );
         assert_rfc3339_or_null(&run["started_at"], "started_at");
@@ -81,32 +122,69 @@ fn status_json_follows_the_contract_exactly() {
         assert_eq!(run["commit"].as_str().map(str::len), Some(40), "full SHA");
     }
     // Queued runs have not started: null, not omitted.
-    assert!(runs.iter().any(|r| r["status"] == "queued" && r["started_at"].is_null() && r["duration_s"].is_null()));
+    assert!(runs.iter().any(|r| r["status"] == "queued"
+        && r["started_at"].is_null()
+        && r["duration_s"].is_null()));
 
     let app_keys = sorted(vec![
-        "source", "app", "namespace", "cluster", "sync", "health", "revision", "target_revision", "auto_sync",
-        "suspended", "out_of_sync", "message",
+        "source",
+        "app",
+        "namespace",
+        "cluster",
+        "sync",
+        "health",
+        "revision",
+        "target_revision",
+        "auto_sync",
+        "suspended",
+        "out_of_sync",
+        "message",
     ]);
     let apps = doc["gitops"].as_array().expect("gitops");
     assert_eq!(apps.len(), 6);
     for app in apps {
         assert_eq!(keys(app), app_keys);
-        assert!(["synced", "out_of_sync", "unknown"].contains(&app["sync"].as_str().expect("sync")));
-        assert!(["healthy", "progressing", "degraded", "suspended", "missing", "unknown"]
-            .contains(&app["health"].as_str().expect("health")));
+        assert!(
+            ["synced", "out_of_sync", "unknown"].contains(&app["sync"].as_str().expect("sync"))
+        );
+        assert!(
+            [
+                "healthy",
+                "progressing",
+                "degraded",
+                "suspended",
+                "missing",
+                "unknown"
+            ]
+            .contains(&app["health"].as_str().expect("health"))
+        );
         for resource in app["out_of_sync"].as_array().expect("array") {
             assert_eq!(keys(resource), vec!["kind", "name", "namespace"]);
         }
     }
-    assert!(apps.iter().any(|a| a["sync"] == "out_of_sync"), "the demo opens with an out-of-sync app");
+    assert!(
+        apps.iter().any(|a| a["sync"] == "out_of_sync"),
+        "the demo opens with an out-of-sync app"
+    );
 
     let models = doc["drift"].as_array().expect("drift");
     assert_eq!(models.len(), 4);
     for model in models {
-        assert_eq!(keys(model), sorted(vec!["source", "model", "version", "status", "metrics"]));
-        assert!(["ok", "warning", "drifting", "unknown"].contains(&model["status"].as_str().expect("status")));
+        assert_eq!(
+            keys(model),
+            sorted(vec!["source", "model", "version", "status", "metrics"])
+        );
+        assert!(
+            ["ok", "warning", "drifting", "unknown"]
+                .contains(&model["status"].as_str().expect("status"))
+        );
         for metric in model["metrics"].as_array().expect("metrics") {
-            assert_eq!(keys(metric), sorted(vec!["name", "feature", "value", "warn", "critical", "status"]));
+            assert_eq!(
+                keys(metric),
+                sorted(vec![
+                    "name", "feature", "value", "warn", "critical", "status"
+                ])
+            );
         }
     }
 }
@@ -114,11 +192,23 @@ fn status_json_follows_the_contract_exactly() {
 #[test]
 fn status_exits_0_when_all_is_healthy() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), "[[source]]\nname = \"calm\"\nkind = \"demo\"\nincidents = false\npaused = true\n");
-    let (code, stdout, stderr) = run(opsdeck(dir.path()).arg("--config").arg(&config).args(["status", "--format", "json"]));
+    let config = write_config(
+        dir.path(),
+        "[[source]]\nname = \"calm\"\nkind = \"demo\"\nincidents = false\npaused = true\n",
+    );
+    let (code, stdout, stderr) = run(opsdeck(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["status", "--format", "json"]));
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let doc: Value = serde_json::from_str(&stdout).expect("json");
-    assert!(doc["gitops"].as_array().expect("apps").iter().all(|a| a["sync"] == "synced" && a["health"] == "healthy"));
+    assert!(
+        doc["gitops"]
+            .as_array()
+            .expect("apps")
+            .iter()
+            .all(|a| a["sync"] == "synced" && a["health"] == "healthy")
+    );
 }
 
 #[test]
@@ -128,14 +218,21 @@ fn status_exits_2_when_a_source_cannot_be_read_and_says_why() {
         dir.path(),
         "[[source]]\nname = \"up\"\nkind = \"demo\"\n\n[[source]]\nname = \"down\"\nkind = \"demo\"\noutage = true\n",
     );
-    let (code, stdout, _) = run(opsdeck(dir.path()).arg("--config").arg(&config).args(["status", "--format", "json"]));
+    let (code, stdout, _) = run(opsdeck(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["status", "--format", "json"]));
     assert_eq!(code, Some(2));
     let doc: Value = serde_json::from_str(&stdout).expect("json is still printed");
     let down = &doc["sources"][1];
     assert_eq!(down["name"], "down");
     assert_eq!(down["ok"], false);
     assert_eq!(down["updated_at"], Value::Null);
-    assert!(down["error"].as_str().is_some_and(|e| e.contains("connection refused")));
+    assert!(
+        down["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("connection refused"))
+    );
     // The source that answered is still reported.
     assert_eq!(doc["sources"][0]["ok"], true);
     assert!(!doc["gitops"].as_array().expect("apps").is_empty());
@@ -144,10 +241,19 @@ fn status_exits_2_when_a_source_cannot_be_read_and_says_why() {
 #[test]
 fn status_exits_2_on_a_bad_config() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), "[[source]]\nname = \"x\"\nkind = \"demo\"\nsede = 1\n");
-    let (code, _, stderr) = run(opsdeck(dir.path()).arg("--config").arg(&config).arg("status"));
+    let config = write_config(
+        dir.path(),
+        "[[source]]\nname = \"x\"\nkind = \"demo\"\nsede = 1\n",
+    );
+    let (code, _, stderr) = run(opsdeck(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("status"));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("opsdeck.toml:4:1: unknown field `sede`"), "{stderr}");
+    assert!(
+        stderr.contains("opsdeck.toml:4:1: unknown field `sede`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -163,9 +269,15 @@ fn status_table_lists_what_needs_attention() {
 fn the_demo_seed_makes_status_reproducible() {
     let dir = tempfile::tempdir().expect("tempdir");
     let revisions = |seed: &str| {
-        let (_, stdout, _) = run(opsdeck(dir.path()).args(["--demo", "--seed", seed, "status", "--format", "json"]));
+        let (_, stdout, _) =
+            run(opsdeck(dir.path()).args(["--demo", "--seed", seed, "status", "--format", "json"]));
         let doc: Value = serde_json::from_str(&stdout).expect("json");
-        doc["gitops"].as_array().expect("apps").iter().map(|a| a["revision"].to_string()).collect::<Vec<_>>()
+        doc["gitops"]
+            .as_array()
+            .expect("apps")
+            .iter()
+            .map(|a| a["revision"].to_string())
+            .collect::<Vec<_>>()
     };
     assert_eq!(revisions("5"), revisions("5"));
     assert_ne!(revisions("5"), revisions("6"));
@@ -188,7 +300,10 @@ fn an_action_with_yes_is_done_and_audited_before_and_after() {
         .arg(&audit)
         .args(["rollback", "demo/inventory", "--yes"]));
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    assert!(stdout.starts_with("will roll back demo/inventory from "), "{stdout}");
+    assert!(
+        stdout.starts_with("will roll back demo/inventory from "),
+        "{stdout}"
+    );
     assert!(stdout.contains("done: rolled back to"));
     let lines = audit_lines(&audit);
     assert_eq!(lines.len(), 2);
@@ -202,7 +317,11 @@ fn an_action_with_yes_is_done_and_audited_before_and_after() {
         assert_eq!(line["via"], "cli");
         assert!(line["user"].as_str().is_some_and(|u| !u.is_empty()));
         assert!(line["host"].as_str().is_some_and(|h| !h.is_empty()));
-        assert!(line["effect"].as_str().is_some_and(|e| e.starts_with("roll back demo/inventory")));
+        assert!(
+            line["effect"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("roll back demo/inventory"))
+        );
         assert_rfc3339_or_null(&line["time"], "time");
     }
 }
@@ -210,21 +329,36 @@ fn an_action_with_yes_is_done_and_audited_before_and_after() {
 #[test]
 fn the_default_audit_log_lives_under_the_xdg_state_dir() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (code, _, stderr) = run(opsdeck(dir.path()).args(["--demo", "suspend", "demo/search", "--yes"]));
+    let (code, _, stderr) =
+        run(opsdeck(dir.path()).args(["--demo", "suspend", "demo/search", "--yes"]));
     assert_eq!(code, Some(0), "{stderr}");
     let lines = audit_lines(&dir.path().join("opsdeck/audit.jsonl"));
-    assert_eq!(lines.iter().map(|l| l["outcome"].as_str().unwrap_or("")).collect::<Vec<_>>(), vec!["requested", "done"]);
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["outcome"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        vec!["requested", "done"]
+    );
 }
 
 #[test]
 fn without_a_terminal_and_without_yes_an_action_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
-    let (code, stdout, stderr) =
-        run(opsdeck(dir.path()).args(["--demo", "--audit-log"]).arg(&audit).args(["sync", "demo/web"]));
+    let (code, stdout, stderr) = run(opsdeck(dir.path())
+        .args(["--demo", "--audit-log"])
+        .arg(&audit)
+        .args(["sync", "demo/web"]));
     assert_eq!(code, Some(1));
-    assert!(stdout.contains("will sync demo/web"), "the effect is still stated: {stdout}");
-    assert!(stderr.contains("stdin is not a terminal (pass --yes to confirm)"), "{stderr}");
+    assert!(
+        stdout.contains("will sync demo/web"),
+        "the effect is still stated: {stdout}"
+    );
+    assert!(
+        stderr.contains("stdin is not a terminal (pass --yes to confirm)"),
+        "{stderr}"
+    );
     assert!(!audit.exists(), "nothing was sent, nothing audited");
 }
 
@@ -237,7 +371,11 @@ fn dry_run_states_the_effect_and_sends_nothing() {
         .arg(&audit)
         .args(["rollback", "demo/churn", "--to", "5", "--dry-run"]));
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("will point demo/churn alias \"champion\" from version 7 to 5 [PRODUCTION]"), "{stdout}");
+    assert!(
+        stdout
+            .contains("will point demo/churn alias \"champion\" from version 7 to 5 [PRODUCTION]"),
+        "{stdout}"
+    );
     assert!(stdout.contains("dry run: nothing sent"));
     assert!(!audit.exists());
 }
@@ -246,13 +384,22 @@ fn dry_run_states_the_effect_and_sends_nothing() {
 fn read_only_refuses_headless_actions_and_audits_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
-    for args in [["--read-only", "sync", "demo/web"], ["--read-only", "cancel", "demo/4137"]] {
-        let (code, _, stderr) =
-            run(opsdeck(dir.path()).args(["--demo", "--audit-log"]).arg(&audit).args(args).arg("--yes"));
+    for args in [
+        ["--read-only", "sync", "demo/web"],
+        ["--read-only", "cancel", "demo/4137"],
+    ] {
+        let (code, _, stderr) = run(opsdeck(dir.path())
+            .args(["--demo", "--audit-log"])
+            .arg(&audit)
+            .args(args)
+            .arg("--yes"));
         assert_eq!(code, Some(1), "{stderr}");
         assert!(stderr.contains("read-only:"), "{stderr}");
     }
-    let config = write_config(dir.path(), "read_only = true\n[[source]]\nname = \"demo\"\nkind = \"demo\"\n");
+    let config = write_config(
+        dir.path(),
+        "read_only = true\n[[source]]\nname = \"demo\"\nkind = \"demo\"\n",
+    );
     let (code, _, stderr) = run(opsdeck(dir.path())
         .arg("--config")
         .arg(&config)
@@ -260,17 +407,31 @@ fn read_only_refuses_headless_actions_and_audits_nothing() {
         .arg(&audit)
         .args(["resume", "demo/web", "--yes"]));
     assert_eq!(code, Some(1));
-    assert!(stderr.contains("read-only: resume demo/web refused"), "{stderr}");
+    assert!(
+        stderr.contains("read-only: resume demo/web refused"),
+        "{stderr}"
+    );
     assert!(!audit.exists());
 }
 
 #[test]
 fn a_refused_precondition_says_why() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (code, _, stderr) = run(opsdeck(dir.path()).args(["--demo", "rollback", "demo/checkout", "--yes"]));
+    let (code, _, stderr) =
+        run(opsdeck(dir.path()).args(["--demo", "rollback", "demo/checkout", "--yes"]));
     assert_eq!(code, Some(1));
-    assert!(stderr.contains("auto-sync on: Argo CD refuses a history rollback"), "{stderr}");
-    let (code, _, stderr) = run(opsdeck(dir.path()).args(["--demo", "rollback", "demo/inventory", "--to", "999", "--yes"]));
+    assert!(
+        stderr.contains("auto-sync on: Argo CD refuses a history rollback"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(opsdeck(dir.path()).args([
+        "--demo",
+        "rollback",
+        "demo/inventory",
+        "--to",
+        "999",
+        "--yes",
+    ]));
     assert_eq!(code, Some(1));
     assert!(stderr.contains("has no history entry #999"), "{stderr}");
 }
@@ -283,18 +444,32 @@ fn bad_targets_are_named() {
     assert!(stderr.contains("`payments` is not SOURCE/NAME"), "{stderr}");
     let (code, _, stderr) = run(opsdeck(dir.path()).args(["--demo", "sync", "prod/payments"]));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("no source named `prod` (configured: demo)"), "{stderr}");
+    assert!(
+        stderr.contains("no source named `prod` (configured: demo)"),
+        "{stderr}"
+    );
     let (code, _, stderr) = run(opsdeck(dir.path()).args(["--demo", "sync", "demo/nothing"]));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("demo/nothing is not in demo's last read"), "{stderr}");
+    assert!(
+        stderr.contains("demo/nothing is not in demo's last read"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn an_unreachable_backend_makes_the_action_fail_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), "[[source]]\nname = \"down\"\nkind = \"demo\"\noutage = true\n");
-    let (code, _, stderr) =
-        run(opsdeck(dir.path()).arg("--config").arg(&config).args(["sync", "down/web", "--yes"]));
+    let config = write_config(
+        dir.path(),
+        "[[source]]\nname = \"down\"\nkind = \"demo\"\noutage = true\n",
+    );
+    let (code, _, stderr) = run(opsdeck(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["sync", "down/web", "--yes"]));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("cannot read down: cannot reach the backend: connection refused"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read down: cannot reach the backend: connection refused"),
+        "{stderr}"
+    );
 }

@@ -13,7 +13,9 @@ fn opsdeck() -> Command {
 }
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())
@@ -35,7 +37,12 @@ fn every_invalid_fixture_fails_with_its_file_line_column_and_message() {
             .next()
             .and_then(|l| l.strip_prefix("# expect: "))
             .unwrap_or_else(|| panic!("{} lacks its `# expect:` line", file.display()));
-        let out = opsdeck().arg("--config").arg(&file).args(["config", "check"]).output().expect("run opsdeck");
+        let out = opsdeck()
+            .arg("--config")
+            .arg(&file)
+            .args(["config", "check"])
+            .output()
+            .expect("run opsdeck");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let want = format!("{}:{expect}", file.display());
         if out.status.code() != Some(2) || !stderr.contains(&want) {
@@ -52,7 +59,12 @@ fn every_invalid_fixture_fails_with_its_file_line_column_and_message() {
 #[test]
 fn every_valid_fixture_passes() {
     for file in fixtures("valid") {
-        let out = opsdeck().arg("--config").arg(&file).args(["config", "check"]).output().expect("run opsdeck");
+        let out = opsdeck()
+            .arg("--config")
+            .arg(&file)
+            .args(["config", "check"])
+            .output()
+            .expect("run opsdeck");
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -73,31 +85,68 @@ fn several_errors_in_one_file_are_all_reported() {
         "refresh = \"later\"\n\n[[source]]\nname = \"a\"\nkind = \"demo\"\ncolour = 1\n\n[[source]]\nname = \"b\"\nkind = \"nope\"\n",
     )
     .expect("write");
-    let out = opsdeck().arg("--config").arg(&file).args(["config", "check"]).output().expect("run");
+    let out = opsdeck()
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "check"])
+        .output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains(":6:1: unknown field `colour`"), "{stderr}");
-    assert!(stderr.contains(":10:8: unknown source kind `nope`"), "{stderr}");
-    assert!(stderr.contains(":1:11: refresh: `later` is not a duration"), "{stderr}");
+    assert!(
+        stderr.contains(":10:8: unknown source kind `nope`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(":1:11: refresh: `later` is not a duration"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn init_writes_a_starter_config_that_checks_and_never_overwrites() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("nested/opsdeck/config.toml");
-    let out = opsdeck().args(["init", "--path"]).arg(&file).output().expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = opsdeck()
+        .args(["init", "--path"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let written = std::fs::read_to_string(&file).expect("written");
     assert!(written.contains("[[source]]"));
 
-    let check = opsdeck().arg("--config").arg(&file).args(["config", "check"]).output().expect("run");
-    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+    let check = opsdeck()
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "check"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 
     std::fs::write(&file, "# my edits\n").expect("edit");
-    let again = opsdeck().args(["init", "--path"]).arg(&file).output().expect("run");
+    let again = opsdeck()
+        .args(["init", "--path"])
+        .arg(&file)
+        .output()
+        .expect("run");
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    assert_eq!(std::fs::read_to_string(&file).expect("kept"), "# my edits\n");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("kept"),
+        "# my edits\n"
+    );
 }
 
 #[test]
@@ -111,14 +160,26 @@ fn without_a_config_opsdeck_says_where_it_looked_and_how_to_start() {
         .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains(&dir.path().join("opsdeck/config.toml").display().to_string()), "{stderr}");
-    assert!(stderr.contains("opsdeck --demo") && stderr.contains("opsdeck init"), "{stderr}");
+    assert!(
+        stderr.contains(&dir.path().join("opsdeck/config.toml").display().to_string()),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("opsdeck --demo") && stderr.contains("opsdeck init"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_missing_config_file_is_named() {
-    let out = opsdeck().args(["--config", "/nonexistent/opsdeck.toml", "config", "check"]).output().expect("run");
+    let out = opsdeck()
+        .args(["--config", "/nonexistent/opsdeck.toml", "config", "check"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("/nonexistent/opsdeck.toml: cannot read the config file"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/opsdeck.toml: cannot read the config file"),
+        "{stderr}"
+    );
 }

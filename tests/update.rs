@@ -5,12 +5,16 @@ use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::state::{Level, Overlay, Phase, SourceState, Tab};
 use opsdeck::app::{Command, Effect, Keymap, Msg, State, update};
-use opsdeck::model::{ActionKind, Health, Outcome, Provides, Snapshot, SyncStatus, Target, TargetKind, Timestamp};
+use opsdeck::model::{
+    ActionKind, Health, Outcome, Provides, Snapshot, SyncStatus, Target, TargetKind, Timestamp,
+};
 use opsdeck::sources::SourceEvent;
 use opsdeck::sources::demo::DemoFleet;
 
 fn start() -> Timestamp {
-    Utc.with_ymd_and_hms(2026, 3, 14, 9, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 3, 14, 9, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 /// A dashboard fed one read of the demo fleet at seed 7.
@@ -27,7 +31,14 @@ fn demo_state(read_only: bool) -> State {
 }
 
 fn feed(state: &mut State, snapshot: Snapshot, at: Timestamp) {
-    update(state, Msg::Source(SourceEvent { source: 0, at, result: Ok(snapshot) }));
+    update(
+        state,
+        Msg::Source(SourceEvent {
+            source: 0,
+            at,
+            result: Ok(snapshot),
+        }),
+    );
 }
 
 fn cmd(state: &mut State, command: Command) -> Vec<Effect> {
@@ -57,11 +68,20 @@ fn select_app(state: &mut State, name: &str) {
     for _ in 0..index {
         cmd(state, Command::Down);
     }
-    assert_eq!(state.app(state.selected_row(Tab::GitOps).expect("a row")).map(|a| a.name.as_str()), Some(name));
+    assert_eq!(
+        state
+            .app(state.selected_row(Tab::GitOps).expect("a row"))
+            .map(|a| a.name.as_str()),
+        Some(name)
+    );
 }
 
 fn status_text(state: &State) -> String {
-    state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+    state
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -75,7 +95,11 @@ fn a_source_event_fills_every_tab_and_marks_the_source_loaded() {
     assert_eq!(state.sources[0].phase(), Phase::Loading);
     let fleet = DemoFleet::new(7, start(), true);
     let snapshot = fleet.snapshot("demo");
-    let (runs, apps, models) = (snapshot.pipelines.len(), snapshot.apps.len(), snapshot.models.len());
+    let (runs, apps, models) = (
+        snapshot.pipelines.len(),
+        snapshot.apps.len(),
+        snapshot.models.len(),
+    );
     feed(&mut state, snapshot, start());
     assert_eq!(state.sources[0].phase(), Phase::Ok);
     assert_eq!(state.pane(Tab::Pipelines).rows.len(), runs);
@@ -87,27 +111,48 @@ fn a_source_event_fills_every_tab_and_marks_the_source_loaded() {
 #[test]
 fn pipelines_are_newest_first() {
     let state = demo_state(false);
-    let times: Vec<_> = state.pane(Tab::Pipelines).rows.iter().map(|r| state.run(*r).and_then(|r| r.sort_time())).collect();
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "not newest first: {times:?}");
+    let times: Vec<_> = state
+        .pane(Tab::Pipelines)
+        .rows
+        .iter()
+        .map(|r| state.run(*r).and_then(|r| r.sort_time()))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "not newest first: {times:?}"
+    );
 }
 
 #[test]
 fn overview_lists_what_needs_attention_worst_first() {
     let state = demo_state(false);
     let rows = &state.pane(Tab::Overview).rows;
-    assert!(!rows.is_empty(), "the demo with incidents has something to show");
+    assert!(
+        !rows.is_empty(),
+        "the demo with incidents has something to show"
+    );
     // Every listed item really needs attention...
     for row in rows {
         match row.tab {
-            Tab::Pipelines => assert_eq!(state.run(*row).map(|r| r.status), Some(opsdeck::model::RunStatus::Failure)),
+            Tab::Pipelines => assert_eq!(
+                state.run(*row).map(|r| r.status),
+                Some(opsdeck::model::RunStatus::Failure)
+            ),
             Tab::GitOps => assert!(state.app(*row).is_some_and(|a| a.needs_attention())),
-            Tab::Drift => assert!(state.model(*row).is_some_and(|m| m.status() >= opsdeck::model::DriftStatus::Warning)),
+            Tab::Drift => assert!(
+                state
+                    .model(*row)
+                    .is_some_and(|m| m.status() >= opsdeck::model::DriftStatus::Warning)
+            ),
             Tab::Overview => panic!("overview rows point into other tabs"),
         }
     }
     // ...and a warning-level model never comes before a failed run.
     let first_warning = rows.iter().position(|r| {
-        r.tab == Tab::Drift && state.model(*r).is_some_and(|m| m.status() == opsdeck::model::DriftStatus::Warning)
+        r.tab == Tab::Drift
+            && state
+                .model(*r)
+                .is_some_and(|m| m.status() == opsdeck::model::DriftStatus::Warning)
     });
     let last_failure = rows.iter().rposition(|r| r.tab == Tab::Pipelines);
     if let (Some(w), Some(f)) = (first_warning, last_failure) {
@@ -122,7 +167,10 @@ fn tabs_switch_by_number_and_wrap_with_tab_and_shift_tab() {
     assert_eq!(state.tab, Tab::Drift);
     key(&mut state, KeyCode::Tab);
     assert_eq!(state.tab, Tab::Overview);
-    update(&mut state, Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    );
     assert_eq!(state.tab, Tab::Drift);
     key(&mut state, KeyCode::Char('2'));
     assert_eq!(state.tab, Tab::Pipelines);
@@ -136,20 +184,27 @@ fn selection_moves_and_stays_on_its_item_across_a_refresh() {
     key(&mut state, KeyCode::Char('j'));
     assert_eq!(state.pane(Tab::Pipelines).selected, 2);
     key(&mut state, KeyCode::Char('G'));
-    assert_eq!(state.pane(Tab::Pipelines).selected, state.pane(Tab::Pipelines).rows.len() - 1);
+    assert_eq!(
+        state.pane(Tab::Pipelines).selected,
+        state.pane(Tab::Pipelines).rows.len() - 1
+    );
     key(&mut state, KeyCode::Char('g'));
     assert_eq!(state.pane(Tab::Pipelines).selected, 0);
     cmd(&mut state, Command::PageDown);
     assert!(state.pane(Tab::Pipelines).selected > 1);
 
-    let chosen = state.target_of(state.selected_row(Tab::Pipelines).expect("row")).expect("target");
+    let chosen = state
+        .target_of(state.selected_row(Tab::Pipelines).expect("row"))
+        .expect("target");
     // New runs arrive on top: the cursor must stay on the same run.
     let mut fleet = DemoFleet::new(7, start(), true);
     for _ in 0..30 {
         fleet.step();
     }
     feed(&mut state, fleet.snapshot("demo"), fleet.now());
-    let now_selected = state.target_of(state.selected_row(Tab::Pipelines).expect("row")).expect("target");
+    let now_selected = state
+        .target_of(state.selected_row(Tab::Pipelines).expect("row"))
+        .expect("target");
     assert_eq!(now_selected, chosen);
 }
 
@@ -176,7 +231,10 @@ fn filter_narrows_the_table_and_esc_clears_it() {
     type_text(&mut state, "invntry"); // fuzzy: letters in order
     let rows = &state.pane(Tab::GitOps).rows;
     assert_eq!(rows.len(), 1);
-    assert_eq!(state.app(rows[0]).map(|a| a.name.as_str()), Some("inventory"));
+    assert_eq!(
+        state.app(rows[0]).map(|a| a.name.as_str()),
+        Some("inventory")
+    );
     // Keys typed into the filter are text, not commands.
     assert_eq!(state.tab, Tab::GitOps);
     key(&mut state, KeyCode::Enter);
@@ -190,7 +248,9 @@ fn filter_narrows_the_table_and_esc_clears_it() {
 #[test]
 fn enter_on_the_overview_jumps_to_the_item_in_its_tab() {
     let mut state = demo_state(false);
-    let first = state.selected_row(Tab::Overview).expect("something needs attention");
+    let first = state
+        .selected_row(Tab::Overview)
+        .expect("something needs attention");
     let target = state.target_of(first).expect("a target");
     cmd(&mut state, Command::Open);
     assert_eq!(state.tab, first.tab);
@@ -204,12 +264,18 @@ fn open_shows_a_detail_view_and_back_closes_it() {
     select_app(&mut state, "payments");
     cmd(&mut state, Command::Open);
     let detail = state.pane(Tab::GitOps).detail.clone().expect("detail open");
-    assert_eq!(detail.target, Target::new("demo", TargetKind::App, "payments"));
+    assert_eq!(
+        detail.target,
+        Target::new("demo", TargetKind::App, "payments")
+    );
     // j/k scroll the detail rather than moving the table selection.
     let selected = state.pane(Tab::GitOps).selected;
     cmd(&mut state, Command::Down);
     assert_eq!(state.pane(Tab::GitOps).selected, selected);
-    assert_eq!(state.pane(Tab::GitOps).detail.as_ref().map(|d| d.scroll), Some(1));
+    assert_eq!(
+        state.pane(Tab::GitOps).detail.as_ref().map(|d| d.scroll),
+        Some(1)
+    );
     key(&mut state, KeyCode::Esc);
     assert!(state.pane(Tab::GitOps).detail.is_none());
 }
@@ -220,21 +286,45 @@ fn rollback_goes_through_the_picker_and_a_confirmation_before_anything_runs() {
     select_app(&mut state, "inventory");
     let effects = key(&mut state, KeyCode::Char('b'));
     assert!(effects.is_empty(), "nothing runs before confirmation");
-    let Some(Overlay::Picker(picker)) = state.overlay.clone() else { panic!("picker expected, got {:?}", state.overlay) };
+    let Some(Overlay::Picker(picker)) = state.overlay.clone() else {
+        panic!("picker expected, got {:?}", state.overlay)
+    };
     assert_eq!(picker.kind, ActionKind::Rollback);
     assert!(picker.entries.len() >= 2);
-    assert!(picker.entries.iter().filter(|e| e.current).count() == 1, "the running revision is marked");
-    assert!(!picker.entries[picker.selected].current, "the cursor starts on a revision one can roll back to");
+    assert!(
+        picker.entries.iter().filter(|e| e.current).count() == 1,
+        "the running revision is marked"
+    );
+    assert!(
+        !picker.entries[picker.selected].current,
+        "the cursor starts on a revision one can roll back to"
+    );
     let chosen = picker.entries[picker.selected].clone();
     assert!(key(&mut state, KeyCode::Enter).is_empty());
-    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else { panic!("confirm expected") };
-    assert!(confirm.action.effect.starts_with("roll back demo/inventory from "), "{}", confirm.action.effect);
-    assert!(confirm.action.effect.contains(&format!("(history #{})", chosen.id)));
+    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else {
+        panic!("confirm expected")
+    };
+    assert!(
+        confirm
+            .action
+            .effect
+            .starts_with("roll back demo/inventory from "),
+        "{}",
+        confirm.action.effect
+    );
+    assert!(
+        confirm
+            .action
+            .effect
+            .contains(&format!("(history #{})", chosen.id))
+    );
     assert_eq!(confirm.action.to.as_deref(), Some(chosen.id.as_str()));
     assert!(!confirm.action.production);
 
     let effects = key(&mut state, KeyCode::Char('y'));
-    let [Effect::Run { id, action }] = effects.as_slice() else { panic!("one Run effect expected: {effects:?}") };
+    let [Effect::Run { id, action }] = effects.as_slice() else {
+        panic!("one Run effect expected: {effects:?}")
+    };
     assert_eq!(action.kind, ActionKind::Rollback);
     assert!(state.overlay.is_none());
     assert!(state.is_busy(&action.target));
@@ -242,12 +332,20 @@ fn rollback_goes_through_the_picker_and_a_confirmation_before_anything_runs() {
     // A second press while in flight does not act twice.
     key(&mut state, KeyCode::Char('b'));
     assert!(state.overlay.is_none());
-    assert!(status_text(&state).contains("still in flight"), "{}", status_text(&state));
+    assert!(
+        status_text(&state).contains("still in flight"),
+        "{}",
+        status_text(&state)
+    );
 
     // The outcome clears the guard, is reported, and re-reads the source.
     let effects = update(
         &mut state,
-        Msg::Outcome { id: *id, action: action.clone(), outcome: Outcome::Done("rolled back".into()) },
+        Msg::Outcome {
+            id: *id,
+            action: action.clone(),
+            outcome: Outcome::Done("rolled back".into()),
+        },
     );
     assert_eq!(effects, vec![Effect::Refetch(0)]);
     assert!(!state.is_busy(&action.target));
@@ -262,17 +360,25 @@ fn production_targets_need_their_name_typed() {
     select_app(&mut state, "payments");
     key(&mut state, KeyCode::Char('b'));
     key(&mut state, KeyCode::Enter);
-    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else { panic!("confirm expected") };
+    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else {
+        panic!("confirm expected")
+    };
     assert_eq!(confirm.required_text(), Some("payments"));
     // y does not confirm a production action; it is just a typed letter.
     assert!(key(&mut state, KeyCode::Char('y')).is_empty());
     key(&mut state, KeyCode::Backspace);
     type_text(&mut state, "pay");
-    assert!(key(&mut state, KeyCode::Enter).is_empty(), "a partial name does not confirm");
+    assert!(
+        key(&mut state, KeyCode::Enter).is_empty(),
+        "a partial name does not confirm"
+    );
     assert!(matches!(state.overlay, Some(Overlay::Confirm(_))));
     type_text(&mut state, "ments");
     let effects = key(&mut state, KeyCode::Enter);
-    assert!(matches!(effects.as_slice(), [Effect::Run { .. }]), "{effects:?}");
+    assert!(
+        matches!(effects.as_slice(), [Effect::Run { .. }]),
+        "{effects:?}"
+    );
 }
 
 #[test]
@@ -295,7 +401,11 @@ fn read_only_refuses_every_mutating_action_with_a_message() {
         let effects = key(&mut state, KeyCode::Char(c));
         assert!(effects.is_empty());
         assert!(state.overlay.is_none());
-        assert!(status_text(&state).starts_with("read-only:"), "{c}: {}", status_text(&state));
+        assert!(
+            status_text(&state).starts_with("read-only:"),
+            "{c}: {}",
+            status_text(&state)
+        );
         assert_eq!(state.status.as_ref().map(|s| s.level), Some(Level::Error));
     }
     cmd(&mut state, Command::TabPipelines);
@@ -306,7 +416,9 @@ fn read_only_refuses_every_mutating_action_with_a_message() {
     // Refresh changes nothing, so it is allowed.
     select_app(&mut state, "inventory");
     let effects = key(&mut state, KeyCode::Char('r'));
-    assert!(matches!(effects.as_slice(), [Effect::Run { action, .. }] if action.kind == ActionKind::Refresh));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Run { action, .. }] if action.kind == ActionKind::Refresh)
+    );
 }
 
 #[test]
@@ -314,8 +426,15 @@ fn rollback_with_auto_sync_on_is_explained_before_anything_is_offered() {
     let mut state = demo_state(false);
     select_app(&mut state, "checkout");
     assert!(key(&mut state, KeyCode::Char('b')).is_empty());
-    assert!(state.overlay.is_none(), "no picker for a rollback Argo CD would refuse");
-    assert!(status_text(&state).contains("auto-sync"), "{}", status_text(&state));
+    assert!(
+        state.overlay.is_none(),
+        "no picker for a rollback Argo CD would refuse"
+    );
+    assert!(
+        status_text(&state).contains("auto-sync"),
+        "{}",
+        status_text(&state)
+    );
 }
 
 #[test]
@@ -326,9 +445,15 @@ fn run_actions_check_the_run_state_first() {
     let row = state.selected_row(Tab::Pipelines).expect("row");
     assert!(state.run(row).expect("run").status.is_active());
     key(&mut state, KeyCode::Char('t'));
-    assert!(status_text(&state).contains("cancel it or wait"), "{}", status_text(&state));
+    assert!(
+        status_text(&state).contains("cancel it or wait"),
+        "{}",
+        status_text(&state)
+    );
     key(&mut state, KeyCode::Char('x'));
-    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else { panic!("confirm expected") };
+    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else {
+        panic!("confirm expected")
+    };
     assert_eq!(confirm.action.kind, ActionKind::Cancel);
     assert!(confirm.action.effect.starts_with("cancel demo/"));
     key(&mut state, KeyCode::Esc);
@@ -344,11 +469,22 @@ fn rollback_in_the_drift_tab_moves_the_serving_alias() {
     let mut state = demo_state(false);
     cmd(&mut state, Command::TabDrift);
     key(&mut state, KeyCode::Char('b'));
-    let Some(Overlay::Picker(picker)) = state.overlay.clone() else { panic!("picker expected") };
+    let Some(Overlay::Picker(picker)) = state.overlay.clone() else {
+        panic!("picker expected")
+    };
     assert_eq!(picker.kind, ActionKind::SetModelAlias);
     key(&mut state, KeyCode::Enter);
-    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else { panic!("confirm expected") };
-    assert!(confirm.action.effect.contains("alias \"champion\" from version"), "{}", confirm.action.effect);
+    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else {
+        panic!("confirm expected")
+    };
+    assert!(
+        confirm
+            .action
+            .effect
+            .contains("alias \"champion\" from version"),
+        "{}",
+        confirm.action.effect
+    );
     assert!(confirm.action.production, "demo models serve production");
 }
 
@@ -357,19 +493,34 @@ fn refresh_runs_without_confirmation_on_apps_and_rereads_elsewhere() {
     let mut state = demo_state(false);
     select_app(&mut state, "web");
     let effects = key(&mut state, KeyCode::Char('r'));
-    assert!(matches!(effects.as_slice(), [Effect::Run { action, .. }] if action.kind == ActionKind::Refresh));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Run { action, .. }] if action.kind == ActionKind::Refresh)
+    );
     cmd(&mut state, Command::TabPipelines);
-    assert_eq!(key(&mut state, KeyCode::Char('r')), vec![Effect::Refetch(0)]);
+    assert_eq!(
+        key(&mut state, KeyCode::Char('r')),
+        vec![Effect::Refetch(0)]
+    );
 }
 
 #[test]
 fn a_failed_read_keeps_the_last_good_data_under_the_error() {
     let mut state = demo_state(false);
     let apps = state.pane(Tab::GitOps).rows.len();
-    update(&mut state, Msg::Source(SourceEvent { source: 0, at: start(), result: Err("connection refused".into()) }));
+    update(
+        &mut state,
+        Msg::Source(SourceEvent {
+            source: 0,
+            at: start(),
+            result: Err("connection refused".into()),
+        }),
+    );
     assert_eq!(state.sources[0].phase(), Phase::Error);
     assert_eq!(state.pane(Tab::GitOps).rows.len(), apps);
-    assert_eq!(state.sources[0].error.as_ref().map(|e| e.message.as_str()), Some("connection refused"));
+    assert_eq!(
+        state.sources[0].error.as_ref().map(|e| e.message.as_str()),
+        Some("connection refused")
+    );
     let fleet = DemoFleet::new(7, start(), true);
     feed(&mut state, fleet.snapshot("demo"), start());
     assert_eq!(state.sources[0].phase(), Phase::Ok);
@@ -381,9 +532,32 @@ fn help_opens_and_closes_and_swallows_other_keys() {
     key(&mut state, KeyCode::Char('?'));
     assert_eq!(state.overlay, Some(Overlay::Help));
     key(&mut state, KeyCode::Char('3'));
-    assert_eq!(state.tab, Tab::Overview, "keys under the help overlay do nothing");
+    assert_eq!(
+        state.tab,
+        Tab::Overview,
+        "keys under the help overlay do nothing"
+    );
     key(&mut state, KeyCode::Esc);
     assert!(state.overlay.is_none());
+}
+
+#[test]
+fn quit_with_an_action_in_flight_warns_once_first() {
+    let mut state = demo_state(false);
+    select_app(&mut state, "inventory");
+    key(&mut state, KeyCode::Char('s'));
+    assert!(matches!(
+        key(&mut state, KeyCode::Char('y')).as_slice(),
+        [Effect::Run { .. }]
+    ));
+    assert!(key(&mut state, KeyCode::Char('q')).is_empty());
+    assert!(!state.should_quit);
+    assert!(
+        status_text(&state).contains("press q again"),
+        "{}",
+        status_text(&state)
+    );
+    assert_eq!(key(&mut state, KeyCode::Char('q')), vec![Effect::Quit]);
 }
 
 #[test]
@@ -396,17 +570,37 @@ fn quit_asks_the_loop_to_stop() {
 #[test]
 fn opening_a_run_without_jobs_asks_for_them() {
     // A backend that sends runs without jobs (they are loaded on drill-down).
-    let mut state =
-        State::new(vec![SourceState::new("demo", "demo", Provides::ALL, false)], Keymap::default(), false, start());
+    let mut state = State::new(
+        vec![SourceState::new("demo", "demo", Provides::ALL, false)],
+        Keymap::default(),
+        false,
+        start(),
+    );
     let fleet = DemoFleet::new(7, start(), true);
     let mut snapshot = fleet.snapshot("demo");
     snapshot.pipelines.iter_mut().for_each(|r| r.jobs = None);
     feed(&mut state, snapshot, start());
     cmd(&mut state, Command::TabPipelines);
-    let run_id = state.run(state.selected_row(Tab::Pipelines).expect("row")).expect("run").id.clone();
+    let run_id = state
+        .run(state.selected_row(Tab::Pipelines).expect("row"))
+        .expect("run")
+        .id
+        .clone();
     let effects = cmd(&mut state, Command::Open);
-    assert_eq!(effects, vec![Effect::LoadJobs { source: 0, run_id: run_id.clone() }]);
-    update(&mut state, Msg::Jobs { target: Target::new("demo", TargetKind::Run, &run_id), result: Ok(vec![]) });
+    assert_eq!(
+        effects,
+        vec![Effect::LoadJobs {
+            source: 0,
+            run_id: run_id.clone()
+        }]
+    );
+    update(
+        &mut state,
+        Msg::Jobs {
+            target: Target::new("demo", TargetKind::Run, &run_id),
+            result: Ok(vec![]),
+        },
+    );
     let row = state.detail_row().expect("detail");
     assert_eq!(state.run(row).and_then(|r| r.jobs.clone()), Some(vec![]));
 }
@@ -433,10 +627,20 @@ fn the_demo_fleet_is_deterministic_for_a_seed_and_moves_over_time() {
 fn the_demo_story_plays_out_runs_finish_apps_degrade_models_drift() {
     let mut fleet = DemoFleet::new(42, start(), true);
     let first = fleet.snapshot("demo");
-    let queued: Vec<String> =
-        first.pipelines.iter().filter(|r| r.status == opsdeck::model::RunStatus::Queued).map(|r| r.id.clone()).collect();
+    let queued: Vec<String> = first
+        .pipelines
+        .iter()
+        .filter(|r| r.status == opsdeck::model::RunStatus::Queued)
+        .map(|r| r.id.clone())
+        .collect();
     assert!(!queued.is_empty());
-    let payments = |s: &Snapshot| s.apps.iter().find(|a| a.name == "payments").cloned().expect("payments");
+    let payments = |s: &Snapshot| {
+        s.apps
+            .iter()
+            .find(|a| a.name == "payments")
+            .cloned()
+            .expect("payments")
+    };
     assert_eq!(payments(&first).sync, SyncStatus::OutOfSync);
     let mut saw_degraded = false;
     for _ in 0..80 {
@@ -444,11 +648,25 @@ fn the_demo_story_plays_out_runs_finish_apps_degrade_models_drift() {
         saw_degraded |= payments(&fleet.snapshot("demo")).health == Health::Degraded;
     }
     let later = fleet.snapshot("demo");
-    assert!(saw_degraded, "the bad change to payments gets synced and degrades it");
+    assert!(
+        saw_degraded,
+        "the bad change to payments gets synced and degrades it"
+    );
     for id in &queued {
-        let run = later.pipelines.iter().find(|r| &r.id == id).expect("run kept");
+        let run = later
+            .pipelines
+            .iter()
+            .find(|r| &r.id == id)
+            .expect("run kept");
         assert!(!run.status.is_active(), "run {id} finished within 80 steps");
     }
-    let churn = later.models.iter().find(|m| m.model == "churn").expect("churn");
-    assert!(churn.status() >= opsdeck::model::DriftStatus::Warning, "churn's PSI creeps past its warning");
+    let churn = later
+        .models
+        .iter()
+        .find(|m| m.model == "churn")
+        .expect("churn");
+    assert!(
+        churn.status() >= opsdeck::model::DriftStatus::Warning,
+        "churn's PSI creeps past its warning"
+    );
 }

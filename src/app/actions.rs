@@ -4,7 +4,8 @@
 
 use crate::app::state::PickerEntry;
 use crate::model::{
-    Action, ActionKind, GitOpsApp, ModelDrift, PipelineRun, Snapshot, Target, TargetKind, Timestamp, short_rev,
+    Action, ActionKind, GitOpsApp, ModelDrift, PipelineRun, Snapshot, Target, TargetKind,
+    Timestamp, short_rev,
 };
 
 /// Context a plan needs beyond the target itself.
@@ -41,22 +42,39 @@ pub fn plan(
     let gone = || format!("{target} is not in {}'s last read", target.source);
     match kind.target_kind() {
         TargetKind::Run => {
-            let run = snapshot.pipelines.iter().find(|r| r.id == target.id).ok_or_else(gone)?;
+            let run = snapshot
+                .pipelines
+                .iter()
+                .find(|r| r.id == target.id)
+                .ok_or_else(gone)?;
             plan_run(kind, run, ctx)
         }
         TargetKind::App => {
-            let app = snapshot.apps.iter().find(|a| a.name == target.id).ok_or_else(gone)?;
+            let app = snapshot
+                .apps
+                .iter()
+                .find(|a| a.name == target.id)
+                .ok_or_else(gone)?;
             plan_app(kind, app, to, ctx)
         }
         TargetKind::Model => {
-            let model = snapshot.models.iter().find(|m| m.model == target.id).ok_or_else(gone)?;
+            let model = snapshot
+                .models
+                .iter()
+                .find(|m| m.model == target.id)
+                .ok_or_else(gone)?;
             plan_model(kind, model, to, ctx)
         }
     }
 }
 
 fn describe_run(run: &PipelineRun) -> String {
-    format!("{} on {} @ {}", run.pipeline, run.branch, short_rev(&run.commit))
+    format!(
+        "{} on {} @ {}",
+        run.pipeline,
+        run.branch,
+        short_rev(&run.commit)
+    )
 }
 
 pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result<Action, Refusal> {
@@ -66,31 +84,64 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
     let effect = match kind {
         ActionKind::Rerun => {
             if run.status.is_active() {
-                return Err(format!("{target} is still {}: cancel it or wait before re-running", run.status));
+                return Err(format!(
+                    "{target} is still {}: cancel it or wait before re-running",
+                    run.status
+                ));
             }
-            format!("re-run every job of {target} ({what}) as attempt {}", run.attempt + 1)
+            format!(
+                "re-run every job of {target} ({what}) as attempt {}",
+                run.attempt + 1
+            )
         }
         ActionKind::RerunFailed => {
             if run.status != crate::model::RunStatus::Failure {
-                return Err(format!("{target} did not fail (it is {}): nothing to re-run", run.status));
+                return Err(format!(
+                    "{target} did not fail (it is {}): nothing to re-run",
+                    run.status
+                ));
             }
             let failed = run.failed_jobs();
-            let jobs = if failed.is_empty() { "failed jobs".to_string() } else { failed.join(", ") };
-            format!("re-run the failed jobs ({jobs}) of {target} ({what}) as attempt {}", run.attempt + 1)
+            let jobs = if failed.is_empty() {
+                "failed jobs".to_string()
+            } else {
+                failed.join(", ")
+            };
+            format!(
+                "re-run the failed jobs ({jobs}) of {target} ({what}) as attempt {}",
+                run.attempt + 1
+            )
         }
         ActionKind::Cancel => {
             if !run.status.is_active() {
-                return Err(format!("{target} is not queued or running (it is {})", run.status));
+                return Err(format!(
+                    "{target} is not queued or running (it is {})",
+                    run.status
+                ));
             }
-            let elapsed = run.elapsed(ctx.now).map(|d| format!(" for {}", human_duration(d))).unwrap_or_default();
+            let elapsed = run
+                .elapsed(ctx.now)
+                .map(|d| format!(" for {}", human_duration(d)))
+                .unwrap_or_default();
             format!("cancel {target} ({what}), {}{elapsed}", run.status)
         }
         other => return Err(wrong_target(other, TargetKind::Run)),
     };
-    Ok(Action { kind, target, to: None, effect, production: ctx.source_production })
+    Ok(Action {
+        kind,
+        target,
+        to: None,
+        effect,
+        production: ctx.source_production,
+    })
 }
 
-pub fn plan_app(kind: ActionKind, app: &GitOpsApp, to: Option<&str>, ctx: PlanContext) -> Result<Action, Refusal> {
+pub fn plan_app(
+    kind: ActionKind,
+    app: &GitOpsApp,
+    to: Option<&str>,
+    ctx: PlanContext,
+) -> Result<Action, Refusal> {
     let target = Target::new(&app.source, TargetKind::App, &app.name);
     check_allowed(kind, &target, ctx.read_only)?;
     let live = app.revision.as_deref().map_or("unknown", short_rev);
@@ -104,11 +155,16 @@ pub fn plan_app(kind: ActionKind, app: &GitOpsApp, to: Option<&str>, ctx: PlanCo
             }
             let drift = match app.out_of_sync.len() {
                 0 => String::new(),
-                n => format!(", {n} resource{} out of sync", if n == 1 { "" } else { "s" }),
+                n => format!(
+                    ", {n} resource{} out of sync",
+                    if n == 1 { "" } else { "s" }
+                ),
             };
             format!("sync {target} ({place}) to {wanted} (live {live}{drift})")
         }
-        ActionKind::Refresh => format!("refresh {target}: compare the live state with {wanted} again (changes nothing)"),
+        ActionKind::Refresh => format!(
+            "refresh {target}: compare the live state with {wanted} again (changes nothing)"
+        ),
         ActionKind::Rollback => {
             if app.auto_sync {
                 return Err(format!(
@@ -122,15 +178,22 @@ pub fn plan_app(kind: ActionKind, app: &GitOpsApp, to: Option<&str>, ctx: PlanCo
                     .iter()
                     .find(|d| d.id == id)
                     .ok_or_else(|| format!("{target} has no history entry #{id}"))?,
-                None => default_rollback(app).ok_or_else(|| {
-                    format!("{target} has no earlier deployment to roll back to")
-                })?,
+                None => default_rollback(app)
+                    .ok_or_else(|| format!("{target} has no earlier deployment to roll back to"))?,
             };
             if app.revision.as_deref() == Some(entry.revision.as_str()) {
-                return Err(format!("{target} already runs {} (history #{})", short_rev(&entry.revision), entry.id));
+                return Err(format!(
+                    "{target} already runs {} (history #{})",
+                    short_rev(&entry.revision),
+                    entry.id
+                ));
             }
             to_id = Some(entry.id.clone());
-            format!("roll back {target} from {live} to {} (history #{})", short_rev(&entry.revision), entry.id)
+            format!(
+                "roll back {target} from {live} to {} (history #{})",
+                short_rev(&entry.revision),
+                entry.id
+            )
         }
         ActionKind::Suspend => {
             if app.suspended {
@@ -142,15 +205,30 @@ pub fn plan_app(kind: ActionKind, app: &GitOpsApp, to: Option<&str>, ctx: PlanCo
             if !app.suspended {
                 return Err(format!("{target} is not suspended"));
             }
-            let then = if app.auto_sync { format!(" (auto-sync will deploy {wanted})") } else { String::new() };
+            let then = if app.auto_sync {
+                format!(" (auto-sync will deploy {wanted})")
+            } else {
+                String::new()
+            };
             format!("resume {target}: reconcile it again{then}")
         }
         other => return Err(wrong_target(other, TargetKind::App)),
     };
-    Ok(Action { kind, target, to: to_id, effect, production: ctx.source_production || app.production })
+    Ok(Action {
+        kind,
+        target,
+        to: to_id,
+        effect,
+        production: ctx.source_production || app.production,
+    })
 }
 
-pub fn plan_model(kind: ActionKind, model: &ModelDrift, to: Option<&str>, ctx: PlanContext) -> Result<Action, Refusal> {
+pub fn plan_model(
+    kind: ActionKind,
+    model: &ModelDrift,
+    to: Option<&str>,
+    ctx: PlanContext,
+) -> Result<Action, Refusal> {
     let target = Target::new(&model.source, TargetKind::Model, &model.model);
     check_allowed(kind, &target, ctx.read_only)?;
     if kind != ActionKind::SetModelAlias {
@@ -168,9 +246,15 @@ pub fn plan_model(kind: ActionKind, model: &ModelDrift, to: Option<&str>, ctx: P
             .ok_or_else(|| format!("{target} has no earlier READY version to go back to"))?,
     };
     if model.version.as_deref() == Some(version.version.as_str()) {
-        return Err(format!("{target} already serves version {}", version.version));
+        return Err(format!(
+            "{target} already serves version {}",
+            version.version
+        ));
     }
-    let effect = format!("point {target} alias \"{}\" from version {from} to {}", model.alias, version.version);
+    let effect = format!(
+        "point {target} alias \"{}\" from version {from} to {}",
+        model.alias, version.version
+    );
     Ok(Action {
         kind,
         target,
@@ -191,7 +275,9 @@ fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
 
 /// The rollback offered by default: the newest deployment of another revision.
 pub fn default_rollback(app: &GitOpsApp) -> Option<&crate::model::Deployment> {
-    app.history.iter().find(|d| Some(d.revision.as_str()) != app.revision.as_deref())
+    app.history
+        .iter()
+        .find(|d| Some(d.revision.as_str()) != app.revision.as_deref())
 }
 
 /// The rollback picker's entries: the app's history, newest first.

@@ -10,10 +10,16 @@ use crate::model::{DriftStatus, GitOpsApp, ModelDrift, PipelineRun, RunStatus};
 pub fn failing_runs<'a>(runs: impl IntoIterator<Item = &'a PipelineRun>) -> Vec<&'a PipelineRun> {
     let mut latest: HashMap<(&str, &str, &str, &str), &PipelineRun> = HashMap::new();
     for run in runs {
-        if run.status.is_active() || matches!(run.status, RunStatus::Skipped | RunStatus::Cancelled) {
+        if run.status.is_active() || matches!(run.status, RunStatus::Skipped | RunStatus::Cancelled)
+        {
             continue;
         }
-        let key = (run.source.as_str(), run.project.as_str(), run.pipeline.as_str(), run.branch.as_str());
+        let key = (
+            run.source.as_str(),
+            run.project.as_str(),
+            run.pipeline.as_str(),
+            run.branch.as_str(),
+        );
         match latest.get(&key) {
             Some(seen) if seen.sort_time() >= run.sort_time() => {}
             _ => {
@@ -21,9 +27,15 @@ pub fn failing_runs<'a>(runs: impl IntoIterator<Item = &'a PipelineRun>) -> Vec<
             }
         }
     }
-    let mut failing: Vec<&PipelineRun> =
-        latest.into_values().filter(|r| r.status == RunStatus::Failure).collect();
-    failing.sort_by(|a, b| b.sort_time().cmp(&a.sort_time()).then_with(|| a.id.cmp(&b.id)));
+    let mut failing: Vec<&PipelineRun> = latest
+        .into_values()
+        .filter(|r| r.status == RunStatus::Failure)
+        .collect();
+    failing.sort_by(|a, b| {
+        b.sort_time()
+            .cmp(&a.sort_time())
+            .then_with(|| a.id.cmp(&b.id))
+    });
     failing
 }
 

@@ -71,7 +71,13 @@ pub struct AuditLog {
 impl AuditLog {
     /// The file is opened on first write, so a read-only session never creates it.
     pub fn new(path: PathBuf, via: &'static str) -> Self {
-        AuditLog { path, file: Mutex::new(None), user: current_user(), host: host(), via }
+        AuditLog {
+            path,
+            file: Mutex::new(None),
+            user: current_user(),
+            host: host(),
+            via,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -88,7 +94,13 @@ impl AuditLog {
         self.write(id, action, outcome.word(), Some(outcome.detail()))
     }
 
-    fn write(&self, id: &str, action: &Action, outcome: &str, detail: Option<&str>) -> std::io::Result<()> {
+    fn write(
+        &self,
+        id: &str,
+        action: &Action,
+        outcome: &str,
+        detail: Option<&str>,
+    ) -> std::io::Result<()> {
         let record = AuditRecord {
             time: chrono::Utc::now(),
             id: id.to_string(),
@@ -112,9 +124,16 @@ impl AuditLog {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            *guard = Some(OpenOptions::new().create(true).append(true).open(&self.path)?);
+            *guard = Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)?,
+            );
         }
-        let file = guard.as_mut().ok_or_else(|| std::io::Error::other("audit log not open"))?;
+        let file = guard
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("audit log not open"))?;
         // One write per line keeps lines whole even with several opsdecks appending.
         file.write_all(line.as_bytes())?;
         file.sync_data()

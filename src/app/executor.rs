@@ -20,7 +20,11 @@ pub struct Executor {
 
 impl Executor {
     pub fn new(sources: Vec<Arc<dyn Source>>, audit: AuditLog, read_only: bool) -> Self {
-        Executor { sources, audit, read_only }
+        Executor {
+            sources,
+            audit,
+            read_only,
+        }
     }
 
     pub fn audit(&self) -> &AuditLog {
@@ -33,13 +37,25 @@ impl Executor {
         if let Err(why) = check_allowed(action.kind, &action.target, self.read_only) {
             return Outcome::Failed(why);
         }
-        let Some(source) = self.sources.iter().find(|s| s.name() == action.target.source) else {
+        let Some(source) = self
+            .sources
+            .iter()
+            .find(|s| s.name() == action.target.source)
+        else {
             return Outcome::Failed(format!("no source named {}", action.target.source));
         };
         if !source.supports(action.kind) {
-            return Outcome::Failed(format!("{} sources cannot {}", source.kind(), action.kind.verb()));
+            return Outcome::Failed(format!(
+                "{} sources cannot {}",
+                source.kind(),
+                action.kind.verb()
+            ));
         }
-        let audit_id = format!("{}-{}-{id}", std::process::id(), chrono::Utc::now().timestamp_millis());
+        let audit_id = format!(
+            "{}-{}-{id}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_millis()
+        );
         if let Err(e) = self.audit.requested(&audit_id, action) {
             return Outcome::Failed(format!(
                 "cannot write the audit log {}: {e}; the action was not sent",
@@ -50,7 +66,9 @@ impl Executor {
         let outcome = match tokio::time::timeout(ACTION_TIMEOUT, source.execute(action)).await {
             Ok(Ok(message)) => Outcome::Done(message),
             Ok(Err(ActionError::Rejected(why))) => Outcome::Failed(why),
-            Ok(Err(ActionError::Lost(why))) => Outcome::Unknown(format!("{why}: check the backend before retrying")),
+            Ok(Err(ActionError::Lost(why))) => {
+                Outcome::Unknown(format!("{why}: check the backend before retrying"))
+            }
             Ok(Err(e @ ActionError::Unsupported(_))) => Outcome::Failed(e.to_string()),
             Err(_) => Outcome::Unknown(format!(
                 "no answer within {}s: check the backend before retrying",
@@ -73,11 +91,18 @@ impl Executor {
     }
 
     /// Load a run's jobs for the drill-down.
-    pub async fn run_jobs(&self, source: usize, run_id: &str) -> Result<Vec<crate::model::Job>, String> {
+    pub async fn run_jobs(
+        &self,
+        source: usize,
+        run_id: &str,
+    ) -> Result<Vec<crate::model::Job>, String> {
         let source = self.sources.get(source).ok_or("no such source")?;
         match tokio::time::timeout(crate::sources::FETCH_TIMEOUT, source.run_jobs(run_id)).await {
             Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no answer within {}s", crate::sources::FETCH_TIMEOUT.as_secs())),
+            Err(_) => Err(format!(
+                "no answer within {}s",
+                crate::sources::FETCH_TIMEOUT.as_secs()
+            )),
         }
     }
 
@@ -89,7 +114,13 @@ impl Executor {
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let outcome = executor.execute(id, &action).await;
-                    let _ = tx.send(Msg::Outcome { id, action, outcome }).await;
+                    let _ = tx
+                        .send(Msg::Outcome {
+                            id,
+                            action,
+                            outcome,
+                        })
+                        .await;
                 });
             }
         });

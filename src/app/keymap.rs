@@ -37,7 +37,9 @@ impl Key {
 
 /// A key name that could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown key `{0}` (expected a character, or a name such as enter, esc, tab, shift-tab, up, pageup, f5, with optional ctrl-/alt- prefixes)")]
+#[error(
+    "unknown key `{0}` (expected a character, or a name such as enter, esc, tab, shift-tab, up, pageup, f5, with optional ctrl-/alt- prefixes)"
+)]
 pub struct BadKey(pub String);
 
 impl FromStr for Key {
@@ -156,15 +158,20 @@ impl Default for Keymap {
 
 impl Keymap {
     fn builtin() -> Result<Keymap, String> {
-        let table: BTreeMap<String, KeyList> = toml::from_str(DEFAULT_KEYS).map_err(|e| e.to_string())?;
+        let table: BTreeMap<String, KeyList> =
+            toml::from_str(DEFAULT_KEYS).map_err(|e| e.to_string())?;
         let mut bindings = BTreeMap::new();
         for (name, keys) in table {
-            let command = Command::from_str(&name).map_err(|_| format!("unknown command {name}"))?;
+            let command =
+                Command::from_str(&name).map_err(|_| format!("unknown command {name}"))?;
             let keys = match keys {
                 KeyList::One(k) => vec![k],
                 KeyList::Many(ks) => ks,
             };
-            let keys = keys.iter().map(|k| k.parse::<Key>()).collect::<Result<Vec<_>, _>>();
+            let keys = keys
+                .iter()
+                .map(|k| k.parse::<Key>())
+                .collect::<Result<Vec<_>, _>>();
             bindings.insert(command, keys.map_err(|e| e.to_string())?);
         }
         Ok(Keymap { bindings })
@@ -177,11 +184,14 @@ impl Keymap {
         let mut errors = Vec::new();
         for spec in specs {
             let Ok(command) = Command::from_str(&spec.command.value) else {
-                errors.push(ConfigError::at(&spec.command.at, format!(
-                    "unknown action `{}` in [keys] (expected one of: {})",
-                    spec.command.value,
-                    all_names().join(", ")
-                )));
+                errors.push(ConfigError::at(
+                    &spec.command.at,
+                    format!(
+                        "unknown action `{}` in [keys] (expected one of: {})",
+                        spec.command.value,
+                        all_names().join(", ")
+                    ),
+                ));
                 continue;
             };
             let mut keys = Vec::new();
@@ -201,7 +211,11 @@ impl Keymap {
                     let spec = specs.iter().find(|s| {
                         s.command.value == command.name() || s.command.value == other.name()
                     });
-                    let message = format!("key `{key}` is bound to both `{}` and `{}`", other.name(), command.name());
+                    let message = format!(
+                        "key `{key}` is bound to both `{}` and `{}`",
+                        other.name(),
+                        command.name()
+                    );
                     match spec {
                         Some(s) => errors.push(ConfigError::at(&s.command.at, message)),
                         None => errors.push(ConfigError::without_location(message)),
@@ -209,13 +223,20 @@ impl Keymap {
                 }
             }
         }
-        if errors.is_empty() { Ok(map) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(map)
+        } else {
+            Err(errors)
+        }
     }
 
     /// The command bound to this key press.
     pub fn lookup(&self, ev: &KeyEvent) -> Option<Command> {
         let key = Key::from_event(ev);
-        self.bindings.iter().find(|(_, keys)| keys.contains(&key)).map(|(c, _)| *c)
+        self.bindings
+            .iter()
+            .find(|(_, keys)| keys.contains(&key))
+            .map(|(c, _)| *c)
     }
 
     /// The keys bound to a command, for the help overlay and hints.
@@ -245,13 +266,29 @@ mod tests {
     fn builtin_keymap_parses_and_binds_every_command() {
         let map = Keymap::builtin().expect("valid");
         for c in Command::iter() {
-            assert!(!map.keys_for(c).is_empty(), "{} has no default key", c.name());
+            assert!(
+                !map.keys_for(c).is_empty(),
+                "{} has no default key",
+                c.name()
+            );
         }
     }
 
     #[test]
     fn key_names_round_trip() {
-        for s in ["q", "ctrl-c", "shift-tab", "G", "pageup", "f5", "alt-x", "enter", "/", "-", "space"] {
+        for s in [
+            "q",
+            "ctrl-c",
+            "shift-tab",
+            "G",
+            "pageup",
+            "f5",
+            "alt-x",
+            "enter",
+            "/",
+            "-",
+            "space",
+        ] {
             let k: Key = s.parse().expect(s);
             assert_eq!(k.to_string(), s);
         }

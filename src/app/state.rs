@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::app::keymap::Keymap;
 use crate::model::{
-    Action, ActionKind, GitOpsApp, ModelDrift, PipelineRun, Provides, Snapshot, Target, TargetKind, Timestamp,
+    Action, ActionKind, GitOpsApp, ModelDrift, PipelineRun, Provides, Snapshot, Target, TargetKind,
+    Timestamp,
 };
 
 /// The four tabs, in order.
@@ -82,7 +83,12 @@ pub struct SourceState {
 }
 
 impl SourceState {
-    pub fn new(name: impl Into<String>, kind: impl Into<String>, provides: Provides, production: bool) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        kind: impl Into<String>,
+        provides: Provides,
+        production: bool,
+    ) -> Self {
         SourceState {
             name: name.into(),
             kind: kind.into(),
@@ -146,7 +152,9 @@ pub struct Confirm {
 impl Confirm {
     /// The text to type, for production targets.
     pub fn required_text(&self) -> Option<&str> {
-        self.action.production.then_some(self.action.target.id.as_str())
+        self.action
+            .production
+            .then_some(self.action.target.id.as_str())
     }
 
     pub fn is_satisfied(&self) -> bool {
@@ -231,6 +239,8 @@ pub struct State {
     /// Something changed since the last draw.
     pub dirty: bool,
     pub should_quit: bool,
+    /// `quit` was pressed once with actions in flight; the next press quits.
+    pub quit_armed: bool,
     pub next_action_id: u64,
 }
 
@@ -251,6 +261,7 @@ impl State {
             spinner: 0,
             dirty: true,
             should_quit: false,
+            quit_armed: false,
             next_action_id: 1,
         }
     }
@@ -264,15 +275,27 @@ impl State {
     }
 
     pub fn run(&self, row: RowRef) -> Option<&PipelineRun> {
-        self.sources.get(row.source as usize)?.snapshot.pipelines.get(row.index as usize)
+        self.sources
+            .get(row.source as usize)?
+            .snapshot
+            .pipelines
+            .get(row.index as usize)
     }
 
     pub fn app(&self, row: RowRef) -> Option<&GitOpsApp> {
-        self.sources.get(row.source as usize)?.snapshot.apps.get(row.index as usize)
+        self.sources
+            .get(row.source as usize)?
+            .snapshot
+            .apps
+            .get(row.index as usize)
     }
 
     pub fn model(&self, row: RowRef) -> Option<&ModelDrift> {
-        self.sources.get(row.source as usize)?.snapshot.models.get(row.index as usize)
+        self.sources
+            .get(row.source as usize)?
+            .snapshot
+            .models
+            .get(row.index as usize)
     }
 
     /// The row under the cursor in `tab`.
@@ -298,11 +321,24 @@ impl State {
         let source = self.sources.iter().position(|s| s.name == target.source)?;
         let snap = &self.sources[source].snapshot;
         let (tab, index) = match target.kind {
-            TargetKind::Run => (Tab::Pipelines, snap.pipelines.iter().position(|r| r.id == target.id)?),
-            TargetKind::App => (Tab::GitOps, snap.apps.iter().position(|a| a.name == target.id)?),
-            TargetKind::Model => (Tab::Drift, snap.models.iter().position(|m| m.model == target.id)?),
+            TargetKind::Run => (
+                Tab::Pipelines,
+                snap.pipelines.iter().position(|r| r.id == target.id)?,
+            ),
+            TargetKind::App => (
+                Tab::GitOps,
+                snap.apps.iter().position(|a| a.name == target.id)?,
+            ),
+            TargetKind::Model => (
+                Tab::Drift,
+                snap.models.iter().position(|m| m.model == target.id)?,
+            ),
         };
-        Some(RowRef { tab, source: source as u32, index: index as u32 })
+        Some(RowRef {
+            tab,
+            source: source as u32,
+            index: index as u32,
+        })
     }
 
     /// The sources shown in `tab`.

@@ -21,8 +21,15 @@ pub enum Msg {
     Key(KeyEvent),
     Command(Command),
     Source(SourceEvent),
-    Outcome { id: u64, action: Action, outcome: Outcome },
-    Jobs { target: Target, result: Result<Vec<Job>, String> },
+    Outcome {
+        id: u64,
+        action: Action,
+        outcome: Outcome,
+    },
+    Jobs {
+        target: Target,
+        result: Result<Vec<Job>, String>,
+    },
     Tick(Timestamp),
     Resize(u16, u16),
 }
@@ -31,11 +38,17 @@ pub enum Msg {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Send a confirmed action to the executor.
-    Run { id: u64, action: Action },
+    Run {
+        id: u64,
+        action: Action,
+    },
     /// Read this source again now.
     Refetch(usize),
     /// Load a run's jobs for its detail view.
-    LoadJobs { source: usize, run_id: String },
+    LoadJobs {
+        source: usize,
+        run_id: String,
+    },
     /// Copy to the clipboard (OSC 52).
     Copy(String),
     Quit,
@@ -49,7 +62,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             on_source(state, event);
             Vec::new()
         }
-        Msg::Outcome { id, action, outcome } => on_outcome(state, id, action, outcome),
+        Msg::Outcome {
+            id,
+            action,
+            outcome,
+        } => on_outcome(state, id, action, outcome),
         Msg::Jobs { target, result } => {
             on_jobs(state, target, result);
             Vec::new()
@@ -63,7 +80,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize(w, h) => {
             state.size = (w, h);
             let visible = table_rows_for_height(h);
-            state.panes.iter_mut().for_each(|p| keep_visible(p, visible));
+            state
+                .panes
+                .iter_mut()
+                .for_each(|p| keep_visible(p, visible));
             state.dirty = true;
             Vec::new()
         }
@@ -71,19 +91,30 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 }
 
 fn say(state: &mut State, level: Level, text: impl Into<String>) {
-    state.status = Some(StatusLine { level, text: text.into(), at: state.now });
+    state.status = Some(StatusLine {
+        level,
+        text: text.into(),
+        at: state.now,
+    });
     state.dirty = true;
 }
 
 // ---- sources ---------------------------------------------------------------
 
 fn on_source(state: &mut State, event: SourceEvent) {
-    let Some(source) = state.sources.get_mut(event.source) else { return };
+    let Some(source) = state.sources.get_mut(event.source) else {
+        return;
+    };
     match event.result {
         Ok(mut snapshot) => {
             // Jobs loaded on drill-down survive a refresh that does not carry them.
             for run in snapshot.pipelines.iter_mut().filter(|r| r.jobs.is_none()) {
-                if let Some(old) = source.snapshot.pipelines.iter().find(|o| o.id == run.id && o.updated_at == run.updated_at) {
+                if let Some(old) = source
+                    .snapshot
+                    .pipelines
+                    .iter()
+                    .find(|o| o.id == run.id && o.updated_at == run.updated_at)
+                {
                     run.jobs = old.jobs.clone();
                 }
             }
@@ -93,21 +124,40 @@ fn on_source(state: &mut State, event: SourceEvent) {
         }
         Err(message) => {
             // The last good data stays on screen under the error.
-            source.error = Some(SourceError { message, at: event.at });
+            source.error = Some(SourceError {
+                message,
+                at: event.at,
+            });
         }
     }
     views::rebuild_all(state);
     let visible = table_rows_for_height(state.size.1);
-    state.panes.iter_mut().for_each(|p| keep_visible(p, visible));
+    state
+        .panes
+        .iter_mut()
+        .for_each(|p| keep_visible(p, visible));
     state.dirty = true;
 }
 
 fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) {
-    let Some(source) = state.sources.iter_mut().find(|s| s.name == target.source) else { return };
-    let Some(run) = source.snapshot.pipelines.iter_mut().find(|r| r.id == target.id) else { return };
+    let Some(source) = state.sources.iter_mut().find(|s| s.name == target.source) else {
+        return;
+    };
+    let Some(run) = source
+        .snapshot
+        .pipelines
+        .iter_mut()
+        .find(|r| r.id == target.id)
+    else {
+        return;
+    };
     match result {
         Ok(jobs) => run.jobs = Some(jobs),
-        Err(e) => say(state, Level::Error, format!("cannot load the jobs of {target}: {e}")),
+        Err(e) => say(
+            state,
+            Level::Error,
+            format!("cannot load the jobs of {target}: {e}"),
+        ),
     }
     state.dirty = true;
 }
@@ -115,16 +165,37 @@ fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) 
 // ---- actions ---------------------------------------------------------------
 
 fn on_outcome(state: &mut State, id: u64, action: Action, outcome: Outcome) -> Vec<Effect> {
-    if state.in_flight.get(&action.target).is_some_and(|f| f.id == id) {
+    if state
+        .in_flight
+        .get(&action.target)
+        .is_some_and(|f| f.id == id)
+    {
         state.in_flight.remove(&action.target);
     }
     let (level, text) = match &outcome {
-        Outcome::Done(m) => (Level::Success, format!("✓ {} {}: {m}", action.kind.verb(), action.target)),
-        Outcome::Failed(m) => (Level::Error, format!("✗ {} {} failed: {m}", action.kind.verb(), action.target)),
-        Outcome::Unknown(m) => (Level::Warning, format!("? {} {}: outcome unknown: {m}", action.kind.verb(), action.target)),
+        Outcome::Done(m) => (
+            Level::Success,
+            format!("✓ {} {}: {m}", action.kind.verb(), action.target),
+        ),
+        Outcome::Failed(m) => (
+            Level::Error,
+            format!("✗ {} {} failed: {m}", action.kind.verb(), action.target),
+        ),
+        Outcome::Unknown(m) => (
+            Level::Warning,
+            format!(
+                "? {} {}: outcome unknown: {m}",
+                action.kind.verb(),
+                action.target
+            ),
+        ),
     };
     say(state, level, text);
-    match state.sources.iter().position(|s| s.name == action.target.source) {
+    match state
+        .sources
+        .iter()
+        .position(|s| s.name == action.target.source)
+    {
         Some(i) => vec![Effect::Refetch(i)],
         None => Vec::new(),
     }
@@ -136,12 +207,21 @@ fn action_target(state: &State) -> Option<Target> {
     if let Some(detail) = &state.pane(state.tab).detail {
         return Some(detail.target.clone());
     }
-    state.selected_row(state.tab).and_then(|row| state.target_of(row))
+    state
+        .selected_row(state.tab)
+        .and_then(|row| state.target_of(row))
 }
 
 fn plan_context(state: &State, target: &Target) -> PlanContext {
-    let source_production = state.sources.iter().any(|s| s.name == target.source && s.production);
-    PlanContext { read_only: state.read_only, source_production, now: state.now }
+    let source_production = state
+        .sources
+        .iter()
+        .any(|s| s.name == target.source && s.production);
+    PlanContext {
+        read_only: state.read_only,
+        source_production,
+        now: state.now,
+    }
 }
 
 fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
@@ -163,35 +243,57 @@ fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
         return Vec::new();
     }
     if state.is_busy(&target) {
-        say(state, Level::Warning, format!("an action on {target} is still in flight: wait for its outcome"));
+        say(
+            state,
+            Level::Warning,
+            format!("an action on {target} is still in flight: wait for its outcome"),
+        );
         return Vec::new();
     }
-    let Some(source) = state.sources.iter().find(|s| s.name == target.source) else { return Vec::new() };
+    let Some(source) = state.sources.iter().find(|s| s.name == target.source) else {
+        return Vec::new();
+    };
     let ctx = plan_context(state, &target);
     // Rollbacks first pick where to: the deploy history, or the model's versions.
     if matches!(kind, ActionKind::Rollback | ActionKind::SetModelAlias) {
         let snapshot = &source.snapshot;
         let (entries, title) = match kind {
             ActionKind::Rollback => {
-                let Some(app) = snapshot.apps.iter().find(|a| a.name == target.id) else { return Vec::new() };
+                let Some(app) = snapshot.apps.iter().find(|a| a.name == target.id) else {
+                    return Vec::new();
+                };
                 // Say why before offering a choice that would be refused.
                 if let Err(why) = actions::plan_app(kind, app, None, ctx) {
                     say(state, Level::Error, why);
                     return Vec::new();
                 }
-                (actions::rollback_choices(app), format!("Roll back {target} to…"))
+                (
+                    actions::rollback_choices(app),
+                    format!("Roll back {target} to…"),
+                )
             }
             _ => {
-                let Some(model) = snapshot.models.iter().find(|m| m.model == target.id) else { return Vec::new() };
+                let Some(model) = snapshot.models.iter().find(|m| m.model == target.id) else {
+                    return Vec::new();
+                };
                 if let Err(why) = actions::plan_model(kind, model, None, ctx) {
                     say(state, Level::Error, why);
                     return Vec::new();
                 }
-                (actions::version_choices(model), format!("Point {target} \"{}\" at…", model.alias))
+                (
+                    actions::version_choices(model),
+                    format!("Point {target} \"{}\" at…", model.alias),
+                )
             }
         };
         let selected = entries.iter().position(|e| !e.current).unwrap_or(0);
-        state.overlay = Some(Overlay::Picker(Picker { kind, target, title, entries, selected }));
+        state.overlay = Some(Overlay::Picker(Picker {
+            kind,
+            target,
+            title,
+            entries,
+            selected,
+        }));
         state.dirty = true;
         return Vec::new();
     }
@@ -209,7 +311,10 @@ fn ask(state: &mut State, action: Action) -> Vec<Effect> {
     if !action.kind.is_mutating() {
         return dispatch(state, action);
     }
-    state.overlay = Some(Overlay::Confirm(Confirm { action, typed: String::new() }));
+    state.overlay = Some(Overlay::Confirm(Confirm {
+        action,
+        typed: String::new(),
+    }));
     state.dirty = true;
     Vec::new()
 }
@@ -222,13 +327,31 @@ fn dispatch(state: &mut State, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     if state.is_busy(&action.target) {
-        say(state, Level::Warning, format!("an action on {} is still in flight: wait for its outcome", action.target));
+        say(
+            state,
+            Level::Warning,
+            format!(
+                "an action on {} is still in flight: wait for its outcome",
+                action.target
+            ),
+        );
         return Vec::new();
     }
     let id = state.next_action_id;
     state.next_action_id += 1;
-    state.in_flight.insert(action.target.clone(), InFlight { id, action: action.clone(), started: state.now });
-    say(state, Level::Info, format!("{} {}…", action.kind.verb(), action.target));
+    state.in_flight.insert(
+        action.target.clone(),
+        InFlight {
+            id,
+            action: action.clone(),
+            started: state.now,
+        },
+    );
+    say(
+        state,
+        Level::Info,
+        format!("{} {}…", action.kind.verb(), action.target),
+    );
     vec![Effect::Run { id, action }]
 }
 
@@ -241,7 +364,11 @@ fn refetch_tab(state: &mut State) -> Vec<Effect> {
         .filter(|(_, s)| tab.shows(s.provides))
         .map(|(i, _)| Effect::Refetch(i))
         .collect();
-    say(state, Level::Info, format!("reading {} source(s) again…", effects.len()));
+    say(
+        state,
+        Level::Info,
+        format!("reading {} source(s) again…", effects.len()),
+    );
     effects
 }
 
@@ -279,7 +406,11 @@ fn on_confirm_key(state: &mut State, mut confirm: Confirm, key: KeyEvent) -> Vec
     match key.code {
         KeyCode::Esc => {
             state.overlay = None;
-            say(state, Level::Info, format!("cancelled: {}", confirm.action.effect));
+            say(
+                state,
+                Level::Info,
+                format!("cancelled: {}", confirm.action.effect),
+            );
             return Vec::new();
         }
         KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') if !typed_mode => {
@@ -287,19 +418,29 @@ fn on_confirm_key(state: &mut State, mut confirm: Confirm, key: KeyEvent) -> Vec
         }
         KeyCode::Char('n') | KeyCode::Char('N') if !typed_mode => {
             state.overlay = None;
-            say(state, Level::Info, format!("cancelled: {}", confirm.action.effect));
+            say(
+                state,
+                Level::Info,
+                format!("cancelled: {}", confirm.action.effect),
+            );
             return Vec::new();
         }
         KeyCode::Enter if confirm.is_satisfied() => return dispatch(state, confirm.action),
         KeyCode::Enter => {
             let want = confirm.required_text().unwrap_or_default().to_string();
-            say(state, Level::Warning, format!("type \"{want}\" exactly to confirm, or Esc to cancel"));
+            say(
+                state,
+                Level::Warning,
+                format!("type \"{want}\" exactly to confirm, or Esc to cancel"),
+            );
             return Vec::new();
         }
         KeyCode::Backspace if typed_mode => {
             confirm.typed.pop();
         }
-        KeyCode::Char('u') if typed_mode && key.modifiers.contains(KeyModifiers::CONTROL) => confirm.typed.clear(),
+        KeyCode::Char('u') if typed_mode && key.modifiers.contains(KeyModifiers::CONTROL) => {
+            confirm.typed.clear()
+        }
         KeyCode::Char(c) if typed_mode && !key.modifiers.contains(KeyModifiers::CONTROL) => {
             if confirm.typed.len() < MAX_INPUT_LEN {
                 confirm.typed.push(c);
@@ -313,7 +454,9 @@ fn on_confirm_key(state: &mut State, mut confirm: Confirm, key: KeyEvent) -> Vec
 }
 
 fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let Some(Overlay::Picker(mut picker)) = state.overlay.clone() else { return Vec::new() };
+    let Some(Overlay::Picker(mut picker)) = state.overlay.clone() else {
+        return Vec::new();
+    };
     let last = picker.entries.len().saturating_sub(1);
     let page = table_rows_for_height(state.size.1).saturating_sub(4).max(1);
     match (key.code, state.keymap.lookup(&key)) {
@@ -323,9 +466,15 @@ fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             return Vec::new();
         }
         (KeyCode::Enter, _) | (_, Some(Command::Open)) => {
-            let Some(entry) = picker.entries.get(picker.selected) else { return Vec::new() };
+            let Some(entry) = picker.entries.get(picker.selected) else {
+                return Vec::new();
+            };
             if entry.current {
-                say(state, Level::Warning, format!("{} is what runs now: pick another entry", entry.revision));
+                say(
+                    state,
+                    Level::Warning,
+                    format!("{} is what runs now: pick another entry", entry.revision),
+                );
                 return Vec::new();
             }
             let to = entry.id.clone();
@@ -399,6 +548,18 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
         return on_action_command(state, kind);
     }
     match command {
+        Command::Quit if !state.in_flight.is_empty() && !state.quit_armed => {
+            // Quitting now would leave the outcome unrecorded: say so once.
+            state.quit_armed = true;
+            let n = state.in_flight.len();
+            say(
+                state,
+                Level::Warning,
+                format!(
+                    "{n} action(s) still in flight: quitting now leaves their outcome unknown — press q again to quit"
+                ),
+            );
+        }
         Command::Quit => {
             state.should_quit = true;
             return vec![Effect::Quit];
@@ -465,7 +626,9 @@ fn move_selection(state: &mut State, delta: isize) {
 }
 
 fn open(state: &mut State) -> Vec<Effect> {
-    let Some(row) = state.selected_row(state.tab) else { return Vec::new() };
+    let Some(row) = state.selected_row(state.tab) else {
+        return Vec::new();
+    };
     if state.tab == Tab::Overview {
         // Jump to the item in its own tab, clearing a filter that hides it.
         let tab = row.tab;
@@ -483,11 +646,16 @@ fn open(state: &mut State) -> Vec<Effect> {
         state.tab = tab;
         return Vec::new();
     }
-    let Some(target) = state.target_of(row) else { return Vec::new() };
+    let Some(target) = state.target_of(row) else {
+        return Vec::new();
+    };
     let mut effects = Vec::new();
     if let (TargetKind::Run, Some(run)) = (target.kind, state.run(row)) {
         if run.jobs.is_none() {
-            effects.push(Effect::LoadJobs { source: row.source as usize, run_id: run.id.clone() });
+            effects.push(Effect::LoadJobs {
+                source: row.source as usize,
+                run_id: run.id.clone(),
+            });
         }
     }
     state.pane_mut(state.tab).detail = Some(Detail { target, scroll: 0 });

@@ -18,7 +18,9 @@ pub fn rebuild_all(state: &mut State) {
 
 /// Rebuild one tab's rows, keeping the selection on the same item.
 pub fn rebuild(state: &mut State, tab: Tab) {
-    let keep = state.selected_row(tab).and_then(|r| state.target_of(r).map(|t| (r, t)));
+    let keep = state
+        .selected_row(tab)
+        .and_then(|r| state.target_of(r).map(|t| (r, t)));
     let mut rows = match tab {
         Tab::Overview => attention_rows(state),
         Tab::Pipelines => pipeline_rows(state),
@@ -32,9 +34,14 @@ pub fn rebuild(state: &mut State, tab: Tab) {
     let selected = match keep {
         Some((old, target)) if tab != Tab::Overview => rows
             .iter()
-            .position(|r| r.source == old.source && state.target_of(*r).is_some_and(|t| t.id == target.id))
+            .position(|r| {
+                r.source == old.source && state.target_of(*r).is_some_and(|t| t.id == target.id)
+            })
             .unwrap_or(state.pane(tab).selected),
-        Some((old, _)) => rows.iter().position(|r| *r == old).unwrap_or(state.pane(tab).selected),
+        Some((old, _)) => rows
+            .iter()
+            .position(|r| *r == old)
+            .unwrap_or(state.pane(tab).selected),
         None => state.pane(tab).selected,
     };
     let pane = state.pane_mut(tab);
@@ -68,7 +75,11 @@ fn pipeline_rows(state: &State) -> Vec<RowRef> {
 fn app_rows(state: &State) -> Vec<RowRef> {
     let mut rows: Vec<RowRef> = Vec::new();
     for (s, source) in state.sources.iter().enumerate() {
-        rows.extend((0..source.snapshot.apps.len()).map(|i| RowRef { tab: Tab::GitOps, source: s as u32, index: i as u32 }));
+        rows.extend((0..source.snapshot.apps.len()).map(|i| RowRef {
+            tab: Tab::GitOps,
+            source: s as u32,
+            index: i as u32,
+        }));
     }
     // A stable order people can learn: by name, then source.
     rows.sort_by(|a, b| {
@@ -81,14 +92,19 @@ fn app_rows(state: &State) -> Vec<RowRef> {
 fn model_rows(state: &State) -> Vec<RowRef> {
     let mut rows: Vec<RowRef> = Vec::new();
     for (s, source) in state.sources.iter().enumerate() {
-        rows.extend((0..source.snapshot.models.len()).map(|i| RowRef { tab: Tab::Drift, source: s as u32, index: i as u32 }));
+        rows.extend((0..source.snapshot.models.len()).map(|i| RowRef {
+            tab: Tab::Drift,
+            source: s as u32,
+            index: i as u32,
+        }));
     }
     // Worst first: status, then how far past its threshold, then name.
     rows.sort_by(|a, b| {
         let (ma, mb) = (state.model(*a), state.model(*b));
         let status = |m: Option<&crate::model::ModelDrift>| m.map(|m| m.status());
         let severity = |m: Option<&crate::model::ModelDrift>| {
-            m.and_then(|m| m.worst_metric().map(|w| w.severity())).unwrap_or(f64::NEG_INFINITY)
+            m.and_then(|m| m.worst_metric().map(|w| w.severity()))
+                .unwrap_or(f64::NEG_INFINITY)
         };
         status(mb)
             .cmp(&status(ma))
@@ -105,38 +121,68 @@ fn attention_rows(state: &State) -> Vec<RowRef> {
         let snap = &source.snapshot;
         for run in attention::failing_runs(&snap.pipelines) {
             if let Some(i) = snap.pipelines.iter().position(|r| std::ptr::eq(r, run)) {
-                let row = RowRef { tab: Tab::Pipelines, source: s as u32, index: i as u32 };
+                let row = RowRef {
+                    tab: Tab::Pipelines,
+                    source: s as u32,
+                    index: i as u32,
+                };
                 scored.push((attention::run_score(run), run.sort_time(), row));
             }
         }
         for (i, app) in snap.apps.iter().enumerate() {
             if attention::app_needs_attention(app) {
-                let row = RowRef { tab: Tab::GitOps, source: s as u32, index: i as u32 };
+                let row = RowRef {
+                    tab: Tab::GitOps,
+                    source: s as u32,
+                    index: i as u32,
+                };
                 scored.push((attention::app_score(app), app.last_change, row));
             }
         }
         for (i, model) in snap.models.iter().enumerate() {
             if attention::model_needs_attention(model) {
-                let row = RowRef { tab: Tab::Drift, source: s as u32, index: i as u32 };
+                let row = RowRef {
+                    tab: Tab::Drift,
+                    source: s as u32,
+                    index: i as u32,
+                };
                 scored.push((attention::model_score(model), model.drifting_since, row));
             }
         }
     }
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.tab.cmp(&b.2.tab)));
+    scored.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(a.2.tab.cmp(&b.2.tab))
+    });
     scored.into_iter().map(|(_, _, row)| row).collect()
 }
 
 /// The words a row is matched against (Overview rows carry their item's tab).
 fn haystack(state: &State, row: RowRef) -> String {
-    let source = state.sources.get(row.source as usize).map_or("", |s| s.name.as_str());
+    let source = state
+        .sources
+        .get(row.source as usize)
+        .map_or("", |s| s.name.as_str());
     match row.tab {
         Tab::Pipelines => run_haystack(state, row, source),
         Tab::GitOps => state.app(row).map_or(String::new(), |a| {
             let rev = a.revision.as_deref().map_or("", short_rev);
-            format!("{} {source} {} {} {} {rev}", a.name, a.place(), a.sync, a.health)
+            format!(
+                "{} {source} {} {} {} {rev}",
+                a.name,
+                a.place(),
+                a.sync,
+                a.health
+            )
         }),
         Tab::Drift => state.model(row).map_or(String::new(), |m| {
-            format!("{} {source} {} {}", m.model, m.status(), m.version.as_deref().unwrap_or(""))
+            format!(
+                "{} {source} {} {}",
+                m.model,
+                m.status(),
+                m.version.as_deref().unwrap_or("")
+            )
         }),
         Tab::Overview => String::new(),
     }
@@ -165,7 +211,9 @@ fn filter_rows(state: &State, rows: Vec<RowRef>, filter: &str) -> Vec<RowRef> {
     rows.into_iter()
         .filter(|row| {
             let text = haystack(state, *row);
-            pattern.score(Utf32Str::new(&text, &mut buf), &mut matcher).is_some()
+            pattern
+                .score(Utf32Str::new(&text, &mut buf), &mut matcher)
+                .is_some()
         })
         .collect()
 }

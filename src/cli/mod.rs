@@ -44,7 +44,9 @@ impl Globals {
             (None, false) => match config::default_path() {
                 Some(p) if p.exists() => Some(p),
                 looked => {
-                    let at = looked.map_or("$XDG_CONFIG_HOME/opsdeck/config.toml".into(), |p| p.display().to_string());
+                    let at = looked.map_or("$XDG_CONFIG_HOME/opsdeck/config.toml".into(), |p| {
+                        p.display().to_string()
+                    });
                     return Err(format!(
                         "no config file found (looked at {at}).\n\
                          Try the built-in demo fleet:   opsdeck --demo\n\
@@ -80,7 +82,10 @@ impl Globals {
     }
 
     pub fn audit_path(&self, config: &Config) -> PathBuf {
-        self.audit_log.clone().or_else(|| config.audit_log.clone()).unwrap_or_else(audit::default_path)
+        self.audit_log
+            .clone()
+            .or_else(|| config.audit_log.clone())
+            .unwrap_or_else(audit::default_path)
     }
 }
 
@@ -123,9 +128,16 @@ pub fn config_check(globals: Globals) -> u8 {
     if let Err(e) = Theme::resolve(config.theme.as_ref(), &TermCaps::from_env()) {
         errors.push(e);
     }
-    let name = config.path.as_ref().map_or("the demo config".into(), |p| p.display().to_string());
+    let name = config
+        .path
+        .as_ref()
+        .map_or("the demo config".into(), |p| p.display().to_string());
     if errors.is_empty() {
-        println!("{name}: ok ({} source{})", config.sources.len(), if config.sources.len() == 1 { "" } else { "s" });
+        println!(
+            "{name}: ok ({} source{})",
+            config.sources.len(),
+            if config.sources.len() == 1 { "" } else { "s" }
+        );
         EXIT_OK
     } else {
         eprintln!("{}", ConfigErrors(errors));
@@ -143,18 +155,25 @@ pub fn init(path: Option<PathBuf>) -> u8 {
             return fail(format!("cannot create {}: {e}", dir.display()));
         }
     }
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path);
     match file {
         Ok(mut f) => match f.write_all(config::STARTER_CONFIG.as_bytes()) {
             Ok(()) => {
-                println!("wrote {}\nedit it, then check it with: opsdeck config check", path.display());
+                println!(
+                    "wrote {}\nedit it, then check it with: opsdeck config check",
+                    path.display()
+                );
                 EXIT_OK
             }
             Err(e) => fail(format!("cannot write {}: {e}", path.display())),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            fail(format!("{} already exists; opsdeck init never overwrites a config", path.display()))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => fail(format!(
+            "{} already exists; opsdeck init never overwrites a config",
+            path.display()
+        )),
         Err(e) => fail(format!("cannot create {}: {e}", path.display())),
     }
 }
@@ -176,13 +195,22 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let Some((source_name, id)) = request.target.split_once('/').filter(|(s, i)| !s.is_empty() && !i.is_empty())
+    let Some((source_name, id)) = request
+        .target
+        .split_once('/')
+        .filter(|(s, i)| !s.is_empty() && !i.is_empty())
     else {
-        return fail(format!("`{}` is not SOURCE/NAME (for example demo/payments)", request.target));
+        return fail(format!(
+            "`{}` is not SOURCE/NAME (for example demo/payments)",
+            request.target
+        ));
     };
     let Some(source_config) = config.sources.iter().find(|s| s.name == source_name) else {
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
-        return fail(format!("no source named `{source_name}` (configured: {})", names.join(", ")));
+        return fail(format!(
+            "no source named `{source_name}` (configured: {})",
+            names.join(", ")
+        ));
     };
     let read_only = globals.read_only || config.read_only;
     let source = sources::build(source_config, config.refresh);
@@ -192,21 +220,36 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
     };
     // `rollback` on a model moves its serving alias.
     let kind = match request.kind {
-        ActionKind::Rollback if !snapshot.apps.iter().any(|a| a.name == id) && snapshot.models.iter().any(|m| m.model == id) => {
+        ActionKind::Rollback
+            if !snapshot.apps.iter().any(|a| a.name == id)
+                && snapshot.models.iter().any(|m| m.model == id) =>
+        {
             ActionKind::SetModelAlias
         }
         k => k,
     };
     let target = Target::new(source_name, kind.target_kind(), id);
-    let ctx = PlanContext { read_only, source_production: source_config.production, now: chrono::Utc::now() };
+    let ctx = PlanContext {
+        read_only,
+        source_production: source_config.production,
+        now: chrono::Utc::now(),
+    };
     let action = match actions::plan(kind, &snapshot, &target, request.to.as_deref(), ctx) {
         Ok(a) => a,
         Err(why) => {
             eprintln!("opsdeck: {why}");
-            return if target_exists(&snapshot, &target) { EXIT_ATTENTION } else { EXIT_ERROR };
+            return if target_exists(&snapshot, &target) {
+                EXIT_ATTENTION
+            } else {
+                EXIT_ERROR
+            };
         }
     };
-    let production = if action.production { " [PRODUCTION]" } else { "" };
+    let production = if action.production {
+        " [PRODUCTION]"
+    } else {
+        ""
+    };
     println!("will {}{production}", action.effect);
     if request.dry_run {
         println!("dry run: nothing sent");
@@ -225,7 +268,11 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
             }
         }
     }
-    let executor = Executor::new(vec![source], AuditLog::new(globals.audit_path(&config), "cli"), read_only);
+    let executor = Executor::new(
+        vec![source],
+        AuditLog::new(globals.audit_path(&config), "cli"),
+        read_only,
+    );
     match executor.execute(1, &action).await {
         Outcome::Done(m) => {
             println!("done: {m}");
@@ -253,19 +300,31 @@ fn target_exists(snapshot: &crate::model::Snapshot, target: &Target) -> bool {
 /// Ask on the terminal; refuse without one.
 fn confirm(action: &crate::model::Action) -> Result<bool, String> {
     if !std::io::stdin().is_terminal() {
-        return Err("refusing to act without confirmation: stdin is not a terminal (pass --yes to confirm)".into());
+        return Err(
+            "refusing to act without confirmation: stdin is not a terminal (pass --yes to confirm)"
+                .into(),
+        );
     }
     let stdin = std::io::stdin();
     let mut line = String::new();
     if action.production {
-        print!("{} is production. Type its name to confirm: ", action.target);
+        print!(
+            "{} is production. Type its name to confirm: ",
+            action.target
+        );
         std::io::stdout().flush().map_err(|e| e.to_string())?;
-        stdin.lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
         Ok(line.trim_end_matches(['\n', '\r']) == action.target.id)
     } else {
         print!("proceed? [y/N] ");
         std::io::stdout().flush().map_err(|e| e.to_string())?;
-        stdin.lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
         Ok(matches!(line.trim(), "y" | "Y" | "yes"))
     }
 }

@@ -91,72 +91,104 @@ pub struct StatusReport {
 
 impl StatusReport {
     /// Map what each source answered into the contract.
-    pub fn build(names: &[(String, String)], reads: Vec<(Timestamp, Result<Snapshot, String>)>) -> StatusReport {
-        let mut report = StatusReport { sources: Vec::new(), pipelines: Vec::new(), gitops: Vec::new(), drift: Vec::new() };
+    pub fn build(
+        names: &[(String, String)],
+        reads: Vec<(Timestamp, Result<Snapshot, String>)>,
+    ) -> StatusReport {
+        let mut report = StatusReport {
+            sources: Vec::new(),
+            pipelines: Vec::new(),
+            gitops: Vec::new(),
+            drift: Vec::new(),
+        };
         for ((name, kind), (at, result)) in names.iter().zip(reads) {
             let snapshot = match result {
                 Ok(s) => {
-                    report.sources.push(SourceStatus { name: name.clone(), kind: kind.clone(), ok: true, error: None, updated_at: Some(at) });
+                    report.sources.push(SourceStatus {
+                        name: name.clone(),
+                        kind: kind.clone(),
+                        ok: true,
+                        error: None,
+                        updated_at: Some(at),
+                    });
                     s
                 }
                 Err(e) => {
-                    report.sources.push(SourceStatus { name: name.clone(), kind: kind.clone(), ok: false, error: Some(e), updated_at: None });
+                    report.sources.push(SourceStatus {
+                        name: name.clone(),
+                        kind: kind.clone(),
+                        ok: false,
+                        error: Some(e),
+                        updated_at: None,
+                    });
                     continue;
                 }
             };
             let mut runs = snapshot.pipelines;
             runs.sort_by_key(|r| std::cmp::Reverse(r.sort_time()));
-            report.pipelines.extend(runs.into_iter().map(|r| PipelineStatus {
-                duration_s: r.elapsed(at).map(|d| d.as_secs()),
-                source: r.source,
-                id: r.id,
-                pipeline: r.pipeline,
-                project: r.project,
-                branch: r.branch,
-                commit: r.commit,
-                actor: r.actor,
-                status: r.status,
-                started_at: r.started_at,
-                url: r.url,
+            report
+                .pipelines
+                .extend(runs.into_iter().map(|r| PipelineStatus {
+                    duration_s: r.elapsed(at).map(|d| d.as_secs()),
+                    source: r.source,
+                    id: r.id,
+                    pipeline: r.pipeline,
+                    project: r.project,
+                    branch: r.branch,
+                    commit: r.commit,
+                    actor: r.actor,
+                    status: r.status,
+                    started_at: r.started_at,
+                    url: r.url,
+                }));
+            report.gitops.extend(snapshot.apps.into_iter().map(|a| {
+                GitOpsStatus {
+                    message: a.health_message.clone().or_else(|| {
+                        a.last_operation
+                            .as_ref()
+                            .map(|o| o.message.clone())
+                            .filter(|m| !m.is_empty())
+                    }),
+                    source: a.source,
+                    app: a.name,
+                    namespace: a.namespace,
+                    cluster: a.cluster,
+                    sync: a.sync,
+                    health: a.health,
+                    revision: a.revision,
+                    target_revision: a.target_revision,
+                    auto_sync: a.auto_sync,
+                    suspended: a.suspended,
+                    out_of_sync: a
+                        .out_of_sync
+                        .into_iter()
+                        .map(|r| ResourceStatus {
+                            kind: r.kind,
+                            namespace: r.namespace,
+                            name: r.name,
+                        })
+                        .collect(),
+                }
             }));
-            report.gitops.extend(snapshot.apps.into_iter().map(|a| GitOpsStatus {
-                message: a
-                    .health_message
-                    .clone()
-                    .or_else(|| a.last_operation.as_ref().map(|o| o.message.clone()).filter(|m| !m.is_empty())),
-                source: a.source,
-                app: a.name,
-                namespace: a.namespace,
-                cluster: a.cluster,
-                sync: a.sync,
-                health: a.health,
-                revision: a.revision,
-                target_revision: a.target_revision,
-                auto_sync: a.auto_sync,
-                suspended: a.suspended,
-                out_of_sync: a
-                    .out_of_sync
-                    .into_iter()
-                    .map(|r| ResourceStatus { kind: r.kind, namespace: r.namespace, name: r.name })
-                    .collect(),
-            }));
-            report.drift.extend(snapshot.models.into_iter().map(|m| DriftStatusRow {
-                status: m.status(),
-                metrics: m
-                    .metrics_by_severity()
-                    .into_iter()
-                    .map(|x| MetricStatus {
-                        name: x.name.clone(),
-                        feature: x.feature.clone(),
-                        value: x.value.filter(|v| v.is_finite()),
-                        warn: x.warn,
-                        critical: x.critical,
-                        status: x.status(),
-                    })
-                    .collect(),
-                source: m.source,
-                model: m.model,
-                version: m.version,
+            report.drift.extend(snapshot.models.into_iter().map(|m| {
+                DriftStatusRow {
+                    status: m.status(),
+                    metrics: m
+                        .metrics_by_severity()
+                        .into_iter()
+                        .map(|x| MetricStatus {
+                            name: x.name.clone(),
+                            feature: x.feature.clone(),
+                            value: x.value.filter(|v| v.is_finite()),
+                            warn: x.warn,
+                            critical: x.critical,
+                            status: x.status(),
+                        })
+                        .collect(),
+                    source: m.source,
+                    model: m.model,
+                    version: m.version,
+                }
             }));
         }
         report
@@ -167,7 +199,10 @@ impl StatusReport {
         if self.sources.iter().any(|s| !s.ok) {
             EXIT_ERROR
         } else if failing_runs > 0
-            || self.gitops.iter().any(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy())
+            || self
+                .gitops
+                .iter()
+                .any(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy())
             || self.drift.iter().any(|m| m.status == DriftStatus::Drifting)
         {
             EXIT_ATTENTION
@@ -184,7 +219,10 @@ pub async fn status(globals: Globals, format: StatusFormat) -> u8 {
         Err(e) => return fail(e),
     };
     let sources = sources::build_all(&config);
-    let names: Vec<(String, String)> = sources.iter().map(|s| (s.name().to_string(), s.kind().to_string())).collect();
+    let names: Vec<(String, String)> = sources
+        .iter()
+        .map(|s| (s.name().to_string(), s.kind().to_string()))
+        .collect();
     let reads = sources::fetch_all(&sources).await;
     // Failing runs are judged on the runs themselves (newest per pipeline and branch).
     let failing = reads
@@ -195,9 +233,16 @@ pub async fn status(globals: Globals, format: StatusFormat) -> u8 {
     let failing_ids: Vec<(String, String)> = reads
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
-        .flat_map(|s| attention::failing_runs(&s.pipelines).into_iter().map(|r| (r.source.clone(), r.id.clone())))
+        .flat_map(|s| {
+            attention::failing_runs(&s.pipelines)
+                .into_iter()
+                .map(|r| (r.source.clone(), r.id.clone()))
+        })
         .collect();
-    let reads = reads.into_iter().map(|(at, r)| (at, r.map_err(|e| e.to_string()))).collect();
+    let reads = reads
+        .into_iter()
+        .map(|(at, r)| (at, r.map_err(|e| e.to_string())))
+        .collect();
     let report = StatusReport::build(&names, reads);
     match format {
         StatusFormat::Json => match serde_json::to_string_pretty(&report) {
@@ -212,26 +257,66 @@ pub async fn status(globals: Globals, format: StatusFormat) -> u8 {
 fn print_table(report: &StatusReport, failing: &[(String, String)]) {
     println!("SOURCES");
     for s in &report.sources {
-        let state = if s.ok { "ok".to_string() } else { format!("ERROR: {}", s.error.as_deref().unwrap_or("")) };
+        let state = if s.ok {
+            "ok".to_string()
+        } else {
+            format!("ERROR: {}", s.error.as_deref().unwrap_or(""))
+        };
         println!("  {:<16} {:<10} {state}", s.name, s.kind);
     }
     println!("\nNEEDS ATTENTION");
     let mut any = false;
-    for r in report.pipelines.iter().filter(|r| failing.contains(&(r.source.clone(), r.id.clone()))) {
+    for r in report
+        .pipelines
+        .iter()
+        .filter(|r| failing.contains(&(r.source.clone(), r.id.clone())))
+    {
         any = true;
-        println!("  run    {}/{:<8} {} on {} @ {} failed  {}", r.source, r.id, r.pipeline, r.branch, short_rev(&r.commit), r.url.as_deref().unwrap_or(""));
+        println!(
+            "  run    {}/{:<8} {} on {} @ {} failed  {}",
+            r.source,
+            r.id,
+            r.pipeline,
+            r.branch,
+            short_rev(&r.commit),
+            r.url.as_deref().unwrap_or("")
+        );
     }
-    for a in report.gitops.iter().filter(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy()) {
+    for a in report
+        .gitops
+        .iter()
+        .filter(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy())
+    {
         any = true;
-        println!("  app    {}/{:<16} {} · {}  {}", a.source, a.app, a.sync, a.health, a.message.as_deref().unwrap_or(""));
+        println!(
+            "  app    {}/{:<16} {} · {}  {}",
+            a.source,
+            a.app,
+            a.sync,
+            a.health,
+            a.message.as_deref().unwrap_or("")
+        );
     }
-    for m in report.drift.iter().filter(|m| m.status >= DriftStatus::Warning) {
+    for m in report
+        .drift
+        .iter()
+        .filter(|m| m.status >= DriftStatus::Warning)
+    {
         any = true;
         let worst = m.metrics.first().map_or(String::new(), |x| {
-            let label = x.feature.as_ref().map_or(x.name.clone(), |f| format!("{}[{f}]", x.name));
-            format!("{label} = {}", x.value.map_or("no data".into(), |v| format!("{v:.3}")))
+            let label = x
+                .feature
+                .as_ref()
+                .map_or(x.name.clone(), |f| format!("{}[{f}]", x.name));
+            format!(
+                "{label} = {}",
+                x.value.map_or("no data".into(), |v| format!("{v:.3}"))
+            )
         });
-        println!("  model  {}/{:<16} {}  {worst}", m.source, m.model, m.status);
+        println!(
+            "  model  {}/{:<16} {}  {worst}",
+            m.source, m.model, m.status
+        );
     }
     if !any {
         println!("  nothing");

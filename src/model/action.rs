@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The kind of thing an action is aimed at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, strum::Display)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum TargetKind {
@@ -23,7 +25,11 @@ pub struct Target {
 
 impl Target {
     pub fn new(source: impl Into<String>, kind: TargetKind, id: impl Into<String>) -> Self {
-        Target { source: source.into(), kind, id: id.into() }
+        Target {
+            source: source.into(),
+            kind,
+            id: id.into(),
+        }
     }
 }
 

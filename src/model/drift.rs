@@ -129,14 +129,20 @@ pub struct ModelDrift {
 impl ModelDrift {
     /// The worst of its metrics; unknown when it has none.
     pub fn status(&self) -> DriftStatus {
-        self.metrics.iter().map(Metric::status).max().unwrap_or(DriftStatus::Unknown)
+        self.metrics
+            .iter()
+            .map(Metric::status)
+            .max()
+            .unwrap_or(DriftStatus::Unknown)
     }
 
     /// Metrics worst first (by status, then severity).
     pub fn metrics_by_severity(&self) -> Vec<&Metric> {
         let mut m: Vec<&Metric> = self.metrics.iter().collect();
         m.sort_by(|a, b| {
-            b.status().cmp(&a.status()).then(b.severity().total_cmp(&a.severity()))
+            b.status()
+                .cmp(&a.status())
+                .then(b.severity().total_cmp(&a.severity()))
         });
         m
     }
@@ -171,7 +177,15 @@ mod tests {
     use super::*;
 
     fn metric(value: Option<f64>, warn: f64, critical: f64, worse: Worse) -> Metric {
-        Metric { name: "m".into(), feature: None, value, warn, critical, worse, series: Vec::new() }
+        Metric {
+            name: "m".into(),
+            feature: None,
+            value,
+            warn,
+            critical,
+            worse,
+            series: Vec::new(),
+        }
     }
 
     #[test]
@@ -190,8 +204,14 @@ mod tests {
 
     #[test]
     fn no_data_is_unknown_not_ok() {
-        assert_eq!(metric(None, 0.1, 0.25, Worse::Above).status(), DriftStatus::Unknown);
-        assert_eq!(metric(Some(f64::NAN), 0.1, 0.25, Worse::Above).status(), DriftStatus::Unknown);
+        assert_eq!(
+            metric(None, 0.1, 0.25, Worse::Above).status(),
+            DriftStatus::Unknown
+        );
+        assert_eq!(
+            metric(Some(f64::NAN), 0.1, 0.25, Worse::Above).status(),
+            DriftStatus::Unknown
+        );
         let model = ModelDrift {
             source: "s".into(),
             model: "m".into(),
@@ -223,7 +243,12 @@ mod tests {
             version: Some("7".into()),
             versions: ["7", "6", "5"]
                 .iter()
-                .map(|v| ModelVersion { version: v.to_string(), created_at: None, status: "READY".into(), description: None })
+                .map(|v| ModelVersion {
+                    version: v.to_string(),
+                    created_at: None,
+                    status: "READY".into(),
+                    description: None,
+                })
                 .collect(),
             metrics: vec![
                 metric(Some(0.12), 0.1, 0.25, Worse::Above),
@@ -235,10 +260,20 @@ mod tests {
             production: false,
         };
         assert_eq!(model.status(), DriftStatus::Drifting);
-        let order: Vec<f64> = model.metrics_by_severity().iter().filter_map(|m| m.value).collect();
+        let order: Vec<f64> = model
+            .metrics_by_severity()
+            .iter()
+            .filter_map(|m| m.value)
+            .collect();
         assert_eq!(order, vec![0.004, 0.3, 0.12]);
-        assert_eq!(model.previous_version().map(|v| v.version.as_str()), Some("6"));
+        assert_eq!(
+            model.previous_version().map(|v| v.version.as_str()),
+            Some("6")
+        );
         model.versions[1].status = "PENDING_REGISTRATION".into();
-        assert_eq!(model.previous_version().map(|v| v.version.as_str()), Some("5"));
+        assert_eq!(
+            model.previous_version().map(|v| v.version.as_str()),
+            Some("5")
+        );
     }
 }

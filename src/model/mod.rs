@@ -8,7 +8,9 @@ pub mod pipeline;
 
 pub use action::{Action, ActionKind, Outcome, Target, TargetKind};
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse};
-pub use gitops::{Deployment, GitOpsApp, Health, Operation, OperationPhase, ResourceRef, SyncStatus};
+pub use gitops::{
+    Deployment, GitOpsApp, Health, Operation, OperationPhase, ResourceRef, SyncStatus,
+};
 pub use pipeline::{Job, PipelineRun, RunStatus, Step};
 
 /// A point in time as every backend reports it (UTC).
@@ -32,7 +34,11 @@ pub struct Provides {
 }
 
 impl Provides {
-    pub const ALL: Provides = Provides { pipelines: true, gitops: true, drift: true };
+    pub const ALL: Provides = Provides {
+        pipelines: true,
+        gitops: true,
+        drift: true,
+    };
 }
 
 /// The first `n` characters of a commit SHA or revision, as people read them.

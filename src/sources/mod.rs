@@ -92,7 +92,11 @@ pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
 
 /// Build every configured source, in config order.
 pub fn build_all(config: &Config) -> Vec<Arc<dyn Source>> {
-    config.sources.iter().map(|s| build(s, config.refresh)).collect()
+    config
+        .sources
+        .iter()
+        .map(|s| build(s, config.refresh))
+        .collect()
 }
 
 /// One read with the source's timeout.
@@ -104,7 +108,9 @@ pub async fn fetch_with_timeout(source: &dyn Source) -> Result<Snapshot, SourceE
 }
 
 /// Read every source once, concurrently (for `opsdeck status`).
-pub async fn fetch_all(sources: &[Arc<dyn Source>]) -> Vec<(Timestamp, Result<Snapshot, SourceError>)> {
+pub async fn fetch_all(
+    sources: &[Arc<dyn Source>],
+) -> Vec<(Timestamp, Result<Snapshot, SourceError>)> {
     let reads = sources.iter().map(|s| async move {
         let result = fetch_with_timeout(s.as_ref()).await;
         (chrono::Utc::now(), result)
@@ -128,7 +134,12 @@ pub fn spawn_all(
     (wakes, handles)
 }
 
-async fn poll(index: usize, source: Arc<dyn Source>, tx: mpsc::Sender<SourceEvent>, wake: Arc<Notify>) {
+async fn poll(
+    index: usize,
+    source: Arc<dyn Source>,
+    tx: mpsc::Sender<SourceEvent>,
+    wake: Arc<Notify>,
+) {
     let interval = source.poll_interval();
     let mut retry = RETRY_INTERVAL.min(interval);
     loop {
@@ -145,7 +156,11 @@ async fn poll(index: usize, source: Arc<dyn Source>, tx: mpsc::Sender<SourceEven
                 wait
             }
         };
-        let event = SourceEvent { source: index, at: chrono::Utc::now(), result: result.map_err(|e| e.to_string()) };
+        let event = SourceEvent {
+            source: index,
+            at: chrono::Utc::now(),
+            result: result.map_err(|e| e.to_string()),
+        };
         if tx.send(event).await.is_err() {
             return;
         }

@@ -8,8 +8,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::model::{
-    Deployment, GitOpsApp, Health, Job, Metric, ModelDrift, ModelVersion, Operation, OperationPhase,
-    PipelineRun, ResourceRef, RunStatus, Snapshot, Step, SyncStatus, Timestamp, Worse, short_rev,
+    Deployment, GitOpsApp, Health, Job, Metric, ModelDrift, ModelVersion, Operation,
+    OperationPhase, PipelineRun, ResourceRef, RunStatus, Snapshot, Step, SyncStatus, Timestamp,
+    Worse, short_rev,
 };
 
 /// Simulated time between two steps.
@@ -27,9 +28,22 @@ const PROJECTS: &[(&str, &[&str])] = &[
     ("acme/checkout", &["CI"]),
     ("ml/churn-model", &["train"]),
 ];
-const BRANCHES: &[&str] = &["main", "main", "main", "release/2.4", "feat/faster-search", "fix/login-timeout"];
+const BRANCHES: &[&str] = &[
+    "main",
+    "main",
+    "main",
+    "release/2.4",
+    "feat/faster-search",
+    "fix/login-timeout",
+];
 const ACTORS: &[&str] = &["alice", "bob", "carol", "dmitri", "erin", "renovate[bot]"];
-const EVENTS: &[&str] = &["push", "push", "pull_request", "schedule", "workflow_dispatch"];
+const EVENTS: &[&str] = &[
+    "push",
+    "push",
+    "pull_request",
+    "schedule",
+    "workflow_dispatch",
+];
 const COMMIT_SUBJECTS: &[&str] = &[
     "bump payments-api to 2.4.1",
     "raise memory limit for worker",
@@ -167,16 +181,26 @@ impl DemoFleet {
         let mut pipelines: Vec<PipelineRun> = self.runs.iter().map(|r| r.run.clone()).collect();
         let mut apps: Vec<GitOpsApp> = self.apps.iter().map(|a| a.app.clone()).collect();
         let mut models: Vec<ModelDrift> = self.models.iter().map(|m| m.model.clone()).collect();
-        pipelines.iter_mut().for_each(|r| r.source = source.to_string());
+        pipelines
+            .iter_mut()
+            .for_each(|r| r.source = source.to_string());
         apps.iter_mut().for_each(|a| a.source = source.to_string());
-        models.iter_mut().for_each(|m| m.source = source.to_string());
-        Snapshot { pipelines, apps, models }
+        models
+            .iter_mut()
+            .for_each(|m| m.source = source.to_string());
+        Snapshot {
+            pipelines,
+            apps,
+            models,
+        }
     }
 
     // ---- pipelines -------------------------------------------------------
 
     fn sha(&mut self) -> String {
-        (0..40).map(|_| char::from_digit(self.rng.random_range(0..16), 16).unwrap_or('0')).collect()
+        (0..40)
+            .map(|_| char::from_digit(self.rng.random_range(0..16), 16).unwrap_or('0'))
+            .collect()
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -235,9 +259,11 @@ impl DemoFleet {
     fn seed_runs(&mut self) {
         // Six hours of history, oldest first, all finished.
         for i in (1..=36).rev() {
-            let created = self.now - chrono::Duration::minutes(i * 10 + self.rng.random_range(0..9));
+            let created =
+                self.now - chrono::Duration::minutes(i * 10 + self.rng.random_range(0..9));
             let mut run = self.new_run(created);
-            run.run.started_at = Some(created + chrono::Duration::seconds(self.rng.random_range(2..40)));
+            run.run.started_at =
+                Some(created + chrono::Duration::seconds(self.rng.random_range(2..40)));
             run.remaining = 0;
             Self::finish(&mut run, self.step_len);
             self.runs.push(run);
@@ -277,7 +303,11 @@ impl DemoFleet {
                 url: Some(format!("{URL_BASE}/{project}/runs/{id}/jobs/{i}")),
                 steps: ["Set up job", "Checkout", &format!("Run {name}"), "Post"]
                     .iter()
-                    .map(|s| Step { name: s.to_string(), status: RunStatus::Queued, duration: None })
+                    .map(|s| Step {
+                        name: s.to_string(),
+                        status: RunStatus::Queued,
+                        duration: None,
+                    })
                     .collect(),
             })
             .collect()
@@ -285,7 +315,9 @@ impl DemoFleet {
 
     /// Set jobs and steps to match how far the run got.
     fn lay_out_jobs(run: &mut SimRun, step_len: Duration) {
-        let Some(started) = run.run.started_at else { return };
+        let Some(started) = run.run.started_at else {
+            return;
+        };
         let n_jobs = run.run.jobs.as_ref().map_or(0, Vec::len).max(1);
         let done_steps = run.total.saturating_sub(run.remaining);
         let per_job = (run.total as usize).div_ceil(n_jobs).max(1);
@@ -297,20 +329,35 @@ impl DemoFleet {
             let job_start = i * per_job;
             let progressed = done_steps as usize;
             let status = if fails_at.is_some_and(|f| i > f) {
-                if finished { RunStatus::Skipped } else { RunStatus::Queued }
+                if finished {
+                    RunStatus::Skipped
+                } else {
+                    RunStatus::Queued
+                }
             } else if progressed >= job_start + per_job || (finished && !cancelled) {
-                if fails_at == Some(i) { RunStatus::Failure } else { RunStatus::Success }
+                if fails_at == Some(i) {
+                    RunStatus::Failure
+                } else {
+                    RunStatus::Success
+                }
             } else if progressed >= job_start {
-                if cancelled { RunStatus::Cancelled } else { RunStatus::Running }
+                if cancelled {
+                    RunStatus::Cancelled
+                } else {
+                    RunStatus::Running
+                }
             } else if cancelled {
                 RunStatus::Skipped
             } else {
                 RunStatus::Queued
             };
             job.status = status;
-            job.started_at = (progressed >= job_start || finished)
-                .then(|| started + chrono::Duration::from_std(step_len * job_start as u32).unwrap_or_default());
-            job.duration = matches!(status, RunStatus::Success | RunStatus::Failure).then_some(job_len);
+            job.started_at = (progressed >= job_start || finished).then(|| {
+                started
+                    + chrono::Duration::from_std(step_len * job_start as u32).unwrap_or_default()
+            });
+            job.duration =
+                matches!(status, RunStatus::Success | RunStatus::Failure).then_some(job_len);
             let n_steps = job.steps.len();
             for (s, step) in job.steps.iter_mut().enumerate() {
                 step.status = match status {
@@ -328,11 +375,16 @@ impl DemoFleet {
     }
 
     fn finish(run: &mut SimRun, step_len: Duration) {
-        run.run.status = if run.fails_at.is_some() { RunStatus::Failure } else { RunStatus::Success };
+        run.run.status = if run.fails_at.is_some() {
+            RunStatus::Failure
+        } else {
+            RunStatus::Success
+        };
         let started = run.run.started_at.or(run.run.created_at);
         let duration = step_len * run.total.max(1) * 15;
         run.run.duration = Some(duration);
-        run.run.updated_at = started.map(|s| s + chrono::Duration::from_std(duration).unwrap_or_default());
+        run.run.updated_at =
+            started.map(|s| s + chrono::Duration::from_std(duration).unwrap_or_default());
         Self::lay_out_jobs(run, step_len);
     }
 
@@ -353,8 +405,11 @@ impl DemoFleet {
                     run.remaining = run.remaining.saturating_sub(1);
                     run.run.updated_at = Some(now);
                     if run.remaining == 0 {
-                        run.run.status =
-                            if run.fails_at.is_some() { RunStatus::Failure } else { RunStatus::Success };
+                        run.run.status = if run.fails_at.is_some() {
+                            RunStatus::Failure
+                        } else {
+                            RunStatus::Success
+                        };
                         run.run.duration = run.run.started_at.and_then(|s| (now - s).to_std().ok());
                     }
                     Self::lay_out_jobs(run, step_len);
@@ -393,7 +448,12 @@ impl DemoFleet {
             }
             history.reverse(); // newest first
             let live = history[0].revision.clone();
-            let resources = ["Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler"];
+            let resources = [
+                "Deployment",
+                "Service",
+                "ConfigMap",
+                "HorizontalPodAutoscaler",
+            ];
             let app = GitOpsApp {
                 source: String::new(),
                 name: name.to_string(),
@@ -410,10 +470,15 @@ impl DemoFleet {
                 last_operation: Some(Operation {
                     kind: "sync".into(),
                     phase: OperationPhase::Succeeded,
-                    message: format!("successfully synced (all tasks run) to {}", short_rev(&live)),
+                    message: format!(
+                        "successfully synced (all tasks run) to {}",
+                        short_rev(&live)
+                    ),
                     revision: Some(live.clone()),
                     started_at: history[0].deployed_at,
-                    finished_at: history[0].deployed_at.map(|t| t + chrono::Duration::seconds(41)),
+                    finished_at: history[0]
+                        .deployed_at
+                        .map(|t| t + chrono::Duration::seconds(41)),
                 }),
                 last_change: history[0].deployed_at,
                 history,
@@ -453,7 +518,9 @@ impl DemoFleet {
     fn push_commit(&mut self, i: usize, bad: bool) {
         let revision = self.sha();
         let now = self.now;
-        let Some(sim) = self.apps.get_mut(i) else { return };
+        let Some(sim) = self.apps.get_mut(i) else {
+            return;
+        };
         if bad {
             sim.bad_revisions.insert(revision.clone());
         }
@@ -462,8 +529,16 @@ impl DemoFleet {
         let ns = sim.app.namespace.clone();
         let name = sim.app.name.clone();
         sim.app.out_of_sync = vec![
-            ResourceRef { kind: "Deployment".into(), namespace: ns.clone(), name: format!("{name}-api") },
-            ResourceRef { kind: "ConfigMap".into(), namespace: ns, name: format!("{name}-config") },
+            ResourceRef {
+                kind: "Deployment".into(),
+                namespace: ns.clone(),
+                name: format!("{name}-api"),
+            },
+            ResourceRef {
+                kind: "ConfigMap".into(),
+                namespace: ns,
+                name: format!("{name}-config"),
+            },
         ];
         sim.app.last_change = Some(now);
         if sim.app.auto_sync && !sim.app.suspended {
@@ -474,7 +549,9 @@ impl DemoFleet {
     /// Deploy `revision` to app `i` (a sync, rollback or auto-sync).
     fn deploy(&mut self, i: usize, revision: String, kind: String, author: &str) -> u64 {
         let now = self.now;
-        let Some(sim) = self.apps.get_mut(i) else { return 0 };
+        let Some(sim) = self.apps.get_mut(i) else {
+            return 0;
+        };
         let id = sim.next_history_id;
         sim.next_history_id += 1;
         sim.app.revision = Some(revision.clone());
@@ -485,12 +562,16 @@ impl DemoFleet {
             SyncStatus::OutOfSync
         };
         sim.app.health = Health::Progressing;
-        sim.app.health_message = Some("waiting for rollout to finish: 1 of 3 updated replicas are available".into());
+        sim.app.health_message =
+            Some("waiting for rollout to finish: 1 of 3 updated replicas are available".into());
         sim.app.last_change = Some(now);
         sim.app.last_operation = Some(Operation {
             kind,
             phase: OperationPhase::Succeeded,
-            message: format!("successfully synced (all tasks run) to {}", short_rev(&revision)),
+            message: format!(
+                "successfully synced (all tasks run) to {}",
+                short_rev(&revision)
+            ),
             revision: Some(revision.clone()),
             started_at: Some(now),
             finished_at: Some(now),
@@ -523,7 +604,11 @@ impl DemoFleet {
                 if n <= 1 && !suspended {
                     self.apps[i].human_sync_in = None;
                     if let Some(target) = self.apps[i].app.target_revision.clone() {
-                        let who = if self.apps[i].app.auto_sync { "argocd (auto-sync)" } else { "carol" };
+                        let who = if self.apps[i].app.auto_sync {
+                            "argocd (auto-sync)"
+                        } else {
+                            "carol"
+                        };
                         self.deploy(i, target, "sync".into(), who);
                     }
                 } else {
@@ -534,7 +619,11 @@ impl DemoFleet {
             if let Some(n) = sim.settle_in {
                 if n <= 1 {
                     sim.settle_in = None;
-                    let bad = sim.app.revision.as_ref().is_some_and(|r| sim.bad_revisions.contains(r));
+                    let bad = sim
+                        .app
+                        .revision
+                        .as_ref()
+                        .is_some_and(|r| sim.bad_revisions.contains(r));
                     if sim.app.suspended {
                         sim.app.health = Health::Suspended;
                     } else if bad {
@@ -576,7 +665,9 @@ impl DemoFleet {
                 .take(5)
                 .map(|v| ModelVersion {
                     version: v.to_string(),
-                    created_at: Some(self.now - chrono::Duration::days(((serving - v) * 9 + 2) as i64)),
+                    created_at: Some(
+                        self.now - chrono::Duration::days(((serving - v) * 9 + 2) as i64),
+                    ),
                     status: "READY".into(),
                     description: Some(format!("retrained on data up to week {}", 40 + v)),
                 })
@@ -585,16 +676,49 @@ impl DemoFleet {
             let mut creep = Vec::new();
             for (fi, feature) in features.iter().enumerate() {
                 let creeping = self.incidents && mi == 0 && fi == 0;
-                let base = if creeping { 0.06 } else { self.rng.random_range(0.01..0.06) };
-                metrics.push(self.seed_metric("psi", Some(feature), base, PSI_WARN, PSI_CRITICAL, Worse::Above));
+                let base = if creeping {
+                    0.06
+                } else {
+                    self.rng.random_range(0.01..0.06)
+                };
+                metrics.push(self.seed_metric(
+                    "psi",
+                    Some(feature),
+                    base,
+                    PSI_WARN,
+                    PSI_CRITICAL,
+                    Worse::Above,
+                ));
                 creep.push(if creeping { 0.006 } else { 0.0 });
             }
-            let p = if self.incidents && mi == 1 { 0.04 } else { self.rng.random_range(0.2..0.9) };
-            metrics.push(self.seed_metric("ks_pvalue", Some(features[0]), p, KS_P_WARN, KS_P_CRITICAL, Worse::Below));
+            let p = if self.incidents && mi == 1 {
+                0.04
+            } else {
+                self.rng.random_range(0.2..0.9)
+            };
+            metrics.push(self.seed_metric(
+                "ks_pvalue",
+                Some(features[0]),
+                p,
+                KS_P_WARN,
+                KS_P_CRITICAL,
+                Worse::Below,
+            ));
             creep.push(0.0);
             let share = self.rng.random_range(0.0..0.2);
-            metrics.push(self.seed_metric("drift_share", None, share, SHARE_WARN, SHARE_CRITICAL, Worse::Above));
-            creep.push(if self.incidents && mi == 0 { 0.004 } else { 0.0 });
+            metrics.push(self.seed_metric(
+                "drift_share",
+                None,
+                share,
+                SHARE_WARN,
+                SHARE_CRITICAL,
+                Worse::Above,
+            ));
+            creep.push(if self.incidents && mi == 0 {
+                0.004
+            } else {
+                0.0
+            });
             self.models.push(SimModel {
                 model: ModelDrift {
                     source: String::new(),
@@ -672,11 +796,19 @@ pub(super) mod act {
     use super::*;
 
     fn app_index(fleet: &DemoFleet, name: &str) -> Result<usize, String> {
-        fleet.apps.iter().position(|a| a.app.name == name).ok_or_else(|| format!("app {name} not found"))
+        fleet
+            .apps
+            .iter()
+            .position(|a| a.app.name == name)
+            .ok_or_else(|| format!("app {name} not found"))
     }
 
     fn run_index(fleet: &DemoFleet, id: &str) -> Result<usize, String> {
-        fleet.runs.iter().position(|r| r.run.id == id).ok_or_else(|| format!("run {id} not found"))
+        fleet
+            .runs
+            .iter()
+            .position(|r| r.run.id == id)
+            .ok_or_else(|| format!("run {id} not found"))
     }
 
     pub fn sync(fleet: &mut DemoFleet, app: &str, who: &str) -> Result<String, String> {
@@ -684,9 +816,16 @@ pub(super) mod act {
         if fleet.apps[i].app.suspended {
             return Err(format!("{app} is suspended: resume it before syncing"));
         }
-        let target = fleet.apps[i].app.target_revision.clone().ok_or("no target revision")?;
+        let target = fleet.apps[i]
+            .app
+            .target_revision
+            .clone()
+            .ok_or("no target revision")?;
         let id = fleet.deploy(i, target.clone(), "sync".into(), who);
-        Ok(format!("sync to {} started (history #{id})", short_rev(&target)))
+        Ok(format!(
+            "sync to {} started (history #{id})",
+            short_rev(&target)
+        ))
     }
 
     pub fn refresh(fleet: &mut DemoFleet, app: &str) -> Result<String, String> {
@@ -695,23 +834,45 @@ pub(super) mod act {
         Ok(format!("{app} refreshed"))
     }
 
-    pub fn rollback(fleet: &mut DemoFleet, app: &str, to: &str, who: &str) -> Result<String, String> {
+    pub fn rollback(
+        fleet: &mut DemoFleet,
+        app: &str,
+        to: &str,
+        who: &str,
+    ) -> Result<String, String> {
         let i = app_index(fleet, app)?;
         if fleet.apps[i].app.auto_sync {
             // Argo CD's own words.
-            return Err("FailedPrecondition: rollback cannot be initiated when auto-sync is enabled".into());
+            return Err(
+                "FailedPrecondition: rollback cannot be initiated when auto-sync is enabled".into(),
+            );
         }
-        let entry = fleet.apps[i].app.history.iter().find(|d| d.id == to).cloned();
+        let entry = fleet.apps[i]
+            .app
+            .history
+            .iter()
+            .find(|d| d.id == to)
+            .cloned();
         let entry = entry.ok_or_else(|| format!("history id {to} not found for {app}"))?;
         let id = fleet.deploy(i, entry.revision.clone(), format!("rollback to #{to}"), who);
-        Ok(format!("rolled back to {} (history #{to}, now #{id})", short_rev(&entry.revision)))
+        Ok(format!(
+            "rolled back to {} (history #{to}, now #{id})",
+            short_rev(&entry.revision)
+        ))
     }
 
-    pub fn set_suspended(fleet: &mut DemoFleet, app: &str, suspend: bool) -> Result<String, String> {
+    pub fn set_suspended(
+        fleet: &mut DemoFleet,
+        app: &str,
+        suspend: bool,
+    ) -> Result<String, String> {
         let i = app_index(fleet, app)?;
         let sim = &mut fleet.apps[i];
         if sim.app.suspended == suspend {
-            return Err(format!("{app} is already {}", if suspend { "suspended" } else { "running" }));
+            return Err(format!(
+                "{app} is already {}",
+                if suspend { "suspended" } else { "running" }
+            ));
         }
         sim.app.suspended = suspend;
         if suspend {
@@ -719,7 +880,10 @@ pub(super) mod act {
             sim.app.health = Health::Suspended;
             Ok(format!("{app} suspended"))
         } else {
-            sim.app.health = sim.health_before_suspend.take().unwrap_or(Health::Progressing);
+            sim.app.health = sim
+                .health_before_suspend
+                .take()
+                .unwrap_or(Health::Progressing);
             Ok(format!("{app} resumed"))
         }
     }
@@ -731,10 +895,16 @@ pub(super) mod act {
         let fail_again = fleet.incidents && fleet.rng.random_bool(0.3);
         let sim = &mut fleet.runs[i];
         if sim.run.status.is_active() {
-            return Err(format!("run {id} is still {}: cancel it or wait", sim.run.status));
+            return Err(format!(
+                "run {id} is still {}: cancel it or wait",
+                sim.run.status
+            ));
         }
         if only_failed && sim.run.status != RunStatus::Failure {
-            return Err(format!("run {id} has no failed jobs (it is {})", sim.run.status));
+            return Err(format!(
+                "run {id} has no failed jobs (it is {})",
+                sim.run.status
+            ));
         }
         sim.run.attempt += 1;
         sim.run.status = RunStatus::Queued;
@@ -747,11 +917,20 @@ pub(super) mod act {
         if let Some(jobs) = sim.run.jobs.as_mut() {
             for job in jobs {
                 job.status = RunStatus::Queued;
-                job.steps.iter_mut().for_each(|s| s.status = RunStatus::Queued);
+                job.steps
+                    .iter_mut()
+                    .for_each(|s| s.status = RunStatus::Queued);
             }
         }
-        let what = if only_failed { "failed jobs of run" } else { "run" };
-        Ok(format!("{what} {id} queued again (attempt {})", sim.run.attempt))
+        let what = if only_failed {
+            "failed jobs of run"
+        } else {
+            "run"
+        };
+        Ok(format!(
+            "{what} {id} queued again (attempt {})",
+            sim.run.attempt
+        ))
     }
 
     pub fn cancel(fleet: &mut DemoFleet, id: &str) -> Result<String, String> {
@@ -760,7 +939,10 @@ pub(super) mod act {
         let step_len = fleet.step_len;
         let sim = &mut fleet.runs[i];
         if !sim.run.status.is_active() {
-            return Err(format!("run {id} is not queued or running (it is {})", sim.run.status));
+            return Err(format!(
+                "run {id} is not queued or running (it is {})",
+                sim.run.status
+            ));
         }
         sim.run.status = RunStatus::Cancelled;
         sim.run.duration = sim.run.started_at.and_then(|s| (now - s).to_std().ok());
@@ -780,11 +962,18 @@ pub(super) mod act {
         match known {
             None => return Err(format!("model {model} has no version {version}")),
             Some(v) if !v.status.eq_ignore_ascii_case("ready") => {
-                return Err(format!("version {version} of {model} is {}, not READY", v.status));
+                return Err(format!(
+                    "version {version} of {model} is {}, not READY",
+                    v.status
+                ));
             }
             Some(_) => {}
         }
-        let from = sim.model.version.replace(version.to_string()).unwrap_or_default();
+        let from = sim
+            .model
+            .version
+            .replace(version.to_string())
+            .unwrap_or_default();
         // The older model's reference data matches today's traffic better:
         // the drift the demo was creeping towards is reset.
         for (metric, creep) in sim.model.metrics.iter_mut().zip(sim.creep.iter_mut()) {
@@ -797,6 +986,9 @@ pub(super) mod act {
             metric.series.push((now, calm));
         }
         sim.model.drifting_since = None;
-        Ok(format!("alias {} of {model} moved from {from} to {version}", sim.model.alias))
+        Ok(format!(
+            "alias {} of {model} moved from {from} to {version}",
+            sim.model.alias
+        ))
     }
 }

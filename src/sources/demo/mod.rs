@@ -25,9 +25,21 @@ pub struct DemoSource {
 }
 
 impl DemoSource {
-    pub fn new(name: &str, config: DemoConfig, production: bool, start: Timestamp, poll: Duration) -> Self {
+    pub fn new(
+        name: &str,
+        config: DemoConfig,
+        production: bool,
+        start: Timestamp,
+        poll: Duration,
+    ) -> Self {
         let fleet = DemoFleet::with_step(config.seed, start, config.incidents, config.step);
-        DemoSource { name: name.to_string(), config, production, poll, fleet: Mutex::new(fleet) }
+        DemoSource {
+            name: name.to_string(),
+            config,
+            production,
+            poll,
+            fleet: Mutex::new(fleet),
+        }
     }
 
     fn with_fleet<T>(&self, f: impl FnOnce(&mut DemoFleet) -> T) -> T {
@@ -82,10 +94,16 @@ impl Source for DemoSource {
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
-        self.check_outage().map_err(ActionError::Lost)?;
+        // A refused connection means nothing was sent: a clean failure.
+        self.check_outage().map_err(ActionError::Rejected)?;
         let who = crate::app::audit::current_user();
         let id = action.target.id.as_str();
-        let to = || action.to.clone().ok_or(ActionError::Rejected(format!("{} needs a target (--to)", action.kind)));
+        let to = || {
+            action.to.clone().ok_or(ActionError::Rejected(format!(
+                "{} needs a target (--to)",
+                action.kind
+            )))
+        };
         self.with_fleet(|fleet| match action.kind {
             ActionKind::Sync => fleet::act::sync(fleet, id, &who),
             ActionKind::Refresh => fleet::act::refresh(fleet, id),
