@@ -656,3 +656,70 @@ impl LineIndex {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+    }
+
+    #[test]
+    fn secrets_come_from_a_file_or_a_command_and_are_never_printed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cr3t-file\n").expect("write");
+        let value = block_on(Secret::File(path.clone()).resolve()).expect("file secret");
+        assert_eq!(value.expose(), "s3cr3t-file");
+        assert_eq!(format!("{value:?} {value}"), "*** ***");
+
+        let value = block_on(Secret::Command("printf s3cr3t-cmd".into()).resolve()).expect("command secret");
+        assert_eq!(value.expose(), "s3cr3t-cmd");
+
+        // A failing command's stderr may be shown; its stdout never is.
+        std::fs::write(&path, "hidden-value").expect("write");
+        let command = format!("cat {}; echo oops >&2; exit 3", path.display());
+        let err = block_on(Secret::Command(command).resolve()).expect_err("fails");
+        let text = err.to_string();
+        assert!(text.contains("oops") && !text.contains("hidden-value"), "{text}");
+
+        let err = block_on(Secret::Env("OPSDECK_TEST_SURELY_UNSET_VAR".into()).resolve()).expect_err("unset");
+        assert_eq!(err.to_string(), "environment variable OPSDECK_TEST_SURELY_UNSET_VAR is not set");
+
+        std::fs::write(&path, "\n").expect("write");
+        assert!(matches!(block_on(Secret::File(path).resolve()), Err(SecretError::Empty(_))));
+    }
+
+    #[test]
+    fn a_secret_is_a_table_with_one_source_and_says_where_not_what() {
+        #[derive(Deserialize)]
+        struct T {
+            token: Secret,
+        }
+        let t: T = toml::from_str("token = { env = \"GITHUB_TOKEN\" }").expect("parse");
+        assert_eq!(t.token, Secret::Env("GITHUB_TOKEN".into()));
+        assert_eq!(format!("{:?}", t.token), "Secret(env GITHUB_TOKEN)");
+        assert!(toml::from_str::<T>("token = \"ghp_inline\"").is_err(), "inline secrets are refused");
+        assert!(toml::from_str::<T>("token = { url = \"x\" }").is_err());
+    }
+
+    #[test]
+    fn durations_are_human_and_never_zero() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn line_and_column_count_characters_not_bytes() {
+        let index = LineIndex::new("a = \"é\"\nb = 1\n", Arc::from(Path::new("f.toml")));
+        let at = index.at(9);
+        assert_eq!((at.line, at.column), (2, 1));
+        // The closing quote after the two-byte é is the 7th character.
+        let at = index.at(7);
+        assert_eq!((at.line, at.column), (1, 7));
+    }
+}

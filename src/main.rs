@@ -116,6 +116,8 @@ struct RollbackTarget {
 fn main() -> ExitCode {
     let _ = color_eyre::install();
     let args = Cli::parse();
+    // Every command logs to the state dir, never to the terminal.
+    opsdeck::term::init_logging(&opsdeck::app::audit::state_dir());
     let globals = Globals {
         demo: args.demo,
         seed: args.seed,

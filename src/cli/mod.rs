@@ -100,7 +100,6 @@ pub async fn dashboard(globals: Globals) -> u8 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    crate::term::init_logging(&audit::state_dir());
     let options = crate::tui::TuiOptions {
         read_only: globals.read_only,
         audit_log: globals.audit_path(&config),
