@@ -175,11 +175,11 @@ fn on_outcome(state: &mut State, id: u64, action: Action, outcome: Outcome) -> V
     let (level, text) = match &outcome {
         Outcome::Done(m) => (
             Level::Success,
-            format!("✓ {} {}: {m}", action.kind.verb(), action.target),
+            format!("{} {}: {m}", action.kind.verb(), action.target),
         ),
         Outcome::Failed(m) => (
             Level::Error,
-            format!("✗ {} {} failed: {m}", action.kind.verb(), action.target),
+            format!("{} {} failed: {m}", action.kind.verb(), action.target),
         ),
         Outcome::Unknown(m) => (
             Level::Warning,

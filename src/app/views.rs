@@ -218,9 +218,10 @@ fn filter_rows(state: &State, rows: Vec<RowRef>, filter: &str) -> Vec<RowRef> {
         .collect()
 }
 
-/// Rows of the table body at a terminal height (tab bar, borders, header, footer).
+/// Rows of the table body at a terminal height: the tab bar, the pane's two
+/// borders, the header row and the footer take five.
 pub fn table_rows_for_height(height: u16) -> usize {
-    usize::from(height.saturating_sub(6)).max(1)
+    usize::from(height.saturating_sub(5)).max(1)
 }
 
 /// The offset that keeps `selected` on screen, moving as little as possible.

@@ -10,8 +10,12 @@ use crate::model::Timestamp;
 /// How long ago `then` was, relative to `now`: "12s", "4m", "2h", "3d".
 /// A time in the future (clock skew) reads as "0s".
 pub fn age(now: Timestamp, then: Timestamp) -> String {
-    let secs = (now - then).num_seconds().max(0);
-    match secs {
+    age_of_secs((now - then).num_seconds())
+}
+
+/// `age` of a span given in seconds.
+pub fn age_of_secs(secs: i64) -> String {
+    match secs.max(0) {
         s if s < 60 => format!("{s}s"),
         s if s < 3_600 => format!("{}m", s / 60),
         s if s < 86_400 => format!("{}h", s / 3_600),
@@ -67,7 +71,11 @@ pub fn metric_value(v: f64) -> String {
     let trimmed = s.trim_end_matches('0');
     // Keep at least two decimals: "0.10", not "0.1".
     let decimals = trimmed.split_once('.').map_or(0, |(_, d)| d.len());
-    if decimals < 2 { format!("{v:.2}") } else { trimmed.to_string() }
+    if decimals < 2 {
+        format!("{v:.2}")
+    } else {
+        trimmed.to_string()
+    }
 }
 
 /// The number of terminal columns `s` takes.
@@ -103,13 +111,55 @@ pub fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
+/// `text` broken into lines of at most `max` columns, at spaces where it
+/// can (a word longer than a line is cut). Keeps the text's own line breaks.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut lines = Vec::new();
+    for paragraph in text.lines() {
+        let mut line = String::new();
+        for word in paragraph.split(' ') {
+            let mut word = word.to_string();
+            loop {
+                let sep = usize::from(!line.is_empty());
+                if width(&line) + sep + width(&word) <= max {
+                    if sep == 1 {
+                        line.push(' ');
+                    }
+                    line.push_str(&word);
+                    break;
+                }
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    continue;
+                }
+                // A word longer than a whole line: cut it.
+                let mut head = truncate(&word, max, "");
+                if head.is_empty() {
+                    head = word.chars().next().map(String::from).unwrap_or_default();
+                }
+                word = word[head.len()..].to_string();
+                lines.push(head);
+                if word.is_empty() {
+                    break;
+                }
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
 
     fn t(secs: i64) -> Timestamp {
-        chrono::Utc.timestamp_opt(1_700_000_000 + secs, 0).single().expect("valid")
+        chrono::Utc
+            .timestamp_opt(1_700_000_000 + secs, 0)
+            .single()
+            .expect("valid")
     }
 
     #[test]
@@ -126,7 +176,10 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(42)), "42s");
         assert_eq!(duration(Duration::from_secs(65)), "1m 05s");
         assert_eq!(duration(Duration::from_secs(3_720)), "1h 02m");
-        assert_eq!(duration(Duration::from_secs(2 * 86_400 + 3 * 3_600)), "2d 03h");
+        assert_eq!(
+            duration(Duration::from_secs(2 * 86_400 + 3 * 3_600)),
+            "2d 03h"
+        );
     }
 
     #[test]
@@ -146,5 +199,11 @@ mod tests {
         assert_eq!(truncate("hello world", 6, "~"), "hello~");
         assert_eq!(truncate("hello", 0, "…"), "");
         assert_eq!(absolute(t(0)), "2023-11-14 22:13 UTC");
+        assert_eq!(
+            wrap("roll back prod/payments from 3f2a1c to 9b77e0", 20),
+            ["roll back", "prod/payments from", "3f2a1c to 9b77e0"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), Vec::<String>::new());
     }
 }

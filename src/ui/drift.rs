@@ -1,0 +1,322 @@
+//! The Drift tab: production models against their drift thresholds, and a
+//! model's every metric with charts of the worst ones.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::app::Command;
+use crate::app::state::{RowRef, State, Tab};
+use crate::model::{DriftStatus, Metric, ModelDrift, Worse};
+use crate::theme::{Glyphs, Theme};
+use crate::ui::table::{Column, WindowedTable, fit_columns};
+use crate::ui::{busy_marker, chart, chrome, detail, format, status};
+
+pub(super) const HINTS: &[(Command, &str)] = &[
+    (Command::Open, "metrics"),
+    (Command::Rollback, "roll back version"),
+    (Command::Filter, "filter"),
+    (Command::Help, "help"),
+    (Command::Quit, "quit"),
+];
+
+pub(super) const DETAIL_HINTS: &[(Command, &str)] = &[
+    (Command::Back, "back"),
+    (Command::Down, "scroll"),
+    (Command::Rollback, "roll back version"),
+    (Command::Help, "help"),
+];
+
+/// Rows a chart needs to be worth drawing.
+const CHART_MIN_HEIGHT: u16 = 8;
+
+const TREND_COLUMN: usize = 5;
+const COLUMNS: [Column; 7] = [
+    Column::new("", 1, 0, 0),
+    Column::new("model", 11, 1, 0),
+    Column::new("serving", 14, 0, 2),
+    Column::new("status", 10, 0, 0),
+    Column::new("worst metric", 28, 3, 0),
+    Column::new("trend", 8, 2, 1),
+    Column::new("source", 10, 1, 3),
+];
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let pane = state.pane(Tab::Drift);
+    if let Some(open) = &pane.detail {
+        let model = state.detail_row().and_then(|row| state.model(row));
+        let block = chrome::pane_block(state, theme, Tab::Drift, Some(open.target.to_string()));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        match model {
+            Some(model) => model_detail(frame, inner, state, theme, model, open.scroll),
+            None => detail::gone(frame, inner, state, theme, open),
+        }
+        return;
+    }
+    let block = chrome::pane_block(state, theme, Tab::Drift, None);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let trend_width = fit_columns(&COLUMNS, inner.width)
+        .iter()
+        .find(|(i, _)| *i == TREND_COLUMN)
+        .map_or(0, |(_, w)| usize::from(*w));
+    let empty = empty_message(state);
+    let table = WindowedTable {
+        columns: &COLUMNS,
+        selected: Some(pane.selected),
+        offset: pane.offset,
+        empty: &empty,
+    };
+    table.render(frame, inner, theme, &pane.rows, |row, _| {
+        match state.model(*row) {
+            Some(model) => model_cells(state, theme, *row, model, trend_width),
+            None => Vec::new(),
+        }
+    });
+}
+
+fn empty_message(state: &State) -> String {
+    let filter = &state.pane(Tab::Drift).filter;
+    if !filter.is_empty() {
+        format!("no models match /{filter}")
+    } else if state
+        .tab_sources(Tab::Drift)
+        .any(|s| s.updated_at.is_none())
+    {
+        "loading models…".to_string()
+    } else {
+        "no models watched for drift".to_string()
+    }
+}
+
+/// "champion → v12".
+fn serving(g: &Glyphs, model: &ModelDrift) -> String {
+    format!(
+        "{} {} {}",
+        model.alias,
+        g.arrow,
+        model.version.as_deref().unwrap_or(g.none)
+    )
+}
+
+/// "psi[age] 0.31 ≥ 0.25": the value against the threshold it has passed
+/// (or the warn threshold it stays under).
+pub(super) fn metric_vs_threshold(g: &Glyphs, metric: &Metric) -> String {
+    let Some(value) = metric.value.filter(|v| v.is_finite()) else {
+        return format!("{} no data", metric.label());
+    };
+    let status = metric.status();
+    let threshold = if status == DriftStatus::Drifting {
+        metric.critical
+    } else {
+        metric.warn
+    };
+    let op = match (metric.worse, status) {
+        (Worse::Above, DriftStatus::Ok) => "<",
+        (Worse::Below, DriftStatus::Ok) => ">",
+        (Worse::Above, _) => g.at_least,
+        (Worse::Below, _) => g.at_most,
+    };
+    format!(
+        "{} {} {op} {}",
+        metric.label(),
+        format::metric_value(value),
+        format::metric_value(threshold)
+    )
+}
+
+fn model_cells(
+    state: &State,
+    theme: &Theme,
+    row: RowRef,
+    model: &ModelDrift,
+    trend_width: usize,
+) -> Vec<Line<'static>> {
+    let g = theme.glyphs();
+    let (glyph, style) = status::drift(theme, model.status());
+    let worst = model.worst_metric();
+    let (worst_text, worst_style, trend) = match worst {
+        Some(m) => {
+            let (_, style) = status::drift(theme, m.status());
+            let trend = chart::sparkline(m.series.iter().map(|(_, v)| *v), trend_width, g.spark);
+            (metric_vs_threshold(g, m), style, trend)
+        }
+        None => ("no metrics".to_string(), theme.muted(), String::new()),
+    };
+    vec![
+        busy_marker(state, theme, row),
+        Line::from(model.model.clone()),
+        Line::from(serving(g, model)),
+        Line::from(status::glyph_and_word(
+            glyph,
+            &model.status().to_string(),
+            style,
+        )),
+        Line::from(Span::styled(worst_text, worst_style)),
+        Line::from(Span::styled(trend, theme.chart())),
+        Line::from(Span::styled(model.source.clone(), theme.muted())),
+    ]
+}
+
+/// Header and metrics as scrollable text; below them, charts of the worst
+/// metrics (as many as fit, at least the worst one when there is room).
+fn model_detail(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    theme: &Theme,
+    model: &ModelDrift,
+    scroll: usize,
+) {
+    let lines = model_lines(state, theme, model);
+    let metrics = model.metrics_by_severity();
+    let text_height = lines.len() as u16;
+    let (text_area, chart_area) = if metrics.is_empty() || area.height < CHART_MIN_HEIGHT + 6 {
+        (area, Rect::default())
+    } else {
+        let text = text_height.min(area.height - CHART_MIN_HEIGHT);
+        let [text_area, chart_area] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Length(text),
+            ratatui::layout::Constraint::Fill(1),
+        ])
+        .areas(area);
+        (text_area, chart_area)
+    };
+    detail::scrolled(frame, text_area, theme, lines, scroll);
+    if chart_area.is_empty() {
+        return;
+    }
+    let charts = usize::from(chart_area.height / CHART_MIN_HEIGHT).clamp(1, metrics.len());
+    let each = chart_area.height / charts as u16;
+    for (i, metric) in metrics.iter().take(charts).enumerate() {
+        let y = chart_area.y + each * i as u16;
+        let height = if i + 1 == charts {
+            chart_area.bottom() - y
+        } else {
+            each
+        };
+        chart::metric_chart(
+            frame,
+            Rect {
+                y,
+                height,
+                ..chart_area
+            },
+            theme,
+            metric,
+            state.now,
+        );
+    }
+}
+
+fn model_lines<'a>(state: &State, theme: &Theme, model: &ModelDrift) -> Vec<Line<'a>> {
+    let g = theme.glyphs();
+    let (glyph, style) = status::drift(theme, model.status());
+    let mut title = vec![
+        Span::styled(format!(" {}  ", model.model), theme.title()),
+        status::glyph_and_word(glyph, &model.status().to_string(), style),
+    ];
+    if model.production {
+        title.push(Span::styled("  PRODUCTION", theme.production()));
+    }
+    let since = model.drifting_since.map_or_else(
+        || g.none.to_string(),
+        |t| format::absolute_and_age(state.now, t),
+    );
+    let samples = model
+        .sample_count
+        .map_or_else(|| g.none.to_string(), |n| n.to_string());
+    let mut lines = vec![
+        Line::from(title),
+        detail::text_field(theme, "source", model.source.clone(), theme.base()),
+        detail::text_field(theme, "serving", serving(g, model), theme.base()),
+        detail::text_field(
+            theme,
+            "drifting",
+            since,
+            if model.drifting_since.is_some() {
+                style
+            } else {
+                theme.base()
+            },
+        ),
+        detail::text_field(theme, "samples", samples, theme.base()),
+    ];
+
+    lines.extend(detail::heading(
+        theme,
+        format!("Metrics ({}), worst first", model.metrics.len()),
+    ));
+    lines.push(Line::styled(
+        format!(
+            "   {:<22} {:>8} {:>8} {:>8}  {:<7} {}",
+            "metric", "value", "warn", "critical", "worse", "status"
+        ),
+        theme.header(),
+    ));
+    for metric in model.metrics_by_severity() {
+        let (glyph, style) = status::drift(theme, metric.status());
+        let value = metric
+            .value
+            .map_or_else(|| g.none.to_string(), format::metric_value);
+        let worse = match metric.worse {
+            Worse::Above => format!("{} above", g.higher_worse),
+            Worse::Below => format!("{} below", g.lower_worse),
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "   {:<22} ",
+                format::truncate(&metric.label(), 22, g.ellipsis)
+            )),
+            Span::styled(format!("{value:>8} "), style),
+            Span::styled(
+                format!(
+                    "{:>8} {:>8}  {worse:<7} ",
+                    format::metric_value(metric.warn),
+                    format::metric_value(metric.critical)
+                ),
+                theme.muted(),
+            ),
+            status::glyph_and_word(glyph, &metric.status().to_string(), style),
+        ]));
+    }
+
+    lines.extend(detail::heading(
+        theme,
+        format!("Versions ({})", model.versions.len()),
+    ));
+    for v in &model.versions {
+        let is_serving = model.version.as_deref() == Some(v.version.as_str());
+        let created = v.created_at.map_or_else(
+            || g.none.to_string(),
+            |t| format::absolute_and_age(state.now, t),
+        );
+        let mut spans = vec![
+            Span::styled(
+                format!(" {} ", if is_serving { g.pointer } else { " " }),
+                theme.ok(),
+            ),
+            Span::styled(
+                format!("{:<8} ", v.version),
+                if is_serving { theme.ok() } else { theme.base() },
+            ),
+            Span::styled(format!("{:<10} ", v.status.to_lowercase()), theme.muted()),
+            Span::styled(created, theme.muted()),
+        ];
+        if is_serving {
+            spans.push(Span::styled(
+                format!("  (serving as {})", model.alias),
+                theme.ok(),
+            ));
+        }
+        if let Some(d) = v.description.as_deref().filter(|d| !d.is_empty()) {
+            spans.push(Span::styled(
+                format!("  {}", format::first_line(d)),
+                theme.base(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
+}

@@ -1,0 +1,371 @@
+//! The GitOps tab: apps' sync and health, and an app's out-of-sync
+//! resources, last operation and deploy history.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::app::Command;
+use crate::app::state::{RowRef, State, Tab};
+use crate::model::{GitOpsApp, OperationPhase, short_rev};
+use crate::theme::Theme;
+use crate::ui::table::{Column, WindowedTable};
+use crate::ui::{busy_marker, chrome, detail, format, status};
+
+pub(super) const HINTS: &[(Command, &str)] = &[
+    (Command::Open, "details"),
+    (Command::Sync, "sync"),
+    (Command::Refresh, "refresh"),
+    (Command::Rollback, "rollback"),
+    (Command::Suspend, "suspend"),
+    (Command::Resume, "resume"),
+    (Command::Filter, "filter"),
+    (Command::Help, "help"),
+    (Command::Quit, "quit"),
+];
+
+pub(super) const DETAIL_HINTS: &[(Command, &str)] = &[
+    (Command::Back, "back"),
+    (Command::Down, "scroll"),
+    (Command::Sync, "sync"),
+    (Command::Refresh, "refresh"),
+    (Command::Rollback, "rollback"),
+    (Command::Suspend, "suspend"),
+    (Command::Resume, "resume"),
+    (Command::Help, "help"),
+];
+
+const COLUMNS: [Column; 9] = [
+    Column::new("", 1, 0, 0),
+    Column::new("app", 14, 2, 0),
+    Column::new("source", 10, 1, 4),
+    Column::new("cluster/namespace", 17, 2, 2),
+    Column::new("sync", 13, 0, 0),
+    Column::new("health", 13, 0, 0),
+    Column::new("rev", 7, 0, 3),
+    Column::new("auto-sync", 9, 0, 5),
+    Column::new("changed", 7, 0, 0),
+];
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let pane = state.pane(Tab::GitOps);
+    if let Some(open) = &pane.detail {
+        let app = state.detail_row().and_then(|row| state.app(row));
+        let block = chrome::pane_block(state, theme, Tab::GitOps, Some(open.target.to_string()));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        match app {
+            Some(app) => detail::scrolled(
+                frame,
+                inner,
+                theme,
+                app_detail(state, theme, app, inner.width),
+                open.scroll,
+            ),
+            None => detail::gone(frame, inner, state, theme, open),
+        }
+        return;
+    }
+    let block = chrome::pane_block(state, theme, Tab::GitOps, None);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let empty = empty_message(state);
+    let table = WindowedTable {
+        columns: &COLUMNS,
+        selected: Some(pane.selected),
+        offset: pane.offset,
+        empty: &empty,
+    };
+    table.render(frame, inner, theme, &pane.rows, |row, _| {
+        match state.app(*row) {
+            Some(app) => app_cells(state, theme, *row, app),
+            None => Vec::new(),
+        }
+    });
+}
+
+fn empty_message(state: &State) -> String {
+    let filter = &state.pane(Tab::GitOps).filter;
+    if !filter.is_empty() {
+        format!("no apps match /{filter}")
+    } else if state
+        .tab_sources(Tab::GitOps)
+        .any(|s| s.updated_at.is_none())
+    {
+        "loading apps…".to_string()
+    } else {
+        "no GitOps apps".to_string()
+    }
+}
+
+fn auto_sync(theme: &Theme, app: &GitOpsApp) -> Span<'static> {
+    if app.auto_sync {
+        Span::raw("on")
+    } else {
+        Span::styled("off", theme.muted())
+    }
+}
+
+/// The app's name, with the suspended marker when reconciliation is stopped.
+fn app_name(theme: &Theme, app: &GitOpsApp) -> Line<'static> {
+    if app.suspended {
+        Line::from(vec![
+            Span::raw(app.name.clone()),
+            Span::styled(
+                format!(" {} suspended", theme.glyphs().suspended),
+                theme.warn(),
+            ),
+        ])
+    } else {
+        Line::from(app.name.clone())
+    }
+}
+
+fn app_cells(state: &State, theme: &Theme, row: RowRef, app: &GitOpsApp) -> Vec<Line<'static>> {
+    let g = theme.glyphs();
+    let (sync_glyph, sync_style) = status::sync(theme, app.sync);
+    let (health_glyph, health_style) = status::health(theme, app.health);
+    let revision = app
+        .revision
+        .as_deref()
+        .map_or(g.none, short_rev)
+        .to_string();
+    vec![
+        busy_marker(state, theme, row),
+        app_name(theme, app),
+        Line::from(Span::styled(app.source.clone(), theme.muted())),
+        Line::from(app.place()),
+        Line::from(status::glyph_and_word(
+            sync_glyph,
+            &app.sync.to_string(),
+            sync_style,
+        )),
+        Line::from(status::glyph_and_word(
+            health_glyph,
+            &app.health.to_string(),
+            health_style,
+        )),
+        Line::from(Span::styled(revision, theme.muted())),
+        Line::from(auto_sync(theme, app)),
+        Line::from(Span::styled(
+            format::age_or(state.now, app.last_change, g.none),
+            theme.muted(),
+        )),
+    ]
+}
+
+fn operation_style(theme: &Theme, phase: OperationPhase) -> ratatui::style::Style {
+    match phase {
+        OperationPhase::Succeeded => theme.ok(),
+        OperationPhase::Running | OperationPhase::Terminating => theme.info(),
+        OperationPhase::Failed | OperationPhase::Error => theme.error(),
+    }
+}
+
+/// Header, out-of-sync resources, last operation, deploy history.
+fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> Vec<Line<'a>> {
+    let g = theme.glyphs();
+    let none = || g.none.to_string();
+    let time = |t: Option<crate::model::Timestamp>| {
+        t.map_or_else(none, |t| format::absolute_and_age(state.now, t))
+    };
+    let (sync_glyph, sync_style) = status::sync(theme, app.sync);
+    let (health_glyph, health_style) = status::health(theme, app.health);
+    let mut title = vec![Span::styled(format!(" {}", app.name), theme.title())];
+    if app.production {
+        title.push(Span::styled("  PRODUCTION", theme.production()));
+    }
+    let mut lines = vec![
+        Line::from(title),
+        Line::default(),
+        detail::text_field(theme, "source", &app.source, theme.base()),
+        detail::text_field(theme, "place", app.place(), theme.base()),
+        detail::field(
+            theme,
+            "sync",
+            vec![status::glyph_and_word(
+                sync_glyph,
+                &app.sync.to_string(),
+                sync_style,
+            )],
+        ),
+        detail::field(
+            theme,
+            "health",
+            vec![status::glyph_and_word(
+                health_glyph,
+                &app.health.to_string(),
+                health_style,
+            )],
+        ),
+    ];
+    if let Some(message) = &app.health_message {
+        lines.extend(detail::wrapped_field(
+            theme,
+            "",
+            message,
+            health_style,
+            width,
+        ));
+    }
+    let live = app.revision.clone().unwrap_or_else(none);
+    let target = app.target_revision.clone().unwrap_or_else(none);
+    let differs = app.revision.is_some() && app.revision != app.target_revision;
+    lines.extend([
+        detail::text_field(theme, "live rev", live, theme.base()),
+        detail::text_field(
+            theme,
+            "target rev",
+            target,
+            if differs { theme.warn() } else { theme.base() },
+        ),
+        detail::text_field(
+            theme,
+            "auto-sync",
+            if app.auto_sync { "on" } else { "off" },
+            theme.base(),
+        ),
+        detail::text_field(
+            theme,
+            "suspended",
+            if app.suspended {
+                format!("{} yes: reconciliation stopped", g.suspended)
+            } else {
+                "no".into()
+            },
+            if app.suspended {
+                theme.warn()
+            } else {
+                theme.base()
+            },
+        ),
+        detail::text_field(
+            theme,
+            "repo",
+            app.repo_url.clone().unwrap_or_else(none),
+            theme.accent(),
+        ),
+        detail::text_field(
+            theme,
+            "path",
+            app.path.clone().unwrap_or_else(none),
+            theme.base(),
+        ),
+        detail::text_field(theme, "changed", time(app.last_change), theme.base()),
+    ]);
+
+    lines.extend(detail::heading(
+        theme,
+        format!("Out of sync ({})", app.out_of_sync.len()),
+    ));
+    if app.out_of_sync.is_empty() {
+        lines.push(Line::styled(
+            "   every resource matches the desired state",
+            theme.muted(),
+        ));
+    }
+    for r in &app.out_of_sync {
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {} ", g.out_of_sync), theme.warn()),
+            Span::styled(format!("{:<22}", r.kind), theme.base()),
+            Span::styled(format!("{}/{}", r.namespace, r.name), theme.muted()),
+        ]));
+    }
+
+    lines.extend(detail::heading(theme, "Last operation"));
+    match &app.last_operation {
+        None => lines.push(Line::styled("   none recorded", theme.muted())),
+        Some(op) => {
+            let style = operation_style(theme, op.phase);
+            lines.push(detail::field(
+                theme,
+                "operation",
+                vec![
+                    Span::raw(op.kind.clone()),
+                    Span::styled(format!("  {}", op.phase), style),
+                ],
+            ));
+            if let Some(rev) = &op.revision {
+                lines.push(detail::text_field(
+                    theme,
+                    "revision",
+                    rev.clone(),
+                    theme.base(),
+                ));
+            }
+            lines.push(detail::text_field(
+                theme,
+                "started",
+                time(op.started_at),
+                theme.base(),
+            ));
+            lines.push(detail::text_field(
+                theme,
+                "finished",
+                time(op.finished_at),
+                theme.base(),
+            ));
+            if !op.message.is_empty() {
+                lines.extend(detail::wrapped_field(
+                    theme,
+                    "message",
+                    &op.message,
+                    style,
+                    width,
+                ));
+            }
+        }
+    }
+
+    lines.extend(detail::heading(
+        theme,
+        format!("Deploy history ({})", app.history.len()),
+    ));
+    if app.history.is_empty() {
+        lines.push(Line::styled("   no deploy history", theme.muted()));
+        return lines;
+    }
+    lines.push(Line::styled(
+        format!(
+            "   {:<6} {:<8} {:<6} {:<20} {:<14} {}",
+            "id", "revision", "age", "deployed", "author", "message"
+        ),
+        theme.header(),
+    ));
+    // The entry running now: the newest whose revision is the live one.
+    let current = app
+        .history
+        .iter()
+        .position(|d| app.revision.as_deref() == Some(d.revision.as_str()));
+    let message_width = usize::from(width).saturating_sub(64).max(10);
+    for (i, d) in app.history.iter().enumerate() {
+        let is_current = current == Some(i);
+        let marker = if is_current { g.pointer } else { " " };
+        let deployed = d.deployed_at.map_or_else(none, format::absolute);
+        let age = format::age_or(state.now, d.deployed_at, g.none);
+        let author = format::truncate(d.author.as_deref().unwrap_or(g.none), 14, g.ellipsis);
+        let message = format::first_line(d.message.as_deref().unwrap_or(""));
+        let mut message = format::truncate(message, message_width, g.ellipsis);
+        if is_current {
+            message = format!("(running) {message}");
+        }
+        let style = if is_current { theme.ok() } else { theme.base() };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {marker} "), theme.ok()),
+            Span::styled(
+                format!(
+                    "{:<6} {:<8} ",
+                    format::truncate(&d.id, 6, g.ellipsis),
+                    short_rev(&d.revision)
+                ),
+                style,
+            ),
+            Span::styled(
+                format!("{age:<6} {deployed:<20} {author:<14} "),
+                theme.muted(),
+            ),
+            Span::styled(message, style),
+        ]));
+    }
+    lines
+}

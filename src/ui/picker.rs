@@ -1,0 +1,95 @@
+//! The rollback picker: deploy-history entries or model versions to go back
+//! to, the running one marked and not selectable.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Block;
+
+use crate::app::Command;
+use crate::app::state::{Picker, PickerEntry, State};
+use crate::model::short_rev;
+use crate::theme::Theme;
+use crate::ui::chrome::{first_key, hint_line};
+use crate::ui::table::{Column, WindowedTable};
+use crate::ui::{format, popup};
+
+const MAX_WIDTH: u16 = 120;
+
+const COLUMNS: [Column; 7] = [
+    Column::new("", 1, 0, 0),
+    Column::new("id", 6, 0, 3),
+    Column::new("revision", 8, 0, 0),
+    Column::new("age", 5, 0, 0),
+    Column::new("deployed", 20, 0, 2),
+    Column::new("author", 12, 1, 1),
+    Column::new("message", 16, 4, 0),
+];
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, picker: &Picker) {
+    let g = theme.glyphs();
+    let width = MAX_WIDTH.min(area.width.saturating_sub(4));
+    // Borders, header and the hint line around the entries.
+    let height = (picker.entries.len() as u16)
+        .saturating_add(4)
+        .min(area.height.saturating_sub(2));
+    let rect = popup(frame, area, theme, width, height);
+    let hints = [
+        (first_key(state, Command::Down), "down"),
+        (first_key(state, Command::Up), "up"),
+        ("enter".to_string(), "choose"),
+        ("esc".to_string(), "cancel"),
+    ];
+    let block = Block::bordered()
+        .border_set(g.border)
+        .border_style(theme.border())
+        .title(Span::styled(format!(" {} ", picker.title), theme.title()))
+        .title_bottom(hint_line(
+            theme,
+            rect.width.saturating_sub(2),
+            hints.into_iter(),
+        ));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let table = WindowedTable {
+        columns: &COLUMNS,
+        selected: Some(picker.selected),
+        offset: 0,
+        empty: "nothing to roll back to",
+    };
+    table.render(
+        frame,
+        inner,
+        theme,
+        &picker.entries,
+        |entry: &PickerEntry, selected| {
+            let style = if entry.current {
+                theme.muted()
+            } else {
+                theme.base()
+            };
+            let age = format::age_or(state.now, entry.time, g.none);
+            let absolute = entry
+                .time
+                .map_or_else(|| g.none.to_string(), format::absolute);
+            let message = format::first_line(&entry.message);
+            let message = if entry.current {
+                format!("(running) {message}")
+            } else {
+                message.to_string()
+            };
+            vec![
+                Line::from(Span::styled(
+                    if selected { g.pointer } else { " " },
+                    theme.accent(),
+                )),
+                Line::from(Span::styled(entry.id.clone(), style)),
+                Line::from(Span::styled(short_rev(&entry.revision).to_string(), style)),
+                Line::from(Span::styled(age, theme.muted())),
+                Line::from(Span::styled(absolute, theme.muted())),
+                Line::from(Span::styled(entry.author.clone(), style)),
+                Line::styled(message, style),
+            ]
+        },
+    );
+}

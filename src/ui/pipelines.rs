@@ -1,0 +1,226 @@
+//! The Pipelines tab: CI/CD runs newest first, and a run's jobs and steps.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::app::Command;
+use crate::app::state::{RowRef, State, Tab};
+use crate::model::{PipelineRun, RunStatus, short_rev};
+use crate::theme::Theme;
+use crate::ui::table::{Column, WindowedTable};
+use crate::ui::{busy_marker, chrome, detail, format, status};
+
+pub(super) const HINTS: &[(Command, &str)] = &[
+    (Command::Open, "jobs"),
+    (Command::Rerun, "re-run"),
+    (Command::RerunFailed, "re-run failed"),
+    (Command::Cancel, "cancel"),
+    (Command::CopyUrl, "copy link"),
+    (Command::Filter, "filter"),
+    (Command::Help, "help"),
+    (Command::Quit, "quit"),
+];
+
+pub(super) const DETAIL_HINTS: &[(Command, &str)] = &[
+    (Command::Back, "back"),
+    (Command::Down, "scroll"),
+    (Command::Rerun, "re-run"),
+    (Command::RerunFailed, "re-run failed"),
+    (Command::Cancel, "cancel"),
+    (Command::CopyUrl, "copy link"),
+    (Command::Help, "help"),
+];
+
+const COLUMNS: [Column; 9] = [
+    Column::new("", 1, 0, 0),
+    Column::new("status", 12, 0, 0),
+    Column::new("pipeline", 10, 1, 0),
+    Column::new("project", 12, 2, 3),
+    Column::new("branch", 12, 2, 1),
+    Column::new("commit", 7, 0, 4),
+    Column::new("actor", 10, 1, 5),
+    Column::new("started", 7, 0, 2),
+    Column::new("duration", 8, 0, 0),
+];
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let pane = state.pane(Tab::Pipelines);
+    if let Some(open) = &pane.detail {
+        let run = state.detail_row().and_then(|row| state.run(row));
+        let block = chrome::pane_block(state, theme, Tab::Pipelines, Some(open.target.to_string()));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        match run {
+            Some(run) => detail::scrolled(
+                frame,
+                inner,
+                theme,
+                run_detail(state, theme, run, inner.width),
+                open.scroll,
+            ),
+            None => detail::gone(frame, inner, state, theme, open),
+        }
+        return;
+    }
+    let block = chrome::pane_block(state, theme, Tab::Pipelines, None);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let empty = empty_message(state);
+    let table = WindowedTable {
+        columns: &COLUMNS,
+        selected: Some(pane.selected),
+        offset: pane.offset,
+        empty: &empty,
+    };
+    table.render(frame, inner, theme, &pane.rows, |row, _| {
+        match state.run(*row) {
+            Some(run) => run_cells(state, theme, *row, run),
+            None => Vec::new(),
+        }
+    });
+}
+
+fn empty_message(state: &State) -> String {
+    let filter = &state.pane(Tab::Pipelines).filter;
+    if !filter.is_empty() {
+        format!("no runs match /{filter}")
+    } else if state
+        .tab_sources(Tab::Pipelines)
+        .any(|s| s.updated_at.is_none())
+    {
+        "loading runs…".to_string()
+    } else {
+        "no pipeline runs".to_string()
+    }
+}
+
+/// "✗ failure", or "? unknown (waiting)" with the backend's own word.
+fn status_text(run: &PipelineRun) -> String {
+    match (&run.raw_status, run.status) {
+        (Some(raw), RunStatus::Unknown) => format!("unknown ({raw})"),
+        (_, status) => status.to_string(),
+    }
+}
+
+fn run_cells(state: &State, theme: &Theme, row: RowRef, run: &PipelineRun) -> Vec<Line<'static>> {
+    let g = theme.glyphs();
+    let (glyph, style) = status::run(theme, run.status);
+    let pipeline = if run.attempt > 1 {
+        format!("{} #{}", run.pipeline, run.attempt)
+    } else {
+        run.pipeline.clone()
+    };
+    vec![
+        busy_marker(state, theme, row),
+        Line::from(status::glyph_and_word(glyph, &status_text(run), style)),
+        Line::from(pipeline),
+        Line::from(run.project.clone()),
+        Line::from(run.branch.clone()),
+        Line::from(Span::styled(
+            short_rev(&run.commit).to_string(),
+            theme.muted(),
+        )),
+        Line::from(run.actor.clone()),
+        Line::from(Span::styled(
+            format::age_or(state.now, run.sort_time(), g.none),
+            theme.muted(),
+        )),
+        Line::from(format::duration_or(run.elapsed(state.now), g.none)),
+    ]
+}
+
+/// The run's every field, then its jobs and their steps.
+fn run_detail<'a>(state: &State, theme: &Theme, run: &PipelineRun, width: u16) -> Vec<Line<'a>> {
+    let g = theme.glyphs();
+    let (glyph, style) = status::run(theme, run.status);
+    let time = |t: Option<crate::model::Timestamp>| match t {
+        Some(t) => format::absolute_and_age(state.now, t),
+        None => g.none.to_string(),
+    };
+    let mut title = vec![
+        Span::raw(" "),
+        status::glyph_and_word(glyph, &status_text(run), style),
+        Span::styled(format!("  {}", run.pipeline), theme.title()),
+        Span::styled(format!("  run {}", run.id), theme.muted()),
+    ];
+    if run.attempt > 1 {
+        title.push(Span::styled(
+            format!("  attempt {}", run.attempt),
+            theme.warn(),
+        ));
+    }
+    let mut lines = vec![
+        Line::from(title),
+        Line::default(),
+        detail::text_field(theme, "source", &run.source, theme.base()),
+        detail::text_field(theme, "project", &run.project, theme.base()),
+        detail::text_field(theme, "branch", &run.branch, theme.base()),
+        detail::text_field(theme, "commit", &run.commit, theme.base()),
+        detail::text_field(theme, "actor", &run.actor, theme.base()),
+        detail::text_field(theme, "event", &run.event, theme.base()),
+        detail::text_field(theme, "created", time(run.created_at), theme.base()),
+        detail::text_field(theme, "started", time(run.started_at), theme.base()),
+        detail::text_field(theme, "updated", time(run.updated_at), theme.base()),
+        detail::text_field(
+            theme,
+            "duration",
+            format::duration_or(run.elapsed(state.now), g.none),
+            theme.base(),
+        ),
+        detail::text_field(
+            theme,
+            "url",
+            run.url.clone().unwrap_or_else(|| g.none.to_string()),
+            theme.accent(),
+        ),
+    ];
+    let Some(jobs) = &run.jobs else {
+        lines.extend(detail::heading(theme, "Jobs"));
+        lines.push(Line::styled(
+            format!("   {} loading jobs…", theme.spinner(state.spinner)),
+            theme.muted(),
+        ));
+        return lines;
+    };
+    lines.extend(detail::heading(theme, format!("Jobs ({})", jobs.len())));
+    if jobs.is_empty() {
+        lines.push(Line::styled("   this run has no jobs", theme.muted()));
+    }
+    let longest = jobs
+        .iter()
+        .flat_map(|j| {
+            std::iter::once(format::width(&j.name))
+                .chain(j.steps.iter().map(|s| format::width(&s.name) + 4))
+        })
+        .max()
+        .unwrap_or(0);
+    let name_width = longest.clamp(12, usize::from(width).saturating_sub(26).max(12));
+    for job in jobs {
+        let (glyph, style) = status::run(theme, job.status);
+        let name = format::truncate(&job.name, name_width, g.ellipsis);
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {glyph} "), style),
+            Span::styled(format!("{name:<name_width$}"), theme.base()),
+            Span::styled(
+                format!(" {:>8}", format::duration_or(job.duration, "")),
+                theme.muted(),
+            ),
+            Span::styled(format!("  {}", job.status), style),
+        ]));
+        let step_width = name_width.saturating_sub(4);
+        for step in &job.steps {
+            let (glyph, style) = status::run(theme, step.status);
+            let name = format::truncate(&step.name, step_width, g.ellipsis);
+            lines.push(Line::from(vec![
+                Span::styled(format!("       {glyph} "), style),
+                Span::styled(format!("{name:<step_width$}"), theme.muted()),
+                Span::styled(
+                    format!(" {:>8}", format::duration_or(step.duration, "")),
+                    theme.muted(),
+                ),
+            ]));
+        }
+    }
+    lines
+}

@@ -1,0 +1,454 @@
+//! Rendering snapshots: the demo fleet at a fixed seed and clock, driven
+//! through `update` like a person would, drawn into a `TestBackend`.
+
+use chrono::TimeZone;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::app::state::{Overlay, SourceState, State, Tab};
+use opsdeck::app::{Command, Keymap, Msg, update};
+use opsdeck::model::{Provides, RunStatus, Timestamp};
+use opsdeck::sources::SourceEvent;
+use opsdeck::sources::demo::DemoFleet;
+use opsdeck::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+const SEED: u64 = 42;
+/// Steps of the simulation (2 s each) before the snapshot: payments is out
+/// of sync and degraded, two models drift, runs are in flight.
+const STEPS: usize = 33;
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+const TINY_SIZES: [(u16, u16); 3] = [(1, 1), (20, 5), (40, 10)];
+
+fn start() -> Timestamp {
+    chrono::Utc
+        .with_ymd_and_hms(2025, 3, 14, 9, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+/// The demo fleet after `STEPS` steps, read once, in a state sized `size`.
+/// `production` marks the source itself as production.
+fn demo_state(size: (u16, u16), read_only: bool, production: bool) -> State {
+    let mut fleet = DemoFleet::new(SEED, start(), true);
+    for _ in 0..STEPS {
+        fleet.step();
+    }
+    let now = fleet.now();
+    let source = SourceState::new("demo", "demo", Provides::ALL, production);
+    let mut state = State::new(vec![source], Keymap::default(), read_only, now);
+    update(&mut state, Msg::Resize(size.0, size.1));
+    let event = SourceEvent {
+        source: 0,
+        at: now,
+        result: Ok(fleet.snapshot("demo")),
+    };
+    update(&mut state, Msg::Source(event));
+    // A few seconds later: ages read "5s", the spinner has moved.
+    update(&mut state, Msg::Tick(now + chrono::Duration::seconds(5)));
+    state
+}
+
+fn command(state: &mut State, command: Command) {
+    update(state, Msg::Command(command));
+}
+
+fn key(state: &mut State, code: KeyCode) {
+    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn type_text(state: &mut State, text: &str) {
+    text.chars().for_each(|c| key(state, KeyCode::Char(c)));
+}
+
+/// Moves the selection of the current tab down to the first row matching `pick`.
+fn select(state: &mut State, pick: impl Fn(&State, opsdeck::app::state::RowRef) -> bool) {
+    let rows = state.pane(state.tab).rows.clone();
+    let index = rows
+        .iter()
+        .position(|r| pick(state, *r))
+        .expect("a row to select");
+    command(state, Command::Top);
+    for _ in 0..index {
+        command(state, Command::Down);
+    }
+    assert_eq!(state.pane(state.tab).selected, index);
+}
+
+fn render(state: &State, theme: &Theme, (w, h): (u16, u16)) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    terminal
+        .draw(|frame| opsdeck::ui::draw(frame, state, theme))
+        .expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+/// The buffer as text, one line per row, trailing blanks trimmed.
+fn text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        let mut hidden = 0;
+        for x in area.left()..area.right() {
+            if hidden > 0 {
+                hidden -= 1;
+                continue;
+            }
+            let symbol = buffer[(x, y)].symbol();
+            hidden = ratatui::text::Span::raw(symbol).width().saturating_sub(1);
+            line.push_str(symbol);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Snapshots `state` at 80×24 and 160×48; `setup` runs on a fresh state of each size.
+fn snapshot_both(name: &str, setup: impl Fn(&mut State)) {
+    let theme = Theme::builtin("default").expect("default theme");
+    for size in SIZES {
+        let mut state = demo_state(size, false, false);
+        setup(&mut state);
+        let screen = text(&render(&state, &theme, size));
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), screen);
+    }
+}
+
+fn needs_attention_app(state: &State, row: opsdeck::app::state::RowRef) -> bool {
+    state
+        .app(row)
+        .is_some_and(|a| a.needs_attention() && !a.history.is_empty())
+}
+
+#[test]
+fn overview_tab() {
+    snapshot_both("overview", |_| {});
+}
+
+#[test]
+fn pipelines_tab() {
+    snapshot_both("pipelines", |s| command(s, Command::TabPipelines));
+}
+
+#[test]
+fn gitops_tab() {
+    snapshot_both("gitops", |s| command(s, Command::TabGitops));
+}
+
+#[test]
+fn drift_tab() {
+    snapshot_both("drift", |s| command(s, Command::TabDrift));
+}
+
+#[test]
+fn pipeline_run_detail() {
+    snapshot_both("pipelines_detail", |s| {
+        command(s, Command::TabPipelines);
+        select(s, |s, r| {
+            s.run(r)
+                .is_some_and(|run| run.status == RunStatus::Failure && run.jobs.is_some())
+        });
+        command(s, Command::Open);
+        assert!(s.pane(Tab::Pipelines).detail.is_some());
+    });
+}
+
+#[test]
+fn gitops_app_detail() {
+    snapshot_both("gitops_detail", |s| {
+        command(s, Command::TabGitops);
+        select(s, needs_attention_app);
+        command(s, Command::Open);
+        assert!(s.pane(Tab::GitOps).detail.is_some());
+    });
+}
+
+#[test]
+fn drift_model_detail() {
+    snapshot_both("drift_detail", |s| {
+        command(s, Command::TabDrift);
+        command(s, Command::Open);
+        assert!(s.pane(Tab::Drift).detail.is_some());
+    });
+}
+
+#[test]
+fn detail_of_an_item_that_is_gone() {
+    let theme = Theme::builtin("default").expect("default theme");
+    let size = (80, 24);
+    let mut state = demo_state(size, false, false);
+    command(&mut state, Command::TabGitops);
+    command(&mut state, Command::Open);
+    let now = state.now;
+    let mut snapshot = state.sources[0].snapshot.clone();
+    let open = state.pane(Tab::GitOps).detail.clone().expect("detail open");
+    snapshot.apps.retain(|a| a.name != open.target.id);
+    update(
+        &mut state,
+        Msg::Source(SourceEvent {
+            source: 0,
+            at: now,
+            result: Ok(snapshot),
+        }),
+    );
+    let screen = text(&render(&state, &theme, size));
+    assert!(
+        screen.contains(&format!("{} is gone from demo", open.target.id)),
+        "{screen}"
+    );
+}
+
+#[test]
+fn confirm_dialog() {
+    // A staging app, not production: y/Enter confirms.
+    snapshot_both("confirm", |s| {
+        command(s, Command::TabGitops);
+        select(s, |s, r| s.app(r).is_some_and(|a| a.name == "inventory"));
+        command(s, Command::Sync);
+        assert!(
+            matches!(&s.overlay, Some(Overlay::Confirm(c)) if c.required_text().is_none()),
+            "{:?}",
+            s.status
+        );
+    });
+}
+
+#[test]
+fn confirm_dialog_production_partially_typed() {
+    snapshot_both("confirm_production", |s| {
+        command(s, Command::TabGitops);
+        select(s, |s, r| s.app(r).is_some_and(|a| a.name == "payments"));
+        command(s, Command::Rollback);
+        assert!(
+            matches!(s.overlay, Some(Overlay::Picker(_))),
+            "{:?}",
+            s.status
+        );
+        key(s, KeyCode::Enter);
+        type_text(s, "paym");
+        match &s.overlay {
+            Some(Overlay::Confirm(c)) => assert_eq!(
+                (c.required_text(), c.typed.as_str()),
+                (Some("payments"), "paym")
+            ),
+            other => panic!(
+                "expected the typed confirmation, got {other:?} ({:?})",
+                s.status
+            ),
+        }
+    });
+}
+
+#[test]
+fn confirm_dialog_production_fully_typed() {
+    let theme = Theme::builtin("default").expect("default theme");
+    let mut state = demo_state((80, 24), false, false);
+    command(&mut state, Command::TabGitops);
+    select(&mut state, |s, r| {
+        s.app(r).is_some_and(|a| a.name == "payments")
+    });
+    command(&mut state, Command::Rollback);
+    key(&mut state, KeyCode::Enter);
+    type_text(&mut state, "payments");
+    let screen = text(&render(&state, &theme, (80, 24)));
+    assert!(screen.contains("✓ matches"), "{screen}");
+    type_text(&mut state, "x");
+    let screen = text(&render(&state, &theme, (80, 24)));
+    assert!(screen.contains("✗ does not match"), "{screen}");
+}
+
+#[test]
+fn help_overlay() {
+    snapshot_both("help", |s| {
+        command(s, Command::Help);
+        assert_eq!(s.overlay, Some(Overlay::Help));
+    });
+}
+
+#[test]
+fn rollback_picker() {
+    snapshot_both("picker", |s| {
+        command(s, Command::TabGitops);
+        select(s, |s, r| s.app(r).is_some_and(|a| a.name == "payments"));
+        command(s, Command::Rollback);
+        assert!(
+            matches!(s.overlay, Some(Overlay::Picker(_))),
+            "{:?}",
+            s.status
+        );
+    });
+}
+
+#[test]
+fn read_only_refusal() {
+    let theme = Theme::builtin("default").expect("default theme");
+    for size in SIZES {
+        let mut state = demo_state(size, true, false);
+        command(&mut state, Command::TabGitops);
+        command(&mut state, Command::Sync);
+        assert!(state.overlay.is_none());
+        let screen = text(&render(&state, &theme, size));
+        insta::assert_snapshot!(format!("read_only_refusal_{}x{}", size.0, size.1), screen);
+    }
+}
+
+#[test]
+fn no_color_ascii_rendering() {
+    let mut theme = Theme::builtin("default").expect("default theme");
+    theme.no_color = true;
+    theme.ascii = true;
+    for (name, setup) in [
+        ("gitops", Command::TabGitops),
+        ("drift_detail", Command::TabDrift),
+    ] {
+        let mut state = demo_state((80, 24), false, false);
+        command(&mut state, setup);
+        if name == "drift_detail" {
+            command(&mut state, Command::Open);
+        }
+        let buffer = render(&state, &theme, (80, 24));
+        for cell in buffer.content() {
+            assert!(
+                cell.symbol().is_ascii(),
+                "non-ASCII {:?} in the ASCII rendering",
+                cell.symbol()
+            );
+            assert_eq!(
+                (cell.fg, cell.bg),
+                (Color::Reset, Color::Reset),
+                "a colour in the NO_COLOR rendering"
+            );
+        }
+        // The selection stays visible without colour.
+        assert!(
+            buffer
+                .content()
+                .iter()
+                .any(|c| c.modifier.contains(Modifier::REVERSED))
+        );
+        insta::assert_snapshot!(format!("no_color_ascii_{name}_80x24"), text(&buffer));
+    }
+}
+
+/// Puts a fresh state where a test wants it.
+type Setup = Box<dyn Fn(&mut State)>;
+
+/// Every tab, detail and overlay at sizes down to 1×1 draws without panicking.
+#[test]
+fn no_panic_at_tiny_sizes() {
+    let theme = Theme::builtin("default").expect("default theme");
+    let mut ascii = theme.clone();
+    ascii.ascii = true;
+    let setups: Vec<(&str, Setup)> = vec![
+        ("overview", Box::new(|_| {})),
+        ("pipelines", Box::new(|s| command(s, Command::TabPipelines))),
+        ("gitops", Box::new(|s| command(s, Command::TabGitops))),
+        ("drift", Box::new(|s| command(s, Command::TabDrift))),
+        (
+            "pipelines detail",
+            Box::new(|s| {
+                command(s, Command::TabPipelines);
+                command(s, Command::Open);
+            }),
+        ),
+        (
+            "gitops detail",
+            Box::new(|s| {
+                command(s, Command::TabGitops);
+                command(s, Command::Open);
+            }),
+        ),
+        (
+            "drift detail",
+            Box::new(|s| {
+                command(s, Command::TabDrift);
+                command(s, Command::Open);
+            }),
+        ),
+        ("help", Box::new(|s| command(s, Command::Help))),
+        (
+            "picker",
+            Box::new(|s| {
+                command(s, Command::TabGitops);
+                select(s, |s, r| s.app(r).is_some_and(|a| a.name == "payments"));
+                command(s, Command::Rollback);
+            }),
+        ),
+        (
+            "confirm",
+            Box::new(|s| {
+                command(s, Command::TabGitops);
+                select(s, |s, r| s.app(r).is_some_and(|a| a.name == "inventory"));
+                command(s, Command::Sync);
+            }),
+        ),
+        (
+            "confirm production",
+            Box::new(|s| {
+                command(s, Command::TabGitops);
+                select(s, |s, r| s.app(r).is_some_and(|a| a.name == "payments"));
+                command(s, Command::Rollback);
+                key(s, KeyCode::Enter);
+                type_text(s, "pay");
+            }),
+        ),
+        (
+            "filter",
+            Box::new(|s| {
+                command(s, Command::TabPipelines);
+                command(s, Command::Filter);
+                type_text(s, "zzzz-nothing");
+            }),
+        ),
+    ];
+    for (name, setup) in &setups {
+        for size in TINY_SIZES
+            .into_iter()
+            .chain([(41, 11), (79, 23), (300, 100)])
+        {
+            let mut state = demo_state(size, false, false);
+            setup(&mut state);
+            for theme in [&theme, &ascii] {
+                let screen = text(&render(&state, theme, size));
+                assert_eq!(
+                    screen.lines().count(),
+                    usize::from(size.1),
+                    "{name} at {size:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The selection stays on screen however far down it is, and only the
+/// visible window is drawn.
+#[test]
+fn selection_far_down_is_visible() {
+    let theme = Theme::builtin("default").expect("default theme");
+    let mut state = demo_state((80, 24), false, false);
+    command(&mut state, Command::TabPipelines);
+    command(&mut state, Command::Bottom);
+    let pane = state.pane(Tab::Pipelines);
+    let last_commit = state
+        .run(pane.rows[pane.rows.len() - 1])
+        .expect("last run")
+        .commit
+        .clone();
+    // Then the offset goes stale (as after a resize); the draw still shows it.
+    state.panes[Tab::Pipelines.index()].offset = 0;
+    let screen = text(&render(&state, &theme, (80, 24)));
+    let position = format!("{}/{}", pane_len(&state), pane_len(&state));
+    assert!(screen.contains(&position), "{screen}");
+    let table_bottom = screen.lines().nth(21).expect("23 lines");
+    assert!(
+        table_bottom.contains(opsdeck::model::short_rev(&last_commit)),
+        "{screen}"
+    );
+}
+
+fn pane_len(state: &State) -> usize {
+    state.pane(Tab::Pipelines).rows.len()
+}
