@@ -1,7 +1,7 @@
 //! The simulated estate behind the demo source: deterministic for a seed,
 //! moving one step at a time like a real fleet does, and reacting to actions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -96,6 +96,8 @@ struct SimApp {
     app: GitOpsApp,
     /// Revisions that break the app when deployed.
     bad_revisions: BTreeSet<String>,
+    /// Subject of each commit pushed during the demo, by revision.
+    subjects: BTreeMap<String, String>,
     /// Steps until a pending out-of-sync change gets synced by "a colleague".
     human_sync_in: Option<u32>,
     /// Steps until health settles after a deploy.
@@ -490,6 +492,7 @@ impl DemoFleet {
             self.apps.push(SimApp {
                 app,
                 bad_revisions: BTreeSet::new(),
+                subjects: BTreeMap::new(),
                 human_sync_in: None,
                 settle_in: None,
                 next_history_id: (30 + history_len) as u64,
@@ -517,10 +520,12 @@ impl DemoFleet {
     /// A new commit lands in the desired-state repository for app `i`.
     fn push_commit(&mut self, i: usize, bad: bool) {
         let revision = self.sha();
+        let subject = self.pick(COMMIT_SUBJECTS).to_string();
         let now = self.now;
         let Some(sim) = self.apps.get_mut(i) else {
             return;
         };
+        sim.subjects.insert(revision.clone(), subject);
         if bad {
             sim.bad_revisions.insert(revision.clone());
         }
@@ -582,7 +587,8 @@ impl DemoFleet {
             .iter()
             .find(|d| d.revision == revision)
             .and_then(|d| d.message.clone())
-            .unwrap_or_else(|| "new commit".into());
+            .or_else(|| sim.subjects.get(&revision).cloned())
+            .unwrap_or_default();
         sim.app.history.insert(
             0,
             Deployment {
