@@ -662,7 +662,11 @@ mod tests {
     use super::*;
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
     }
 
     #[test]
@@ -674,7 +678,8 @@ mod tests {
         assert_eq!(value.expose(), "s3cr3t-file");
         assert_eq!(format!("{value:?} {value}"), "*** ***");
 
-        let value = block_on(Secret::Command("printf s3cr3t-cmd".into()).resolve()).expect("command secret");
+        let value = block_on(Secret::Command("printf s3cr3t-cmd".into()).resolve())
+            .expect("command secret");
         assert_eq!(value.expose(), "s3cr3t-cmd");
 
         // A failing command's stderr may be shown; its stdout never is.
@@ -682,13 +687,23 @@ mod tests {
         let command = format!("cat {}; echo oops >&2; exit 3", path.display());
         let err = block_on(Secret::Command(command).resolve()).expect_err("fails");
         let text = err.to_string();
-        assert!(text.contains("oops") && !text.contains("hidden-value"), "{text}");
+        assert!(
+            text.contains("oops") && !text.contains("hidden-value"),
+            "{text}"
+        );
 
-        let err = block_on(Secret::Env("OPSDECK_TEST_SURELY_UNSET_VAR".into()).resolve()).expect_err("unset");
-        assert_eq!(err.to_string(), "environment variable OPSDECK_TEST_SURELY_UNSET_VAR is not set");
+        let err = block_on(Secret::Env("OPSDECK_TEST_SURELY_UNSET_VAR".into()).resolve())
+            .expect_err("unset");
+        assert_eq!(
+            err.to_string(),
+            "environment variable OPSDECK_TEST_SURELY_UNSET_VAR is not set"
+        );
 
         std::fs::write(&path, "\n").expect("write");
-        assert!(matches!(block_on(Secret::File(path).resolve()), Err(SecretError::Empty(_))));
+        assert!(matches!(
+            block_on(Secret::File(path).resolve()),
+            Err(SecretError::Empty(_))
+        ));
     }
 
     #[test]
@@ -700,7 +715,10 @@ mod tests {
         let t: T = toml::from_str("token = { env = \"GITHUB_TOKEN\" }").expect("parse");
         assert_eq!(t.token, Secret::Env("GITHUB_TOKEN".into()));
         assert_eq!(format!("{:?}", t.token), "Secret(env GITHUB_TOKEN)");
-        assert!(toml::from_str::<T>("token = \"ghp_inline\"").is_err(), "inline secrets are refused");
+        assert!(
+            toml::from_str::<T>("token = \"ghp_inline\"").is_err(),
+            "inline secrets are refused"
+        );
         assert!(toml::from_str::<T>("token = { url = \"x\" }").is_err());
     }
 

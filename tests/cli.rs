@@ -47,7 +47,7 @@ fn keys(value: &Value) -> Vec<&str> {
     k
 }
 
-fn sorted<'a>(mut v: Vec<&'a str>) -> Vec<&'a str> {
+fn sorted(mut v: Vec<&str>) -> Vec<&str> {
     v.sort_unstable();
     v
 }

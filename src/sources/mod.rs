@@ -85,7 +85,12 @@ pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
             demo.clone(),
             config.production,
             chrono::Utc::now(),
-            config.refresh.unwrap_or(refresh).min(demo.step),
+            // A paused fleet only changes when acted on (and is re-read then).
+            if demo.paused {
+                config.refresh.unwrap_or(refresh)
+            } else {
+                config.refresh.unwrap_or(refresh).min(demo.step)
+            },
         )),
     }
 }
