@@ -74,8 +74,10 @@ impl Globals {
         }
         if let Some(seed) = self.seed {
             for source in &mut config.sources {
-                let SourceKind::Demo(demo) = &mut source.kind;
-                demo.seed = seed;
+                #[allow(irrefutable_let_patterns)] // more kinds than demo will come
+                if let SourceKind::Demo(demo) = &mut source.kind {
+                    demo.seed = seed;
+                }
             }
         }
         Ok(config)

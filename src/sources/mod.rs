@@ -3,6 +3,7 @@
 //! over a channel to the one owner of the state.
 
 pub mod demo;
+pub mod http;
 
 use std::sync::Arc;
 use std::time::Duration;

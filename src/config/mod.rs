@@ -1,6 +1,10 @@
 //! The TOML configuration: schema, validation with file:line:column errors,
 //! and secret lookup. Unknown keys are errors: a typo must not silently
-//! disable a source.
+//! disable a source. Each source kind's own keys live in a file of its own.
+
+mod demo;
+
+pub use demo::DemoConfig;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -243,32 +247,6 @@ pub fn expand_home(path: &Path) -> PathBuf {
     }
 }
 
-/// The built-in demo fleet's settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DemoConfig {
-    pub seed: u64,
-    /// How often the fleet moves one step.
-    pub step: Duration,
-    /// Frozen: the fleet never moves (actions still change it).
-    pub paused: bool,
-    /// Let things go wrong (failed runs, degraded apps, drifting models).
-    pub incidents: bool,
-    /// Simulate a backend that cannot be reached.
-    pub outage: bool,
-}
-
-impl Default for DemoConfig {
-    fn default() -> Self {
-        DemoConfig {
-            seed: DEFAULT_DEMO_SEED,
-            step: DEFAULT_DEMO_STEP_INTERVAL,
-            paused: false,
-            incidents: true,
-            outage: false,
-        }
-    }
-}
-
 /// The kind-specific part of a `[[source]]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceKind {
@@ -504,23 +482,52 @@ fn key_spec(
     }
 }
 
-/// Fields every source has; the kind's own fields are checked by its struct.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDemo {
-    #[allow(dead_code)]
-    kind: IgnoredAny,
-    name: String,
-    #[serde(default)]
-    production: bool,
-    refresh: Option<Spanned<String>>,
-    seed: Option<u64>,
-    step: Option<Spanned<String>>,
-    #[serde(default)]
-    paused: bool,
-    incidents: Option<bool>,
-    #[serde(default)]
-    outage: bool,
+/// What every source kind's parser gets: its table, and helpers that turn
+/// spans into `file:line:column` errors.
+pub(crate) struct KindParser<'a, 'i> {
+    lines: &'a LineIndex,
+    span: std::ops::Range<usize>,
+    table: &'a DeTable<'i>,
+}
+
+impl<'i> KindParser<'_, 'i> {
+    /// Deserialize the whole `[[source]]` table into the kind's raw struct
+    /// (which declares `name`, `kind`, `production`, `refresh` and its own
+    /// keys, with `deny_unknown_fields`).
+    pub(crate) fn deserialize<T: Deserialize<'i>>(&self) -> Result<T, ConfigError> {
+        deserialize_table::<T>(self.span.clone(), self.table.clone())
+            .map_err(|e| self.lines.toml_error(&e))
+    }
+
+    /// Where a spanned value was written.
+    pub(crate) fn at(&self, span: std::ops::Range<usize>) -> Location {
+        self.lines.at(span.start)
+    }
+
+    /// An error at a spanned value.
+    pub(crate) fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        ConfigError::at(&self.at(value.span()), message)
+    }
+
+    /// An optional duration key ("30s").
+    pub(crate) fn duration(
+        &self,
+        value: &Option<Spanned<String>>,
+        key: &str,
+    ) -> Result<Option<Duration>, ConfigError> {
+        value
+            .as_ref()
+            .map(|s| parse_duration(s.get_ref()).map_err(|e| self.error(s, format!("{key}: {e}"))))
+            .transpose()
+    }
+
+    /// The source's own location (its `name`), for later errors.
+    pub(crate) fn name_at(&self) -> Location {
+        self.table.get("name").map_or_else(
+            || self.lines.at(self.span.start),
+            |n| self.lines.at(n.span().start),
+        )
+    }
 }
 
 fn parse_source(
@@ -549,39 +556,14 @@ fn parse_source(
     if table.get("name").is_none() {
         return Err(ConfigError::at(&start, "this [[source]] has no `name`"));
     }
-    let name_at = table
-        .get("name")
-        .map_or(start.clone(), |n| lines.at(n.span().start));
+    let parser = KindParser {
+        lines,
+        span: item.span(),
+        table,
+    };
     let kind_name: &str = kind_name;
     match kind_name {
-        "demo" => {
-            let raw = deserialize_table::<RawDemo>(item.span(), table.clone())
-                .map_err(|e| lines.toml_error(&e))?;
-            let duration =
-                |d: &Option<Spanned<String>>, key: &str| -> Result<Option<Duration>, ConfigError> {
-                    d.as_ref()
-                        .map(|s| {
-                            parse_duration(s.get_ref()).map_err(|e| {
-                                ConfigError::at(&lines.at(s.span().start), format!("{key}: {e}"))
-                            })
-                        })
-                        .transpose()
-                };
-            let defaults = DemoConfig::default();
-            Ok(SourceConfig {
-                name: raw.name,
-                production: raw.production,
-                refresh: duration(&raw.refresh, "refresh")?,
-                kind: SourceKind::Demo(DemoConfig {
-                    seed: raw.seed.unwrap_or(defaults.seed),
-                    step: duration(&raw.step, "step")?.unwrap_or(defaults.step),
-                    paused: raw.paused,
-                    incidents: raw.incidents.unwrap_or(defaults.incidents),
-                    outage: raw.outage,
-                }),
-                at: Some(name_at),
-            })
-        }
+        "demo" => demo::parse(&parser),
         other => Err(ConfigError::at(
             &lines.at(kind.span().start),
             format!(
@@ -611,7 +593,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Turns byte offsets into line:column.
-struct LineIndex {
+pub(crate) struct LineIndex {
     starts: Vec<usize>,
     text_len: usize,
     file: Arc<Path>,

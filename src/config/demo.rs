@@ -1,0 +1,74 @@
+//! `kind = "demo"`: the built-in simulated fleet's keys.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use toml::Spanned;
+
+use super::{
+    ConfigError, DEFAULT_DEMO_SEED, DEFAULT_DEMO_STEP_INTERVAL, KindParser, SourceConfig,
+    SourceKind,
+};
+
+/// The built-in demo fleet's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoConfig {
+    pub seed: u64,
+    /// How often the fleet moves one step.
+    pub step: Duration,
+    /// Frozen: the fleet never moves (actions still change it).
+    pub paused: bool,
+    /// Let things go wrong (failed runs, degraded apps, drifting models).
+    pub incidents: bool,
+    /// Simulate a backend that cannot be reached.
+    pub outage: bool,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            seed: DEFAULT_DEMO_SEED,
+            step: DEFAULT_DEMO_STEP_INTERVAL,
+            paused: false,
+            incidents: true,
+            outage: false,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemo {
+    #[allow(dead_code)] // checked by the dispatcher
+    kind: IgnoredAny,
+    name: String,
+    #[serde(default)]
+    production: bool,
+    refresh: Option<Spanned<String>>,
+    seed: Option<u64>,
+    step: Option<Spanned<String>>,
+    #[serde(default)]
+    paused: bool,
+    incidents: Option<bool>,
+    #[serde(default)]
+    outage: bool,
+}
+
+pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+    let raw: RawDemo = p.deserialize()?;
+    let defaults = DemoConfig::default();
+    Ok(SourceConfig {
+        name: raw.name,
+        production: raw.production,
+        refresh: p.duration(&raw.refresh, "refresh")?,
+        kind: SourceKind::Demo(DemoConfig {
+            seed: raw.seed.unwrap_or(defaults.seed),
+            step: p.duration(&raw.step, "step")?.unwrap_or(defaults.step),
+            paused: raw.paused,
+            incidents: raw.incidents.unwrap_or(defaults.incidents),
+            outage: raw.outage,
+        }),
+        at: Some(p.name_at()),
+    })
+}

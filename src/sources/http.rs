@@ -1,0 +1,195 @@
+//! Shared HTTP plumbing for backends reached over HTTP: one client per source
+//! (timeouts, CA file, explicit `insecure`), and the mapping of failures to
+//! `SourceError`s that say what failed, where, and what to do next.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::SourceError;
+
+/// Connecting may take this long.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A whole request may take this long (a read has its own, longer, timeout).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How much of an error body is shown.
+const BODY_SNIPPET_LEN: usize = 300;
+
+/// TLS and timeout settings of one source.
+#[derive(Clone, Debug, Default)]
+pub struct HttpOptions {
+    /// Extra CA certificate (PEM) to trust, for private CAs.
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification. Never the default; shown on screen.
+    pub insecure: bool,
+}
+
+/// Build a client for one source.
+pub fn client(options: &HttpOptions) -> Result<reqwest::Client, SourceError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &options.ca_file {
+        builder = builder.add_root_certificate(read_ca(path)?);
+    }
+    if options.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder
+        .build()
+        .map_err(|e| SourceError::Unreachable(format!("cannot set up the HTTP client: {e}")))
+}
+
+fn read_ca(path: &Path) -> Result<reqwest::Certificate, SourceError> {
+    let pem = std::fs::read(path).map_err(|e| {
+        SourceError::Unreachable(format!("cannot read ca_file {}: {e}", path.display()))
+    })?;
+    reqwest::Certificate::from_pem(&pem).map_err(|e| {
+        SourceError::Unreachable(format!(
+            "ca_file {} is not a PEM certificate: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Send a request; a non-2xx status becomes an error naming it.
+pub async fn send(request: RequestBuilder) -> Result<Response, SourceError> {
+    let response = request.send().await.map_err(transport_error)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let url = response.url().path().to_string();
+    let body = response.text().await.unwrap_or_default();
+    Err(status_error(status, &url, &body, retry_after.as_deref()))
+}
+
+/// Send a request and decode its JSON body; `what` names it in errors.
+pub async fn json<T: DeserializeOwned>(
+    request: RequestBuilder,
+    what: &str,
+) -> Result<T, SourceError> {
+    let response = send(request).await?;
+    let bytes = response.bytes().await.map_err(transport_error)?;
+    decode(&bytes, what)
+}
+
+/// Decode a JSON body; the error names `what` and where in the body it broke.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, SourceError> {
+    serde_json::from_slice(bytes).map_err(|e| SourceError::Decode(format!("{what}: {e}")))
+}
+
+/// A failure before any HTTP status: DNS, refused, TLS, timeout.
+pub fn transport_error(e: reqwest::Error) -> SourceError {
+    if e.is_timeout() {
+        return SourceError::Timeout(REQUEST_TIMEOUT);
+    }
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    if chain.contains("certificate") || chain.contains("UnknownIssuer") {
+        return SourceError::Unreachable(format!(
+            "{chain} — the server's certificate is not trusted: set `ca_file` to its CA (PEM)"
+        ));
+    }
+    SourceError::Unreachable(chain)
+}
+
+/// Map an HTTP error status (and the backend's own message) to an error.
+pub fn status_error(
+    status: StatusCode,
+    path: &str,
+    body: &str,
+    retry_after: Option<&str>,
+) -> SourceError {
+    let message = backend_message(body);
+    match status {
+        StatusCode::UNAUTHORIZED => {
+            SourceError::Auth(format!("401 on {path}: {message} — check the token"))
+        }
+        StatusCode::FORBIDDEN => SourceError::Auth(format!("403 on {path}: {message}")),
+        StatusCode::TOO_MANY_REQUESTS => SourceError::Backend(format!(
+            "429 rate limited on {path}{}",
+            retry_after
+                .map(|r| format!(", retry after {r}s"))
+                .unwrap_or_default()
+        )),
+        s => SourceError::Backend(format!("{} on {path}: {message}", s.as_u16())),
+    }
+}
+
+/// The backend's own error words: a JSON `message`/`error` field, else the
+/// start of the body.
+fn backend_message(body: &str) -> String {
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
+        for key in ["message", "error", "error_code"] {
+            if let Some(m) = value.get(key).and_then(|m| m.as_str()) {
+                return m.to_string();
+            }
+        }
+    }
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return "no details".into();
+    }
+    let end = trimmed
+        .char_indices()
+        .nth(BODY_SNIPPET_LEN)
+        .map_or(trimmed.len(), |(i, _)| i);
+    trimmed[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_the_backends_own_words() {
+        let e = status_error(
+            StatusCode::FORBIDDEN,
+            "/api/v1/applications",
+            r#"{"error":"permission denied","code":7}"#,
+            None,
+        );
+        assert_eq!(
+            e.to_string(),
+            "not allowed: 403 on /api/v1/applications: permission denied"
+        );
+        let e = status_error(StatusCode::TOO_MANY_REQUESTS, "/x", "", Some("30"));
+        assert_eq!(
+            e.to_string(),
+            "the backend answered with an error: 429 rate limited on /x, retry after 30s"
+        );
+        let e = status_error(
+            StatusCode::BAD_GATEWAY,
+            "/x",
+            "<html>bad gateway</html>",
+            None,
+        );
+        assert!(
+            e.to_string()
+                .contains("502 on /x: <html>bad gateway</html>")
+        );
+    }
+
+    #[test]
+    fn decode_names_what_failed() {
+        let e = decode::<Vec<u32>>(b"{\"not\": \"a list\"}", "the app list").expect_err("bad");
+        assert!(
+            e.to_string()
+                .starts_with("cannot understand the backend's answer: the app list: invalid type")
+        );
+    }
+}
