@@ -16,6 +16,7 @@ use crate::app::executor::Executor;
 use crate::app::state::SourceState;
 use crate::app::{Effect, Keymap, Msg, State, update};
 use crate::config::{Config, ConfigErrors};
+use crate::model::ActionKind;
 use crate::sources::{self, SourceEvent};
 use crate::theme::{TermCaps, Theme};
 use crate::{term, ui};
@@ -54,7 +55,11 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
     let source_states = sources
         .iter()
         .zip(&config.sources)
-        .map(|(s, c)| SourceState::new(s.name(), s.kind(), s.provides(), c.production))
+        .map(|(s, c)| {
+            let actions =
+                <ActionKind as strum::IntoEnumIterator>::iter().filter(|k| s.supports(*k));
+            SourceState::new(s.name(), s.kind(), s.provides(), c.production).with_actions(actions)
+        })
         .collect();
     let mut state = State::new(source_states, keymap, read_only, chrono::Utc::now());
 

@@ -561,6 +561,25 @@ fn quit_with_an_action_in_flight_warns_once_first() {
 }
 
 #[test]
+fn actions_a_source_cannot_do_are_refused_upfront() {
+    let fleet = DemoFleet::new(7, start(), true);
+    let source = SourceState::new("metrics", "prometheus", Provides::ALL, false).with_actions([]);
+    let mut state = State::new(vec![source], Keymap::default(), false, fleet.now());
+    feed(&mut state, fleet.snapshot("metrics"), fleet.now());
+    cmd(&mut state, Command::TabDrift);
+    assert!(key(&mut state, KeyCode::Char('b')).is_empty());
+    assert!(
+        state.overlay.is_none(),
+        "no picker for an action the source cannot do"
+    );
+    let text = status_text(&state);
+    assert!(
+        text.starts_with("prometheus sources cannot move the serving alias of metrics/"),
+        "{text}"
+    );
+}
+
+#[test]
 fn quit_asks_the_loop_to_stop() {
     let mut state = demo_state(false);
     assert_eq!(key(&mut state, KeyCode::Char('q')), vec![Effect::Quit]);

@@ -80,6 +80,8 @@ pub struct SourceState {
     pub updated_at: Option<Timestamp>,
     /// The last read's error; cleared by the next success.
     pub error: Option<SourceError>,
+    /// The action kinds this source can carry out (others are refused upfront).
+    pub actions: Vec<ActionKind>,
 }
 
 impl SourceState {
@@ -97,7 +99,14 @@ impl SourceState {
             snapshot: Snapshot::default(),
             updated_at: None,
             error: None,
+            actions: <ActionKind as strum::IntoEnumIterator>::iter().collect(),
         }
+    }
+
+    /// Only these action kinds are offered for this source.
+    pub fn with_actions(mut self, actions: impl IntoIterator<Item = ActionKind>) -> Self {
+        self.actions = actions.into_iter().collect();
+        self
     }
 
     pub fn phase(&self) -> Phase {

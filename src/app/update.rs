@@ -253,6 +253,11 @@ fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
     let Some(source) = state.sources.iter().find(|s| s.name == target.source) else {
         return Vec::new();
     };
+    if !source.actions.contains(&kind) {
+        let message = format!("{} sources cannot {} {target}", source.kind, kind.verb());
+        say(state, Level::Warning, message);
+        return Vec::new();
+    }
     let ctx = plan_context(state, &target);
     // Rollbacks first pick where to: the deploy history, or the model's versions.
     if matches!(kind, ActionKind::Rollback | ActionKind::SetModelAlias) {

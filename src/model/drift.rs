@@ -124,6 +124,9 @@ pub struct ModelDrift {
     pub drifting_since: Option<Timestamp>,
     pub sample_count: Option<u64>,
     pub production: bool,
+    /// Why the backend could not give (all of) this model's drift, in its
+    /// own words (`bad_data: …`); shown on the model, never taken as ok.
+    pub error: Option<String>,
 }
 
 impl ModelDrift {
@@ -222,6 +225,7 @@ mod tests {
             drifting_since: None,
             sample_count: None,
             production: false,
+            error: None,
         };
         assert_eq!(model.status(), DriftStatus::Unknown);
     }
@@ -258,6 +262,7 @@ mod tests {
             drifting_since: None,
             sample_count: None,
             production: false,
+            error: None,
         };
         assert_eq!(model.status(), DriftStatus::Drifting);
         let order: Vec<f64> = model

@@ -136,13 +136,14 @@ fn model_cells(
     let g = theme.glyphs();
     let (glyph, style) = status::drift(theme, model.status());
     let worst = model.worst_metric();
-    let (worst_text, worst_style, trend) = match worst {
-        Some(m) => {
+    let (worst_text, worst_style, trend) = match (worst, &model.error) {
+        (_, Some(error)) => (error.clone(), theme.error(), String::new()),
+        (Some(m), None) => {
             let (_, style) = status::drift(theme, m.status());
             let trend = chart::sparkline(m.series.iter().map(|(_, v)| *v), trend_width, g.spark);
             (metric_vs_threshold(g, m), style, trend)
         }
-        None => ("no metrics".to_string(), theme.muted(), String::new()),
+        (None, None) => ("no data".to_string(), theme.muted(), String::new()),
     };
     vec![
         busy_marker(state, theme, row),
@@ -243,6 +244,14 @@ fn model_lines<'a>(state: &State, theme: &Theme, model: &ModelDrift) -> Vec<Line
         ),
         detail::text_field(theme, "samples", samples, theme.base()),
     ];
+    if let Some(error) = &model.error {
+        lines.push(detail::text_field(
+            theme,
+            "error",
+            error.clone(),
+            theme.error(),
+        ));
+    }
 
     lines.extend(detail::heading(
         theme,

@@ -736,6 +736,7 @@ impl DemoFleet {
                     drifting_since: None,
                     sample_count: Some(self.rng.random_range(8_000..120_000)),
                     production: true,
+                    error: None,
                 },
                 creep,
             });
