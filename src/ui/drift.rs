@@ -9,8 +9,9 @@ use crate::app::Command;
 use crate::app::state::{RowRef, State, Tab};
 use crate::model::{DriftStatus, Metric, ModelDrift, Worse};
 use crate::theme::{Glyphs, Theme};
-use crate::ui::table::{Column, WindowedTable, fit_columns};
-use crate::ui::{busy_marker, chart, chrome, detail, format, status};
+use crate::ui::pane::{self, Nouns, TabView};
+use crate::ui::table::{Column, fit_columns};
+use crate::ui::{busy_marker, chart, detail, format, status};
 
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "metrics"),
@@ -42,52 +43,25 @@ const COLUMNS: [Column; 7] = [
 ];
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let pane = state.pane(Tab::Drift);
-    if let Some(open) = &pane.detail {
-        let model = state.detail_row().and_then(|row| state.model(row));
-        let block = chrome::pane_block(state, theme, Tab::Drift, Some(open.target.to_string()));
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        match model {
-            Some(model) => model_detail(frame, inner, state, theme, model, open.scroll),
-            None => detail::gone(frame, inner, state, theme, open),
-        }
-        return;
-    }
-    let block = chrome::pane_block(state, theme, Tab::Drift, None);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let trend_width = fit_columns(&COLUMNS, inner.width)
-        .iter()
-        .find(|(i, _)| *i == TREND_COLUMN)
-        .map_or(0, |(_, w)| usize::from(*w));
-    let empty = empty_message(state);
-    let table = WindowedTable {
+    let view = TabView {
         columns: &COLUMNS,
-        selected: Some(pane.selected),
-        offset: pane.offset,
-        empty: &empty,
+        nouns: Nouns {
+            plural: "models",
+            none: "no models watched for drift",
+        },
+        find: State::model,
+        cells: Box::new(|inner, row, model| {
+            let trend_width = fit_columns(&COLUMNS, inner.width)
+                .iter()
+                .find(|(i, _)| *i == TREND_COLUMN)
+                .map_or(0, |(_, w)| usize::from(*w));
+            model_cells(state, theme, row, model, trend_width)
+        }),
+        detail: Box::new(|frame, inner, model, scroll| {
+            model_detail(frame, inner, state, theme, model, scroll)
+        }),
     };
-    table.render(frame, inner, theme, &pane.rows, |row, _| {
-        match state.model(*row) {
-            Some(model) => model_cells(state, theme, *row, model, trend_width),
-            None => Vec::new(),
-        }
-    });
-}
-
-fn empty_message(state: &State) -> String {
-    let filter = &state.pane(Tab::Drift).filter;
-    if !filter.is_empty() {
-        format!("no models match /{filter}")
-    } else if state
-        .tab_sources(Tab::Drift)
-        .any(|s| s.updated_at.is_none())
-    {
-        "loading models…".to_string()
-    } else {
-        "no models watched for drift".to_string()
-    }
+    pane::draw(frame, area, state, theme, Tab::Drift, view);
 }
 
 /// "champion → v12".

@@ -9,8 +9,9 @@ use crate::app::Command;
 use crate::app::state::{RowRef, State, Tab};
 use crate::model::{GitOpsApp, OperationPhase, short_rev};
 use crate::theme::Theme;
-use crate::ui::table::{Column, WindowedTable};
-use crate::ui::{busy_marker, chrome, detail, format, status};
+use crate::ui::pane::{self, Nouns, TabView};
+use crate::ui::table::Column;
+use crate::ui::{busy_marker, detail, format, status};
 
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "details"),
@@ -48,54 +49,25 @@ const COLUMNS: [Column; 9] = [
 ];
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let pane = state.pane(Tab::GitOps);
-    if let Some(open) = &pane.detail {
-        let app = state.detail_row().and_then(|row| state.app(row));
-        let block = chrome::pane_block(state, theme, Tab::GitOps, Some(open.target.to_string()));
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        match app {
-            Some(app) => detail::scrolled(
+    let view = TabView {
+        columns: &COLUMNS,
+        nouns: Nouns {
+            plural: "apps",
+            none: "no GitOps apps",
+        },
+        find: State::app,
+        cells: Box::new(|_, row, app| app_cells(state, theme, row, app)),
+        detail: Box::new(|frame, inner, app, scroll| {
+            detail::scrolled(
                 frame,
                 inner,
                 theme,
                 app_detail(state, theme, app, inner.width),
-                open.scroll,
-            ),
-            None => detail::gone(frame, inner, state, theme, open),
-        }
-        return;
-    }
-    let block = chrome::pane_block(state, theme, Tab::GitOps, None);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let empty = empty_message(state);
-    let table = WindowedTable {
-        columns: &COLUMNS,
-        selected: Some(pane.selected),
-        offset: pane.offset,
-        empty: &empty,
+                scroll,
+            )
+        }),
     };
-    table.render(frame, inner, theme, &pane.rows, |row, _| {
-        match state.app(*row) {
-            Some(app) => app_cells(state, theme, *row, app),
-            None => Vec::new(),
-        }
-    });
-}
-
-fn empty_message(state: &State) -> String {
-    let filter = &state.pane(Tab::GitOps).filter;
-    if !filter.is_empty() {
-        format!("no apps match /{filter}")
-    } else if state
-        .tab_sources(Tab::GitOps)
-        .any(|s| s.updated_at.is_none())
-    {
-        "loading apps…".to_string()
-    } else {
-        "no GitOps apps".to_string()
-    }
+    pane::draw(frame, area, state, theme, Tab::GitOps, view);
 }
 
 fn auto_sync(theme: &Theme, app: &GitOpsApp) -> Span<'static> {

@@ -10,6 +10,7 @@ pub mod format;
 mod gitops;
 mod help;
 mod overview;
+mod pane;
 mod picker;
 mod pipelines;
 mod status;

@@ -8,8 +8,9 @@ use crate::app::Command;
 use crate::app::state::{RowRef, State, Tab};
 use crate::model::{PipelineRun, RunStatus, short_rev};
 use crate::theme::Theme;
-use crate::ui::table::{Column, WindowedTable};
-use crate::ui::{busy_marker, chrome, detail, format, status};
+use crate::ui::pane::{self, Nouns, TabView};
+use crate::ui::table::Column;
+use crate::ui::{busy_marker, detail, format, status};
 
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "jobs"),
@@ -45,54 +46,25 @@ const COLUMNS: [Column; 9] = [
 ];
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let pane = state.pane(Tab::Pipelines);
-    if let Some(open) = &pane.detail {
-        let run = state.detail_row().and_then(|row| state.run(row));
-        let block = chrome::pane_block(state, theme, Tab::Pipelines, Some(open.target.to_string()));
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        match run {
-            Some(run) => detail::scrolled(
+    let view = TabView {
+        columns: &COLUMNS,
+        nouns: Nouns {
+            plural: "runs",
+            none: "no pipeline runs",
+        },
+        find: State::run,
+        cells: Box::new(|_, row, run| run_cells(state, theme, row, run)),
+        detail: Box::new(|frame, inner, run, scroll| {
+            detail::scrolled(
                 frame,
                 inner,
                 theme,
                 run_detail(state, theme, run, inner.width),
-                open.scroll,
-            ),
-            None => detail::gone(frame, inner, state, theme, open),
-        }
-        return;
-    }
-    let block = chrome::pane_block(state, theme, Tab::Pipelines, None);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let empty = empty_message(state);
-    let table = WindowedTable {
-        columns: &COLUMNS,
-        selected: Some(pane.selected),
-        offset: pane.offset,
-        empty: &empty,
+                scroll,
+            )
+        }),
     };
-    table.render(frame, inner, theme, &pane.rows, |row, _| {
-        match state.run(*row) {
-            Some(run) => run_cells(state, theme, *row, run),
-            None => Vec::new(),
-        }
-    });
-}
-
-fn empty_message(state: &State) -> String {
-    let filter = &state.pane(Tab::Pipelines).filter;
-    if !filter.is_empty() {
-        format!("no runs match /{filter}")
-    } else if state
-        .tab_sources(Tab::Pipelines)
-        .any(|s| s.updated_at.is_none())
-    {
-        "loading runs…".to_string()
-    } else {
-        "no pipeline runs".to_string()
-    }
+    pane::draw(frame, area, state, theme, Tab::Pipelines, view);
 }
 
 /// "✗ failure", or "? unknown (waiting)" with the backend's own word.
