@@ -261,6 +261,25 @@ fn confirm_dialog_production_fully_typed() {
 }
 
 #[test]
+fn the_production_prompt_survives_the_smallest_dashboard() {
+    // 40×10 is the smallest size that still draws the dashboard: the effect,
+    // the name to type and what was typed must all still show.
+    let theme = Theme::builtin("default").expect("default theme");
+    let mut state = demo_state((40, 10), false, false);
+    command(&mut state, Command::TabGitops);
+    select(&mut state, |s, r| {
+        s.app(r).is_some_and(|a| a.name == "payments")
+    });
+    command(&mut state, Command::Rollback);
+    key(&mut state, KeyCode::Enter);
+    type_text(&mut state, "pay");
+    let screen = text(&render(&state, &theme, (40, 10)));
+    assert!(screen.contains("roll back"), "{screen}");
+    assert!(screen.contains("to confirm:"), "{screen}");
+    assert!(screen.contains("pay▏"), "{screen}");
+}
+
+#[test]
 fn help_overlay() {
     snapshot_both("help", |s| {
         command(s, Command::Help);

@@ -22,53 +22,73 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
     let action = &confirm.action;
     let verb = action.kind.verb();
 
-    let mut lines: Vec<Line> = Vec::new();
+    // (priority, line): on a short terminal spacing (2) goes first, then
+    // details the effect already states (1); the effect and prompt (0) stay.
+    let mut lines: Vec<(u8, Line)> = Vec::new();
     if confirm.required_text().is_some() {
-        lines.push(Line::from(Span::styled(
-            format!(
-                "PRODUCTION {} {} is a production target",
-                g.separator, action.target
-            ),
-            theme.production(),
-        )));
-        lines.push(Line::default());
+        lines.push((
+            0,
+            Line::from(Span::styled(
+                format!(
+                    "PRODUCTION {} {} is a production target",
+                    g.separator, action.target
+                ),
+                theme.production(),
+            )),
+        ));
+        lines.push((2, Line::default()));
     }
     lines.extend(
         format::wrap(&action.effect, text_width)
             .into_iter()
-            .map(|l| Line::styled(l, theme.title())),
+            .map(|l| (0, Line::styled(l, theme.title()))),
     );
-    lines.push(Line::default());
-    lines.push(Line::from(vec![
-        Span::styled("target  ", theme.muted()),
-        Span::raw(format!("{} ({})", action.target, action.target.kind)),
-    ]));
+    lines.push((2, Line::default()));
+    lines.push((
+        1,
+        Line::from(vec![
+            Span::styled("target  ", theme.muted()),
+            Span::raw(format!("{} ({})", action.target, action.target.kind)),
+        ]),
+    ));
     if let Some(to) = &action.to {
-        lines.push(Line::from(vec![
-            Span::styled("to      ", theme.muted()),
-            Span::raw(to.clone()),
-        ]));
-    }
-    if state.is_busy(&action.target) {
-        lines.push(Line::styled(
-            format!("{} an action on this target is still in flight", g.warn),
-            theme.warn(),
+        lines.push((
+            1,
+            Line::from(vec![
+                Span::styled("to      ", theme.muted()),
+                Span::raw(to.clone()),
+            ]),
         ));
     }
-    lines.push(Line::default());
+    if state.is_busy(&action.target) {
+        lines.push((
+            0,
+            Line::styled(
+                format!("{} an action on this target is still in flight", g.warn),
+                theme.warn(),
+            ),
+        ));
+    }
+    lines.push((2, Line::default()));
     match confirm.required_text() {
-        None => lines.push(Line::from(vec![
-            Span::styled("[y/Enter]", theme.key()),
-            Span::raw(" confirm   "),
-            Span::styled("[n/Esc]", theme.key()),
-            Span::raw(" cancel"),
-        ])),
+        None => lines.push((
+            0,
+            Line::from(vec![
+                Span::styled("[y/Enter]", theme.key()),
+                Span::raw(" confirm   "),
+                Span::styled("[n/Esc]", theme.key()),
+                Span::raw(" cancel"),
+            ]),
+        )),
         Some(name) => {
-            lines.push(Line::from(vec![
-                Span::raw("Type "),
-                Span::styled(format!("\"{name}\""), theme.production()),
-                Span::raw(" to confirm:"),
-            ]));
+            lines.push((
+                0,
+                Line::from(vec![
+                    Span::raw("Type "),
+                    Span::styled(format!("\"{name}\""), theme.production()),
+                    Span::raw(" to confirm:"),
+                ]),
+            ));
             let (verdict, style) = if confirm.is_satisfied() {
                 (format!("{} matches", g.ok), theme.ok())
             } else if name.starts_with(confirm.typed.as_str()) {
@@ -83,28 +103,36 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
             } else {
                 (format!("{} does not match", g.error), theme.error())
             };
-            lines.push(Line::from(vec![
-                Span::styled(format!("{} ", g.pointer), theme.accent()),
-                Span::styled(confirm.typed.clone(), theme.title()),
-                Span::styled(g.cursor, theme.accent()),
-                Span::raw("   "),
-                Span::styled(verdict, style),
-            ]));
-            lines.push(Line::default());
+            lines.push((
+                0,
+                Line::from(vec![
+                    Span::styled(format!("{} ", g.pointer), theme.accent()),
+                    Span::styled(confirm.typed.clone(), theme.title()),
+                    Span::styled(g.cursor, theme.accent()),
+                    Span::raw("   "),
+                    Span::styled(verdict, style),
+                ]),
+            ));
+            lines.push((2, Line::default()));
             let enter = if confirm.is_satisfied() {
                 theme.key()
             } else {
                 theme.muted()
             };
-            lines.push(Line::from(vec![
-                Span::styled("[Enter]", enter),
-                Span::raw(" confirm   "),
-                Span::styled("[Esc]", theme.key()),
-                Span::raw(" cancel"),
-            ]));
+            lines.push((
+                1,
+                Line::from(vec![
+                    Span::styled("[Enter]", enter),
+                    Span::raw(" confirm   "),
+                    Span::styled("[Esc]", theme.key()),
+                    Span::raw(" cancel"),
+                ]),
+            ));
         }
     }
 
+    let room = usize::from(area.height.saturating_sub(2));
+    let lines = fit_lines(lines, room);
     let height = lines.len() as u16 + 2;
     let rect = popup(frame, area, theme, width, height);
     let title_style = if action.production {
@@ -128,4 +156,20 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
         ..inner
     };
     frame.render_widget(Paragraph::new(lines).style(theme.popup()), inner);
+}
+
+/// Drop the least important lines (highest priority number first, from the
+/// bottom) until the rest fit in `room`.
+fn fit_lines(mut lines: Vec<(u8, Line<'_>)>, room: usize) -> Vec<Line<'_>> {
+    for drop in [2, 1] {
+        while lines.len() > room {
+            match lines.iter().rposition(|(p, _)| *p == drop) {
+                Some(i) => {
+                    lines.remove(i);
+                }
+                None => break,
+            }
+        }
+    }
+    lines.into_iter().map(|(_, l)| l).collect()
 }
