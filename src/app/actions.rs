@@ -4,8 +4,8 @@
 
 use crate::app::state::PickerEntry;
 use crate::model::{
-    Action, ActionKind, GitOpsApp, ModelDrift, PipelineRun, Snapshot, Target, TargetKind,
-    Timestamp, short_rev,
+    Action, ActionKind, Deployment, Follow, GitOpsApp, ModelDrift, PipelineRun, RepoInfo, Snapshot,
+    Target, TargetKind, Timestamp, short_rev,
 };
 
 /// Context a plan needs beyond the target itself.
@@ -133,6 +133,7 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
         to: None,
         effect,
         production: ctx.source_production,
+        follow: None,
     })
 }
 
@@ -144,6 +145,9 @@ pub fn plan_app(
 ) -> Result<Action, Refusal> {
     let target = Target::new(&app.source, TargetKind::App, &app.name);
     check_allowed(kind, &target, ctx.read_only)?;
+    if let (ActionKind::Rollback, Some(repo)) = (kind, &app.repo) {
+        return plan_revert(app, repo, to, ctx, target);
+    }
     let live = app.revision.as_deref().map_or("unknown", short_rev);
     let wanted = app.target_revision.as_deref().map_or("unknown", short_rev);
     let place = app.place();
@@ -220,6 +224,7 @@ pub fn plan_app(
         to: to_id,
         effect,
         production: ctx.source_production || app.production,
+        follow: None,
     })
 }
 
@@ -261,6 +266,7 @@ pub fn plan_model(
         to: Some(version.version.clone()),
         effect,
         production: ctx.source_production || model.production,
+        follow: None,
     })
 }
 
@@ -271,6 +277,71 @@ fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
         TargetKind::Model => "models (tab 4)",
     };
     format!("{kind} applies to {wants}, not to a {got}")
+}
+
+/// A repository app's rollback: revert one commit touching its folder and
+/// push it, then refresh the app it deploys to.
+fn plan_revert(
+    app: &GitOpsApp,
+    repo: &RepoInfo,
+    to: Option<&str>,
+    ctx: PlanContext,
+    target: Target,
+) -> Result<Action, Refusal> {
+    let path = app.path.as_deref().unwrap_or("");
+    let commit = match to {
+        Some(sha) => app
+            .history
+            .iter()
+            .find(|d| d.id == sha || (sha.len() >= 7 && d.id.starts_with(sha)))
+            .ok_or_else(|| {
+                format!(
+                    "{target}: no commit {sha} touching {path} on {}",
+                    repo.branch
+                )
+            })?,
+        None => default_revert(app)
+            .ok_or_else(|| format!("{target}: no commit touches {path} to revert"))?,
+    };
+    let subject = commit.message.as_deref().unwrap_or("");
+    let author = commit.author.as_deref().unwrap_or("unknown");
+    let push = if repo.push == "branch" {
+        format!(
+            "push it to a new branch opsdeck/rollback-{}-… for review",
+            app.name
+        )
+    } else {
+        format!("push it to {}", repo.branch)
+    };
+    let then = app
+        .linked
+        .as_ref()
+        .map(|t| format!(", then refresh {t} and follow it"))
+        .unwrap_or_default();
+    let effect = format!(
+        "revert {} \"{subject}\" by {author} in {target} ({path}) and {push}{then}",
+        short_rev(&commit.revision)
+    );
+    Ok(Action {
+        kind: ActionKind::Rollback,
+        target,
+        to: Some(commit.id.clone()),
+        effect,
+        production: ctx.source_production || app.production,
+        follow: app.linked.clone().map(|t| Follow {
+            target: t,
+            from_revision: None,
+            timeout: repo.follow,
+        }),
+    })
+}
+
+/// The commit a repository rollback reverts by default: the newest one
+/// touching the app's folder that its linked app already runs (the likely
+/// culprit), else the newest one.
+pub fn default_revert(app: &GitOpsApp) -> Option<&Deployment> {
+    let deployed = app.pending.map_or(0, |p| p as usize);
+    app.history.get(deployed).or_else(|| app.history.first())
 }
 
 /// The rollback offered by default: the newest deployment of another revision.
@@ -290,7 +361,8 @@ pub fn rollback_choices(app: &GitOpsApp) -> Vec<PickerEntry> {
             time: d.deployed_at,
             author: d.author.clone().unwrap_or_default(),
             message: d.message.clone().unwrap_or_default(),
-            current: app.revision.as_deref() == Some(d.revision.as_str()),
+            // Any commit of a repository can be reverted, the newest included.
+            current: app.repo.is_none() && app.revision.as_deref() == Some(d.revision.as_str()),
         })
         .collect()
 }

@@ -39,8 +39,10 @@ pub fn failing_runs<'a>(runs: impl IntoIterator<Item = &'a PipelineRun>) -> Vec<
     failing
 }
 
+/// A repository's view of an app is not a deployment: its linked app
+/// carries the attention.
 pub fn app_needs_attention(app: &GitOpsApp) -> bool {
-    app.needs_attention()
+    app.repo.is_none() && app.needs_attention()
 }
 
 pub fn model_needs_attention(model: &ModelDrift) -> bool {

@@ -9,8 +9,11 @@ use tokio::sync::mpsc;
 use crate::app::actions::check_allowed;
 use crate::app::audit::AuditLog;
 use crate::app::update::Msg;
-use crate::model::{Action, Outcome};
-use crate::sources::{ACTION_TIMEOUT, ActionError, Source};
+use crate::model::{Action, ActionKind, Follow, Health, Outcome, SyncStatus, short_rev};
+use crate::sources::{ACTION_TIMEOUT, ActionError, Source, fetch_with_timeout};
+
+/// How often a followed app is read again.
+const FOLLOW_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct Executor {
     sources: Vec<Arc<dyn Source>>,
@@ -31,9 +34,89 @@ impl Executor {
         &self.audit
     }
 
-    /// Send one action and report how it ended. Never panics; a refused or
-    /// unauditable action is never sent.
+    /// Send one action and report how it ended; then, when it asks to,
+    /// refresh the app it affects and follow it until it converges. Never
+    /// panics; a refused or unauditable action is never sent.
     pub async fn execute(&self, id: u64, action: &Action) -> Outcome {
+        let outcome = self.execute_one(id, action).await;
+        match (outcome, &action.follow) {
+            (Outcome::Done(message), Some(follow)) => {
+                let followed = self.follow(id, action, follow).await;
+                Outcome::Done(format!("{message}; {followed}"))
+            }
+            (outcome, _) => outcome,
+        }
+    }
+
+    /// Refresh `follow.target` (audited as its own action) and watch it
+    /// until it runs a new revision synced and healthy, degrades, or the
+    /// time is up. Returns what happened, in words.
+    async fn follow(&self, id: u64, cause: &Action, follow: &Follow) -> String {
+        let target = &follow.target;
+        let Some(source) = self
+            .sources
+            .iter()
+            .find(|s| s.name() == target.source)
+            .cloned()
+        else {
+            return format!("cannot follow {target}: no source named {}", target.source);
+        };
+        let live = |snapshot: &crate::model::Snapshot| {
+            snapshot.apps.iter().find(|a| a.name == target.id).cloned()
+        };
+        let before = match &follow.from_revision {
+            Some(r) => Some(r.clone()),
+            None => fetch_with_timeout(source.as_ref())
+                .await
+                .ok()
+                .and_then(|s| live(&s))
+                .and_then(|a| a.revision),
+        };
+        let refresh = Action {
+            kind: ActionKind::Refresh,
+            target: target.clone(),
+            to: None,
+            effect: format!("refresh {target} after: {}", cause.effect),
+            production: false,
+            follow: None,
+        };
+        match self.execute_one(id, &refresh).await {
+            Outcome::Done(_) => {}
+            other => return format!("refreshing {target} {}: {}", other.word(), other.detail()),
+        }
+        let deadline = tokio::time::Instant::now() + follow.timeout;
+        let mut last = String::from("not read yet");
+        loop {
+            if let Ok(snapshot) = fetch_with_timeout(source.as_ref()).await {
+                match live(&snapshot) {
+                    None => return format!("{target} is gone from {}", target.source),
+                    Some(app) => {
+                        let moved = app.revision.is_some() && app.revision != before;
+                        let rev = app.revision.as_deref().map_or("?", short_rev).to_string();
+                        if moved && app.sync == SyncStatus::Synced && app.health == Health::Healthy
+                        {
+                            return format!("{target} is synced and healthy at {rev}");
+                        }
+                        if moved && app.health.is_unhealthy() {
+                            let why = app.health_message.unwrap_or_default();
+                            return format!("{target} is {} at {rev}: {why}", app.health);
+                        }
+                        last = format!("{rev}, {}, {}", app.sync, app.health);
+                    }
+                }
+            }
+            if tokio::time::Instant::now() + FOLLOW_POLL_INTERVAL > deadline {
+                return format!(
+                    "{target} did not converge within {} (last seen: {last}): check it",
+                    humantime::format_duration(follow.timeout)
+                );
+            }
+            tokio::time::sleep(FOLLOW_POLL_INTERVAL).await;
+        }
+    }
+
+    /// One action: gate, audit, send, audit the outcome.
+    async fn execute_one(&self, id: u64, action: &Action) -> Outcome {
         if let Err(why) = check_allowed(action.kind, &action.target, self.read_only) {
             return Outcome::Failed(why);
         }
@@ -52,9 +135,10 @@ impl Executor {
             ));
         }
         let audit_id = format!(
-            "{}-{}-{id}",
+            "{}-{}-{id}-{}",
             std::process::id(),
-            chrono::Utc::now().timestamp_millis()
+            chrono::Utc::now().timestamp_millis(),
+            action.kind
         );
         if let Err(e) = self.audit.requested(&audit_id, action) {
             return Outcome::Failed(format!(

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod command;
 pub mod executor;
 pub mod keymap;
+pub mod links;
 pub mod state;
 pub mod update;
 pub mod views;

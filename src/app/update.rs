@@ -130,6 +130,7 @@ fn on_source(state: &mut State, event: SourceEvent) {
             });
         }
     }
+    crate::app::links::link(&mut state.sources);
     views::rebuild_all(state);
     let visible = table_rows_for_height(state.size.1);
     state
@@ -262,36 +263,53 @@ fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
     // Rollbacks first pick where to: the deploy history, or the model's versions.
     if matches!(kind, ActionKind::Rollback | ActionKind::SetModelAlias) {
         let snapshot = &source.snapshot;
-        let (entries, title) = match kind {
+        let (entries, title, default) = match kind {
             ActionKind::Rollback => {
                 let Some(app) = snapshot.apps.iter().find(|a| a.name == target.id) else {
                     return Vec::new();
                 };
-                // Say why before offering a choice that would be refused.
-                if let Err(why) = actions::plan_app(kind, app, None, ctx) {
-                    say(state, Level::Error, why);
-                    return Vec::new();
-                }
-                (
-                    actions::rollback_choices(app),
-                    format!("Roll back {target} to…"),
-                )
+                // Say why before offering a choice that would be refused;
+                // the planned default is where the cursor starts.
+                let default = match actions::plan_app(kind, app, None, ctx) {
+                    Ok(action) => action.to,
+                    Err(why) => {
+                        say(state, Level::Error, why);
+                        return Vec::new();
+                    }
+                };
+                let title = match &app.repo {
+                    Some(repo) => format!(
+                        "Revert which commit of {target} ({} on {})?",
+                        app.path.as_deref().unwrap_or(""),
+                        repo.branch
+                    ),
+                    None => format!("Roll back {target} to…"),
+                };
+                (actions::rollback_choices(app), title, default)
             }
             _ => {
                 let Some(model) = snapshot.models.iter().find(|m| m.model == target.id) else {
                     return Vec::new();
                 };
-                if let Err(why) = actions::plan_model(kind, model, None, ctx) {
-                    say(state, Level::Error, why);
-                    return Vec::new();
-                }
+                let default = match actions::plan_model(kind, model, None, ctx) {
+                    Ok(action) => action.to,
+                    Err(why) => {
+                        say(state, Level::Error, why);
+                        return Vec::new();
+                    }
+                };
                 (
                     actions::version_choices(model),
                     format!("Point {target} \"{}\" at…", model.alias),
+                    default,
                 )
             }
         };
-        let selected = entries.iter().position(|e| !e.current).unwrap_or(0);
+        let selected = entries
+            .iter()
+            .position(|e| Some(&e.id) == default.as_ref())
+            .or_else(|| entries.iter().position(|e| !e.current))
+            .unwrap_or(0);
         state.overlay = Some(Overlay::Picker(Picker {
             kind,
             target,

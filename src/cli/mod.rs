@@ -12,6 +12,8 @@ use crate::app::actions::{self, PlanContext};
 use crate::app::audit::{self, AuditLog};
 use crate::app::executor::Executor;
 use crate::app::keymap::Keymap;
+use crate::app::links;
+use crate::app::state::SourceState;
 use crate::config::{self, Config, ConfigErrors, DemoConfig, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Outcome, Target, TargetKind};
 use crate::sources;
@@ -179,6 +181,34 @@ pub fn init(path: Option<PathBuf>) -> u8 {
     }
 }
 
+/// Read every source once and join repositories with the apps they deploy
+/// to, as the dashboard does.
+pub async fn read_linked(
+    sources: &[std::sync::Arc<dyn sources::Source>],
+) -> Vec<(
+    crate::model::Timestamp,
+    Result<crate::model::Snapshot, String>,
+)> {
+    let reads = sources::fetch_all(sources).await;
+    let mut states: Vec<SourceState> = sources
+        .iter()
+        .zip(&reads)
+        .map(|(s, (_, r))| {
+            let mut state = SourceState::new(s.name(), s.kind(), s.provides(), false);
+            if let Ok(snapshot) = r {
+                state.snapshot = snapshot.clone();
+            }
+            state
+        })
+        .collect();
+    links::link(&mut states);
+    reads
+        .into_iter()
+        .zip(states)
+        .map(|((at, r), state)| (at, r.map(|_| state.snapshot).map_err(|e| e.to_string())))
+        .collect()
+}
+
 /// One action from the command line.
 #[derive(Clone, Debug)]
 pub struct ActionRequest {
@@ -214,8 +244,20 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
         ));
     };
     let read_only = globals.read_only || config.read_only;
-    let source = sources::build(source_config, config.refresh);
-    let snapshot = match sources::fetch_with_timeout(source.as_ref()).await {
+    // A repository's revert follows the app it deploys to: read every
+    // source then, to find the link. Otherwise the target's source alone.
+    let (all, index) = if matches!(source_config.kind, SourceKind::Git(_)) {
+        let index = config
+            .sources
+            .iter()
+            .position(|s| s.name == source_name)
+            .unwrap_or(0);
+        (sources::build_all(&config), index)
+    } else {
+        (vec![sources::build(source_config, config.refresh)], 0)
+    };
+    let mut reads = read_linked(&all).await;
+    let snapshot = match reads.swap_remove(index).1 {
         Ok(s) => s,
         Err(e) => return fail(format!("cannot read {source_name}: {e}")),
     };
@@ -270,7 +312,7 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
         }
     }
     let executor = Executor::new(
-        vec![source],
+        all,
         AuditLog::new(globals.audit_path(&config), "cli"),
         read_only,
     );

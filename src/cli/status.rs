@@ -195,14 +195,12 @@ impl StatusReport {
     }
 
     /// 2 when a source could not be read, 1 when something needs attention, else 0.
-    pub fn exit_code(&self, failing_runs: usize) -> u8 {
+    /// `needing_attention`: failing runs and apps that need attention, as
+    /// counted on the domain objects.
+    pub fn exit_code(&self, needing_attention: usize) -> u8 {
         if self.sources.iter().any(|s| !s.ok) {
             EXIT_ERROR
-        } else if failing_runs > 0
-            || self
-                .gitops
-                .iter()
-                .any(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy())
+        } else if needing_attention > 0
             || self.drift.iter().any(|m| m.status == DriftStatus::Drifting)
         {
             EXIT_ATTENTION
@@ -223,13 +221,18 @@ pub async fn status(globals: Globals, format: StatusFormat) -> u8 {
         .iter()
         .map(|s| (s.name().to_string(), s.kind().to_string()))
         .collect();
-    let reads = sources::fetch_all(&sources).await;
-    // Failing runs are judged on the runs themselves (newest per pipeline and branch).
-    let failing = reads
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok())
+    let reads = super::read_linked(&sources).await;
+    // Attention is judged on the domain objects, as the Overview does:
+    // failing runs are the newest per pipeline and branch, and a
+    // repository's view of an app defers to the app it deploys to.
+    let snapshots = || reads.iter().filter_map(|(_, r)| r.as_ref().ok());
+    let failing = snapshots()
         .map(|s| attention::failing_runs(&s.pipelines).len())
         .sum::<usize>();
+    let apps = snapshots()
+        .flat_map(|s| &s.apps)
+        .filter(|a| attention::app_needs_attention(a))
+        .count();
     let failing_ids: Vec<(String, String)> = reads
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
@@ -239,10 +242,6 @@ pub async fn status(globals: Globals, format: StatusFormat) -> u8 {
                 .map(|r| (r.source.clone(), r.id.clone()))
         })
         .collect();
-    let reads = reads
-        .into_iter()
-        .map(|(at, r)| (at, r.map_err(|e| e.to_string())))
-        .collect();
     let report = StatusReport::build(&names, reads);
     match format {
         StatusFormat::Json => match serde_json::to_string_pretty(&report) {
@@ -251,7 +250,7 @@ pub async fn status(globals: Globals, format: StatusFormat) -> u8 {
         },
         StatusFormat::Table => print_table(&report, &failing_ids),
     }
-    report.exit_code(failing)
+    report.exit_code(failing + apps)
 }
 
 fn print_table(report: &StatusReport, failing: &[(String, String)]) {

@@ -3,8 +3,10 @@
 //! disable a source. Each source kind's own keys live in a file of its own.
 
 mod demo;
+mod git;
 
 pub use demo::DemoConfig;
+pub use git::{DEFAULT_FOLLOW_TIMEOUT, GitApp, GitConfig, PushMode, RepoLocation};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,7 +32,7 @@ const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const STARTER_CONFIG: &str = include_str!("starter_config.toml");
 
 /// Every source kind this build knows.
-pub const SOURCE_KINDS: &[&str] = &["demo"];
+pub const SOURCE_KINDS: &[&str] = &["demo", "git"];
 
 /// A place in a config file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -251,12 +253,14 @@ pub fn expand_home(path: &Path) -> PathBuf {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceKind {
     Demo(DemoConfig),
+    Git(GitConfig),
 }
 
 impl SourceKind {
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::Demo(_) => "demo",
+            SourceKind::Git(_) => "git",
         }
     }
 }
@@ -564,6 +568,7 @@ fn parse_source(
     let kind_name: &str = kind_name;
     match kind_name {
         "demo" => demo::parse(&parser),
+        "git" => git::parse(&parser),
         other => Err(ConfigError::at(
             &lines.at(kind.span().start),
             format!(

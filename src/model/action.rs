@@ -111,6 +111,21 @@ pub struct Action {
     pub effect: String,
     /// A production target: the confirmation asks for its name to be typed.
     pub production: bool,
+    /// After it is done, refresh this app and follow it until it converges.
+    #[serde(default)]
+    pub follow: Option<Follow>,
+}
+
+/// An app to refresh and watch after an action (a revert pushed to the
+/// repository it deploys from).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Follow {
+    pub target: Target,
+    /// Its live revision before the action: following ends when it runs
+    /// another one, synced and healthy.
+    pub from_revision: Option<String>,
+    /// Give up following after this long (the action itself is done).
+    pub timeout: std::time::Duration,
 }
 
 /// How an action ended.

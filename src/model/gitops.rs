@@ -124,6 +124,45 @@ pub struct GitOpsApp {
     pub path: Option<String>,
     /// The backend marks this app as production (its source may also be).
     pub production: bool,
+    /// Set on apps of a desired-state repository (a `git` source).
+    pub repo: Option<RepoInfo>,
+    /// The app at the other end of a git link (Argo CD/Flux app ↔ repo app).
+    pub linked: Option<super::Target>,
+    /// Commits touching the app's path that the live revision is behind.
+    pub pending: Option<u32>,
+    /// Author and subject of the commit the app runs, when a linked
+    /// repository knows it.
+    pub revision_commit: Option<Commit>,
+}
+
+/// One commit of a desired-state repository.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Commit {
+    pub sha: String,
+    pub author: String,
+    pub time: Option<Timestamp>,
+    pub subject: String,
+    /// It changes something under the app's path.
+    pub touches_app: bool,
+}
+
+/// What a desired-state repository says about one app's folder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RepoInfo {
+    pub branch: String,
+    pub head: String,
+    /// The branch's first-parent history, newest first (bounded): how far
+    /// behind a live revision is, and who wrote it.
+    pub commits: Vec<Commit>,
+    /// "direct" or "branch": where a revert is pushed.
+    pub push: String,
+    /// `link = "SOURCE/APP"` from the config, if given.
+    pub link: Option<String>,
+    /// The unified diff of the newest commit touching the app's path.
+    pub diff: Vec<String>,
+    pub diff_commit: Option<String>,
+    /// How long to follow the linked app after a revert.
+    pub follow: std::time::Duration,
 }
 
 impl GitOpsApp {

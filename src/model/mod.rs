@@ -6,10 +6,11 @@ pub mod drift;
 pub mod gitops;
 pub mod pipeline;
 
-pub use action::{Action, ActionKind, Outcome, Target, TargetKind};
+pub use action::{Action, ActionKind, Follow, Outcome, Target, TargetKind};
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse};
 pub use gitops::{
-    Deployment, GitOpsApp, Health, Operation, OperationPhase, ResourceRef, SyncStatus,
+    Commit, Deployment, GitOpsApp, Health, Operation, OperationPhase, RepoInfo, ResourceRef,
+    SyncStatus,
 };
 pub use pipeline::{Job, PipelineRun, RunStatus, Step};
 

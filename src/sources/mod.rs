@@ -3,6 +3,7 @@
 //! over a channel to the one owner of the state.
 
 pub mod demo;
+pub mod git;
 pub mod http;
 
 use std::sync::Arc;
@@ -81,6 +82,11 @@ pub struct SourceEvent {
 /// Build one source from its config.
 pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
     match &config.kind {
+        SourceKind::Git(git) => Arc::new(git::GitSource::new(
+            &config.name,
+            git.clone(),
+            config.refresh.unwrap_or(refresh),
+        )),
         SourceKind::Demo(demo) => Arc::new(demo::DemoSource::new(
             &config.name,
             demo.clone(),

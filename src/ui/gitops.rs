@@ -11,7 +11,7 @@ use crate::model::{GitOpsApp, OperationPhase, short_rev};
 use crate::theme::Theme;
 use crate::ui::pane::{self, Nouns, TabView};
 use crate::ui::table::Column;
-use crate::ui::{busy_marker, detail, format, status};
+use crate::ui::{busy_marker, detail, format, repo, status};
 
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "details"),
@@ -36,16 +36,17 @@ pub(super) const DETAIL_HINTS: &[(Command, &str)] = &[
     (Command::Help, "help"),
 ];
 
-const COLUMNS: [Column; 9] = [
+const COLUMNS: [Column; 10] = [
     Column::new("", 1, 0, 0),
     Column::new("app", 14, 2, 0),
     Column::new("source", 10, 1, 4),
     Column::new("cluster/namespace", 17, 2, 2),
     Column::new("sync", 13, 0, 0),
     Column::new("health", 13, 0, 0),
-    Column::new("rev", 7, 0, 3),
+    Column::new("rev", 7, 1, 3),
     Column::new("auto-sync", 9, 0, 5),
     Column::new("changed", 7, 0, 0),
+    Column::new("commit", 24, 3, 6),
 ];
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -97,11 +98,7 @@ fn app_cells(state: &State, theme: &Theme, row: RowRef, app: &GitOpsApp) -> Vec<
     let g = theme.glyphs();
     let (sync_glyph, sync_style) = status::sync(theme, app.sync);
     let (health_glyph, health_style) = status::health(theme, app.health);
-    let revision = app
-        .revision
-        .as_deref()
-        .map_or(g.none, short_rev)
-        .to_string();
+    let revision = repo::revision_cell(app, g.none);
     vec![
         busy_marker(state, theme, row),
         app_name(theme, app),
@@ -123,6 +120,7 @@ fn app_cells(state: &State, theme: &Theme, row: RowRef, app: &GitOpsApp) -> Vec<
             format::age_or(state.now, app.last_change, g.none),
             theme.muted(),
         )),
+        Line::from(Span::styled(repo::commit_cell(app), theme.muted())),
     ]
 }
 
@@ -225,6 +223,7 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
         ),
         detail::text_field(theme, "changed", time(app.last_change), theme.base()),
     ]);
+    lines.extend(repo::link_lines(state, theme, app, width));
 
     lines.extend(detail::heading(
         theme,
@@ -289,12 +288,18 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
         }
     }
 
-    lines.extend(detail::heading(
-        theme,
-        format!("Deploy history ({})", app.history.len()),
-    ));
+    let history_title = match &app.repo {
+        Some(_) => format!(
+            "Commits touching {} ({})",
+            app.path.as_deref().unwrap_or(""),
+            app.history.len()
+        ),
+        None => format!("Deploy history ({})", app.history.len()),
+    };
+    lines.extend(detail::heading(theme, history_title));
     if app.history.is_empty() {
         lines.push(Line::styled("   no deploy history", theme.muted()));
+        lines.extend(repo::diff_lines(theme, app));
         return lines;
     }
     lines.push(Line::styled(
@@ -304,11 +309,15 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
         ),
         theme.header(),
     ));
-    // The entry running now: the newest whose revision is the live one.
-    let current = app
-        .history
-        .iter()
-        .position(|d| app.revision.as_deref() == Some(d.revision.as_str()));
+    // The entry running now: the newest whose revision is the live one (for
+    // a repository folder, the newest its linked app has deployed).
+    let current = match &app.repo {
+        Some(_) => app.pending.map(|p| p as usize),
+        None => app
+            .history
+            .iter()
+            .position(|d| app.revision.as_deref() == Some(d.revision.as_str())),
+    };
     let message_width = usize::from(width).saturating_sub(64).max(10);
     for (i, d) in app.history.iter().enumerate() {
         let is_current = current == Some(i);
@@ -339,5 +348,6 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
             Span::styled(message, style),
         ]));
     }
+    lines.extend(repo::diff_lines(theme, app));
     lines
 }

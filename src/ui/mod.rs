@@ -13,6 +13,7 @@ mod overview;
 mod pane;
 mod picker;
 mod pipelines;
+mod repo;
 mod status;
 pub mod table;
 

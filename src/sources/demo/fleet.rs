@@ -487,6 +487,10 @@ impl DemoFleet {
                 repo_url: Some("https://git.demo.invalid/acme/deploy.git".into()),
                 path: Some(format!("apps/{cluster}/{name}")),
                 production,
+                repo: None,
+                linked: None,
+                pending: None,
+                revision_commit: None,
             };
             let _ = resources;
             self.apps.push(SimApp {

@@ -1,0 +1,260 @@
+//! `kind = "git"`: the desired-state repository. Each `[[source.app]]` shows
+//! as a GitOps app whose history is the commits touching its folder; its
+//! rollback is a revert pushed to the repository (the GitOps way).
+
+pub mod repo;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+use super::{ActionError, Source, SourceError};
+use crate::config::{GitApp, GitConfig, RepoLocation};
+use crate::model::{
+    Action, ActionKind, Deployment, GitOpsApp, Health, Job, Provides, RepoInfo, Snapshot,
+    SyncStatus,
+};
+
+pub struct GitSource {
+    name: String,
+    config: GitConfig,
+    poll: Duration,
+    cache_dir: PathBuf,
+    /// One git operation at a time on the clone (a read must not see a
+    /// half-done revert).
+    lock: Arc<Mutex<()>>,
+}
+
+impl GitSource {
+    pub fn new(name: &str, config: GitConfig, poll: Duration) -> Self {
+        let cache_dir = dirs::cache_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("opsdeck")
+            .join("git")
+            .join(name);
+        GitSource {
+            name: name.to_string(),
+            config,
+            poll,
+            cache_dir,
+            lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    pub fn config(&self) -> &GitConfig {
+        &self.config
+    }
+
+    async fn token(&self) -> Result<Option<String>, String> {
+        match &self.config.token {
+            Some(secret) => secret
+                .resolve()
+                .await
+                .map(|v| Some(v.expose().to_string()))
+                .map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
+
+    fn location_text(&self) -> String {
+        match &self.config.location {
+            RepoLocation::Path(p) => p.display().to_string(),
+            RepoLocation::Url(u) => u.clone(),
+        }
+    }
+}
+
+/// Map one app folder's history into the domain.
+fn to_app(
+    source: &str,
+    config: &GitConfig,
+    app: &GitApp,
+    branch: &str,
+    url: Option<String>,
+    h: repo::AppHistory,
+) -> GitOpsApp {
+    let history: Vec<Deployment> = h
+        .commits
+        .iter()
+        .filter(|c| c.touches_app)
+        .map(|c| Deployment {
+            id: c.sha.clone(),
+            revision: c.sha.clone(),
+            deployed_at: c.time,
+            author: Some(c.author.clone()),
+            message: Some(c.subject.clone()),
+        })
+        .collect();
+    let last_change = history.first().and_then(|d| d.deployed_at);
+    GitOpsApp {
+        source: source.to_string(),
+        name: app.name.clone(),
+        namespace: app.path.clone(),
+        cluster: branch.to_string(),
+        // Without a linked app, the repository alone cannot say.
+        sync: SyncStatus::Unknown,
+        health: Health::Unknown,
+        health_message: None,
+        revision: Some(h.head.clone()),
+        target_revision: None,
+        out_of_sync: Vec::new(),
+        auto_sync: false,
+        suspended: false,
+        last_operation: None,
+        history,
+        last_change,
+        repo_url: url,
+        path: Some(app.path.clone()),
+        production: false,
+        repo: Some(RepoInfo {
+            branch: branch.to_string(),
+            head: h.head,
+            commits: h.commits,
+            push: config.push.word().to_string(),
+            link: app.link.clone(),
+            diff: h.diff,
+            diff_commit: h.diff_commit,
+            follow: config.follow,
+        }),
+        linked: None,
+        pending: None,
+        revision_commit: None,
+    }
+}
+
+#[async_trait]
+impl Source for GitSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "git"
+    }
+
+    fn provides(&self) -> Provides {
+        Provides {
+            gitops: true,
+            ..Provides::default()
+        }
+    }
+
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+
+    async fn fetch(&self) -> Result<Snapshot, SourceError> {
+        let token = self.token().await.map_err(SourceError::Auth)?;
+        let _guard = self.lock.lock().await;
+        let config = self.config.clone();
+        let cache_dir = self.cache_dir.clone();
+        let source = self.name.clone();
+        let where_ = self.location_text();
+        let read = tokio::task::spawn_blocking(move || -> Result<Snapshot, repo::GitError> {
+            let repository = repo::open(&config, &cache_dir, token.as_deref())?;
+            let branch = repo::branch_name(&repository, &config);
+            repo::fetch(&repository, &config.remote, &branch, token.as_deref())?;
+            let url = repo::remote_url(&repository, &config.remote);
+            let mut apps = Vec::new();
+            for app in &config.apps {
+                let history = repo::read_app(&repository, &config.remote, &branch, app)?;
+                apps.push(to_app(&source, &config, app, &branch, url.clone(), history));
+            }
+            Ok(Snapshot {
+                apps,
+                ..Snapshot::default()
+            })
+        });
+        match read.await {
+            Ok(Ok(snapshot)) => Ok(snapshot),
+            Ok(Err(repo::GitError::Transport(why))) => {
+                Err(SourceError::Unreachable(format!("{where_}: {why}")))
+            }
+            Ok(Err(e)) => Err(SourceError::Backend(format!("{where_}: {e}"))),
+            Err(e) => Err(SourceError::Backend(format!("the git reader stopped: {e}"))),
+        }
+    }
+
+    fn supports(&self, kind: ActionKind) -> bool {
+        kind == ActionKind::Rollback
+    }
+
+    async fn execute(&self, action: &Action) -> Result<String, ActionError> {
+        if action.kind != ActionKind::Rollback {
+            return Err(ActionError::Unsupported(
+                "do anything but a rollback (a revert)",
+            ));
+        }
+        let Some(app) = self
+            .config
+            .apps
+            .iter()
+            .find(|a| a.name == action.target.id)
+            .cloned()
+        else {
+            return Err(ActionError::Rejected(format!(
+                "no app {} in {}",
+                action.target.id, self.name
+            )));
+        };
+        let Some(commit) = action.to.clone() else {
+            return Err(ActionError::Rejected(
+                "a revert needs the commit to revert (--to SHA)".into(),
+            ));
+        };
+        let token = self.token().await.map_err(ActionError::Rejected)?;
+        let _guard = self.lock.lock().await;
+        let config = self.config.clone();
+        let cache_dir = self.cache_dir.clone();
+        let user = crate::app::audit::current_user();
+        let host = crate::app::audit::host();
+        let done =
+            tokio::task::spawn_blocking(move || -> Result<repo::Reverted, repo::GitError> {
+                let repository = repo::open(&config, &cache_dir, token.as_deref())?;
+                let branch = repo::branch_name(&repository, &config);
+                let request = repo::RevertRequest {
+                    app: &app,
+                    commit: &commit,
+                    user: &user,
+                    host: &host,
+                };
+                repo::revert_and_push(
+                    &repository,
+                    &config,
+                    &branch,
+                    token.as_deref(),
+                    &request,
+                    &mut || {},
+                )
+            })
+            .await
+            .map_err(|e| ActionError::Lost(format!("the git worker stopped: {e}")))?;
+        match done {
+            Ok(r) => {
+                let short = &r.new_sha[..7.min(r.new_sha.len())];
+                let mut message = format!("revert {short} pushed to {}", r.pushed_to);
+                if r.retried {
+                    message.push_str(" (redone once on a newer head after a concurrent push)");
+                }
+                if let Some(url) = r.compare_url {
+                    message.push_str(&format!("; open a merge request: {url}"));
+                } else if r.pushed_to.starts_with("opsdeck/") {
+                    message.push_str("; open a merge request from it");
+                }
+                Ok(message)
+            }
+            // The push may or may not have reached the remote.
+            Err(repo::GitError::Transport(why)) => Err(ActionError::Lost(why)),
+            Err(e) => Err(ActionError::Rejected(e.to_string())),
+        }
+    }
+
+    async fn run_jobs(&self, _run_id: &str) -> Result<Vec<Job>, SourceError> {
+        Err(SourceError::Unsupported(
+            "a git source has no pipeline runs".into(),
+        ))
+    }
+}
