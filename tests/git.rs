@@ -198,17 +198,21 @@ fn each_app_shows_the_commits_touching_its_folder_and_the_newest_diff() {
     );
     assert_eq!(payments.cluster, "main");
     let info = payments.repo.as_ref().expect("repo info");
-    assert_eq!(info.diff_commit.as_deref(), Some(repos.v3.as_str()));
+    let newest = &info.diffs[0];
+    assert_eq!(newest.sha, repos.v3);
     assert!(
-        info.diff.iter().any(|l| l == "-  image: payments:v2"),
+        newest.lines.iter().any(|l| l == "-  image: payments:v2"),
         "{:#?}",
-        info.diff
+        newest.lines
     );
     assert!(
-        info.diff.iter().any(|l| l == "+  image: payments:v3"),
+        newest.lines.iter().any(|l| l == "+  image: payments:v3"),
         "{:#?}",
-        info.diff
+        newest.lines
     );
+    let diffs: Vec<&str> = info.diffs.iter().map(|d| d.sha.as_str()).collect();
+    let history: Vec<&str> = payments.history.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(diffs, history, "one diff per commit touching the folder");
     let search = snapshot
         .apps
         .iter()
@@ -789,6 +793,22 @@ fn rollback_on_a_repository_app_offers_a_revert_of_the_running_commit() {
         picker.entries[picker.selected].id, repos.v2,
         "the cursor starts on the commit that runs"
     );
+    // The picker shows what the commit under the cursor changed.
+    let screen = render_text(&state, (120, 40));
+    assert!(
+        screen.contains("+  image: payments:v2") && screen.contains("-  image: payments:v1"),
+        "{screen}"
+    );
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::NONE)),
+    );
+    let screen = render_text(&state, (120, 40));
+    assert!(screen.contains("+  image: payments:v3"), "{screen}");
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+    );
     update(
         &mut state,
         Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
@@ -817,6 +837,19 @@ fn rollback_on_a_repository_app_offers_a_revert_of_the_running_commit() {
         Some("payments"),
         "production: the name must be typed"
     );
+}
+
+fn render_text(state: &opsdeck::app::State, (w, h): (u16, u16)) -> String {
+    let theme = opsdeck::theme::Theme::builtin("default").expect("theme");
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("terminal");
+    terminal
+        .draw(|f| opsdeck::ui::draw(f, state, &theme))
+        .expect("draw");
+    let buffer = terminal.backend().buffer().clone();
+    (0..h)
+        .map(|y| (0..w).map(|x| buffer[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect()
 }
 
 #[test]

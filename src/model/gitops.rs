@@ -146,6 +146,13 @@ pub struct Commit {
     pub touches_app: bool,
 }
 
+/// One commit's change to an app's folder, as `git diff` lines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitDiff {
+    pub sha: String,
+    pub lines: Vec<String>,
+}
+
 /// What a desired-state repository says about one app's folder.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RepoInfo {
@@ -158,9 +165,9 @@ pub struct RepoInfo {
     pub push: String,
     /// `link = "SOURCE/APP"` from the config, if given.
     pub link: Option<String>,
-    /// The unified diff of the newest commit touching the app's path.
-    pub diff: Vec<String>,
-    pub diff_commit: Option<String>,
+    /// Unified diffs of the newest commits touching the app's path (newest
+    /// first, bounded), limited to that path.
+    pub diffs: Vec<CommitDiff>,
     /// How long to follow the linked app after a revert.
     pub follow: std::time::Duration,
 }

@@ -9,8 +9,8 @@ pub mod pipeline;
 pub use action::{Action, ActionKind, Follow, Outcome, Target, TargetKind};
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse};
 pub use gitops::{
-    Commit, Deployment, GitOpsApp, Health, Operation, OperationPhase, RepoInfo, ResourceRef,
-    SyncStatus,
+    Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase, RepoInfo,
+    ResourceRef, SyncStatus,
 };
 pub use pipeline::{Job, PipelineRun, RunStatus, Step};
 

@@ -121,10 +121,7 @@ pub(super) fn link_lines<'a>(
 
 /// The newest change to the app's folder, coloured like `git diff`.
 pub(super) fn diff_lines<'a>(theme: &Theme, app: &GitOpsApp) -> Vec<Line<'a>> {
-    let Some(info) = &app.repo else {
-        return Vec::new();
-    };
-    let Some(commit) = &info.diff_commit else {
+    let Some(diff) = app.repo.as_ref().and_then(|r| r.diffs.first()) else {
         return Vec::new();
     };
     let mut lines = Vec::new();
@@ -133,12 +130,27 @@ pub(super) fn diff_lines<'a>(theme: &Theme, app: &GitOpsApp) -> Vec<Line<'a>> {
         format!(
             "Newest change to {} ({})",
             app.path.as_deref().unwrap_or(""),
-            short_rev(commit)
+            short_rev(&diff.sha)
         ),
     ));
-    for line in &info.diff {
-        let style =
-            if line.starts_with("+++") || line.starts_with("---") || line.starts_with("diff ") {
+    lines.extend(coloured(theme, &diff.lines, "   "));
+    lines
+}
+
+/// The change one commit made to the app's folder (for the revert picker).
+pub(super) fn commit_diff<'a>(theme: &Theme, app: &GitOpsApp, sha: &str) -> Option<Vec<Line<'a>>> {
+    let diff = app.repo.as_ref()?.diffs.iter().find(|d| d.sha == sha)?;
+    Some(coloured(theme, &diff.lines, " "))
+}
+
+/// Diff lines coloured like `git diff`: headers, additions, removals, hunks.
+fn coloured<'a>(theme: &Theme, diff: &[String], indent: &str) -> Vec<Line<'a>> {
+    diff.iter()
+        .map(|line| {
+            let style = if line.starts_with("+++")
+                || line.starts_with("---")
+                || line.starts_with("diff ")
+            {
                 theme.header()
             } else if line.starts_with('+') {
                 theme.ok()
@@ -149,7 +161,7 @@ pub(super) fn diff_lines<'a>(theme: &Theme, app: &GitOpsApp) -> Vec<Line<'a>> {
             } else {
                 theme.muted()
             };
-        lines.push(Line::from(Span::styled(format!("   {line}"), style)));
-    }
-    lines
+            Line::from(Span::styled(format!("{indent}{line}"), style))
+        })
+        .collect()
 }

@@ -11,12 +11,14 @@ use git2::{
 };
 
 use crate::config::{GitApp, GitConfig, PushMode, RepoLocation};
-use crate::model::{Commit, Timestamp};
+use crate::model::{Commit, CommitDiff, Timestamp};
 
 /// First-parent commits read per app (how far back "pending" can count).
 pub const HISTORY_DEPTH: usize = 300;
-/// Diff lines kept for the newest commit of an app.
+/// Diff lines kept per commit.
 const DIFF_MAX_LINES: usize = 400;
+/// Commits of an app whose diffs are kept (what the revert picker can show).
+const DIFF_COMMITS: usize = 20;
 /// The temporary ref a revert is pushed from.
 const REVERT_REF: &str = "refs/opsdeck/revert";
 /// Credential attempts before giving up (libgit2 asks again after a refusal).
@@ -71,8 +73,7 @@ pub struct Reverted {
 pub struct AppHistory {
     pub head: String,
     pub commits: Vec<Commit>,
-    pub diff: Vec<String>,
-    pub diff_commit: Option<String>,
+    pub diffs: Vec<CommitDiff>,
 }
 
 fn callbacks<'a>(token: Option<&'a str>, attempts: &'a RefCell<usize>) -> RemoteCallbacks<'a> {
@@ -207,8 +208,8 @@ fn entry_at(tree: &git2::Tree<'_>, path: &str) -> Option<Oid> {
     tree.get_path(Path::new(path)).ok().map(|e| e.id())
 }
 
-/// The branch's first-parent history, marking the commits that change `app.path`,
-/// and the diff of the newest one that does.
+/// The branch's first-parent history, marking the commits that change
+/// `app.path`, and the diffs of the newest ones that do.
 pub fn read_app(
     repo: &Repository,
     remote: &str,
@@ -217,7 +218,7 @@ pub fn read_app(
 ) -> Result<AppHistory, GitError> {
     let tip = remote_tip(repo, remote, branch)?;
     let mut commits = Vec::new();
-    let mut newest_touching: Option<Oid> = None;
+    let mut touching: Vec<Oid> = Vec::new();
     let mut current = Some(repo.find_commit(tip)?);
     while let Some(commit) = current.take() {
         if commits.len() >= HISTORY_DEPTH {
@@ -230,8 +231,8 @@ pub fn read_app(
             None => None,
         };
         let touches_app = here != before;
-        if touches_app && newest_touching.is_none() {
-            newest_touching = Some(commit.id());
+        if touches_app && touching.len() < DIFF_COMMITS {
+            touching.push(commit.id());
         }
         commits.push(Commit {
             sha: commit.id().to_string(),
@@ -242,15 +243,19 @@ pub fn read_app(
         });
         current = parent;
     }
-    let diff = match newest_touching {
-        Some(oid) => diff_lines(repo, oid, &app.path)?,
-        None => Vec::new(),
-    };
+    let diffs = touching
+        .into_iter()
+        .map(|oid| {
+            diff_lines(repo, oid, &app.path).map(|lines| CommitDiff {
+                sha: oid.to_string(),
+                lines,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(AppHistory {
         head: tip.to_string(),
         commits,
-        diff,
-        diff_commit: newest_touching.map(|o| o.to_string()),
+        diffs,
     })
 }
 
