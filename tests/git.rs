@@ -764,16 +764,7 @@ fn rollback_on_a_repository_app_offers_a_revert_of_the_running_commit() {
     use opsdeck::app::{Command, Msg, update};
     let repos = Repos::new();
     let mut state = linked_state(&repos, &repos.v2);
-    update(&mut state, Msg::Command(Command::TabGitops));
-    let row = state
-        .pane(opsdeck::app::Tab::GitOps)
-        .rows
-        .iter()
-        .position(|r| r.source == 1)
-        .expect("repo row");
-    for _ in 0..row {
-        update(&mut state, Msg::Command(Command::Down));
-    }
+    select_repo_row(&mut state);
     update(&mut state, Msg::Command(Command::Rollback));
     let Some(Overlay::Picker(picker)) = state.overlay.clone() else {
         panic!("picker expected: {:?}", state.status)
@@ -794,7 +785,7 @@ fn rollback_on_a_repository_app_offers_a_revert_of_the_running_commit() {
         "the cursor starts on the commit that runs"
     );
     // The picker shows what the commit under the cursor changed.
-    let screen = render_text(&state, (120, 40));
+    let screen = text(&render(&state, (120, 40)));
     assert!(
         screen.contains("+  image: payments:v2") && screen.contains("-  image: payments:v1"),
         "{screen}"
@@ -803,7 +794,7 @@ fn rollback_on_a_repository_app_offers_a_revert_of_the_running_commit() {
         &mut state,
         Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::NONE)),
     );
-    let screen = render_text(&state, (120, 40));
+    let screen = text(&render(&state, (120, 40)));
     assert!(screen.contains("+  image: payments:v3"), "{screen}");
     update(
         &mut state,
@@ -839,16 +830,40 @@ fn rollback_on_a_repository_app_offers_a_revert_of_the_running_commit() {
     );
 }
 
-fn render_text(state: &opsdeck::app::State, (w, h): (u16, u16)) -> String {
+/// Select the repository's row in the GitOps tab.
+fn select_repo_row(state: &mut opsdeck::app::State) {
+    use opsdeck::app::{Command, Msg, update};
+    update(state, Msg::Command(Command::TabGitops));
+    let pane = state.pane(opsdeck::app::Tab::GitOps);
+    let row = pane
+        .rows
+        .iter()
+        .position(|r| r.source == 1)
+        .expect("repo row");
+    for _ in 0..row {
+        update(state, Msg::Command(Command::Down));
+    }
+}
+
+fn render(state: &opsdeck::app::State, (w, h): (u16, u16)) -> ratatui::buffer::Buffer {
     let theme = opsdeck::theme::Theme::builtin("default").expect("theme");
     let mut terminal =
         ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("terminal");
     terminal
         .draw(|f| opsdeck::ui::draw(f, state, &theme))
         .expect("draw");
-    let buffer = terminal.backend().buffer().clone();
-    (0..h)
-        .map(|y| (0..w).map(|x| buffer[(x, y)].symbol()).collect::<String>() + "\n")
+    terminal.backend().buffer().clone()
+}
+
+fn text(buffer: &ratatui::buffer::Buffer) -> String {
+    let area = buffer.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                + "\n"
+        })
         .collect()
 }
 
@@ -857,32 +872,11 @@ fn the_repository_detail_shows_the_link_pending_commits_and_a_coloured_diff() {
     use opsdeck::app::{Command, Msg, update};
     let repos = Repos::new();
     let mut state = linked_state(&repos, &repos.v2);
-    update(&mut state, Msg::Command(Command::TabGitops));
-    let row = state
-        .pane(opsdeck::app::Tab::GitOps)
-        .rows
-        .iter()
-        .position(|r| r.source == 1)
-        .expect("repo row");
-    for _ in 0..row {
-        update(&mut state, Msg::Command(Command::Down));
-    }
+    select_repo_row(&mut state);
     update(&mut state, Msg::Command(Command::Open));
     let theme = opsdeck::theme::Theme::builtin("default").expect("theme");
-    let backend = ratatui::backend::TestBackend::new(120, 80);
-    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
-    terminal
-        .draw(|f| opsdeck::ui::draw(f, &state, &theme))
-        .expect("draw");
-    let buffer = terminal.backend().buffer().clone();
-    let screen: String = (0..buffer.area.height)
-        .map(|y| {
-            (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect::<String>()
-                + "\n"
-        })
-        .collect();
+    let buffer = render(&state, (120, 80));
+    let screen = text(&buffer);
     assert!(
         screen
             .lines()
