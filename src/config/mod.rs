@@ -2,11 +2,19 @@
 //! and secret lookup. Unknown keys are errors: a typo must not silently
 //! disable a source. Each source kind's own keys live in a file of its own.
 
+mod backend;
 mod demo;
+mod evidently;
 mod git;
+mod mlflow;
+mod prometheus;
 
+pub use backend::{DEFAULT_MODEL_TIMEOUT, HttpAuth, HttpBackend, Thresholds};
 pub use demo::DemoConfig;
+pub use evidently::{EvidentlyConfig, ProjectRef};
 pub use git::{DEFAULT_FOLLOW_TIMEOUT, GitApp, GitConfig, PushMode, RepoLocation};
+pub use mlflow::{DEFAULT_MLFLOW_ALIAS, MlflowConfig, MlflowModel};
+pub use prometheus::{DEFAULT_PROMETHEUS_RANGE, PrometheusConfig, PrometheusModel};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,7 +40,7 @@ const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const STARTER_CONFIG: &str = include_str!("starter_config.toml");
 
 /// Every source kind this build knows.
-pub const SOURCE_KINDS: &[&str] = &["demo", "git"];
+pub const SOURCE_KINDS: &[&str] = &["demo", "git", "prometheus", "mlflow", "evidently"];
 
 /// A place in a config file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,6 +155,11 @@ impl fmt::Debug for Secret {
 pub struct SecretValue(String);
 
 impl SecretValue {
+    /// A secret read from somewhere other than a `Secret` (the argocd CLI's config).
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretValue(value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -254,6 +267,9 @@ pub fn expand_home(path: &Path) -> PathBuf {
 pub enum SourceKind {
     Demo(DemoConfig),
     Git(GitConfig),
+    Prometheus(PrometheusConfig),
+    Mlflow(MlflowConfig),
+    Evidently(EvidentlyConfig),
 }
 
 impl SourceKind {
@@ -261,6 +277,9 @@ impl SourceKind {
         match self {
             SourceKind::Demo(_) => "demo",
             SourceKind::Git(_) => "git",
+            SourceKind::Prometheus(_) => "prometheus",
+            SourceKind::Mlflow(_) => "mlflow",
+            SourceKind::Evidently(_) => "evidently",
         }
     }
 }
@@ -569,6 +588,9 @@ fn parse_source(
     match kind_name {
         "demo" => demo::parse(&parser),
         "git" => git::parse(&parser),
+        "prometheus" => prometheus::parse(&parser),
+        "mlflow" => mlflow::parse(&parser),
+        "evidently" => evidently::parse(&parser),
         other => Err(ConfigError::at(
             &lines.at(kind.span().start),
             format!(

@@ -9,6 +9,7 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::SourceError;
+use crate::config::{HttpAuth, HttpBackend, SecretError, SecretValue};
 
 /// Connecting may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,6 +32,23 @@ pub fn client(options: &HttpOptions) -> Result<reqwest::Client, SourceError> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &options.ca_file {
+        builder = builder.add_root_certificate(read_ca(path)?);
+    }
+    if options.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder
+        .build()
+        .map_err(|e| SourceError::Unreachable(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// A client for long-lived streams (watch feeds): it connects within
+/// `CONNECT_TIMEOUT` but has no whole-request timeout.
+pub fn stream_client(options: &HttpOptions) -> Result<reqwest::Client, SourceError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
         .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &options.ca_file {
         builder = builder.add_root_certificate(read_ca(path)?);
@@ -80,6 +98,110 @@ pub async fn json<T: DeserializeOwned>(
     let response = send(request).await?;
     let bytes = response.bytes().await.map_err(transport_error)?;
     decode(&bytes, what)
+}
+
+/// An answer read whole, whatever its status: for APIs whose error replies
+/// carry their own JSON (Prometheus's `errorType`, MLflow's `error_code`).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    /// The request's path, for messages.
+    pub path: String,
+    pub body: Vec<u8>,
+    retry_after: Option<String>,
+}
+
+impl Reply {
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// The error for a non-2xx status, in the backend's own words.
+    pub fn status_error(&self) -> SourceError {
+        status_error(
+            self.status,
+            &self.path,
+            &String::from_utf8_lossy(&self.body),
+            self.retry_after.as_deref(),
+        )
+    }
+
+    /// Read an answer whole (for callers that sent the request themselves).
+    pub async fn read(response: Response) -> Result<Reply, SourceError> {
+        let status = response.status();
+        let path = response.url().path().to_string();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response.bytes().await.map_err(transport_error)?.to_vec();
+        Ok(Reply {
+            status,
+            path,
+            body,
+            retry_after,
+        })
+    }
+}
+
+/// Send a request and read its whole body, whatever its status. Only
+/// transport failures (refused, DNS, TLS, timeout) are errors here.
+pub async fn reply(request: RequestBuilder) -> Result<Reply, SourceError> {
+    let response = request.send().await.map_err(transport_error)?;
+    Reply::read(response).await
+}
+
+/// The options of a source configured with the shared HTTP keys.
+pub fn options(backend: &HttpBackend) -> HttpOptions {
+    HttpOptions {
+        ca_file: backend.ca_file.clone(),
+        insecure: backend.insecure,
+    }
+}
+
+/// Credentials read from their secrets, ready to go on a request. Debug
+/// never shows them.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    None,
+    Bearer(SecretValue),
+    Basic {
+        username: String,
+        password: SecretValue,
+    },
+}
+
+impl Credentials {
+    /// Look the secrets up now (a rotated token is picked up on the next read).
+    pub async fn resolve(auth: &HttpAuth) -> Result<Credentials, SourceError> {
+        let unreadable =
+            |key: &str, e: SecretError| SourceError::Auth(format!("cannot read the {key}: {e}"));
+        Ok(match auth {
+            HttpAuth::None => Credentials::None,
+            HttpAuth::Bearer(token) => {
+                Credentials::Bearer(token.resolve().await.map_err(|e| unreadable("token", e))?)
+            }
+            HttpAuth::Basic { username, password } => Credentials::Basic {
+                username: username.clone(),
+                password: password
+                    .resolve()
+                    .await
+                    .map_err(|e| unreadable("password", e))?,
+            },
+        })
+    }
+
+    /// Add the `Authorization` header, if any.
+    pub fn apply(&self, request: RequestBuilder) -> RequestBuilder {
+        match self {
+            Credentials::None => request,
+            Credentials::Bearer(token) => request.bearer_auth(token.expose()),
+            Credentials::Basic { username, password } => {
+                request.basic_auth(username, Some(password.expose()))
+            }
+        }
+    }
 }
 
 /// Decode a JSON body; the error names `what` and where in the body it broke.

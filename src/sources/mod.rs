@@ -3,8 +3,12 @@
 //! over a channel to the one owner of the state.
 
 pub mod demo;
+pub mod drift;
+pub mod evidently;
 pub mod git;
 pub mod http;
+pub mod mlflow;
+pub mod prometheus;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +72,11 @@ pub trait Source: Send + Sync {
     async fn execute(&self, action: &Action) -> Result<String, ActionError>;
     /// Jobs and steps of one run, for the drill-down.
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError>;
+    /// Something about how the source is set up that the engineer must
+    /// see (certificate checks off), shown beside its name.
+    fn warning(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a source task sends: a new snapshot or why there is none.
@@ -82,6 +91,24 @@ pub struct SourceEvent {
 /// Build one source from its config.
 pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
     match &config.kind {
+        SourceKind::Prometheus(c) => Arc::new(prometheus::PrometheusSource::new(
+            &config.name,
+            c.clone(),
+            config.production,
+            config.refresh.unwrap_or(refresh),
+        )),
+        SourceKind::Mlflow(c) => Arc::new(mlflow::MlflowSource::new(
+            &config.name,
+            c.clone(),
+            config.production,
+            config.refresh.unwrap_or(refresh),
+        )),
+        SourceKind::Evidently(c) => Arc::new(evidently::EvidentlySource::new(
+            &config.name,
+            c.clone(),
+            config.production,
+            config.refresh.unwrap_or(refresh),
+        )),
         SourceKind::Git(git) => Arc::new(git::GitSource::new(
             &config.name,
             git.clone(),
