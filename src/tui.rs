@@ -58,7 +58,9 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
         .map(|(s, c)| {
             let actions =
                 <ActionKind as strum::IntoEnumIterator>::iter().filter(|k| s.supports(*k));
-            SourceState::new(s.name(), s.kind(), s.provides(), c.production).with_actions(actions)
+            SourceState::new(s.name(), s.kind(), s.provides(), c.production)
+                .with_actions(actions)
+                .with_warning(s.warning())
         })
         .collect();
     let mut state = State::new(source_states, keymap, read_only, chrono::Utc::now());
@@ -155,6 +157,19 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
                         tokio::spawn(async move {
                             let result = executor.run_jobs(source, &run_id).await;
                             let _ = tx.send(Msg::Jobs { target, result }).await;
+                        });
+                    }
+                    Effect::LoadAppDetail { source, app } => {
+                        let executor = executor.clone();
+                        let tx = msg_tx.clone();
+                        let target = crate::model::Target::new(
+                            sources.get(source).map_or("", |s| s.name()),
+                            crate::model::TargetKind::App,
+                            &app,
+                        );
+                        tokio::spawn(async move {
+                            let result = executor.app_detail(source, &app).await;
+                            let _ = tx.send(Msg::AppDetail { target, result }).await;
                         });
                     }
                     Effect::Copy(text) => {

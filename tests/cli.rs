@@ -473,3 +473,57 @@ fn an_unreachable_backend_makes_the_action_fail_clearly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_action_the_source_cannot_do_is_refused_by_kind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("deploy");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "a")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "a")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::create_dir_all(repo.join("apps/payments")).expect("mkdir");
+    std::fs::write(repo.join("apps/payments/app.yaml"), "replicas: 1\n").expect("write");
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "add payments"]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        repo.to_str().expect("utf-8 path"),
+    ]);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[source]]\nname = \"repo\"\nkind = \"git\"\npath = \"{}\"\nbranch = \"main\"\n\n[[source.app]]\nname = \"payments\"\npath = \"apps/payments\"\n",
+            repo.display()
+        ),
+    );
+    let audit = dir.path().join("audit.jsonl");
+    let (code, _, stderr) = run(opsdeck(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("--audit-log")
+        .arg(&audit)
+        .args(["sync", "repo/payments", "--yes"]));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("git sources cannot sync repo/payments"),
+        "{stderr}"
+    );
+    assert!(!audit.exists());
+}

@@ -183,3 +183,30 @@ fn a_missing_config_file_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_inline_secret_is_refused_without_being_repeated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        "[[source]]\nname = \"repo\"\nkind = \"git\"\npath = \"/srv/deploy\"\ntoken = \"ghp_s3cr3tvalue\"\n\n[[source.app]]\nname = \"a\"\npath = \"apps/a\"\n",
+    )
+    .expect("write");
+    let out = opsdeck()
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "check"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains(":5:9: a secret is never written inline"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("ghp_s3cr3tvalue"),
+        "the secret was echoed: {stderr}"
+    );
+}

@@ -157,6 +157,7 @@ fn rollback(app: &str, to: &str) -> Action {
         effect: format!("revert {to} in repo/{app}"),
         production: false,
         follow: None,
+        sync: Default::default(),
     }
 }
 

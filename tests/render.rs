@@ -471,3 +471,196 @@ fn selection_far_down_is_visible() {
 fn pane_len(state: &State) -> usize {
     state.pane(Tab::Pipelines).rows.len()
 }
+
+// ---- Argo CD ----------------------------------------------------------------
+
+/// An Argo CD source (with `insecure = true`, warned about in the title)
+/// holding one out-of-sync, degraded app, its drill-down loaded.
+fn argocd_state(size: (u16, u16)) -> State {
+    let now = start();
+    let source = SourceState::new(
+        "argo",
+        "argocd",
+        Provides {
+            gitops: true,
+            ..Provides::default()
+        },
+        false,
+    )
+    .with_warning(Some("TLS NOT VERIFIED (insecure = true)".into()));
+    let mut state = State::new(vec![source], Keymap::default(), false, now);
+    update(&mut state, Msg::Resize(size.0, size.1));
+    let app: opsdeck::sources::argocd::api::Application = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "payments"},
+        "spec": {
+            "source": {"repoURL": "https://git.example.com/acme/deploy.git", "path": "apps/payments"},
+            "destination": {"name": "prod-eu", "namespace": "payments"}
+        },
+        "status": {
+            "sync": {"status": "OutOfSync", "revision": "ddddddd4444444"},
+            "health": {"status": "Degraded", "message": "Deployment payments exceeded its progress deadline"},
+            "resources": [{"kind": "ConfigMap", "namespace": "payments", "name": "payments-config", "status": "OutOfSync"}],
+            "operationState": {"phase": "Failed", "message": "one or more objects failed to apply",
+                "startedAt": "2025-03-14T08:00:00Z", "finishedAt": "2025-03-14T08:00:30Z",
+                "syncResult": {"revision": "ddddddd4444444"}},
+            "history": [
+                {"id": 5, "revision": "bbbbbbb2222222", "deployedAt": "2025-03-12T08:00:00Z"},
+                {"id": 6, "revision": "ccccccc3333333", "deployedAt": "2025-03-13T08:00:00Z"}
+            ]
+        }
+    }))
+    .expect("an application");
+    let event = SourceEvent {
+        source: 0,
+        at: now,
+        result: Ok(opsdeck::model::Snapshot {
+            apps: vec![opsdeck::sources::argocd::api::to_app("argo", app)],
+            ..Default::default()
+        }),
+    };
+    update(&mut state, Msg::Source(event));
+    command(&mut state, Command::TabGitops);
+    let effects = update(&mut state, Msg::Command(Command::Open));
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, opsdeck::app::Effect::LoadAppDetail { app, .. } if app == "payments")
+        ),
+        "opening an Argo CD app loads its drill-down: {effects:?}"
+    );
+    let node =
+        |depth, kind: &str, name: &str, health, message: Option<&str>| opsdeck::model::TreeNode {
+            depth,
+            kind: kind.into(),
+            namespace: "payments".into(),
+            name: name.into(),
+            health,
+            message: message.map(Into::into),
+        };
+    use opsdeck::model::Health;
+    let detail = opsdeck::model::AppDetail {
+        results: vec![
+            opsdeck::model::ResourceResult {
+                kind: "ConfigMap".into(),
+                namespace: "payments".into(),
+                name: "payments-config".into(),
+                status: "Synced".into(),
+                message: "configmap/payments-config configured".into(),
+            },
+            opsdeck::model::ResourceResult {
+                kind: "Deployment".into(),
+                namespace: "payments".into(),
+                name: "payments".into(),
+                status: "SyncFailed".into(),
+                message: "admission webhook denied the request".into(),
+            },
+        ],
+        revisions: vec![opsdeck::model::RevisionInfo {
+            revision: "ccccccc3333333".into(),
+            author: Some("Alice Deployer <alice@example.com>".into()),
+            date: None,
+            message: Some("payments: raise memory limit".into()),
+        }],
+        tree: vec![
+            node(0, "ConfigMap", "payments-config", None, None),
+            node(0, "Deployment", "payments", Some(Health::Degraded), None),
+            node(
+                1,
+                "ReplicaSet",
+                "payments-7d9",
+                Some(Health::Degraded),
+                None,
+            ),
+            node(
+                2,
+                "Pod",
+                "payments-7d9-x1",
+                Some(Health::Degraded),
+                Some("CrashLoopBackOff"),
+            ),
+        ],
+        diffs: vec![opsdeck::model::ResourceDiff {
+            kind: "ConfigMap".into(),
+            namespace: "payments".into(),
+            name: "payments-config".into(),
+            lines: [
+                "--- live ConfigMap/payments/payments-config",
+                "+++ desired ConfigMap/payments/payments-config",
+                "@@ -1,6 +1,6 @@",
+                " apiVersion: v1",
+                " data:",
+                "-  LOG_LEVEL: info",
+                "+  LOG_LEVEL: debug",
+                "   TIMEOUT: 5s",
+                " kind: ConfigMap",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }],
+        problems: Vec::new(),
+    };
+    let target = opsdeck::model::Target::new("argo", opsdeck::model::TargetKind::App, "payments");
+    update(
+        &mut state,
+        Msg::AppDetail {
+            target,
+            result: Ok(detail),
+        },
+    );
+    state
+}
+
+/// Scroll the open detail until `heading` is among its first body rows.
+fn scroll_to(state: &mut State, theme: &Theme, size: (u16, u16), heading: &str) {
+    for _ in 0..200 {
+        let screen = text(&render(state, theme, size));
+        if screen.lines().skip(2).take(3).any(|l| l.contains(heading)) {
+            return;
+        }
+        command(state, Command::Down);
+    }
+    panic!("{heading} never reached the top of the detail");
+}
+
+#[test]
+fn argocd_detail_tree_and_diff() {
+    let theme = Theme::builtin("default").expect("default theme");
+    for size in SIZES {
+        let mut state = argocd_state(size);
+        // The history carries the authors loaded with the drill-down.
+        let app = &state.sources[0].snapshot.apps[0];
+        assert_eq!(
+            app.history[0].author.as_deref(),
+            Some("Alice Deployer <alice@example.com>")
+        );
+        let top = text(&render(&state, &theme, size));
+        insta::assert_snapshot!(format!("argocd_detail_{}x{}", size.0, size.1), top);
+        scroll_to(&mut state, &theme, size, "Resource tree");
+        let tree = text(&render(&state, &theme, size));
+        insta::assert_snapshot!(format!("argocd_tree_{}x{}", size.0, size.1), tree);
+        scroll_to(&mut state, &theme, size, "Diff: live");
+        let diff = text(&render(&state, &theme, size));
+        insta::assert_snapshot!(format!("argocd_diff_{}x{}", size.0, size.1), diff);
+    }
+}
+
+#[test]
+fn argocd_sync_dialog_toggles_prune_and_dry_run() {
+    let theme = Theme::builtin("default").expect("default theme");
+    for size in SIZES {
+        let mut state = argocd_state(size);
+        command(&mut state, Command::Sync);
+        key(&mut state, KeyCode::Char('p'));
+        let Some(Overlay::Confirm(confirm)) = &state.overlay else {
+            panic!("the sync dialog is open");
+        };
+        assert!(confirm.action.sync.prune && !confirm.action.sync.dry_run);
+        assert!(
+            confirm
+                .action
+                .effect
+                .ends_with("[prune: delete resources no longer in Git]")
+        );
+        let screen = text(&render(&state, &theme, size));
+        insta::assert_snapshot!(format!("argocd_sync_confirm_{}x{}", size.0, size.1), screen);
+    }
+}

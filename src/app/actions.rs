@@ -4,8 +4,8 @@
 
 use crate::app::state::PickerEntry;
 use crate::model::{
-    Action, ActionKind, Deployment, Follow, GitOpsApp, ModelDrift, PipelineRun, RepoInfo, Snapshot,
-    Target, TargetKind, Timestamp, short_rev,
+    Action, ActionKind, Deployment, Follow, GitOpsApp, ModelDrift, OperationPhase, PipelineRun,
+    RepoInfo, Snapshot, Target, TargetKind, Timestamp, short_rev,
 };
 
 /// Context a plan needs beyond the target itself.
@@ -134,6 +134,7 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
         effect,
         production: ctx.source_production,
         follow: None,
+        sync: Default::default(),
     })
 }
 
@@ -166,14 +167,49 @@ pub fn plan_app(
             };
             format!("sync {target} ({place}) to {wanted} (live {live}{drift})")
         }
+        ActionKind::HardRefresh => format!(
+            "hard-refresh {target}: drop the cached manifests and compare the live state with {wanted} again (changes nothing)"
+        ),
+        ActionKind::Terminate => {
+            let running = app.last_operation.as_ref().filter(|o| {
+                matches!(
+                    o.phase,
+                    OperationPhase::Running | OperationPhase::Terminating
+                )
+            });
+            let Some(op) = running else {
+                return Err(format!("{target} has no running operation to terminate"));
+            };
+            format!(
+                "terminate the running {} of {target}{}: resources already applied stay as they are",
+                op.kind,
+                op.revision
+                    .as_deref()
+                    .map(|r| format!(" (to {})", short_rev(r)))
+                    .unwrap_or_default()
+            )
+        }
+        ActionKind::DisableAutoSync => {
+            if !app.auto_sync {
+                return Err(format!("{target} already has auto-sync off"));
+            }
+            format!(
+                "turn auto-sync off for {target} (set spec.syncPolicy.automated to null): it stops deploying new commits by itself until turned on again"
+            )
+        }
         ActionKind::Refresh => format!(
             "refresh {target}: compare the live state with {wanted} again (changes nothing)"
         ),
         ActionKind::Rollback => {
             if app.auto_sync {
+                let git = match &app.linked {
+                    Some(repo) => format!(" (rollback on {repo} reverts it and pushes)"),
+                    None => String::new(),
+                };
                 return Err(format!(
                     "{target} has auto-sync on: Argo CD refuses a history rollback then. Turn auto-sync off \
-                     first, or roll back by reverting the commit in Git"
+                     first, or roll back by reverting the commit in Git{git}. To turn it off: \
+                     disable_auto_sync (a confirmed, audited change of the app's sync policy)"
                 ));
             }
             let entry = match to {
@@ -225,6 +261,7 @@ pub fn plan_app(
         effect,
         production: ctx.source_production || app.production,
         follow: None,
+        sync: Default::default(),
     })
 }
 
@@ -267,6 +304,7 @@ pub fn plan_model(
         effect,
         production: ctx.source_production || model.production,
         follow: None,
+        sync: Default::default(),
     })
 }
 
@@ -333,6 +371,7 @@ fn plan_revert(
             from_revision: None,
             timeout: repo.follow,
         }),
+        sync: Default::default(),
     })
 }
 

@@ -65,6 +65,12 @@ pub enum Command {
     Sync,
     /// Refresh: ask the app's controller to look again (re-reads the source elsewhere)
     Refresh,
+    /// Hard refresh: like refresh, and the controller drops its manifest cache (Argo CD)
+    HardRefresh,
+    /// Terminate the selected app's running sync or rollback (Argo CD)
+    Terminate,
+    /// Turn auto-sync off for the selected app, so a history rollback is allowed (Argo CD)
+    DisableAutoSync,
     /// Roll back the selected app (history picker) or model (version picker)
     Rollback,
     /// Suspend reconciliation of the selected app
@@ -96,6 +102,9 @@ impl Command {
         Some(match self {
             Command::Sync => ActionKind::Sync,
             Command::Refresh => ActionKind::Refresh,
+            Command::HardRefresh => ActionKind::HardRefresh,
+            Command::Terminate => ActionKind::Terminate,
+            Command::DisableAutoSync => ActionKind::DisableAutoSync,
             Command::Rollback => ActionKind::Rollback,
             Command::Suspend => ActionKind::Suspend,
             Command::Resume => ActionKind::Resume,
@@ -118,6 +127,9 @@ impl Command {
             | Command::TabDrift => "Tabs",
             Command::Sync
             | Command::Refresh
+            | Command::HardRefresh
+            | Command::Terminate
+            | Command::DisableAutoSync
             | Command::Rollback
             | Command::Suspend
             | Command::Resume

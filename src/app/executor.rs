@@ -79,6 +79,7 @@ impl Executor {
             effect: format!("refresh {target} after: {}", cause.effect),
             production: false,
             follow: None,
+            sync: Default::default(),
         };
         match self.execute_one(id, &refresh).await {
             Outcome::Done(_) => {}
@@ -182,6 +183,22 @@ impl Executor {
     ) -> Result<Vec<crate::model::Job>, String> {
         let source = self.sources.get(source).ok_or("no such source")?;
         match tokio::time::timeout(crate::sources::FETCH_TIMEOUT, source.run_jobs(run_id)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "no answer within {}s",
+                crate::sources::FETCH_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    /// Load an app's drill-down.
+    pub async fn app_detail(
+        &self,
+        source: usize,
+        app: &str,
+    ) -> Result<crate::model::AppDetail, String> {
+        let source = self.sources.get(source).ok_or("no such source")?;
+        match tokio::time::timeout(crate::sources::FETCH_TIMEOUT, source.app_detail(app)).await {
             Ok(r) => r.map_err(|e| e.to_string()),
             Err(_) => Err(format!(
                 "no answer within {}s",

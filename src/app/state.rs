@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::app::keymap::Keymap;
 use crate::model::{
-    Action, ActionKind, GitOpsApp, ModelDrift, PipelineRun, Provides, Snapshot, Target, TargetKind,
-    Timestamp,
+    Action, ActionKind, AppDetail, GitOpsApp, ModelDrift, PipelineRun, Provides, Snapshot, Target,
+    TargetKind, Timestamp,
 };
 
 /// The four tabs, in order.
@@ -52,6 +52,14 @@ impl Tab {
     }
 }
 
+/// An app's drill-down, loaded when its detail view opens.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AppDetailState {
+    Loading,
+    Loaded(Box<AppDetail>),
+    Failed(String),
+}
+
 /// Where a source stands, as shown in tab titles and the Overview.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -82,6 +90,8 @@ pub struct SourceState {
     pub error: Option<SourceError>,
     /// The action kinds this source can carry out (others are refused upfront).
     pub actions: Vec<ActionKind>,
+    /// Shown beside the source's name (e.g. certificate checks are off).
+    pub warning: Option<String>,
 }
 
 impl SourceState {
@@ -100,7 +110,19 @@ impl SourceState {
             updated_at: None,
             error: None,
             actions: <ActionKind as strum::IntoEnumIterator>::iter().collect(),
+            warning: None,
         }
+    }
+
+    /// A warning to show beside the source's name.
+    pub fn with_warning(mut self, warning: Option<String>) -> Self {
+        self.warning = warning;
+        self
+    }
+
+    /// Its apps have a drill-down to load (Argo CD).
+    pub fn has_app_detail(&self) -> bool {
+        self.kind == "argocd"
     }
 
     /// Only these action kinds are offered for this source.
@@ -239,6 +261,8 @@ pub struct State {
     pub overlay: Option<Overlay>,
     pub status: Option<StatusLine>,
     pub in_flight: BTreeMap<Target, InFlight>,
+    /// Apps' drill-downs, by app.
+    pub app_details: BTreeMap<Target, AppDetailState>,
     pub read_only: bool,
     pub keymap: Keymap,
     /// Terminal size (columns, rows).
@@ -264,6 +288,7 @@ impl State {
             overlay: None,
             status: None,
             in_flight: BTreeMap::new(),
+            app_details: BTreeMap::new(),
             read_only,
             keymap,
             size: (80, 24),

@@ -6,10 +6,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crate::app::actions::{self, PlanContext};
 use crate::app::command::Command;
 use crate::app::state::{
-    Confirm, Detail, InFlight, Level, Overlay, Picker, SourceError, State, StatusLine, Tab,
+    AppDetailState, Confirm, Detail, InFlight, Level, Overlay, Picker, SourceError, State,
+    StatusLine, Tab,
 };
 use crate::app::views::{self, keep_visible, table_rows_for_height};
-use crate::model::{Action, ActionKind, Job, Outcome, Target, TargetKind, Timestamp};
+use crate::model::{Action, ActionKind, AppDetail, Job, Outcome, Target, TargetKind, Timestamp};
 use crate::sources::SourceEvent;
 
 /// Longest text accepted in the filter or the typed confirmation.
@@ -30,6 +31,11 @@ pub enum Msg {
         target: Target,
         result: Result<Vec<Job>, String>,
     },
+    /// An app's drill-down, loaded.
+    AppDetail {
+        target: Target,
+        result: Result<AppDetail, String>,
+    },
     Tick(Timestamp),
     Resize(u16, u16),
 }
@@ -48,6 +54,11 @@ pub enum Effect {
     LoadJobs {
         source: usize,
         run_id: String,
+    },
+    /// Load an app's drill-down for its detail view.
+    LoadAppDetail {
+        source: usize,
+        app: String,
     },
     /// Copy to the clipboard (OSC 52).
     Copy(String),
@@ -69,6 +80,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         } => on_outcome(state, id, action, outcome),
         Msg::Jobs { target, result } => {
             on_jobs(state, target, result);
+            Vec::new()
+        }
+        Msg::AppDetail { target, result } => {
+            on_app_detail(state, target, result);
             Vec::new()
         }
         Msg::Tick(now) => {
@@ -118,6 +133,13 @@ fn on_source(state: &mut State, event: SourceEvent) {
                     run.jobs = old.jobs.clone();
                 }
             }
+            // So do revision authors loaded with an app's drill-down.
+            for app in &mut snapshot.apps {
+                let target = Target::new(&source.name, TargetKind::App, &app.name);
+                if let Some(AppDetailState::Loaded(detail)) = state.app_details.get(&target) {
+                    app.apply_revisions(&detail.revisions);
+                }
+            }
             source.snapshot = snapshot;
             source.updated_at = Some(event.at);
             source.error = None;
@@ -137,6 +159,25 @@ fn on_source(state: &mut State, event: SourceEvent) {
         .panes
         .iter_mut()
         .for_each(|p| keep_visible(p, visible));
+    state.dirty = true;
+}
+
+fn on_app_detail(state: &mut State, target: Target, result: Result<AppDetail, String>) {
+    let detail = match result {
+        Ok(detail) => {
+            let app = state
+                .sources
+                .iter_mut()
+                .find(|s| s.name == target.source)
+                .and_then(|s| s.snapshot.apps.iter_mut().find(|a| a.name == target.id));
+            if let Some(app) = app {
+                app.apply_revisions(&detail.revisions);
+            }
+            AppDetailState::Loaded(Box::new(detail))
+        }
+        Err(e) => AppDetailState::Failed(e),
+    };
+    state.app_details.insert(target, detail);
     state.dirty = true;
 }
 
@@ -426,6 +467,21 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 
 fn on_confirm_key(state: &mut State, mut confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
     let typed_mode = confirm.required_text().is_some();
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if let KeyCode::Char(c @ ('p' | 'd')) = key.code {
+        if (ctrl || !typed_mode) && takes_sync_options(state, &confirm.action) {
+            let mut options = confirm.action.sync;
+            if c == 'p' {
+                options.prune = !options.prune;
+            } else {
+                options.dry_run = !options.dry_run;
+            }
+            confirm.action.set_sync_options(options);
+            state.overlay = Some(Overlay::Confirm(confirm));
+            state.dirty = true;
+            return Vec::new();
+        }
+    }
     match key.code {
         KeyCode::Esc => {
             state.overlay = None;
@@ -474,6 +530,15 @@ fn on_confirm_key(state: &mut State, mut confirm: Confirm, key: KeyEvent) -> Vec
     state.overlay = Some(Overlay::Confirm(confirm));
     state.dirty = true;
     Vec::new()
+}
+
+/// A sync or history rollback on a source that honours prune and dry run.
+pub fn takes_sync_options(state: &State, action: &Action) -> bool {
+    matches!(action.kind, ActionKind::Sync | ActionKind::Rollback)
+        && state
+            .sources
+            .iter()
+            .any(|s| s.name == action.target.source && s.kind == "argocd")
 }
 
 fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -680,6 +745,20 @@ fn open(state: &mut State) -> Vec<Effect> {
                 run_id: run.id.clone(),
             });
         }
+    }
+    if target.kind == TargetKind::App
+        && state
+            .sources
+            .get(row.source as usize)
+            .is_some_and(|s| s.has_app_detail())
+    {
+        state
+            .app_details
+            .insert(target.clone(), AppDetailState::Loading);
+        effects.push(Effect::LoadAppDetail {
+            source: row.source as usize,
+            app: target.id.clone(),
+        });
     }
     state.pane_mut(state.tab).detail = Some(Detail { target, scroll: 0 });
     effects

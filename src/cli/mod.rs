@@ -272,6 +272,15 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
         k => k,
     };
     let target = Target::new(source_name, kind.target_kind(), id);
+    // Say what the source cannot do before planning what it would do.
+    if let Some(source) = all.get(index).filter(|s| !s.supports(kind)) {
+        eprintln!(
+            "opsdeck: {} sources cannot {} {target}",
+            source.kind(),
+            kind.verb()
+        );
+        return EXIT_ATTENTION;
+    }
     let ctx = PlanContext {
         read_only,
         source_production: source_config.production,

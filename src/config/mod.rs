@@ -2,6 +2,7 @@
 //! and secret lookup. Unknown keys are errors: a typo must not silently
 //! disable a source. Each source kind's own keys live in a file of its own.
 
+mod argocd;
 mod backend;
 mod demo;
 mod evidently;
@@ -9,6 +10,7 @@ mod git;
 mod mlflow;
 mod prometheus;
 
+pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoToken};
 pub use backend::{DEFAULT_MODEL_TIMEOUT, HttpAuth, HttpBackend, Thresholds};
 pub use demo::DemoConfig;
 pub use evidently::{EvidentlyConfig, ProjectRef};
@@ -40,7 +42,7 @@ const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const STARTER_CONFIG: &str = include_str!("starter_config.toml");
 
 /// Every source kind this build knows.
-pub const SOURCE_KINDS: &[&str] = &["demo", "git", "prometheus", "mlflow", "evidently"];
+pub const SOURCE_KINDS: &[&str] = &["demo", "git", "argocd", "prometheus", "mlflow", "evidently"];
 
 /// A place in a config file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,12 +133,50 @@ pub struct KeyBindingSpec {
 }
 
 /// Where a secret comes from. Its value is never stored in the config.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Secret {
     Env(String),
     File(PathBuf),
     Command(String),
+}
+
+/// Said instead of echoing a secret written inline (the error must not repeat it).
+const INLINE_SECRET: &str = "a secret is never written inline (and is not repeated here): \
+     write { env = \"VAR\" }, { file = \"PATH\" } or { command = \"…\" }";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum SecretTable {
+    Env(String),
+    File(PathBuf),
+    Command(String),
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+        impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a table: { env = \"VAR\" }, { file = \"PATH\" } or { command = \"…\" }",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, _inline: &str) -> Result<Secret, E> {
+                Err(E::custom(INLINE_SECRET))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Secret, A::Error> {
+                let table =
+                    SecretTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(match table {
+                    SecretTable::Env(v) => Secret::Env(v),
+                    SecretTable::File(p) => Secret::File(p),
+                    SecretTable::Command(c) => Secret::Command(c),
+                })
+            }
+        }
+        deserializer.deserialize_any(SecretVisitor)
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -267,6 +307,7 @@ pub fn expand_home(path: &Path) -> PathBuf {
 pub enum SourceKind {
     Demo(DemoConfig),
     Git(GitConfig),
+    ArgoCd(ArgoCdConfig),
     Prometheus(PrometheusConfig),
     Mlflow(MlflowConfig),
     Evidently(EvidentlyConfig),
@@ -277,6 +318,7 @@ impl SourceKind {
         match self {
             SourceKind::Demo(_) => "demo",
             SourceKind::Git(_) => "git",
+            SourceKind::ArgoCd(_) => "argocd",
             SourceKind::Prometheus(_) => "prometheus",
             SourceKind::Mlflow(_) => "mlflow",
             SourceKind::Evidently(_) => "evidently",
@@ -588,6 +630,7 @@ fn parse_source(
     match kind_name {
         "demo" => demo::parse(&parser),
         "git" => git::parse(&parser),
+        "argocd" => argocd::parse(&parser),
         "prometheus" => prometheus::parse(&parser),
         "mlflow" => mlflow::parse(&parser),
         "evidently" => evidently::parse(&parser),
@@ -724,9 +767,19 @@ mod tests {
         let t: T = toml::from_str("token = { env = \"GITHUB_TOKEN\" }").expect("parse");
         assert_eq!(t.token, Secret::Env("GITHUB_TOKEN".into()));
         assert_eq!(format!("{:?}", t.token), "Secret(env GITHUB_TOKEN)");
+        // opsdeck reports `message()` with its own file:line:column (toml's
+        // Display would quote the source line).
+        let inline = toml::from_str::<T>("token = \"ghp_inline\"")
+            .err()
+            .map(|e| e.message().to_string())
+            .unwrap_or_default();
         assert!(
-            toml::from_str::<T>("token = \"ghp_inline\"").is_err(),
-            "inline secrets are refused"
+            inline.contains("a secret is never written inline"),
+            "{inline}"
+        );
+        assert!(
+            !inline.contains("ghp_inline"),
+            "the error must not echo the secret: {inline}"
         );
         assert!(toml::from_str::<T>("token = { url = \"x\" }").is_err());
     }

@@ -59,6 +59,12 @@ impl std::fmt::Display for Target {
 pub enum ActionKind {
     Sync,
     Refresh,
+    /// Refresh that also drops the controller's manifest cache.
+    HardRefresh,
+    /// Stop an app's running sync or rollback operation.
+    Terminate,
+    /// Turn an app's automated sync off (so a history rollback is allowed).
+    DisableAutoSync,
     Rollback,
     Suspend,
     Resume,
@@ -72,7 +78,7 @@ impl ActionKind {
     /// Changes something in a backend (refused when read-only). A refresh
     /// only asks the controller to look again.
     pub fn is_mutating(self) -> bool {
-        !matches!(self, ActionKind::Refresh)
+        !matches!(self, ActionKind::Refresh | ActionKind::HardRefresh)
     }
 
     /// What kind of target it applies to.
@@ -89,6 +95,9 @@ impl ActionKind {
         match self {
             ActionKind::Sync => "sync",
             ActionKind::Refresh => "refresh",
+            ActionKind::HardRefresh => "hard-refresh",
+            ActionKind::Terminate => "terminate the operation of",
+            ActionKind::DisableAutoSync => "turn auto-sync off for",
             ActionKind::Rollback => "roll back",
             ActionKind::Suspend => "suspend",
             ActionKind::Resume => "resume",
@@ -114,6 +123,48 @@ pub struct Action {
     /// After it is done, refresh this app and follow it until it converges.
     #[serde(default)]
     pub follow: Option<Follow>,
+    /// How a sync (or history rollback) is sent; toggled in the dialog.
+    #[serde(default)]
+    pub sync: SyncOptions,
+}
+
+impl Action {
+    /// Change the sync options and the effect line that states them.
+    pub fn set_sync_options(&mut self, options: SyncOptions) {
+        let old = self.sync.words();
+        if let Some(base) = self.effect.strip_suffix(old.as_str()) {
+            self.effect = base.to_string();
+        }
+        self.effect.push_str(&options.words());
+        self.sync = options;
+    }
+}
+
+/// Options of a sync: delete what Git no longer has, or only pretend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncOptions {
+    /// Delete live resources that are no longer in the desired state.
+    pub prune: bool,
+    /// Ask the controller what it would do, changing nothing.
+    pub dry_run: bool,
+}
+
+impl SyncOptions {
+    /// The words the effect line carries: "" or " (prune, dry run)".
+    pub fn words(self) -> String {
+        let mut words = Vec::new();
+        if self.prune {
+            words.push("prune: delete resources no longer in Git");
+        }
+        if self.dry_run {
+            words.push("dry run: change nothing");
+        }
+        if words.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", words.join("; "))
+        }
+    }
 }
 
 /// An app to refresh and watch after an action (a revert pushed to the

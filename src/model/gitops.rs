@@ -189,6 +189,16 @@ impl GitOpsApp {
         health.max(sync)
     }
 
+    /// Fill history authors and messages from loaded revision metadata.
+    pub fn apply_revisions(&mut self, revisions: &[RevisionInfo]) {
+        for d in &mut self.history {
+            if let Some(info) = revisions.iter().find(|r| r.revision == d.revision) {
+                d.author = info.author.clone();
+                d.message = info.message.clone();
+            }
+        }
+    }
+
     /// "namespace" or "cluster/namespace".
     pub fn place(&self) -> String {
         if self.cluster.is_empty() {
@@ -197,4 +207,64 @@ impl GitOpsApp {
             format!("{}/{}", self.cluster, self.namespace)
         }
     }
+}
+
+/// What an app's drill-down loads on demand (Argo CD): the result of its
+/// last operation per resource, who wrote each deployed revision, its
+/// resource tree and the diff of what is out of sync.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AppDetail {
+    /// Per-resource results of the last sync operation.
+    pub results: Vec<ResourceResult>,
+    /// Author, date and message of deployed revisions, by revision.
+    pub revisions: Vec<RevisionInfo>,
+    /// The resource tree, parents before their children, with depth.
+    pub tree: Vec<TreeNode>,
+    /// One entry per modified resource: its unified diff, live → desired.
+    pub diffs: Vec<ResourceDiff>,
+    /// Parts that could not be loaded, in words (the rest is still shown).
+    pub problems: Vec<String>,
+}
+
+/// How one resource fared in a sync.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceResult {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// "Synced", "SyncFailed", "Pruned"…
+    pub status: String,
+    pub message: String,
+}
+
+/// Who wrote a revision, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RevisionInfo {
+    pub revision: String,
+    pub author: Option<String>,
+    pub date: Option<Timestamp>,
+    pub message: Option<String>,
+}
+
+/// One node of an app's resource tree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TreeNode {
+    /// 0 for resources the app manages directly, +1 per owner level.
+    pub depth: usize,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub health: Option<Health>,
+    pub message: Option<String>,
+}
+
+/// One modified resource: a unified diff of its live state against the
+/// desired state, both as YAML.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceDiff {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// Unified diff lines (`---`, `+++`, `@@`, ` `, `-`, `+`).
+    pub lines: Vec<String>,
 }

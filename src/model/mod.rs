@@ -6,11 +6,11 @@ pub mod drift;
 pub mod gitops;
 pub mod pipeline;
 
-pub use action::{Action, ActionKind, Follow, Outcome, Target, TargetKind};
+pub use action::{Action, ActionKind, Follow, Outcome, SyncOptions, Target, TargetKind};
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse};
 pub use gitops::{
-    Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase, RepoInfo,
-    ResourceRef, SyncStatus,
+    AppDetail, Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase,
+    RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus, TreeNode,
 };
 pub use pipeline::{Job, PipelineRun, RunStatus, Step};
 

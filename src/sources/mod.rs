@@ -2,6 +2,7 @@
 //! task with its own timeout and backoff, and sends what it read, by value,
 //! over a channel to the one owner of the state.
 
+pub mod argocd;
 pub mod demo;
 pub mod drift;
 pub mod evidently;
@@ -17,7 +18,7 @@ use async_trait::async_trait;
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::model::{Action, ActionKind, Job, Provides, Snapshot, Timestamp};
+use crate::model::{Action, ActionKind, AppDetail, Job, Provides, Snapshot, Timestamp};
 
 /// One read may take this long before it counts as failed.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
@@ -72,10 +73,24 @@ pub trait Source: Send + Sync {
     async fn execute(&self, action: &Action) -> Result<String, ActionError>;
     /// Jobs and steps of one run, for the drill-down.
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError>;
+    /// An app's drill-down (operation results, revision authors, resource
+    /// tree, diff), for sources that have one.
+    async fn app_detail(&self, _app: &str) -> Result<AppDetail, SourceError> {
+        Err(SourceError::Unsupported(format!(
+            "{} sources have no app drill-down",
+            self.kind()
+        )))
+    }
     /// Something about how the source is set up that the engineer must
     /// see (certificate checks off), shown beside its name.
     fn warning(&self) -> Option<String> {
         None
+    }
+    /// Sources with a live feed run their own read loop here, sending
+    /// events until the receiver is gone, and return true. The default has
+    /// none and returns false at once: the caller then polls `fetch`.
+    async fn watch(&self, _index: usize, _tx: &mpsc::Sender<SourceEvent>, _wake: &Notify) -> bool {
+        false
     }
 }
 
@@ -107,6 +122,11 @@ pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
             &config.name,
             c.clone(),
             config.production,
+            config.refresh.unwrap_or(refresh),
+        )),
+        SourceKind::ArgoCd(c) => Arc::new(argocd::ArgoCdSource::new(
+            &config.name,
+            c.clone(),
             config.refresh.unwrap_or(refresh),
         )),
         SourceKind::Git(git) => Arc::new(git::GitSource::new(
@@ -179,6 +199,9 @@ async fn poll(
     tx: mpsc::Sender<SourceEvent>,
     wake: Arc<Notify>,
 ) {
+    if source.watch(index, &tx, &wake).await {
+        return;
+    }
     let interval = source.poll_interval();
     let mut retry = RETRY_INTERVAL.min(interval);
     loop {

@@ -109,6 +109,9 @@ pub fn pane_block<'a>(
         }
         let (glyph, style) = status::phase(theme, state, source.phase());
         spans.push(Span::styled(format!("{} ", source.name), theme.muted()));
+        if let Some(warning) = &source.warning {
+            spans.push(Span::styled(format!("{} {warning} ", g.warn), theme.warn()));
+        }
         spans.push(Span::styled(glyph, style));
         let detail = match (source.phase(), &source.error, source.updated_at) {
             (Phase::Error, Some(error), _) => {

@@ -60,6 +60,23 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
             ]),
         ));
     }
+    if crate::app::update::takes_sync_options(state, action) {
+        let (p, d) = if confirm.required_text().is_some() {
+            ("[ctrl-p]", "[ctrl-d]")
+        } else {
+            ("[p]", "[d]")
+        };
+        let on_off = |on: bool| if on { "on " } else { "off" };
+        lines.push((
+            0,
+            Line::from(vec![
+                Span::styled(p, theme.key()),
+                Span::raw(format!(" prune {}   ", on_off(action.sync.prune))),
+                Span::styled(d, theme.key()),
+                Span::raw(format!(" dry run {}", on_off(action.sync.dry_run))),
+            ]),
+        ));
+    }
     if state.is_busy(&action.target) {
         lines.push((
             0,

@@ -11,7 +11,7 @@ use crate::model::{GitOpsApp, OperationPhase, short_rev};
 use crate::theme::Theme;
 use crate::ui::pane::{self, Nouns, TabView};
 use crate::ui::table::Column;
-use crate::ui::{busy_marker, detail, format, repo, status};
+use crate::ui::{argocd, busy_marker, detail, format, repo, status};
 
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "details"),
@@ -33,6 +33,8 @@ pub(super) const DETAIL_HINTS: &[(Command, &str)] = &[
     (Command::Rollback, "rollback"),
     (Command::Suspend, "suspend"),
     (Command::Resume, "resume"),
+    (Command::Terminate, "terminate"),
+    (Command::DisableAutoSync, "auto-sync off"),
     (Command::Help, "help"),
 ];
 
@@ -285,6 +287,7 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
                     width,
                 ));
             }
+            lines.extend(argocd::operation_results(state, theme, app, width));
         }
     }
 
@@ -300,6 +303,7 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
     if app.history.is_empty() {
         lines.push(Line::styled("   no deploy history", theme.muted()));
         lines.extend(repo::diff_lines(theme, app));
+        lines.extend(argocd::drill_down(state, theme, app));
         return lines;
     }
     lines.push(Line::styled(
@@ -349,5 +353,6 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
         ]));
     }
     lines.extend(repo::diff_lines(theme, app));
+    lines.extend(argocd::drill_down(state, theme, app));
     lines
 }

@@ -144,7 +144,7 @@ pub(super) fn commit_diff<'a>(theme: &Theme, app: &GitOpsApp, sha: &str) -> Opti
 }
 
 /// Diff lines coloured like `git diff`: headers, additions, removals, hunks.
-fn coloured<'a>(theme: &Theme, diff: &[String], indent: &str) -> Vec<Line<'a>> {
+pub(super) fn coloured<'a>(theme: &Theme, diff: &[String], indent: &str) -> Vec<Line<'a>> {
     diff.iter()
         .map(|line| {
             let style = if line.starts_with("+++")

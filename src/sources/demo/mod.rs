@@ -89,8 +89,9 @@ impl Source for DemoSource {
         Ok(snapshot)
     }
 
-    fn supports(&self, _kind: ActionKind) -> bool {
-        true
+    fn supports(&self, kind: ActionKind) -> bool {
+        // The demo fleet has no running operations or automated-sync policy to change.
+        !matches!(kind, ActionKind::Terminate | ActionKind::DisableAutoSync)
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
@@ -106,7 +107,10 @@ impl Source for DemoSource {
         };
         self.with_fleet(|fleet| match action.kind {
             ActionKind::Sync => fleet::act::sync(fleet, id, &who),
-            ActionKind::Refresh => fleet::act::refresh(fleet, id),
+            ActionKind::Refresh | ActionKind::HardRefresh => fleet::act::refresh(fleet, id),
+            ActionKind::Terminate | ActionKind::DisableAutoSync => {
+                Err(format!("the demo fleet cannot {}", action.kind.verb()))
+            }
             ActionKind::Rollback => match to() {
                 Ok(to) => fleet::act::rollback(fleet, id, &to, &who),
                 Err(e) => Err(e.to_string()),

@@ -1,0 +1,140 @@
+//! `kind = "argocd"`: an Argo CD API server, how to authenticate to it, and
+//! which applications to show.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use toml::Spanned;
+
+use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind, expand_home};
+
+/// Where the `argocd` CLI keeps its contexts and tokens.
+pub const ARGOCD_CLI_CONFIG: &str = "~/.config/argocd/config";
+
+/// Where to find the bearer token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgoToken {
+    /// `token = { env | file | command }`.
+    Secret(Secret),
+    /// No `token` key: the current context of the argocd CLI's config file.
+    CliConfig(PathBuf),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgoCdConfig {
+    /// The API server, without a trailing slash.
+    pub url: String,
+    pub token: ArgoToken,
+    /// Only apps of this project.
+    pub project: Option<String>,
+    /// Only apps whose labels match this selector (`team=payments`).
+    pub selector: Option<String>,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification (never the default; warned about on screen).
+    pub insecure: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArgoCd {
+    #[allow(dead_code)] // checked by the dispatcher
+    kind: IgnoredAny,
+    name: String,
+    #[serde(default)]
+    production: bool,
+    refresh: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    token: Option<Spanned<toml::Value>>,
+    project: Option<Spanned<String>>,
+    selector: Option<Spanned<String>>,
+    ca_file: Option<PathBuf>,
+    insecure: Option<Spanned<bool>>,
+}
+
+pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+    let raw: RawArgoCd = p.deserialize()?;
+    let Some(url) = raw.url else {
+        return Err(ConfigError::at(
+            &p.name_at(),
+            "an argocd source needs `url`, the Argo CD API server (https://argocd.example.com)",
+        ));
+    };
+    let parsed = url::Url::parse(url.get_ref()).map_err(|e| {
+        p.error(
+            &url,
+            format!(
+                "url: `{}` is not a URL ({e}); write it like \"https://argocd.example.com\"",
+                url.get_ref()
+            ),
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none()
+        || parsed.query().is_some()
+    {
+        return Err(p.error(
+            &url,
+            format!(
+                "url: `{}` must be an http:// or https:// address with a host and no query",
+                url.get_ref()
+            ),
+        ));
+    }
+    let non_empty = |value: Option<Spanned<String>>, key: &str| match value {
+        Some(v) if v.get_ref().trim().is_empty() => {
+            Err(p.error(&v, format!("{key} must not be empty")))
+        }
+        v => Ok(v.map(Spanned::into_inner)),
+    };
+    let token = match raw.token {
+        None => None,
+        // Said without echoing it: the value would be the token itself.
+        Some(t) if t.get_ref().is_str() => {
+            return Err(p.error(
+                &t,
+                "token must not be written inline: use token = { env = \"ARGOCD_AUTH_TOKEN\" }, \
+                 { file = \"…\" } or { command = \"…\" }",
+            ));
+        }
+        Some(t) => Some(t.get_ref().clone().try_into::<Secret>().map_err(|e| {
+            p.error(
+                &t,
+                format!(
+                    "token: {} (write {{ env | file | command = \"…\" }})",
+                    e.message().trim()
+                ),
+            )
+        })?),
+    };
+    let project = non_empty(raw.project, "project")?;
+    let selector = non_empty(raw.selector, "selector")?;
+    let insecure = match raw.insecure {
+        Some(flag) if *flag.get_ref() && raw.ca_file.is_some() => {
+            return Err(p.error(
+                &flag,
+                "give either `ca_file` (trust this CA) or `insecure = true` (trust anything), not both",
+            ));
+        }
+        Some(flag) => *flag.get_ref(),
+        None => false,
+    };
+    Ok(SourceConfig {
+        name: raw.name,
+        production: raw.production,
+        refresh: p.duration(&raw.refresh, "refresh")?,
+        kind: SourceKind::ArgoCd(ArgoCdConfig {
+            url: url.get_ref().trim_end_matches('/').to_string(),
+            token: match token {
+                Some(secret) => ArgoToken::Secret(secret),
+                None => ArgoToken::CliConfig(expand_home(std::path::Path::new(ARGOCD_CLI_CONFIG))),
+            },
+            project,
+            selector,
+            ca_file: raw.ca_file.map(|f| expand_home(&f)),
+            insecure,
+        }),
+        at: Some(p.name_at()),
+    })
+}
