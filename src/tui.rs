@@ -61,6 +61,7 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
             SourceState::new(s.name(), s.kind(), s.provides(), c.production)
                 .with_actions(actions)
                 .with_warning(s.warning())
+                .with_capabilities(s.capabilities())
         })
         .collect();
     let mut state = State::new(source_states, keymap, read_only, chrono::Utc::now());

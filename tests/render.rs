@@ -487,7 +487,11 @@ fn argocd_state(size: (u16, u16)) -> State {
         },
         false,
     )
-    .with_warning(Some("TLS NOT VERIFIED (insecure = true)".into()));
+    .with_warning(Some("TLS NOT VERIFIED (insecure = true)".into()))
+    .with_capabilities(opsdeck::model::Capabilities {
+        app_detail: true,
+        sync_options: true,
+    });
     let mut state = State::new(vec![source], Keymap::default(), false, now);
     update(&mut state, Msg::Resize(size.0, size.1));
     let app: opsdeck::sources::argocd::api::Application = serde_json::from_value(serde_json::json!({

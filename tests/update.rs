@@ -761,7 +761,11 @@ fn argocd_state() -> State {
         ActionKind::Terminate,
         ActionKind::Rollback,
         ActionKind::DisableAutoSync,
-    ]);
+    ])
+    .with_capabilities(opsdeck::model::Capabilities {
+        app_detail: true,
+        sync_options: true,
+    });
     // The desired-state repository of `auto`, linked to it.
     let mut repo_app = app("auto", false);
     repo_app.source = "repo".into();

@@ -92,6 +92,8 @@ pub struct SourceState {
     pub actions: Vec<ActionKind>,
     /// Shown beside the source's name (e.g. certificate checks are off).
     pub warning: Option<String>,
+    /// Drill-downs and options it offers (set from the source).
+    pub capabilities: crate::model::Capabilities,
 }
 
 impl SourceState {
@@ -111,6 +113,7 @@ impl SourceState {
             error: None,
             actions: <ActionKind as strum::IntoEnumIterator>::iter().collect(),
             warning: None,
+            capabilities: crate::model::Capabilities::default(),
         }
     }
 
@@ -120,9 +123,15 @@ impl SourceState {
         self
     }
 
-    /// Its apps have a drill-down to load (Argo CD).
+    /// Its apps have a drill-down to load.
     pub fn has_app_detail(&self) -> bool {
-        self.kind == "argocd"
+        self.capabilities.app_detail
+    }
+
+    /// What the source offers beyond reading and its actions.
+    pub fn with_capabilities(mut self, capabilities: crate::model::Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
     }
 
     /// Only these action kinds are offered for this source.

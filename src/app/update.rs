@@ -538,7 +538,7 @@ pub fn takes_sync_options(state: &State, action: &Action) -> bool {
         && state
             .sources
             .iter()
-            .any(|s| s.name == action.target.source && s.kind == "argocd")
+            .any(|s| s.name == action.target.source && s.capabilities.sync_options)
 }
 
 fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {

@@ -26,6 +26,15 @@ pub struct Snapshot {
     pub models: Vec<ModelDrift>,
 }
 
+/// What a source offers beyond reading and its actions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Its apps have a drill-down to load (operation results, tree, diff).
+    pub app_detail: bool,
+    /// Its sync and history rollback take prune and dry-run options.
+    pub sync_options: bool,
+}
+
 /// Which tabs a source contributes to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Provides {

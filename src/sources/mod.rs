@@ -86,6 +86,10 @@ pub trait Source: Send + Sync {
     fn warning(&self) -> Option<String> {
         None
     }
+    /// What it offers beyond reading and its actions.
+    fn capabilities(&self) -> crate::model::Capabilities {
+        crate::model::Capabilities::default()
+    }
     /// Sources with a live feed run their own read loop here, sending
     /// events until the receiver is gone, and return true. The default has
     /// none and returns false at once: the caller then polls `fetch`.

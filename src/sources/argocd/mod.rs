@@ -353,6 +353,13 @@ impl Source for ArgoCdSource {
         })
     }
 
+    fn capabilities(&self) -> crate::model::Capabilities {
+        crate::model::Capabilities {
+            app_detail: true,
+            sync_options: true,
+        }
+    }
+
     fn supports(&self, kind: ActionKind) -> bool {
         matches!(
             kind,
