@@ -3,18 +3,23 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::app::actions::{self, PlanContext};
 use crate::app::command::Command;
 use crate::app::state::{
-    AppDetailState, Confirm, Detail, InFlight, Level, Overlay, Picker, SourceError, State,
-    StatusLine, Tab,
+    AppDetailState, Detail, Level, Overlay, SourceError, State, StatusLine, Tab,
 };
 use crate::app::views::{self, keep_visible, table_rows_for_height};
-use crate::model::{Action, ActionKind, AppDetail, Job, Outcome, Target, TargetKind, Timestamp};
+use crate::model::{Action, AppDetail, Job, Outcome, Target, TargetKind, Timestamp};
 use crate::sources::SourceEvent;
 
+mod act;
+mod dialogs;
+
+use act::{on_action_command, on_outcome};
+pub use dialogs::takes_sync_options;
+use dialogs::{on_confirm_key, on_picker_key};
+
 /// Longest text accepted in the filter or the typed confirmation.
-const MAX_INPUT_LEN: usize = 256;
+pub(super) const MAX_INPUT_LEN: usize = 256;
 
 /// Everything that can happen to the dashboard.
 #[derive(Debug)]
@@ -105,7 +110,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     }
 }
 
-fn say(state: &mut State, level: Level, text: impl Into<String>) {
+pub(super) fn say(state: &mut State, level: Level, text: impl Into<String>) {
     state.status = Some(StatusLine {
         level,
         text: text.into(),
@@ -204,238 +209,6 @@ fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) 
     state.dirty = true;
 }
 
-// ---- actions ---------------------------------------------------------------
-
-fn on_outcome(state: &mut State, id: u64, action: Action, outcome: Outcome) -> Vec<Effect> {
-    if state
-        .in_flight
-        .get(&action.target)
-        .is_some_and(|f| f.id == id)
-    {
-        state.in_flight.remove(&action.target);
-    }
-    let (level, text) = match &outcome {
-        Outcome::Done(m) => (
-            Level::Success,
-            format!("{} {}: {m}", action.kind.verb(), action.target),
-        ),
-        Outcome::Failed(m) => (
-            Level::Error,
-            format!("{} {} failed: {m}", action.kind.verb(), action.target),
-        ),
-        Outcome::Unknown(m) => (
-            Level::Warning,
-            format!(
-                "? {} {}: outcome unknown: {m}",
-                action.kind.verb(),
-                action.target
-            ),
-        ),
-    };
-    say(state, level, text);
-    match state
-        .sources
-        .iter()
-        .position(|s| s.name == action.target.source)
-    {
-        Some(i) => vec![Effect::Refetch(i)],
-        None => Vec::new(),
-    }
-}
-
-/// The target an action command aims at: the open detail's item, else the
-/// selected row (on the Overview, the item the attention row points at).
-fn action_target(state: &State) -> Option<Target> {
-    if let Some(detail) = &state.pane(state.tab).detail {
-        return Some(detail.target.clone());
-    }
-    state
-        .selected_row(state.tab)
-        .and_then(|row| state.target_of(row))
-}
-
-fn plan_context(state: &State, target: &Target) -> PlanContext {
-    let source_production = state
-        .sources
-        .iter()
-        .any(|s| s.name == target.source && s.production);
-    PlanContext {
-        read_only: state.read_only,
-        source_production,
-        now: state.now,
-    }
-}
-
-fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
-    let Some(target) = action_target(state) else {
-        if kind == ActionKind::Refresh {
-            return refetch_tab(state);
-        }
-        say(state, Level::Warning, "nothing selected");
-        return Vec::new();
-    };
-    // In the Drift tab, "rollback" moves the model's serving alias.
-    let kind = match (kind, target.kind) {
-        (ActionKind::Rollback, TargetKind::Model) => ActionKind::SetModelAlias,
-        (ActionKind::Refresh, TargetKind::Run | TargetKind::Model) => return refetch_tab(state),
-        (k, _) => k,
-    };
-    if let Err(why) = actions::check_allowed(kind, &target, state.read_only) {
-        say(state, Level::Error, why);
-        return Vec::new();
-    }
-    if state.is_busy(&target) {
-        say(
-            state,
-            Level::Warning,
-            format!("an action on {target} is still in flight: wait for its outcome"),
-        );
-        return Vec::new();
-    }
-    let Some(source) = state.sources.iter().find(|s| s.name == target.source) else {
-        return Vec::new();
-    };
-    if !source.actions.contains(&kind) {
-        let message = format!("{} sources cannot {} {target}", source.kind, kind.verb());
-        say(state, Level::Warning, message);
-        return Vec::new();
-    }
-    let ctx = plan_context(state, &target);
-    // Rollbacks first pick where to: the deploy history, or the model's versions.
-    if matches!(kind, ActionKind::Rollback | ActionKind::SetModelAlias) {
-        let snapshot = &source.snapshot;
-        let (entries, title, default) = match kind {
-            ActionKind::Rollback => {
-                let Some(app) = snapshot.apps.iter().find(|a| a.name == target.id) else {
-                    return Vec::new();
-                };
-                // Say why before offering a choice that would be refused;
-                // the planned default is where the cursor starts.
-                let default = match actions::plan_app(kind, app, None, ctx) {
-                    Ok(action) => action.to,
-                    Err(why) => {
-                        say(state, Level::Error, why);
-                        return Vec::new();
-                    }
-                };
-                let title = match &app.repo {
-                    Some(repo) => format!(
-                        "Revert which commit of {target} ({} on {})?",
-                        app.path.as_deref().unwrap_or(""),
-                        repo.branch
-                    ),
-                    None => format!("Roll back {target} to…"),
-                };
-                (actions::rollback_choices(app), title, default)
-            }
-            _ => {
-                let Some(model) = snapshot.models.iter().find(|m| m.model == target.id) else {
-                    return Vec::new();
-                };
-                let default = match actions::plan_model(kind, model, None, ctx) {
-                    Ok(action) => action.to,
-                    Err(why) => {
-                        say(state, Level::Error, why);
-                        return Vec::new();
-                    }
-                };
-                (
-                    actions::version_choices(model),
-                    format!("Point {target} \"{}\" at…", model.alias),
-                    default,
-                )
-            }
-        };
-        let selected = entries
-            .iter()
-            .position(|e| Some(&e.id) == default.as_ref())
-            .or_else(|| entries.iter().position(|e| !e.current))
-            .unwrap_or(0);
-        state.overlay = Some(Overlay::Picker(Picker {
-            kind,
-            target,
-            title,
-            entries,
-            selected,
-        }));
-        state.dirty = true;
-        return Vec::new();
-    }
-    match actions::plan(kind, &source.snapshot, &target, None, ctx) {
-        Ok(action) => ask(state, action),
-        Err(why) => {
-            say(state, Level::Error, why);
-            Vec::new()
-        }
-    }
-}
-
-/// Confirm first, unless the action changes nothing.
-fn ask(state: &mut State, action: Action) -> Vec<Effect> {
-    if !action.kind.is_mutating() {
-        return dispatch(state, action);
-    }
-    state.overlay = Some(Overlay::Confirm(Confirm {
-        action,
-        typed: String::new(),
-    }));
-    state.dirty = true;
-    Vec::new()
-}
-
-/// Send a confirmed action, unless one is already in flight on its target.
-fn dispatch(state: &mut State, action: Action) -> Vec<Effect> {
-    state.overlay = None;
-    if let Err(why) = actions::check_allowed(action.kind, &action.target, state.read_only) {
-        say(state, Level::Error, why);
-        return Vec::new();
-    }
-    if state.is_busy(&action.target) {
-        say(
-            state,
-            Level::Warning,
-            format!(
-                "an action on {} is still in flight: wait for its outcome",
-                action.target
-            ),
-        );
-        return Vec::new();
-    }
-    let id = state.next_action_id;
-    state.next_action_id += 1;
-    state.in_flight.insert(
-        action.target.clone(),
-        InFlight {
-            id,
-            action: action.clone(),
-            started: state.now,
-        },
-    );
-    say(
-        state,
-        Level::Info,
-        format!("{} {}…", action.kind.verb(), action.target),
-    );
-    vec![Effect::Run { id, action }]
-}
-
-fn refetch_tab(state: &mut State) -> Vec<Effect> {
-    let tab = state.tab;
-    let effects: Vec<Effect> = state
-        .sources
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| tab.shows(s.provides))
-        .map(|(i, _)| Effect::Refetch(i))
-        .collect();
-    say(
-        state,
-        Level::Info,
-        format!("reading {} source(s) again…", effects.len()),
-    );
-    effects
-}
-
 // ---- keys --------------------------------------------------------------------
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -463,137 +236,6 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         Some(command) => on_command(state, command),
         None => Vec::new(),
     }
-}
-
-fn on_confirm_key(state: &mut State, mut confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
-    let typed_mode = confirm.required_text().is_some();
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if let KeyCode::Char(c @ ('p' | 'd')) = key.code {
-        if (ctrl || !typed_mode) && takes_sync_options(state, &confirm.action) {
-            let mut options = confirm.action.sync;
-            if c == 'p' {
-                options.prune = !options.prune;
-            } else {
-                options.dry_run = !options.dry_run;
-            }
-            confirm.action.set_sync_options(options);
-            state.overlay = Some(Overlay::Confirm(confirm));
-            state.dirty = true;
-            return Vec::new();
-        }
-    }
-    match key.code {
-        KeyCode::Esc => {
-            state.overlay = None;
-            say(
-                state,
-                Level::Info,
-                format!("cancelled: {}", confirm.action.effect),
-            );
-            return Vec::new();
-        }
-        KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') if !typed_mode => {
-            return dispatch(state, confirm.action);
-        }
-        KeyCode::Char('n') | KeyCode::Char('N') if !typed_mode => {
-            state.overlay = None;
-            say(
-                state,
-                Level::Info,
-                format!("cancelled: {}", confirm.action.effect),
-            );
-            return Vec::new();
-        }
-        KeyCode::Enter if confirm.is_satisfied() => return dispatch(state, confirm.action),
-        KeyCode::Enter => {
-            let want = confirm.required_text().unwrap_or_default().to_string();
-            say(
-                state,
-                Level::Warning,
-                format!("type \"{want}\" exactly to confirm, or Esc to cancel"),
-            );
-            return Vec::new();
-        }
-        KeyCode::Backspace if typed_mode => {
-            confirm.typed.pop();
-        }
-        KeyCode::Char('u') if typed_mode && key.modifiers.contains(KeyModifiers::CONTROL) => {
-            confirm.typed.clear()
-        }
-        KeyCode::Char(c) if typed_mode && !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            if confirm.typed.len() < MAX_INPUT_LEN {
-                confirm.typed.push(c);
-            }
-        }
-        _ => return Vec::new(),
-    }
-    state.overlay = Some(Overlay::Confirm(confirm));
-    state.dirty = true;
-    Vec::new()
-}
-
-/// A sync or history rollback on a source that honours prune and dry run.
-pub fn takes_sync_options(state: &State, action: &Action) -> bool {
-    matches!(action.kind, ActionKind::Sync | ActionKind::Rollback)
-        && state
-            .sources
-            .iter()
-            .any(|s| s.name == action.target.source && s.capabilities.sync_options)
-}
-
-fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let Some(Overlay::Picker(mut picker)) = state.overlay.clone() else {
-        return Vec::new();
-    };
-    let last = picker.entries.len().saturating_sub(1);
-    let page = table_rows_for_height(state.size.1).saturating_sub(4).max(1);
-    match (key.code, state.keymap.lookup(&key)) {
-        (KeyCode::Esc, _) | (_, Some(Command::Back | Command::Quit)) => {
-            state.overlay = None;
-            state.dirty = true;
-            return Vec::new();
-        }
-        (KeyCode::Enter, _) | (_, Some(Command::Open)) => {
-            let Some(entry) = picker.entries.get(picker.selected) else {
-                return Vec::new();
-            };
-            if entry.current {
-                say(
-                    state,
-                    Level::Warning,
-                    format!("{} is what runs now: pick another entry", entry.revision),
-                );
-                return Vec::new();
-            }
-            let to = entry.id.clone();
-            let target = picker.target.clone();
-            let ctx = plan_context(state, &target);
-            let planned = state
-                .sources
-                .iter()
-                .find(|s| s.name == target.source)
-                .map(|s| actions::plan(picker.kind, &s.snapshot, &target, Some(&to), ctx));
-            state.overlay = None;
-            return match planned {
-                Some(Ok(action)) => ask(state, action),
-                Some(Err(why)) => {
-                    say(state, Level::Error, why);
-                    Vec::new()
-                }
-                None => Vec::new(),
-            };
-        }
-        (_, Some(Command::Up)) => picker.selected = picker.selected.saturating_sub(1),
-        (_, Some(Command::Down)) => picker.selected = (picker.selected + 1).min(last),
-        (_, Some(Command::Top)) => picker.selected = 0,
-        (_, Some(Command::Bottom)) => picker.selected = last,
-        (_, Some(Command::PageUp)) => picker.selected = picker.selected.saturating_sub(page),
-        (_, Some(Command::PageDown)) => picker.selected = (picker.selected + page).min(last),
-        _ => return Vec::new(),
-    }
-    state.overlay = Some(Overlay::Picker(picker));
-    state.dirty = true;
-    Vec::new()
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) {

@@ -1,0 +1,243 @@
+//! The action flow: from a command to a planned action, a picker or a
+//! confirmation, to the executor, and the outcome back.
+
+use crate::app::actions::{self, PlanContext};
+use crate::app::state::{Confirm, InFlight, Level, Overlay, Picker, State};
+use crate::model::{Action, ActionKind, Outcome, Target, TargetKind};
+
+use super::{Effect, say};
+
+pub(super) fn on_outcome(
+    state: &mut State,
+    id: u64,
+    action: Action,
+    outcome: Outcome,
+) -> Vec<Effect> {
+    if state
+        .in_flight
+        .get(&action.target)
+        .is_some_and(|f| f.id == id)
+    {
+        state.in_flight.remove(&action.target);
+    }
+    let (level, text) = match &outcome {
+        Outcome::Done(m) => (
+            Level::Success,
+            format!("{} {}: {m}", action.kind.verb(), action.target),
+        ),
+        Outcome::Failed(m) => (
+            Level::Error,
+            format!("{} {} failed: {m}", action.kind.verb(), action.target),
+        ),
+        Outcome::Unknown(m) => (
+            Level::Warning,
+            format!(
+                "? {} {}: outcome unknown: {m}",
+                action.kind.verb(),
+                action.target
+            ),
+        ),
+    };
+    say(state, level, text);
+    match state
+        .sources
+        .iter()
+        .position(|s| s.name == action.target.source)
+    {
+        Some(i) => vec![Effect::Refetch(i)],
+        None => Vec::new(),
+    }
+}
+
+/// The target an action command aims at: the open detail's item, else the
+/// selected row (on the Overview, the item the attention row points at).
+fn action_target(state: &State) -> Option<Target> {
+    if let Some(detail) = &state.pane(state.tab).detail {
+        return Some(detail.target.clone());
+    }
+    state
+        .selected_row(state.tab)
+        .and_then(|row| state.target_of(row))
+}
+
+pub(super) fn plan_context(state: &State, target: &Target) -> PlanContext {
+    let source_production = state
+        .sources
+        .iter()
+        .any(|s| s.name == target.source && s.production);
+    PlanContext {
+        read_only: state.read_only,
+        source_production,
+        now: state.now,
+    }
+}
+
+pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
+    let Some(target) = action_target(state) else {
+        if kind == ActionKind::Refresh {
+            return refetch_tab(state);
+        }
+        say(state, Level::Warning, "nothing selected");
+        return Vec::new();
+    };
+    // In the Drift tab, "rollback" moves the model's serving alias.
+    let kind = match (kind, target.kind) {
+        (ActionKind::Rollback, TargetKind::Model) => ActionKind::SetModelAlias,
+        (ActionKind::Refresh, TargetKind::Run | TargetKind::Model) => return refetch_tab(state),
+        (k, _) => k,
+    };
+    if let Err(why) = actions::check_allowed(kind, &target, state.read_only) {
+        say(state, Level::Error, why);
+        return Vec::new();
+    }
+    if state.is_busy(&target) {
+        say(
+            state,
+            Level::Warning,
+            format!("an action on {target} is still in flight: wait for its outcome"),
+        );
+        return Vec::new();
+    }
+    let Some(source) = state.sources.iter().find(|s| s.name == target.source) else {
+        return Vec::new();
+    };
+    if !source.actions.contains(&kind) {
+        let message = format!("{} sources cannot {} {target}", source.kind, kind.verb());
+        say(state, Level::Warning, message);
+        return Vec::new();
+    }
+    let ctx = plan_context(state, &target);
+    // Rollbacks first pick where to: the deploy history, or the model's versions.
+    if matches!(kind, ActionKind::Rollback | ActionKind::SetModelAlias) {
+        let snapshot = &source.snapshot;
+        let (entries, title, default) = match kind {
+            ActionKind::Rollback => {
+                let Some(app) = snapshot.apps.iter().find(|a| a.name == target.id) else {
+                    return Vec::new();
+                };
+                // Say why before offering a choice that would be refused;
+                // the planned default is where the cursor starts.
+                let default = match actions::plan_app(kind, app, None, ctx) {
+                    Ok(action) => action.to,
+                    Err(why) => {
+                        say(state, Level::Error, why);
+                        return Vec::new();
+                    }
+                };
+                let title = match &app.repo {
+                    Some(repo) => format!(
+                        "Revert which commit of {target} ({} on {})?",
+                        app.path.as_deref().unwrap_or(""),
+                        repo.branch
+                    ),
+                    None => format!("Roll back {target} to…"),
+                };
+                (actions::rollback_choices(app), title, default)
+            }
+            _ => {
+                let Some(model) = snapshot.models.iter().find(|m| m.model == target.id) else {
+                    return Vec::new();
+                };
+                let default = match actions::plan_model(kind, model, None, ctx) {
+                    Ok(action) => action.to,
+                    Err(why) => {
+                        say(state, Level::Error, why);
+                        return Vec::new();
+                    }
+                };
+                (
+                    actions::version_choices(model),
+                    format!("Point {target} \"{}\" at…", model.alias),
+                    default,
+                )
+            }
+        };
+        let selected = entries
+            .iter()
+            .position(|e| Some(&e.id) == default.as_ref())
+            .or_else(|| entries.iter().position(|e| !e.current))
+            .unwrap_or(0);
+        state.overlay = Some(Overlay::Picker(Picker {
+            kind,
+            target,
+            title,
+            entries,
+            selected,
+        }));
+        state.dirty = true;
+        return Vec::new();
+    }
+    match actions::plan(kind, &source.snapshot, &target, None, ctx) {
+        Ok(action) => ask(state, action),
+        Err(why) => {
+            say(state, Level::Error, why);
+            Vec::new()
+        }
+    }
+}
+
+/// Confirm first, unless the action changes nothing.
+pub(super) fn ask(state: &mut State, action: Action) -> Vec<Effect> {
+    if !action.kind.is_mutating() {
+        return dispatch(state, action);
+    }
+    state.overlay = Some(Overlay::Confirm(Confirm {
+        action,
+        typed: String::new(),
+    }));
+    state.dirty = true;
+    Vec::new()
+}
+
+/// Send a confirmed action, unless one is already in flight on its target.
+pub(super) fn dispatch(state: &mut State, action: Action) -> Vec<Effect> {
+    state.overlay = None;
+    if let Err(why) = actions::check_allowed(action.kind, &action.target, state.read_only) {
+        say(state, Level::Error, why);
+        return Vec::new();
+    }
+    if state.is_busy(&action.target) {
+        say(
+            state,
+            Level::Warning,
+            format!(
+                "an action on {} is still in flight: wait for its outcome",
+                action.target
+            ),
+        );
+        return Vec::new();
+    }
+    let id = state.next_action_id;
+    state.next_action_id += 1;
+    state.in_flight.insert(
+        action.target.clone(),
+        InFlight {
+            id,
+            action: action.clone(),
+            started: state.now,
+        },
+    );
+    say(
+        state,
+        Level::Info,
+        format!("{} {}…", action.kind.verb(), action.target),
+    );
+    vec![Effect::Run { id, action }]
+}
+
+pub(super) fn refetch_tab(state: &mut State) -> Vec<Effect> {
+    let tab = state.tab;
+    let effects: Vec<Effect> = state
+        .sources
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| tab.shows(s.provides))
+        .map(|(i, _)| Effect::Refetch(i))
+        .collect();
+    say(
+        state,
+        Level::Info,
+        format!("reading {} source(s) again…", effects.len()),
+    );
+    effects
+}
