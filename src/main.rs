@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use opsdeck::cli::{self, ActionRequest, Globals, StatusFormat};
-use opsdeck::model::ActionKind;
+use opsdeck::model::{ActionKind, SyncOptions};
 
 #[derive(Parser)]
 #[command(
@@ -52,11 +52,17 @@ enum Cmd {
         format: Format,
     },
     /// Sync an app to its target revision: SOURCE/APP
-    Sync(Target),
+    Sync(SyncTarget),
     /// Ask an app's controller to look again: SOURCE/APP
     Refresh(Target),
+    /// Refresh and drop the controller's manifest cache (Argo CD): SOURCE/APP
+    HardRefresh(Target),
     /// Roll an app back to a history entry, or a model's alias to a version: SOURCE/APP or SOURCE/MODEL
     Rollback(RollbackTarget),
+    /// Stop an app's running sync or rollback (Argo CD): SOURCE/APP
+    Terminate(Target),
+    /// Turn an app's auto-sync off, so a history rollback is allowed (Argo CD): SOURCE/APP
+    DisableAutoSync(Target),
     /// Suspend reconciliation of an app: SOURCE/APP
     Suspend(Target),
     /// Resume reconciliation of an app: SOURCE/APP
@@ -111,6 +117,36 @@ struct RollbackTarget {
     /// History id (apps) or version (models) [default: the previous one]
     #[arg(long, value_name = "ID")]
     to: Option<String>,
+    #[command(flatten)]
+    sync: SyncFlags,
+}
+
+#[derive(Args)]
+struct SyncTarget {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    sync: SyncFlags,
+}
+
+/// Options Argo CD takes on a sync or history rollback.
+#[derive(Args, Clone, Copy)]
+struct SyncFlags {
+    /// Delete live resources that are no longer in the desired state
+    #[arg(long)]
+    prune: bool,
+    /// Ask the controller what it would do, changing nothing (not opsdeck's --dry-run)
+    #[arg(long)]
+    server_dry_run: bool,
+}
+
+impl From<SyncFlags> for SyncOptions {
+    fn from(f: SyncFlags) -> Self {
+        SyncOptions {
+            prune: f.prune,
+            dry_run: f.server_dry_run,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -137,13 +173,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let action = |kind: ActionKind, t: Target, to: Option<String>| ActionRequest {
-        kind,
-        target: t.target,
-        to,
-        yes: t.yes,
-        dry_run: t.dry_run,
-    };
+    let action =
+        |kind: ActionKind, t: Target, to: Option<String>, sync: SyncOptions| ActionRequest {
+            kind,
+            target: t.target,
+            to,
+            sync,
+            yes: t.yes,
+            dry_run: t.dry_run,
+        };
+    let plain = SyncOptions::default();
     let code = runtime.block_on(async {
         match args.command {
             None => cli::dashboard(globals).await,
@@ -154,18 +193,47 @@ fn main() -> ExitCode {
                 };
                 cli::status(globals, format).await
             }
-            Some(Cmd::Sync(t)) => cli::act(globals, action(ActionKind::Sync, t, None)).await,
-            Some(Cmd::Refresh(t)) => cli::act(globals, action(ActionKind::Refresh, t, None)).await,
+            Some(Cmd::Sync(t)) => {
+                cli::act(
+                    globals,
+                    action(ActionKind::Sync, t.target, None, t.sync.into()),
+                )
+                .await
+            }
+            Some(Cmd::Refresh(t)) => {
+                cli::act(globals, action(ActionKind::Refresh, t, None, plain)).await
+            }
+            Some(Cmd::HardRefresh(t)) => {
+                cli::act(globals, action(ActionKind::HardRefresh, t, None, plain)).await
+            }
+            Some(Cmd::Terminate(t)) => {
+                cli::act(globals, action(ActionKind::Terminate, t, None, plain)).await
+            }
+            Some(Cmd::DisableAutoSync(t)) => {
+                cli::act(globals, action(ActionKind::DisableAutoSync, t, None, plain)).await
+            }
             Some(Cmd::Rollback(r)) => {
-                cli::act(globals, action(ActionKind::Rollback, r.target, r.to)).await
+                cli::act(
+                    globals,
+                    action(ActionKind::Rollback, r.target, r.to, r.sync.into()),
+                )
+                .await
             }
-            Some(Cmd::Suspend(t)) => cli::act(globals, action(ActionKind::Suspend, t, None)).await,
-            Some(Cmd::Resume(t)) => cli::act(globals, action(ActionKind::Resume, t, None)).await,
-            Some(Cmd::Rerun(t)) => cli::act(globals, action(ActionKind::Rerun, t, None)).await,
+            Some(Cmd::Suspend(t)) => {
+                cli::act(globals, action(ActionKind::Suspend, t, None, plain)).await
+            }
+            Some(Cmd::Resume(t)) => {
+                cli::act(globals, action(ActionKind::Resume, t, None, plain)).await
+            }
+            Some(Cmd::Rerun(t)) => {
+                cli::act(globals, action(ActionKind::Rerun, t, None, plain)).await
+            }
             Some(Cmd::RerunFailed(t)) => {
-                cli::act(globals, action(ActionKind::RerunFailed, t, None)).await
+                cli::act(globals, action(ActionKind::RerunFailed, t, None, plain)).await
             }
-            Some(Cmd::Cancel(t)) => cli::act(globals, action(ActionKind::Cancel, t, None)).await,
+            Some(Cmd::Cancel(t)) => {
+                cli::act(globals, action(ActionKind::Cancel, t, None, plain)).await
+            }
             Some(Cmd::Config {
                 command: ConfigCmd::Check,
             }) => cli::config_check(globals),

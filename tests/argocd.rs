@@ -885,6 +885,92 @@ async fn the_headless_sync_goes_through_the_real_binary() {
     assert_eq!(out.status.code(), Some(1), "something needs attention");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn headless_sync_options_and_argo_only_commands_reach_the_api() {
+    let f = fixture().await;
+    f.serve_list(vec![web(), payments(), auto()]).await;
+    for (m, p) in [
+        ("POST", "/api/v1/applications/payments/sync"),
+        ("PATCH", "/api/v1/applications/auto"),
+    ] {
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(payments()))
+            .mount(&f.server)
+            .await;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(&f, dir.path());
+    let run = |args: Vec<&'static str>| {
+        let config = config.clone();
+        let state = dir.path().to_path_buf();
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+                .arg("--config")
+                .arg(&config)
+                .args(args)
+                .env("XDG_STATE_HOME", state)
+                .output()
+                .await
+                .expect("runs")
+        }
+    };
+    let out = run(vec![
+        "sync",
+        "argo/payments",
+        "--prune",
+        "--server-dry-run",
+        "--yes",
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("[prune: delete resources no longer in Git; dry run: change nothing]"),
+        "the effect states the options: {stdout}"
+    );
+    let out = run(vec!["disable-auto-sync", "argo/auto", "--yes"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requests = f.action_requests().await;
+    let bodies: Vec<(String, String, Value)> =
+        requests.into_iter().map(|(m, p, _, b)| (m, p, b)).collect();
+    assert_eq!(
+        bodies,
+        vec![
+            (
+                "POST".into(),
+                "/api/v1/applications/payments/sync".into(),
+                json!({"prune": true, "dryRun": true})
+            ),
+            (
+                "PATCH".into(),
+                "/api/v1/applications/auto".into(),
+                json!({"name": "auto", "patch": "{\"spec\":{\"syncPolicy\":{\"automated\":null}}}", "patchType": "merge"})
+            ),
+        ]
+    );
+    // Options a source does not take are refused before anything is sent.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .args(["--demo", "sync", "demo/web", "--prune", "--yes"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .await
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--prune and --server-dry-run apply to an Argo CD sync or rollback")
+    );
+}
+
 /// Run openssl with `args` in `dir`; false when it is not installed.
 fn openssl(dir: &Path, args: &[&str]) -> bool {
     match std::process::Command::new("openssl")

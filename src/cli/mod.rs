@@ -216,6 +216,8 @@ pub struct ActionRequest {
     /// SOURCE/NAME
     pub target: String,
     pub to: Option<String>,
+    /// Prune and server-side dry run, for sources that take them.
+    pub sync: crate::model::SyncOptions,
     pub yes: bool,
     pub dry_run: bool,
 }
@@ -286,7 +288,7 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
         source_production: source_config.production,
         now: chrono::Utc::now(),
     };
-    let action = match actions::plan(kind, &snapshot, &target, request.to.as_deref(), ctx) {
+    let mut action = match actions::plan(kind, &snapshot, &target, request.to.as_deref(), ctx) {
         Ok(a) => a,
         Err(why) => {
             eprintln!("opsdeck: {why}");
@@ -297,6 +299,20 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
             };
         }
     };
+    if request.sync != crate::model::SyncOptions::default() {
+        let takes = all
+            .get(index)
+            .is_some_and(|s| s.capabilities().sync_options);
+        if !takes || !matches!(action.kind, ActionKind::Sync | ActionKind::Rollback) {
+            eprintln!(
+                "opsdeck: --prune and --server-dry-run apply to an Argo CD sync or rollback, not to {} {}",
+                action.kind.verb(),
+                action.target
+            );
+            return EXIT_ERROR;
+        }
+        action.set_sync_options(request.sync);
+    }
     let production = if action.production {
         " [PRODUCTION]"
     } else {
