@@ -57,6 +57,8 @@ enum Cmd {
     Refresh(Target),
     /// Refresh and drop the controller's manifest cache (Argo CD): SOURCE/APP
     HardRefresh(Target),
+    /// Apply the desired state now (Flux reconcile; changes the cluster): SOURCE/APP
+    Reconcile(Target),
     /// Roll an app back to a history entry, or a model's alias to a version: SOURCE/APP or SOURCE/MODEL
     Rollback(RollbackTarget),
     /// Stop an app's running sync or rollback (Argo CD): SOURCE/APP
@@ -202,6 +204,9 @@ fn main() -> ExitCode {
             }
             Some(Cmd::Refresh(t)) => {
                 cli::act(globals, action(ActionKind::Refresh, t, None, plain)).await
+            }
+            Some(Cmd::Reconcile(t)) => {
+                cli::act(globals, action(ActionKind::Reconcile, t, None, plain)).await
             }
             Some(Cmd::HardRefresh(t)) => {
                 cli::act(globals, action(ActionKind::HardRefresh, t, None, plain)).await

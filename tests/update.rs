@@ -997,3 +997,51 @@ fn opening_an_argocd_app_loads_its_drill_down_and_fills_history_authors() {
         Some(opsdeck::app::state::AppDetailState::Failed(_))
     ));
 }
+
+#[test]
+fn the_refresh_key_on_a_reconciling_source_is_a_confirmed_reconcile_refused_when_read_only() {
+    let reconciling = |read_only: bool| {
+        let fleet = DemoFleet::new(7, start(), true);
+        let source = SourceState::new("flux-prod", "flux", Provides::ALL, false).with_actions([
+            ActionKind::Reconcile,
+            ActionKind::Sync,
+            ActionKind::Suspend,
+            ActionKind::Resume,
+        ]);
+        let mut state = State::new(vec![source], Keymap::default(), read_only, fleet.now());
+        feed(&mut state, fleet.snapshot("flux-prod"), fleet.now());
+        select_app(&mut state, "inventory");
+        state
+    };
+    let mut state = reconciling(false);
+    assert!(
+        key(&mut state, KeyCode::Char('r')).is_empty(),
+        "nothing is sent before confirmation"
+    );
+    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else {
+        panic!("confirm expected: {:?}", state.status)
+    };
+    assert_eq!(confirm.action.kind, ActionKind::Reconcile);
+    assert!(
+        confirm
+            .action
+            .effect
+            .starts_with("reconcile flux-prod/inventory"),
+        "{}",
+        confirm.action.effect
+    );
+    assert!(
+        confirm.action.effect.contains("apply"),
+        "{}",
+        confirm.action.effect
+    );
+
+    let mut state = reconciling(true);
+    assert!(key(&mut state, KeyCode::Char('r')).is_empty());
+    assert!(state.overlay.is_none());
+    assert!(
+        status_text(&state).starts_with("read-only: reconcile flux-prod/inventory refused"),
+        "{}",
+        status_text(&state)
+    );
+}

@@ -20,6 +20,19 @@ pub struct PlanContext {
 /// Why an action is not offered, in words for the engineer.
 pub type Refusal = String;
 
+/// A refresh on a source that only reconciles (Flux) is a reconcile: it
+/// applies changes, so it is confirmed and refused when read-only.
+pub fn as_offered(kind: ActionKind, offered: Option<&[ActionKind]>) -> ActionKind {
+    match (kind, offered) {
+        (ActionKind::Refresh, Some(o))
+            if !o.contains(&ActionKind::Refresh) && o.contains(&ActionKind::Reconcile) =>
+        {
+            ActionKind::Reconcile
+        }
+        (k, _) => k,
+    }
+}
+
 /// The read-only gate, shared by the TUI, the headless commands and the executor.
 pub fn check_allowed(kind: ActionKind, target: &Target, read_only: bool) -> Result<(), Refusal> {
     if read_only && kind.is_mutating() {
@@ -166,6 +179,14 @@ pub fn plan_app(
                 ),
             };
             format!("sync {target} ({place}) to {wanted} (live {live}{drift})")
+        }
+        ActionKind::Reconcile => {
+            if app.suspended {
+                return Err(format!(
+                    "{target} is suspended: resume it before reconciling"
+                ));
+            }
+            format!("reconcile {target} ({place}): apply {wanted} to the cluster now")
         }
         ActionKind::HardRefresh => format!(
             "hard-refresh {target}: drop the cached manifests and compare the live state with {wanted} again (changes nothing)"

@@ -63,7 +63,7 @@ pub enum Command {
     CopyUrl,
     /// Sync the selected app to its target revision
     Sync,
-    /// Refresh: ask the app's controller to look again (re-reads the source elsewhere)
+    /// Refresh: ask the app's controller to look again (Flux: reconcile, confirmed; elsewhere re-read the sources)
     Refresh,
     /// Hard refresh: like refresh, and the controller drops its manifest cache (Argo CD)
     HardRefresh,

@@ -273,6 +273,13 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
         }
         k => k,
     };
+    // `refresh` on a source that reconciles instead (Flux) is a reconcile.
+    let offered: Option<Vec<ActionKind>> = all.get(index).map(|s| {
+        <ActionKind as strum::IntoEnumIterator>::iter()
+            .filter(|k| s.supports(*k))
+            .collect()
+    });
+    let kind = actions::as_offered(kind, offered.as_deref());
     let target = Target::new(source_name, kind.target_kind(), id);
     // Say what the source cannot do before planning what it would do.
     if let Some(source) = all.get(index).filter(|s| !s.supports(kind)) {

@@ -51,14 +51,31 @@ struct RawArgoCd {
     selector: Option<Spanned<String>>,
     ca_file: Option<PathBuf>,
     insecure: Option<Spanned<bool>>,
+    context: Option<Spanned<String>>,
+    kubeconfig: Option<Spanned<PathBuf>>,
+    namespaces: Option<Spanned<Vec<String>>>,
+}
+
+/// Kube mode: `Application` objects read straight from a cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgoCdKubeConfig {
+    pub cluster: super::KubeTarget,
+    /// Only apps of this project.
+    pub project: Option<String>,
+    /// Only apps whose labels match this selector.
+    pub selector: Option<String>,
 }
 
 pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawArgoCd = p.deserialize()?;
+    if raw.context.is_some() || raw.kubeconfig.is_some() || raw.namespaces.is_some() {
+        return parse_kube(p, raw);
+    }
     let Some(url) = raw.url else {
         return Err(ConfigError::at(
             &p.name_at(),
-            "an argocd source needs `url`, the Argo CD API server (https://argocd.example.com)",
+            "an argocd source needs `url`, the Argo CD API server (https://argocd.example.com), \
+             or `context`, a kubeconfig context to read Application objects from",
         ));
     };
     let parsed = url::Url::parse(url.get_ref()).map_err(|e| {
@@ -134,6 +151,61 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             selector,
             ca_file: raw.ca_file.map(|f| expand_home(&f)),
             insecure,
+        }),
+        at: Some(p.name_at()),
+    })
+}
+
+fn non_empty(
+    p: &KindParser<'_, '_>,
+    value: Option<Spanned<String>>,
+    key: &str,
+) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(v) if v.get_ref().trim().is_empty() => {
+            Err(p.error(&v, format!("{key} must not be empty")))
+        }
+        v => Ok(v.map(Spanned::into_inner)),
+    }
+}
+
+/// `context` (or `kubeconfig`/`namespaces`) given: kube mode, where the
+/// API server's keys have no meaning.
+fn parse_kube(p: &KindParser<'_, '_>, raw: RawArgoCd) -> Result<SourceConfig, ConfigError> {
+    if let Some(url) = &raw.url {
+        return Err(p.error(
+            url,
+            "give either `url` (the Argo CD API server) or `context` (Application objects \
+             read from the cluster), not both",
+        ));
+    }
+    if let Some(token) = &raw.token {
+        return Err(p.error(
+            token,
+            "token has no meaning with `context`: the kubeconfig's user is used",
+        ));
+    }
+    if let Some(flag) = &raw.insecure {
+        return Err(p.error(
+            flag,
+            "insecure has no meaning with `context`: TLS is set in the kubeconfig",
+        ));
+    }
+    if raw.ca_file.is_some() {
+        return Err(ConfigError::at(
+            &p.name_at(),
+            "ca_file has no meaning with `context`: the CA is set in the kubeconfig",
+        ));
+    }
+    let cluster = super::flux::kube_target(p, raw.context, raw.kubeconfig, raw.namespaces)?;
+    Ok(SourceConfig {
+        name: raw.name,
+        production: raw.production,
+        refresh: p.duration(&raw.refresh, "refresh")?,
+        kind: SourceKind::ArgoCdKube(ArgoCdKubeConfig {
+            cluster,
+            project: non_empty(p, raw.project, "project")?,
+            selector: non_empty(p, raw.selector, "selector")?,
         }),
         at: Some(p.name_at()),
     })

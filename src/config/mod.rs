@@ -6,14 +6,16 @@ mod argocd;
 mod backend;
 mod demo;
 mod evidently;
+mod flux;
 mod git;
 mod mlflow;
 mod prometheus;
 
-pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoToken};
+pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoCdKubeConfig, ArgoToken};
 pub use backend::{DEFAULT_MODEL_TIMEOUT, HttpAuth, HttpBackend, Thresholds};
 pub use demo::DemoConfig;
 pub use evidently::{EvidentlyConfig, ProjectRef};
+pub use flux::{FluxConfig, KubeTarget};
 pub use git::{DEFAULT_FOLLOW_TIMEOUT, GitApp, GitConfig, PushMode, RepoLocation};
 pub use mlflow::{DEFAULT_MLFLOW_ALIAS, MlflowConfig, MlflowModel};
 pub use prometheus::{DEFAULT_PROMETHEUS_RANGE, PrometheusConfig, PrometheusModel};
@@ -42,7 +44,15 @@ const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const STARTER_CONFIG: &str = include_str!("starter_config.toml");
 
 /// Every source kind this build knows.
-pub const SOURCE_KINDS: &[&str] = &["demo", "git", "argocd", "prometheus", "mlflow", "evidently"];
+pub const SOURCE_KINDS: &[&str] = &[
+    "demo",
+    "git",
+    "argocd",
+    "flux",
+    "prometheus",
+    "mlflow",
+    "evidently",
+];
 
 /// A place in a config file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -308,6 +318,9 @@ pub enum SourceKind {
     Demo(DemoConfig),
     Git(GitConfig),
     ArgoCd(ArgoCdConfig),
+    /// `kind = "argocd"` with `context`: Application objects from a cluster.
+    ArgoCdKube(ArgoCdKubeConfig),
+    Flux(FluxConfig),
     Prometheus(PrometheusConfig),
     Mlflow(MlflowConfig),
     Evidently(EvidentlyConfig),
@@ -318,7 +331,8 @@ impl SourceKind {
         match self {
             SourceKind::Demo(_) => "demo",
             SourceKind::Git(_) => "git",
-            SourceKind::ArgoCd(_) => "argocd",
+            SourceKind::ArgoCd(_) | SourceKind::ArgoCdKube(_) => "argocd",
+            SourceKind::Flux(_) => "flux",
             SourceKind::Prometheus(_) => "prometheus",
             SourceKind::Mlflow(_) => "mlflow",
             SourceKind::Evidently(_) => "evidently",
@@ -631,6 +645,7 @@ fn parse_source(
         "demo" => demo::parse(&parser),
         "git" => git::parse(&parser),
         "argocd" => argocd::parse(&parser),
+        "flux" => flux::parse(&parser),
         "prometheus" => prometheus::parse(&parser),
         "mlflow" => mlflow::parse(&parser),
         "evidently" => evidently::parse(&parser),

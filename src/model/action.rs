@@ -59,6 +59,9 @@ impl std::fmt::Display for Target {
 pub enum ActionKind {
     Sync,
     Refresh,
+    /// Ask the controller to apply the desired state now (a Flux
+    /// reconcile): unlike a refresh it changes the cluster.
+    Reconcile,
     /// Refresh that also drops the controller's manifest cache.
     HardRefresh,
     /// Stop an app's running sync or rollback operation.
@@ -95,6 +98,7 @@ impl ActionKind {
         match self {
             ActionKind::Sync => "sync",
             ActionKind::Refresh => "refresh",
+            ActionKind::Reconcile => "reconcile",
             ActionKind::HardRefresh => "hard-refresh",
             ActionKind::Terminate => "terminate the operation of",
             ActionKind::DisableAutoSync => "turn auto-sync off for",

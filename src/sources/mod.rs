@@ -6,8 +6,10 @@ pub mod argocd;
 pub mod demo;
 pub mod drift;
 pub mod evidently;
+pub mod flux;
 pub mod git;
 pub mod http;
+pub mod kube;
 pub mod mlflow;
 pub mod prometheus;
 
@@ -129,6 +131,16 @@ pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
             config.refresh.unwrap_or(refresh),
         )),
         SourceKind::ArgoCd(c) => Arc::new(argocd::ArgoCdSource::new(
+            &config.name,
+            c.clone(),
+            config.refresh.unwrap_or(refresh),
+        )),
+        SourceKind::ArgoCdKube(c) => Arc::new(argocd::kube::ArgoCdKubeSource::new(
+            &config.name,
+            c.clone(),
+            config.refresh.unwrap_or(refresh),
+        )),
+        SourceKind::Flux(c) => Arc::new(flux::FluxSource::new(
             &config.name,
             c.clone(),
             config.refresh.unwrap_or(refresh),

@@ -72,6 +72,27 @@ pub(super) fn plan_context(state: &State, target: &Target) -> PlanContext {
     }
 }
 
+/// Flux has no rollback of its own: rolling a Flux app back is reverting
+/// its commit in the linked repository (a `git` source), so the rollback
+/// goes to the repository's app; without one, say so.
+fn flux_rollback(state: &State, kind: ActionKind, target: Target) -> Result<Target, String> {
+    if kind != ActionKind::Rollback
+        || !state
+            .sources
+            .iter()
+            .any(|s| s.name == target.source && s.kind == "flux")
+    {
+        return Ok(target);
+    }
+    let linked = state
+        .sources
+        .iter()
+        .find(|s| s.name == target.source)
+        .and_then(|s| s.snapshot.apps.iter().find(|a| a.name == target.id))
+        .and_then(|a| a.linked.clone());
+    linked.ok_or_else(|| format!("{target}: {}", crate::sources::flux::NO_ROLLBACK))
+}
+
 pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
     let Some(target) = action_target(state) else {
         if kind == ActionKind::Refresh {
@@ -84,7 +105,21 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
     let kind = match (kind, target.kind) {
         (ActionKind::Rollback, TargetKind::Model) => ActionKind::SetModelAlias,
         (ActionKind::Refresh, TargetKind::Run | TargetKind::Model) => return refetch_tab(state),
-        (k, _) => k,
+        (k, _) => actions::as_offered(
+            k,
+            state
+                .sources
+                .iter()
+                .find(|s| s.name == target.source)
+                .map(|s| s.actions.as_slice()),
+        ),
+    };
+    let target = match flux_rollback(state, kind, target) {
+        Ok(t) => t,
+        Err(why) => {
+            say(state, Level::Error, why);
+            return Vec::new();
+        }
     };
     if let Err(why) = actions::check_allowed(kind, &target, state.read_only) {
         say(state, Level::Error, why);

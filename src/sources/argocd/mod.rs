@@ -5,6 +5,7 @@
 
 pub mod api;
 mod cli_config;
+pub mod kube;
 mod watch;
 
 use std::time::Duration;

@@ -90,8 +90,12 @@ impl Source for DemoSource {
     }
 
     fn supports(&self, kind: ActionKind) -> bool {
-        // The demo fleet has no running operations or automated-sync policy to change.
-        !matches!(kind, ActionKind::Terminate | ActionKind::DisableAutoSync)
+        // The demo fleet has no running operations, automated-sync policy or
+        // Flux-style reconcile.
+        !matches!(
+            kind,
+            ActionKind::Terminate | ActionKind::DisableAutoSync | ActionKind::Reconcile
+        )
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
@@ -108,7 +112,7 @@ impl Source for DemoSource {
         self.with_fleet(|fleet| match action.kind {
             ActionKind::Sync => fleet::act::sync(fleet, id, &who),
             ActionKind::Refresh | ActionKind::HardRefresh => fleet::act::refresh(fleet, id),
-            ActionKind::Terminate | ActionKind::DisableAutoSync => {
+            ActionKind::Terminate | ActionKind::DisableAutoSync | ActionKind::Reconcile => {
                 Err(format!("the demo fleet cannot {}", action.kind.verb()))
             }
             ActionKind::Rollback => match to() {

@@ -1,0 +1,539 @@
+//! Flux objects (Kustomization v1, HelmRelease v2, GitRepository and
+//! OCIRepository v1) as domain apps. Each object is read on its own: one
+//! that cannot be read becomes an app saying so, next to the good ones.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::model::{Deployment, GitOpsApp, Health, SyncStatus, Timestamp, TreeNode};
+use crate::sources::kube::KubeObject;
+
+/// Which Flux kind an object is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FluxKind {
+    Kustomization,
+    HelmRelease,
+    GitRepository,
+    OciRepository,
+}
+
+impl FluxKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            FluxKind::Kustomization => "Kustomization",
+            FluxKind::HelmRelease => "HelmRelease",
+            FluxKind::GitRepository => "GitRepository",
+            FluxKind::OciRepository => "OCIRepository",
+        }
+    }
+
+    pub fn from_word(kind: &str) -> Option<FluxKind> {
+        Some(match kind {
+            "Kustomization" => FluxKind::Kustomization,
+            "HelmRelease" => FluxKind::HelmRelease,
+            "GitRepository" => FluxKind::GitRepository,
+            "OCIRepository" => FluxKind::OciRepository,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_transition_time: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SourceRef {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Spec {
+    suspend: bool,
+    source_ref: Option<SourceRef>,
+    chart_ref: Option<SourceRef>,
+    chart: Option<ChartTemplate>,
+    path: Option<String>,
+    target_namespace: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ChartTemplate {
+    spec: ChartSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct ChartSpec {
+    chart: Option<String>,
+    source_ref: Option<SourceRef>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Status {
+    conditions: Vec<Condition>,
+    last_applied_revision: Option<String>,
+    last_attempted_revision: Option<String>,
+    inventory: Option<Inventory>,
+    history: Vec<HelmSnapshot>,
+    artifact: Option<Artifact>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Inventory {
+    entries: Vec<InventoryEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct InventoryEntry {
+    id: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct HelmSnapshot {
+    version: serde_json::Value,
+    chart_name: String,
+    chart_version: String,
+    app_version: Option<String>,
+    status: String,
+    last_deployed: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Artifact {
+    revision: Option<String>,
+}
+
+/// The typed parts of one object.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Object {
+    spec: Spec,
+    status: Status,
+}
+
+/// One object as read, with its kind.
+pub struct Entry<'a> {
+    pub kind: FluxKind,
+    pub object: &'a KubeObject,
+}
+
+fn decode(object: &KubeObject) -> Result<Object, String> {
+    if let Some(problem) = &object.problem {
+        return Err(problem.clone());
+    }
+    serde_json::from_value(object.raw.clone()).map_err(|e| e.to_string())
+}
+
+fn time(s: Option<&str>) -> Option<Timestamp> {
+    s.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// `main@sha1:abc…` → `abc…` (what a git source knows commits by); other
+/// revisions (`1.2.3@sha256:…`, chart versions) as they are.
+pub fn commit_of(revision: &str) -> String {
+    match revision.rsplit_once("sha1:") {
+        Some((_, sha)) => sha.to_string(),
+        None => revision.to_string(),
+    }
+}
+
+/// The key apps and sources are found by: kind, namespace, name.
+pub type Key = (FluxKind, String, String);
+
+/// What the sources (GitRepository/OCIRepository) say, by key.
+struct SourceInfo {
+    url: Option<String>,
+    revision: Option<String>,
+}
+
+/// The Ready condition as health and a message.
+fn readiness(conditions: &[Condition]) -> (Health, Option<String>) {
+    match conditions.iter().find(|c| c.kind == "Ready") {
+        Some(c) if c.status == "True" => (Health::Healthy, None),
+        Some(c) if c.status == "False" => (
+            Health::Degraded,
+            Some(format!("{}: {}", c.reason, c.message)),
+        ),
+        Some(c) => (
+            Health::Progressing,
+            (!c.message.is_empty()).then(|| format!("{}: {}", c.reason, c.message)),
+        ),
+        None => (Health::Progressing, None),
+    }
+}
+
+/// The app id: `namespace/name`, with the kind when two kinds share it.
+pub fn app_id(kind: FluxKind, namespace: &str, name: &str, shared: bool) -> String {
+    if shared && kind == FluxKind::HelmRelease {
+        format!("{namespace}/{name} (HelmRelease)")
+    } else {
+        format!("{namespace}/{name}")
+    }
+}
+
+/// Every Kustomization and HelmRelease as an app, sorted by id, each with
+/// the key of the object it came from.
+pub fn to_apps(source: &str, cluster: &str, entries: &[Entry<'_>]) -> Vec<(Key, GitOpsApp)> {
+    let mut sources: BTreeMap<Key, SourceInfo> = BTreeMap::new();
+    for e in entries {
+        if !matches!(e.kind, FluxKind::GitRepository | FluxKind::OciRepository) {
+            continue;
+        }
+        let Ok(object) = decode(e.object) else {
+            continue;
+        };
+        sources.insert(
+            (
+                e.kind,
+                e.object.namespace().to_string(),
+                e.object.name().to_string(),
+            ),
+            SourceInfo {
+                url: object.spec.url,
+                revision: object.status.artifact.and_then(|a| a.revision),
+            },
+        );
+    }
+    let deployed: Vec<&Entry<'_>> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, FluxKind::Kustomization | FluxKind::HelmRelease))
+        .collect();
+    let mut apps: Vec<(Key, GitOpsApp)> = deployed
+        .iter()
+        .map(|e| {
+            let (ns, name) = (e.object.namespace(), e.object.name());
+            let shared = deployed
+                .iter()
+                .any(|o| o.kind != e.kind && o.object.namespace() == ns && o.object.name() == name);
+            let id = app_id(e.kind, ns, name, shared);
+            let key = (e.kind, ns.to_string(), name.to_string());
+            let app = match decode(e.object) {
+                Ok(object) => to_app(source, cluster, e.kind, id, ns, object, &sources),
+                Err(problem) => unreadable(source, cluster, e.kind, id, ns, &problem),
+            };
+            (key, app)
+        })
+        .collect();
+    apps.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    apps
+}
+
+fn blank(source: &str, cluster: &str, id: String, namespace: &str) -> GitOpsApp {
+    GitOpsApp {
+        source: source.to_string(),
+        name: id,
+        namespace: namespace.to_string(),
+        cluster: cluster.to_string(),
+        sync: SyncStatus::Unknown,
+        health: Health::Unknown,
+        health_message: None,
+        revision: None,
+        target_revision: None,
+        out_of_sync: Vec::new(),
+        auto_sync: true,
+        suspended: false,
+        last_operation: None,
+        history: Vec::new(),
+        last_change: None,
+        repo_url: None,
+        path: None,
+        production: false,
+        repo: None,
+        linked: None,
+        pending: None,
+        revision_commit: None,
+    }
+}
+
+/// An object that could not be read: shown, with why, instead of dropped.
+fn unreadable(
+    source: &str,
+    cluster: &str,
+    kind: FluxKind,
+    id: String,
+    namespace: &str,
+    problem: &str,
+) -> GitOpsApp {
+    tracing::warn!(source, kind = kind.word(), app = %id, %problem, "cannot read a Flux object");
+    GitOpsApp {
+        health_message: Some(format!("cannot read this {}: {problem}", kind.word())),
+        ..blank(source, cluster, id, namespace)
+    }
+}
+
+fn to_app(
+    source: &str,
+    cluster: &str,
+    kind: FluxKind,
+    id: String,
+    namespace: &str,
+    object: Object,
+    sources: &BTreeMap<Key, SourceInfo>,
+) -> GitOpsApp {
+    let Object { spec, status } = object;
+    let (mut health, mut health_message) = readiness(&status.conditions);
+    let source_ref = match kind {
+        FluxKind::HelmRelease => spec
+            .chart_ref
+            .or_else(|| spec.chart.as_ref().and_then(|c| c.spec.source_ref.clone())),
+        _ => spec.source_ref,
+    };
+    let source_info = source_ref.as_ref().and_then(|r| {
+        let k = FluxKind::from_word(&r.kind)?;
+        let ns = r.namespace.clone().unwrap_or_else(|| namespace.to_string());
+        sources.get(&(k, ns, r.name.clone()))
+    });
+    let wanted = source_info.and_then(|s| s.revision.clone());
+    let mut history = Vec::new();
+    let applied = match kind {
+        FluxKind::HelmRelease => {
+            history = status
+                .history
+                .iter()
+                .map(|h| Deployment {
+                    id: match &h.version {
+                        serde_json::Value::Number(n) => n.to_string(),
+                        serde_json::Value::String(s) => s.clone(),
+                        _ => String::new(),
+                    },
+                    revision: h.chart_version.clone(),
+                    deployed_at: time(h.last_deployed.as_deref()),
+                    author: None,
+                    message: Some(format!(
+                        "{} {}{} ({})",
+                        h.chart_name,
+                        h.chart_version,
+                        h.app_version
+                            .as_deref()
+                            .map(|v| format!(", app {v}"))
+                            .unwrap_or_default(),
+                        h.status
+                    )),
+                })
+                .collect();
+            // The release runs the chart version of its newest snapshot; an
+            // OCI source's revision is `version@digest`.
+            status.history.first().map(|h| h.chart_version.clone())
+        }
+        _ => status.last_applied_revision.clone(),
+    };
+    let sync = match (&applied, &wanted) {
+        (Some(a), Some(w)) if a == w || w.split('@').next() == Some(a.as_str()) => {
+            SyncStatus::Synced
+        }
+        (Some(_), Some(_)) => SyncStatus::OutOfSync,
+        _ => SyncStatus::Unknown,
+    };
+    let mut sync = sync;
+    if let Some(drift) = status
+        .conditions
+        .iter()
+        .find(|c| c.kind == "Drifted" && c.status == "True")
+    {
+        sync = SyncStatus::OutOfSync;
+        let words = format!("Drifted: {}", drift.message);
+        health_message = Some(match health_message {
+            Some(m) => format!("{m}; {words}"),
+            None => words,
+        });
+    }
+    if spec.suspend && health == Health::Healthy {
+        health = Health::Suspended;
+    }
+    let ready_at = status
+        .conditions
+        .iter()
+        .find(|c| c.kind == "Ready")
+        .and_then(|c| time(c.last_transition_time.as_deref()));
+    let (repo_url, path) = match (kind, source_ref.as_ref()) {
+        (FluxKind::Kustomization, Some(r)) if r.kind == "GitRepository" => (
+            source_info.and_then(|s| s.url.clone()),
+            spec.path
+                .as_deref()
+                .map(|p| p.trim_start_matches("./").trim_matches('/').to_string()),
+        ),
+        _ => (None, None),
+    };
+    GitOpsApp {
+        sync,
+        health,
+        health_message,
+        revision: applied.as_deref().map(commit_of),
+        target_revision: wanted
+            .or(status.last_attempted_revision)
+            .as_deref()
+            .map(commit_of),
+        auto_sync: !spec.suspend,
+        suspended: spec.suspend,
+        history,
+        last_change: ready_at,
+        repo_url,
+        path,
+        namespace: spec
+            .target_namespace
+            .unwrap_or_else(|| namespace.to_string()),
+        ..blank(source, cluster, id, namespace)
+    }
+}
+
+/// A Kustomization's inventory as the rows of its drill-down.
+pub fn inventory(object: &KubeObject) -> Vec<TreeNode> {
+    let Ok(o) = decode(object) else {
+        return Vec::new();
+    };
+    let mut rows: Vec<TreeNode> = o
+        .status
+        .inventory
+        .map(|i| i.entries)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| {
+            // `<namespace>_<name>_<group>_<kind>`; none of them has a `_`.
+            let parts: Vec<&str> = e.id.split('_').collect();
+            let [namespace, name, _group, kind] = parts.as_slice() else {
+                return None;
+            };
+            Some(TreeNode {
+                depth: 0,
+                kind: kind.to_string(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                health: None,
+                message: None,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
+    rows
+}
+
+/// The source to reconcile before an object (kind, namespace, name), as
+/// `flux reconcile --with-source` picks it: the Kustomization's
+/// `sourceRef`; a HelmRelease's `chartRef`, else the HelmChart Flux made
+/// from its chart template (`<namespace>-<name>` in the source's namespace).
+pub fn source_of(kind: FluxKind, object: &KubeObject) -> Option<(String, String, String)> {
+    let o = decode(object).ok()?;
+    let own_ns = || object.namespace().to_string();
+    match kind {
+        FluxKind::HelmRelease => {
+            if let Some(r) = o.spec.chart_ref {
+                return Some((r.kind, r.namespace.unwrap_or_else(own_ns), r.name));
+            }
+            let r = o.spec.chart?.spec.source_ref?;
+            Some((
+                "HelmChart".into(),
+                r.namespace.unwrap_or_else(own_ns),
+                format!("{}-{}", object.namespace(), object.name()),
+            ))
+        }
+        _ => {
+            let r = o.spec.source_ref?;
+            Some((r.kind, r.namespace.unwrap_or_else(own_ns), r.name))
+        }
+    }
+}
+
+/// `spec.suspend`, when readable.
+pub fn is_suspended(object: &KubeObject) -> bool {
+    object
+        .raw
+        .pointer("/spec/suspend")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// The Ready condition's status and words.
+pub fn ready(object: &KubeObject) -> (String, String) {
+    let conditions: Vec<Condition> = object
+        .raw
+        .pointer("/status/conditions")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
+    match conditions.into_iter().find(|c| c.kind == "Ready") {
+        Some(c) => (c.status, format!("{}: {}", c.reason, c.message)),
+        None => ("Unknown".into(), "no Ready condition yet".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(raw: serde_json::Value) -> KubeObject {
+        serde_json::from_value(raw).expect("object")
+    }
+
+    #[test]
+    fn revisions_become_commits_only_when_they_name_one() {
+        assert_eq!(commit_of("main@sha1:abc123"), "abc123");
+        assert_eq!(commit_of("sha1:abc123"), "abc123");
+        assert_eq!(commit_of("6.5.4@sha256:beef"), "6.5.4@sha256:beef");
+        assert_eq!(commit_of("6.5.4"), "6.5.4");
+    }
+
+    #[test]
+    fn inventory_ids_split_into_kind_namespace_and_name() {
+        let o = object(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "flux-system"},
+            "status": {"inventory": {"entries": [
+                {"id": "web_web_apps_Deployment", "v": "v1"},
+                {"id": "_web__Namespace", "v": "v1"},
+                {"id": "not-an-id", "v": "v1"}
+            ]}}
+        }));
+        let rows: Vec<(String, String, String)> = inventory(&o)
+            .into_iter()
+            .map(|n| (n.kind, n.namespace, n.name))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("Deployment".into(), "web".into(), "web".into()),
+                ("Namespace".into(), String::new(), "web".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_helm_release_sharing_a_kustomizations_name_says_its_kind() {
+        let ks = object(serde_json::json!({"metadata": {"name": "podinfo", "namespace": "apps"}}));
+        let hr = object(serde_json::json!({"metadata": {"name": "podinfo", "namespace": "apps"}}));
+        let entries = [
+            Entry {
+                kind: FluxKind::Kustomization,
+                object: &ks,
+            },
+            Entry {
+                kind: FluxKind::HelmRelease,
+                object: &hr,
+            },
+        ];
+        let names: Vec<String> = to_apps("flux", "prod", &entries)
+            .into_iter()
+            .map(|(_, a)| a.name)
+            .collect();
+        assert_eq!(names, ["apps/podinfo", "apps/podinfo (HelmRelease)"]);
+    }
+}

@@ -1,0 +1,202 @@
+//! Live reads: one kube-rs `watcher` per kind (and namespace) feeding a
+//! reflector store, with `default_backoff()`. Relisting on `410 Gone` and
+//! resuming a cut watch are the watcher's; while any watch is failing the
+//! source reports that it is reconnecting (the last good apps stay shown).
+
+use futures::StreamExt;
+use kube::Api;
+use kube::api::ListParams;
+use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::sync::{Notify, mpsc};
+
+use kube::core::ApiResource;
+
+use super::{KubeObject, Request, describe};
+use crate::model::Snapshot;
+use crate::sources::{RETRY_INTERVAL, SourceError, SourceEvent};
+
+/// What a Kubernetes source tells the watch loop.
+pub trait Watchable: Sync {
+    /// Tells the watched kinds apart (Flux kinds; one for Argo CD).
+    type Kind: Copy + Send + Sync + 'static;
+    fn source_name(&self) -> &str;
+    fn poll(&self) -> std::time::Duration;
+    fn client(&self) -> impl Future<Output = Result<kube::Client, SourceError>> + Send;
+    /// Everything to watch with this client.
+    fn watches(&self, client: &kube::Client) -> Vec<WatchSpec<Self::Kind>>;
+    /// The apps the objects make.
+    fn snapshot(&self, objects: &[(Self::Kind, KubeObject)]) -> Snapshot;
+}
+
+/// One kind in one namespace (None: all) to watch, and how.
+pub struct WatchSpec<K> {
+    pub kind: K,
+    pub resource: ApiResource,
+    pub api: Api<KubeObject>,
+    pub namespace: Option<String>,
+    pub config: watcher::Config,
+}
+
+/// One watched kind in one namespace (None: all).
+struct Watched<K> {
+    kind: K,
+    resource: ApiResource,
+    namespace: Option<String>,
+    store: Store<KubeObject>,
+    /// Why its watch is failing now, if it is.
+    failing: Option<String>,
+    /// The kind is not served by this cluster (no CRD): nothing to watch.
+    absent: bool,
+    /// Asked whether the API server answers again while the watch fails.
+    api: Api<KubeObject>,
+}
+
+async fn send(
+    tx: &mpsc::Sender<SourceEvent>,
+    index: usize,
+    result: Result<Snapshot, String>,
+) -> bool {
+    tx.send(SourceEvent {
+        source: index,
+        at: chrono::Utc::now(),
+        result,
+    })
+    .await
+    .is_ok()
+}
+
+/// The current state of every store, or why some watch is down.
+fn current<S: Watchable>(source: &S, watched: &[Watched<S::Kind>]) -> Result<Snapshot, String> {
+    if let Some(why) = watched.iter().find_map(|w| w.failing.clone()) {
+        return Err(format!("reconnecting: {why}"));
+    }
+    let objects: Vec<(S::Kind, KubeObject)> = watched
+        .iter()
+        .flat_map(|w| {
+            w.store
+                .state()
+                .into_iter()
+                .map(move |o| (w.kind, (*o).clone()))
+        })
+        .collect();
+    Ok(source.snapshot(&objects))
+}
+
+/// Watch until the receiver is gone.
+pub async fn run<S: Watchable>(
+    source: &S,
+    index: usize,
+    tx: &mpsc::Sender<SourceEvent>,
+    wake: &Notify,
+) {
+    let ceiling = source.poll().max(RETRY_INTERVAL);
+    let mut retry = RETRY_INTERVAL;
+    // Without a client there is nothing to watch: say why, retry.
+    let client = loop {
+        match source.client().await {
+            Ok(c) => break c,
+            Err(e) => {
+                if !send(tx, index, Err(e.to_string())).await {
+                    return;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(retry) => {}
+                    _ = wake.notified() => {}
+                }
+                retry = (retry * 2).min(ceiling);
+            }
+        }
+    };
+    let mut watched = Vec::new();
+    let mut streams = Vec::new();
+    for spec in source.watches(&client) {
+        let writer = Writer::new(spec.resource.clone());
+        let slot = watched.len();
+        watched.push(Watched {
+            kind: spec.kind,
+            resource: spec.resource,
+            namespace: spec.namespace,
+            store: writer.as_reader(),
+            failing: None,
+            absent: false,
+            api: spec.api.clone(),
+        });
+        let events = reflector::reflector(writer, watcher(spec.api, spec.config).default_backoff());
+        streams.push(events.map(move |e| (slot, e)).boxed());
+    }
+    let mut events = futures::stream::select_all(streams);
+    let mut heartbeat = tokio::time::interval(source.poll());
+    heartbeat.tick().await;
+    // A watch that resumes quietly (nothing changed meanwhile) sends no
+    // event: while one is failing, ask the API server whether it answers.
+    let mut probe_wait = RETRY_INTERVAL;
+    let probe = tokio::time::sleep(probe_wait);
+    tokio::pin!(probe);
+    loop {
+        let failing = watched.iter().any(|w| w.failing.is_some());
+        let changed = tokio::select! {
+            _ = &mut probe, if failing => {
+                let mut recovered = false;
+                for w in watched.iter_mut().filter(|w| w.failing.is_some()) {
+                    if w.api.list(&ListParams::default().limit(1)).await.is_ok() {
+                        w.failing = None;
+                        recovered = true;
+                    }
+                }
+                probe_wait = if recovered { RETRY_INTERVAL } else { (probe_wait * 2).min(ceiling) };
+                probe.as_mut().reset(tokio::time::Instant::now() + probe_wait);
+                recovered
+            }
+            event = events.next() => match event {
+                None => return,
+                Some((slot, Ok(event))) => {
+                    let was_failing = watched[slot].failing.take().is_some();
+                    match event {
+                        watcher::Event::Init | watcher::Event::InitApply(_) => was_failing,
+                        _ => true,
+                    }
+                }
+                Some((slot, Err(error))) => {
+                    let w = &mut watched[slot];
+                    let api_error = match error {
+                        watcher::Error::InitialListFailed(e)
+                        | watcher::Error::WatchStartFailed(e)
+                        | watcher::Error::WatchFailed(e) => e,
+                        watcher::Error::WatchError(status) => kube::Error::Api(status),
+                        watcher::Error::NoResourceVersion => kube::Error::Api(kube::core::ErrorResponse {
+                            status: "Failure".into(),
+                            message: "the list had no resourceVersion to watch from".into(),
+                            reason: "NoResourceVersion".into(),
+                            code: 500,
+                        }),
+                    };
+                    if matches!(&api_error, kube::Error::Api(s) if s.code == 404) {
+                        // The CRD is not installed: the kind reads as empty.
+                        let first = !w.absent;
+                        w.absent = true;
+                        first
+                    } else {
+                        let request = Request {
+                            verb: "watch",
+                            resource: &w.resource,
+                            namespace: w.namespace.as_deref(),
+                        };
+                        let why = describe(source.source_name(), &request, &api_error).to_string();
+                        tracing::warn!(source = source.source_name(), %why, "watch failing; the watcher retries with backoff");
+                        if w.failing.is_none() {
+                            probe.as_mut().reset(tokio::time::Instant::now() + probe_wait);
+                        }
+                        w.failing = Some(why);
+                        true
+                    }
+                }
+            },
+            _ = heartbeat.tick() => true,
+            _ = wake.notified() => true,
+        };
+        if changed && !send(tx, index, current(source, &watched)).await {
+            return;
+        }
+    }
+}
