@@ -5,6 +5,7 @@ use std::hint::black_box;
 
 use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::state::{SourceState, Tab};
 use opsdeck::app::{Command, Keymap, Msg, State, update};
 use opsdeck::model::{Provides, Snapshot};
@@ -102,6 +103,21 @@ fn key_presses(c: &mut Criterion) {
             }
             update(&mut state, Msg::Command(Command::Top));
             black_box(state.pane(Tab::Pipelines).selected)
+        })
+    });
+    group.finish();
+
+    // Typing into the filter: each keystroke filters 100,000 runs (it must
+    // not sort them again).
+    update(&mut state, Msg::Command(Command::Filter));
+    let key = |code| Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    let mut group = c.benchmark_group("update");
+    group.sample_size(20);
+    group.bench_function("a filter keystroke and its backspace on 100k runs", |b| {
+        b.iter(|| {
+            update(&mut state, key(KeyCode::Char('m')));
+            update(&mut state, key(KeyCode::Backspace));
+            black_box(state.pane(Tab::Pipelines).rows.len())
         })
     });
     group.finish();

@@ -72,12 +72,18 @@ impl Executor {
                 .and_then(|s| live(&s))
                 .and_then(|a| a.revision),
         };
+        // What "refresh" means for that source (a Flux reconcile), as the key and
+        // the headless command map it; it was stated in the confirmed effect.
+        let offered: Vec<ActionKind> = <ActionKind as strum::IntoEnumIterator>::iter()
+            .filter(|k| source.supports(*k))
+            .collect();
+        let kind = crate::app::actions::as_offered(ActionKind::Refresh, Some(&offered));
         let refresh = Action {
-            kind: ActionKind::Refresh,
+            kind,
             target: target.clone(),
             to: None,
-            effect: format!("refresh {target} after: {}", cause.effect),
-            production: false,
+            effect: format!("{} {target} after: {}", kind.verb(), cause.effect),
+            production: cause.production,
             follow: None,
             sync: Default::default(),
         };
@@ -225,5 +231,120 @@ impl Executor {
                 });
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::model::{Job, Provides, Snapshot, Target, TargetKind};
+    use crate::sources::SourceError;
+
+    /// A source that records what it was asked to do.
+    struct Recording {
+        name: &'static str,
+        offers: Vec<ActionKind>,
+        seen: Mutex<Vec<ActionKind>>,
+    }
+
+    #[async_trait]
+    impl Source for Recording {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn kind(&self) -> &'static str {
+            "recording"
+        }
+        fn provides(&self) -> Provides {
+            Provides::ALL
+        }
+        fn poll_interval(&self) -> Duration {
+            Duration::from_secs(30)
+        }
+        async fn fetch(&self) -> Result<Snapshot, SourceError> {
+            let start = chrono::Utc::now();
+            let mut snapshot =
+                crate::sources::demo::DemoFleet::new(1, start, false).snapshot(self.name);
+            snapshot.apps.truncate(1);
+            Ok(snapshot)
+        }
+        fn supports(&self, kind: ActionKind) -> bool {
+            self.offers.contains(&kind)
+        }
+        async fn execute(&self, action: &Action) -> Result<String, ActionError> {
+            self.seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(action.kind);
+            Ok(format!("{} done", action.kind))
+        }
+        async fn run_jobs(&self, _run_id: &str) -> Result<Vec<Job>, SourceError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_follow_up_asks_a_reconciling_source_to_reconcile_and_audits_it() {
+        let repo = Arc::new(Recording {
+            name: "repo",
+            offers: vec![ActionKind::Rollback],
+            seen: Mutex::default(),
+        });
+        let flux = Arc::new(Recording {
+            name: "flux",
+            offers: vec![ActionKind::Reconcile],
+            seen: Mutex::default(),
+        });
+        let app = flux.fetch().await.expect("snapshot").apps[0].name.clone();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let audit = dir.path().join("audit.jsonl");
+        let sources: Vec<Arc<dyn Source>> = vec![repo.clone(), flux.clone()];
+        let executor = Executor::new(sources, AuditLog::new(audit.clone(), "test"), false);
+        let action = Action {
+            kind: ActionKind::Rollback,
+            target: Target::new("repo", TargetKind::App, "payments"),
+            to: Some("abc1234".into()),
+            effect: "revert abc1234 in repo/payments".into(),
+            production: true,
+            follow: Some(Follow {
+                target: Target::new("flux", TargetKind::App, &app),
+                from_revision: None,
+                timeout: Duration::ZERO,
+            }),
+            sync: Default::default(),
+        };
+        let outcome = executor.execute(1, &action).await;
+        assert!(
+            matches!(&outcome, Outcome::Done(m) if m.contains("did not converge")),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            *flux.seen.lock().unwrap_or_else(|p| p.into_inner()),
+            vec![ActionKind::Reconcile]
+        );
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+            .expect("audit")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        let reconcile: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|l| l["action"] == "reconcile")
+            .collect();
+        assert_eq!(reconcile.len(), 2, "requested and done");
+        assert_eq!(
+            reconcile[0]["production"], true,
+            "it follows a production change"
+        );
+        assert!(
+            reconcile[0]["effect"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("reconcile flux/"))
+        );
     }
 }

@@ -174,6 +174,9 @@ pub struct Pane {
     /// For Overview: the attention list, worst first. Elsewhere the table's
     /// rows in display order, already filtered.
     pub rows: Vec<RowRef>,
+    /// Every row in display order before the filter (so a filter keystroke
+    /// only filters; sorting happens when the data changes).
+    pub sorted: Vec<RowRef>,
     pub selected: usize,
     /// First visible row; kept so the selection stays on screen.
     pub offset: usize,

@@ -16,37 +16,50 @@ pub fn rebuild_all(state: &mut State) {
     }
 }
 
-/// Rebuild one tab's rows, keeping the selection on the same item.
+/// Rebuild one tab's rows from the data (sorting them), then apply its filter.
 pub fn rebuild(state: &mut State, tab: Tab) {
-    let keep = state
-        .selected_row(tab)
-        .and_then(|r| state.target_of(r).map(|t| (r, t)));
-    let mut rows = match tab {
+    let sorted = match tab {
         Tab::Overview => attention_rows(state),
         Tab::Pipelines => pipeline_rows(state),
         Tab::GitOps => app_rows(state),
         Tab::Drift => model_rows(state),
     };
-    let filter = state.pane(tab).filter.clone();
-    if !filter.is_empty() {
-        rows = filter_rows(state, rows, &filter);
-    }
-    let selected = match keep {
-        Some((old, target)) if tab != Tab::Overview => rows
-            .iter()
-            .position(|r| {
-                r.source == old.source && state.target_of(*r).is_some_and(|t| t.id == target.id)
-            })
-            .unwrap_or(state.pane(tab).selected),
-        Some((old, _)) => rows
-            .iter()
-            .position(|r| *r == old)
-            .unwrap_or(state.pane(tab).selected),
-        None => state.pane(tab).selected,
+    state.pane_mut(tab).sorted = sorted;
+    refilter(state, tab);
+}
+
+/// Apply the tab's filter to its already sorted rows (a filter keystroke
+/// does not sort again), keeping the selection on the same item.
+pub fn refilter(state: &mut State, tab: Tab) {
+    let keep = state
+        .selected_row(tab)
+        .and_then(|r| row_id(state, r).map(|id| (r, id.to_string())));
+    let pane = state.pane(tab);
+    let rows = if pane.filter.is_empty() {
+        pane.sorted.clone()
+    } else {
+        filter_rows(state, &pane.sorted, &pane.filter)
     };
+    let selected = keep
+        .and_then(|(old, id)| {
+            rows.iter().position(|r| {
+                r.tab == old.tab && r.source == old.source && row_id(state, *r) == Some(id.as_str())
+            })
+        })
+        .unwrap_or(state.pane(tab).selected);
     let pane = state.pane_mut(tab);
     pane.rows = rows;
     pane.selected = selected.min(pane.rows.len().saturating_sub(1));
+}
+
+/// The id of the item a row points at (run id, app name, model name).
+fn row_id(state: &State, row: RowRef) -> Option<&str> {
+    match row.tab {
+        Tab::Pipelines => state.run(row).map(|r| r.id.as_str()),
+        Tab::GitOps => state.app(row).map(|a| a.name.as_str()),
+        Tab::Drift => state.model(row).map(|m| m.model.as_str()),
+        Tab::Overview => None,
+    }
 }
 
 fn pipeline_rows(state: &State) -> Vec<RowRef> {
@@ -83,7 +96,7 @@ fn app_rows(state: &State) -> Vec<RowRef> {
     }
     // A stable order people can learn: by name, then source.
     rows.sort_by(|a, b| {
-        let key = |r: &RowRef| state.app(*r).map(|a| (a.name.clone(), a.source.clone()));
+        let key = |r: &RowRef| state.app(*r).map(|a| (a.name.as_str(), a.source.as_str()));
         key(a).cmp(&key(b))
     });
     rows
@@ -204,11 +217,12 @@ fn run_haystack(state: &State, row: RowRef, source: &str) -> String {
 }
 
 /// Keep the rows that fuzzy-match `filter`, in their order.
-fn filter_rows(state: &State, rows: Vec<RowRef>, filter: &str) -> Vec<RowRef> {
+fn filter_rows(state: &State, rows: &[RowRef], filter: &str) -> Vec<RowRef> {
     let mut matcher = Matcher::new(MatcherConfig::DEFAULT);
     let pattern = Pattern::parse(filter, CaseMatching::Smart, Normalization::Smart);
     let mut buf = Vec::new();
-    rows.into_iter()
+    rows.iter()
+        .copied()
         .filter(|row| {
             let text = haystack(state, *row);
             pattern

@@ -190,22 +190,25 @@ pub async fn read_linked(
     Result<crate::model::Snapshot, String>,
 )> {
     let reads = sources::fetch_all(sources).await;
-    let mut states: Vec<SourceState> = sources
-        .iter()
-        .zip(&reads)
-        .map(|(s, (_, r))| {
-            let mut state = SourceState::new(s.name(), s.kind(), s.provides(), false);
-            if let Ok(snapshot) = r {
-                state.snapshot = snapshot.clone();
+    // The snapshots move into the states for the link pass and back out.
+    let mut states = Vec::new();
+    let mut rest = Vec::new();
+    for (source, (at, read)) in sources.iter().zip(reads) {
+        let mut state = SourceState::new(source.name(), source.kind(), source.provides(), false);
+        let read = match read {
+            Ok(snapshot) => {
+                state.snapshot = snapshot;
+                Ok(())
             }
-            state
-        })
-        .collect();
+            Err(e) => Err(e.to_string()),
+        };
+        states.push(state);
+        rest.push((at, read));
+    }
     links::link(&mut states);
-    reads
-        .into_iter()
+    rest.into_iter()
         .zip(states)
-        .map(|((at, r), state)| (at, r.map(|_| state.snapshot).map_err(|e| e.to_string())))
+        .map(|((at, read), state)| (at, read.map(|()| state.snapshot)))
         .collect()
 }
 

@@ -264,7 +264,7 @@ fn on_filter_key(state: &mut State, key: KeyEvent) {
         KeyCode::Down => move_selection(state, 1),
         _ => return,
     }
-    views::rebuild(state, tab);
+    views::refilter(state, tab);
     let visible = table_rows_for_height(state.size.1);
     keep_visible(state.pane_mut(tab), visible);
     state.dirty = true;
@@ -325,7 +325,7 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
                 pane.detail = None;
             } else if !pane.filter.is_empty() {
                 pane.filter.clear();
-                views::rebuild(state, state.tab);
+                views::refilter(state, state.tab);
             } else {
                 state.status = None;
             }
@@ -364,7 +364,7 @@ fn open(state: &mut State) -> Vec<Effect> {
         let tab = row.tab;
         if !state.pane(tab).rows.contains(&row) {
             state.pane_mut(tab).filter.clear();
-            views::rebuild(state, tab);
+            views::refilter(state, tab);
         }
         let visible = table_rows_for_height(state.size.1);
         let pane = state.pane_mut(tab);
