@@ -36,6 +36,7 @@ fn run(i: usize) -> PipelineRun {
         source: "ci".into(),
         id: (100_000 + i).to_string(),
         pipeline: ["CI", "Deploy", "Release", "nightly"][i % 4].into(),
+        pipeline_id: ["ci.yml", "deploy.yml", "release.yml", "nightly.yml"][i % 4].into(),
         project: ["acme/web", "acme/payments", "acme/checkout"][i % 3].into(),
         branch: [
             "main",

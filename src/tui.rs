@@ -138,7 +138,7 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
             for effect in update(&mut state, msg) {
                 match effect {
                     Effect::Run { id, action } => {
-                        if action_tx.send((id, action)).await.is_err() {
+                        if action_tx.send((id, *action)).await.is_err() {
                             tracing::error!("the action executor stopped");
                         }
                     }

@@ -180,6 +180,7 @@ fn action(kind: ActionKind, source: &str, app: &str) -> Action {
         production: false,
         follow: None,
         sync: Default::default(),
+        inputs: Vec::new(),
     }
 }
 

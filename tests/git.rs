@@ -158,6 +158,7 @@ fn rollback(app: &str, to: &str) -> Action {
         production: false,
         follow: None,
         sync: Default::default(),
+        inputs: Vec::new(),
     }
 }
 

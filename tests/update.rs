@@ -343,7 +343,7 @@ fn rollback_goes_through_the_picker_and_a_confirmation_before_anything_runs() {
         &mut state,
         Msg::Outcome {
             id: *id,
-            action: action.clone(),
+            action: (**action).clone(),
             outcome: Outcome::Done("rolled back".into()),
         },
     );

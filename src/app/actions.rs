@@ -78,7 +78,54 @@ pub fn plan(
                 .ok_or_else(gone)?;
             plan_model(kind, model, to, ctx)
         }
+        TargetKind::Pipeline => plan_dispatch(kind, snapshot, target, to, Vec::new(), ctx),
     }
+}
+
+/// A new run of a pipeline (GitHub workflow, GitLab project pipeline,
+/// Jenkins job) on `git_ref` with `inputs`. The pipeline need not have run
+/// before: its name then is its id.
+pub fn plan_dispatch(
+    kind: ActionKind,
+    snapshot: &Snapshot,
+    target: &Target,
+    git_ref: Option<&str>,
+    inputs: Vec<(String, String)>,
+    ctx: PlanContext,
+) -> Result<Action, Refusal> {
+    if kind != ActionKind::Dispatch {
+        return Err(wrong_target(kind, TargetKind::Pipeline));
+    }
+    check_allowed(kind, target, ctx.read_only)?;
+    if target.id.is_empty() {
+        return Err(format!(
+            "{}: this run names no pipeline to start again",
+            target.source
+        ));
+    }
+    let name = snapshot
+        .pipelines
+        .iter()
+        .find(|r| r.pipeline_id == target.id)
+        .map_or(target.id.as_str(), |r| r.pipeline.as_str());
+    let git_ref = git_ref.map(str::trim).filter(|r| !r.is_empty());
+    let on = git_ref.map(|r| format!(" on {r}")).unwrap_or_default();
+    let with = if inputs.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!(" with {}", list.join(", "))
+    };
+    Ok(Action {
+        kind,
+        target: target.clone(),
+        to: git_ref.map(str::to_string),
+        effect: format!("start a new run of {name} ({target}){on}{with}"),
+        production: ctx.source_production,
+        follow: None,
+        sync: Default::default(),
+        inputs,
+    })
 }
 
 fn describe_run(run: &PipelineRun) -> String {
@@ -138,6 +185,19 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
                 .unwrap_or_default();
             format!("cancel {target} ({what}), {}{elapsed}", run.status)
         }
+        ActionKind::ForceCancel => {
+            if !run.status.is_active() {
+                return Err(format!(
+                    "{target} is not queued or running (it is {})",
+                    run.status
+                ));
+            }
+            format!(
+                "force-cancel {target} ({what}), still {} after a cancel: stop it now, \
+                 skipping always() steps and post-job cleanup",
+                run.status
+            )
+        }
         other => return Err(wrong_target(other, TargetKind::Run)),
     };
     Ok(Action {
@@ -148,6 +208,7 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
         production: ctx.source_production,
         follow: None,
         sync: Default::default(),
+        inputs: Vec::new(),
     })
 }
 
@@ -283,6 +344,7 @@ pub fn plan_app(
         production: ctx.source_production || app.production,
         follow: None,
         sync: Default::default(),
+        inputs: Vec::new(),
     })
 }
 
@@ -326,6 +388,7 @@ pub fn plan_model(
         production: ctx.source_production || model.production,
         follow: None,
         sync: Default::default(),
+        inputs: Vec::new(),
     })
 }
 
@@ -334,6 +397,7 @@ fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
         TargetKind::Run => "pipeline runs (tab 2)",
         TargetKind::App => "GitOps apps (tab 3)",
         TargetKind::Model => "models (tab 4)",
+        TargetKind::Pipeline => "pipelines (start a new run from tab 2)",
     };
     format!("{kind} applies to {wants}, not to a {got}")
 }
@@ -393,6 +457,7 @@ fn plan_revert(
             timeout: repo.follow,
         }),
         sync: Default::default(),
+        inputs: Vec::new(),
     })
 }
 

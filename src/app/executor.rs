@@ -86,6 +86,7 @@ impl Executor {
             production: cause.production,
             follow: None,
             sync: Default::default(),
+            inputs: Vec::new(),
         };
         match self.execute_one(id, &refresh).await {
             Outcome::Done(_) => {}
@@ -317,6 +318,7 @@ mod tests {
                 timeout: Duration::ZERO,
             }),
             sync: Default::default(),
+            inputs: Vec::new(),
         };
         let outcome = executor.execute(1, &action).await;
         assert!(

@@ -379,6 +379,13 @@ impl State {
                 Tab::Drift,
                 snap.models.iter().position(|m| m.model == target.id)?,
             ),
+            // Its newest run stands for a pipeline.
+            TargetKind::Pipeline => (
+                Tab::Pipelines,
+                snap.pipelines
+                    .iter()
+                    .position(|r| r.pipeline_id == target.id)?,
+            ),
         };
         Some(RowRef {
             tab,

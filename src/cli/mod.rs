@@ -372,6 +372,8 @@ fn target_exists(snapshot: &crate::model::Snapshot, target: &Target) -> bool {
         TargetKind::Run => snapshot.pipelines.iter().any(|r| r.id == target.id),
         TargetKind::App => snapshot.apps.iter().any(|a| a.name == target.id),
         TargetKind::Model => snapshot.models.iter().any(|m| m.model == target.id),
+        // A pipeline that never ran can still be started.
+        TargetKind::Pipeline => true,
     }
 }
 

@@ -8,6 +8,9 @@ mod demo;
 mod evidently;
 mod flux;
 mod git;
+mod github;
+mod gitlab;
+mod jenkins;
 mod mlflow;
 mod prometheus;
 
@@ -17,6 +20,9 @@ pub use demo::DemoConfig;
 pub use evidently::{EvidentlyConfig, ProjectRef};
 pub use flux::{FluxConfig, KubeTarget};
 pub use git::{DEFAULT_FOLLOW_TIMEOUT, GitApp, GitConfig, PushMode, RepoLocation};
+pub use github::GithubConfig;
+pub use gitlab::GitlabConfig;
+pub use jenkins::JenkinsConfig;
 pub use mlflow::{DEFAULT_MLFLOW_ALIAS, MlflowConfig, MlflowModel};
 pub use prometheus::{DEFAULT_PROMETHEUS_RANGE, PrometheusConfig, PrometheusModel};
 
@@ -49,6 +55,9 @@ pub const SOURCE_KINDS: &[&str] = &[
     "git",
     "argocd",
     "flux",
+    "github",
+    "gitlab",
+    "jenkins",
     "prometheus",
     "mlflow",
     "evidently",
@@ -321,6 +330,9 @@ pub enum SourceKind {
     /// `kind = "argocd"` with `context`: Application objects from a cluster.
     ArgoCdKube(ArgoCdKubeConfig),
     Flux(FluxConfig),
+    Github(GithubConfig),
+    Gitlab(GitlabConfig),
+    Jenkins(JenkinsConfig),
     Prometheus(PrometheusConfig),
     Mlflow(MlflowConfig),
     Evidently(EvidentlyConfig),
@@ -333,6 +345,9 @@ impl SourceKind {
             SourceKind::Git(_) => "git",
             SourceKind::ArgoCd(_) | SourceKind::ArgoCdKube(_) => "argocd",
             SourceKind::Flux(_) => "flux",
+            SourceKind::Github(_) => "github",
+            SourceKind::Gitlab(_) => "gitlab",
+            SourceKind::Jenkins(_) => "jenkins",
             SourceKind::Prometheus(_) => "prometheus",
             SourceKind::Mlflow(_) => "mlflow",
             SourceKind::Evidently(_) => "evidently",
@@ -646,6 +661,9 @@ fn parse_source(
         "git" => git::parse(&parser),
         "argocd" => argocd::parse(&parser),
         "flux" => flux::parse(&parser),
+        "github" => github::parse(&parser),
+        "gitlab" => gitlab::parse(&parser),
+        "jenkins" => jenkins::parse(&parser),
         "prometheus" => prometheus::parse(&parser),
         "mlflow" => mlflow::parse(&parser),
         "evidently" => evidently::parse(&parser),

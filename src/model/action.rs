@@ -12,6 +12,8 @@ pub enum TargetKind {
     Run,
     App,
     Model,
+    /// A workflow, pipeline or job that new runs can be started from.
+    Pipeline,
 }
 
 /// One run, app or model of one source.
@@ -74,6 +76,12 @@ pub enum ActionKind {
     Rerun,
     RerunFailed,
     Cancel,
+    /// Cancel a run that ignored a cancel (GitHub's force-cancel: skips
+    /// `always()` steps and post-job cleanup).
+    ForceCancel,
+    /// Start a new run of a pipeline on a ref, with inputs (GitHub workflow
+    /// dispatch, a new GitLab pipeline, a Jenkins build).
+    Dispatch,
     SetModelAlias,
 }
 
@@ -87,7 +95,11 @@ impl ActionKind {
     /// What kind of target it applies to.
     pub fn target_kind(self) -> TargetKind {
         match self {
-            ActionKind::Rerun | ActionKind::RerunFailed | ActionKind::Cancel => TargetKind::Run,
+            ActionKind::Rerun
+            | ActionKind::RerunFailed
+            | ActionKind::Cancel
+            | ActionKind::ForceCancel => TargetKind::Run,
+            ActionKind::Dispatch => TargetKind::Pipeline,
             ActionKind::SetModelAlias => TargetKind::Model,
             _ => TargetKind::App,
         }
@@ -108,6 +120,8 @@ impl ActionKind {
             ActionKind::Rerun => "re-run",
             ActionKind::RerunFailed => "re-run failed jobs of",
             ActionKind::Cancel => "cancel",
+            ActionKind::ForceCancel => "force-cancel",
+            ActionKind::Dispatch => "start a new run of",
             ActionKind::SetModelAlias => "move the serving alias of",
         }
     }
@@ -130,6 +144,10 @@ pub struct Action {
     /// How a sync (or history rollback) is sent; toggled in the dialog.
     #[serde(default)]
     pub sync: SyncOptions,
+    /// A dispatch's inputs (GitHub workflow inputs, GitLab variables,
+    /// Jenkins parameters), in the order given; its ref is in `to`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<(String, String)>,
 }
 
 impl Action {

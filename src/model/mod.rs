@@ -12,7 +12,9 @@ pub use gitops::{
     AppDetail, Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase,
     RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus, TreeNode,
 };
-pub use pipeline::{Job, PipelineRun, RunStatus, Step};
+pub use pipeline::{
+    DispatchForm, FormInput, Job, LOG_TAIL_LINES, LogTail, PipelineRun, RunStatus, Step,
+};
 
 /// A point in time as every backend reports it (UTC).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -76,6 +76,10 @@ pub struct PipelineRun {
     pub id: String,
     /// Workflow or job name.
     pub pipeline: String,
+    /// What a new run is started from, as the backend names it (a GitHub
+    /// workflow id, a GitLab project, a Jenkins job path). Empty when new
+    /// runs cannot be started.
+    pub pipeline_id: String,
     /// Repository or project.
     pub project: String,
     pub branch: String,
@@ -126,5 +130,116 @@ impl PipelineRun {
             .filter(|j| j.status == RunStatus::Failure)
             .map(|j| j.name.as_str())
             .collect()
+    }
+}
+
+/// The end of one job's log, for the drill-down (never the whole log).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogTail {
+    /// The job it belongs to.
+    pub job: String,
+    /// The last lines, oldest first, without trailing newlines.
+    pub lines: Vec<String>,
+    /// Earlier lines were left out (the log is longer than the tail).
+    pub truncated: bool,
+}
+
+/// How many lines of a job's log are shown.
+pub const LOG_TAIL_LINES: usize = 200;
+
+impl LogTail {
+    /// Keep the last `LOG_TAIL_LINES` lines of `text` (ANSI colour codes and
+    /// carriage-return progress lines removed: they would garble the screen).
+    pub fn from_text(job: impl Into<String>, text: &str, truncated: bool) -> LogTail {
+        let mut lines: Vec<String> = text.lines().map(clean_log_line).collect();
+        let cut = lines.len().saturating_sub(LOG_TAIL_LINES);
+        lines.drain(..cut);
+        LogTail {
+            job: job.into(),
+            lines,
+            truncated: truncated || cut > 0,
+        }
+    }
+}
+
+/// One log line as it can be drawn: the text after the last carriage
+/// return, without escape sequences or other control characters.
+fn clean_log_line(line: &str) -> String {
+    let line = line
+        .rsplit('\r')
+        .find(|part| !part.is_empty())
+        .unwrap_or("");
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ params final-byte; other escapes: ESC + one char.
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+            }
+            '\t' => out.push_str("    "),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One input of a new run, as the backend declares it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FormInput {
+    pub name: String,
+    /// Filled in when the form opens.
+    pub default: String,
+    pub description: String,
+    /// The allowed values, when the backend restricts them.
+    pub choices: Vec<String>,
+    pub required: bool,
+}
+
+/// What starting a new run of a pipeline asks for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DispatchForm {
+    /// The pipeline id the action is sent to (`PipelineRun::pipeline_id`).
+    pub pipeline: String,
+    /// Its name, as shown.
+    pub name: String,
+    /// The ref to run on, pre-filled; `None` when the backend takes none
+    /// (a Jenkins job builds what it is configured to).
+    pub git_ref: Option<String>,
+    /// Inputs the backend declares.
+    pub inputs: Vec<FormInput>,
+    /// Other `name=value` inputs may be added (GitLab variables).
+    pub free_inputs: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_tail_keeps_the_last_lines_clean() {
+        let text: String = (1..=250).map(|i| format!("line {i}\n")).collect();
+        let tail = LogTail::from_text("build", &text, false);
+        assert_eq!(tail.lines.len(), LOG_TAIL_LINES);
+        assert_eq!(tail.lines[0], "line 51");
+        assert_eq!(tail.lines[199], "line 250");
+        assert!(tail.truncated);
+        let tail = LogTail::from_text(
+            "build",
+            "\u{1b}[31merror\u{1b}[0m: boom\r\n10%\r50%\r100%\nbell\u{7}\tdone\n",
+            false,
+        );
+        assert_eq!(tail.lines, ["error: boom", "100%", "bell    done"]);
+        assert!(!tail.truncated);
     }
 }

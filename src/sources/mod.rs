@@ -8,9 +8,13 @@ pub mod drift;
 pub mod evidently;
 pub mod flux;
 pub mod git;
+pub mod github;
+pub mod gitlab;
 pub mod http;
+pub mod jenkins;
 pub mod kube;
 pub mod mlflow;
+pub mod polite;
 pub mod prometheus;
 
 use std::sync::Arc;
@@ -20,7 +24,9 @@ use async_trait::async_trait;
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::model::{Action, ActionKind, AppDetail, Job, Provides, Snapshot, Timestamp};
+use crate::model::{
+    Action, ActionKind, AppDetail, DispatchForm, Job, LogTail, Provides, Snapshot, Timestamp,
+};
 
 /// One read may take this long before it counts as failed.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
@@ -44,6 +50,19 @@ pub enum SourceError {
     Decode(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The backend's rate limit is used up: nothing is sent before `until`.
+    #[error("rate limited until {} ({detail})", until.with_timezone(&chrono::Local).format("%H:%M"))]
+    RateLimited { until: Timestamp, detail: String },
+}
+
+impl SourceError {
+    /// When the next read may be sent, if the backend asked to wait.
+    pub fn retry_at(&self) -> Option<Timestamp> {
+        match self {
+            SourceError::RateLimited { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
 }
 
 /// Why an action did not get done.
@@ -75,6 +94,20 @@ pub trait Source: Send + Sync {
     async fn execute(&self, action: &Action) -> Result<String, ActionError>;
     /// Jobs and steps of one run, for the drill-down.
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError>;
+    /// The tail of one job's log (the last `LOG_TAIL_LINES` lines).
+    async fn job_log(&self, _run_id: &str, _job_id: &str) -> Result<LogTail, SourceError> {
+        Err(SourceError::Unsupported(format!(
+            "{} sources have no job logs",
+            self.kind()
+        )))
+    }
+    /// What starting a new run of `pipeline` asks for (its ref and inputs).
+    async fn dispatch_form(&self, _pipeline: &str) -> Result<DispatchForm, SourceError> {
+        Err(SourceError::Unsupported(format!(
+            "{} sources cannot start new runs",
+            self.kind()
+        )))
+    }
     /// An app's drill-down (operation results, revision authors, resource
     /// tree, diff), for sources that have one.
     async fn app_detail(&self, _app: &str) -> Result<AppDetail, SourceError> {
@@ -141,6 +174,21 @@ pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
             config.refresh.unwrap_or(refresh),
         )),
         SourceKind::Flux(c) => Arc::new(flux::FluxSource::new(
+            &config.name,
+            c.clone(),
+            config.refresh.unwrap_or(refresh),
+        )),
+        SourceKind::Github(c) => Arc::new(github::GithubSource::new(
+            &config.name,
+            c.clone(),
+            config.refresh.unwrap_or(refresh),
+        )),
+        SourceKind::Gitlab(c) => Arc::new(gitlab::GitlabSource::new(
+            &config.name,
+            c.clone(),
+            config.refresh.unwrap_or(refresh),
+        )),
+        SourceKind::Jenkins(c) => Arc::new(jenkins::JenkinsSource::new(
             &config.name,
             c.clone(),
             config.refresh.unwrap_or(refresh),
@@ -227,12 +275,21 @@ async fn poll(
                 retry = RETRY_INTERVAL.min(interval);
                 interval
             }
-            Err(e) => {
-                tracing::warn!(source = source.name(), error = %e, "read failed; retrying in {:?}", retry);
-                let wait = retry;
-                retry = (retry * 2).min(interval.max(RETRY_INTERVAL));
-                wait
-            }
+            Err(e) => match e.retry_at() {
+                // Asked to wait: not one request before then (a wake-up
+                // cannot hurry it either: the source refuses to send).
+                Some(until) => {
+                    let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default();
+                    tracing::warn!(source = source.name(), error = %e, "rate limited; next read in {:?}", wait);
+                    wait.max(RETRY_INTERVAL)
+                }
+                None => {
+                    tracing::warn!(source = source.name(), error = %e, "read failed; retrying in {:?}", retry);
+                    let wait = retry;
+                    retry = (retry * 2).min(interval.max(RETRY_INTERVAL));
+                    wait
+                }
+            },
         };
         let event = SourceEvent {
             source: index,

@@ -257,7 +257,10 @@ pub(super) fn dispatch(state: &mut State, action: Action) -> Vec<Effect> {
         Level::Info,
         format!("{} {}…", action.kind.verb(), action.target),
     );
-    vec![Effect::Run { id, action }]
+    vec![Effect::Run {
+        id,
+        action: Box::new(action),
+    }]
 }
 
 pub(super) fn refetch_tab(state: &mut State) -> Vec<Effect> {

@@ -51,7 +51,7 @@ pub enum Effect {
     /// Send a confirmed action to the executor.
     Run {
         id: u64,
-        action: Action,
+        action: Box<Action>,
     },
     /// Read this source again now.
     Refetch(usize),

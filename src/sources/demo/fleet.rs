@@ -237,6 +237,7 @@ impl DemoFleet {
                 source: String::new(),
                 id: id.to_string(),
                 pipeline: pipeline.to_string(),
+                pipeline_id: format!("{project}:{pipeline}"),
                 project: project.to_string(),
                 branch: branch.to_string(),
                 commit,

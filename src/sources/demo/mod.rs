@@ -94,7 +94,11 @@ impl Source for DemoSource {
         // Flux-style reconcile.
         !matches!(
             kind,
-            ActionKind::Terminate | ActionKind::DisableAutoSync | ActionKind::Reconcile
+            ActionKind::Terminate
+                | ActionKind::DisableAutoSync
+                | ActionKind::Reconcile
+                | ActionKind::ForceCancel
+                | ActionKind::Dispatch
         )
     }
 
@@ -112,9 +116,11 @@ impl Source for DemoSource {
         self.with_fleet(|fleet| match action.kind {
             ActionKind::Sync => fleet::act::sync(fleet, id, &who),
             ActionKind::Refresh | ActionKind::HardRefresh => fleet::act::refresh(fleet, id),
-            ActionKind::Terminate | ActionKind::DisableAutoSync | ActionKind::Reconcile => {
-                Err(format!("the demo fleet cannot {}", action.kind.verb()))
-            }
+            ActionKind::Terminate
+            | ActionKind::DisableAutoSync
+            | ActionKind::Reconcile
+            | ActionKind::ForceCancel
+            | ActionKind::Dispatch => Err(format!("the demo fleet cannot {}", action.kind.verb())),
             ActionKind::Rollback => match to() {
                 Ok(to) => fleet::act::rollback(fleet, id, &to, &who),
                 Err(e) => Err(e.to_string()),

@@ -1,0 +1,54 @@
+//! `kind = "jenkins"`: Jenkins jobs and their builds.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{ActionError, Source, SourceError};
+use crate::config::JenkinsConfig;
+use crate::model::{Action, ActionKind, Job, Provides, Snapshot};
+
+pub struct JenkinsSource {
+    name: String,
+    poll: Duration,
+}
+
+impl JenkinsSource {
+    pub fn new(name: &str, _config: JenkinsConfig, poll: Duration) -> Self {
+        JenkinsSource {
+            name: name.to_string(),
+            poll,
+        }
+    }
+}
+
+#[async_trait]
+impl Source for JenkinsSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "jenkins"
+    }
+    fn provides(&self) -> Provides {
+        Provides {
+            pipelines: true,
+            ..Provides::default()
+        }
+    }
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+    async fn fetch(&self) -> Result<Snapshot, SourceError> {
+        Err(SourceError::Unsupported("not built yet".into()))
+    }
+    fn supports(&self, _kind: ActionKind) -> bool {
+        false
+    }
+    async fn execute(&self, _action: &Action) -> Result<String, ActionError> {
+        Err(ActionError::Unsupported("act yet"))
+    }
+    async fn run_jobs(&self, _run_id: &str) -> Result<Vec<Job>, SourceError> {
+        Err(SourceError::Unsupported("not built yet".into()))
+    }
+}
