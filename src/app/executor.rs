@@ -189,12 +189,10 @@ impl Executor {
         run_id: &str,
     ) -> Result<Vec<crate::model::Job>, String> {
         let source = self.sources.get(source).ok_or("no such source")?;
-        match tokio::time::timeout(crate::sources::FETCH_TIMEOUT, source.run_jobs(run_id)).await {
+        let limit = source.fetch_timeout();
+        match tokio::time::timeout(limit, source.run_jobs(run_id)).await {
             Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!(
-                "no answer within {}s",
-                crate::sources::FETCH_TIMEOUT.as_secs()
-            )),
+            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
         }
     }
 

@@ -25,13 +25,15 @@ pub struct HttpOptions {
     pub ca_file: Option<PathBuf>,
     /// Skip certificate verification. Never the default; shown on screen.
     pub insecure: bool,
+    /// A whole request may take this long [default: `REQUEST_TIMEOUT`].
+    pub timeout: Option<Duration>,
 }
 
 /// Build a client for one source.
 pub fn client(options: &HttpOptions) -> Result<reqwest::Client, SourceError> {
     let mut builder = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT.min(options.timeout.unwrap_or(REQUEST_TIMEOUT)))
+        .timeout(options.timeout.unwrap_or(REQUEST_TIMEOUT))
         .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &options.ca_file {
         builder = builder.add_root_certificate(read_ca(path)?);
@@ -157,6 +159,7 @@ pub fn options(backend: &HttpBackend) -> HttpOptions {
     HttpOptions {
         ca_file: backend.ca_file.clone(),
         insecure: backend.insecure,
+        timeout: None,
     }
 }
 

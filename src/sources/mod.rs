@@ -86,6 +86,11 @@ pub trait Source: Send + Sync {
     fn provides(&self) -> Provides;
     /// How long to wait between two reads when all is well.
     fn poll_interval(&self) -> Duration;
+    /// How long one read (and one drill-down load) may take before it
+    /// counts as failed.
+    fn fetch_timeout(&self) -> Duration {
+        FETCH_TIMEOUT
+    }
     /// Everything the source knows now.
     async fn fetch(&self) -> Result<Snapshot, SourceError>;
     /// Whether it can carry out this kind of action at all.
@@ -224,9 +229,10 @@ pub fn build_all(config: &Config) -> Vec<Arc<dyn Source>> {
 
 /// One read with the source's timeout.
 pub async fn fetch_with_timeout(source: &dyn Source) -> Result<Snapshot, SourceError> {
-    match tokio::time::timeout(FETCH_TIMEOUT, source.fetch()).await {
+    let limit = source.fetch_timeout();
+    match tokio::time::timeout(limit, source.fetch()).await {
         Ok(result) => result,
-        Err(_) => Err(SourceError::Timeout(FETCH_TIMEOUT)),
+        Err(_) => Err(SourceError::Timeout(limit)),
     }
 }
 

@@ -36,6 +36,7 @@ impl ArgoCdSource {
         let options = HttpOptions {
             ca_file: config.ca_file.clone(),
             insecure: config.insecure,
+            timeout: None,
         };
         ArgoCdSource {
             name: name.to_string(),
