@@ -173,6 +173,52 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
                             let _ = tx.send(Msg::AppDetail { target, result }).await;
                         });
                     }
+                    Effect::LoadLog {
+                        source,
+                        run_id,
+                        job_id,
+                    } => {
+                        let executor = executor.clone();
+                        let tx = msg_tx.clone();
+                        let target = crate::model::Target::new(
+                            sources.get(source).map_or("", |s| s.name()),
+                            crate::model::TargetKind::Run,
+                            &run_id,
+                        );
+                        tokio::spawn(async move {
+                            let result = executor.job_log(source, &run_id, &job_id).await;
+                            let _ = tx
+                                .send(Msg::Log {
+                                    target,
+                                    job: job_id,
+                                    result,
+                                })
+                                .await;
+                        });
+                    }
+                    Effect::LoadDispatchForm {
+                        source,
+                        pipeline,
+                        git_ref,
+                    } => {
+                        let executor = executor.clone();
+                        let tx = msg_tx.clone();
+                        let target = crate::model::Target::new(
+                            sources.get(source).map_or("", |s| s.name()),
+                            crate::model::TargetKind::Pipeline,
+                            &pipeline,
+                        );
+                        tokio::spawn(async move {
+                            let result = executor.dispatch_form(source, &pipeline).await;
+                            let _ = tx
+                                .send(Msg::DispatchForm {
+                                    target,
+                                    git_ref,
+                                    result,
+                                })
+                                .await;
+                        });
+                    }
                     Effect::Copy(text) => {
                         if let Err(e) = term::copy_to_clipboard(&text) {
                             tracing::warn!(error = %e, "OSC 52 copy failed");

@@ -491,6 +491,7 @@ fn argocd_state(size: (u16, u16)) -> State {
     .with_capabilities(opsdeck::model::Capabilities {
         app_detail: true,
         sync_options: true,
+        ..Default::default()
     });
     let mut state = State::new(vec![source], Keymap::default(), false, now);
     update(&mut state, Msg::Resize(size.0, size.1));

@@ -81,8 +81,12 @@ pub enum Command {
     Rerun,
     /// Re-run only the failed jobs of the selected run
     RerunFailed,
-    /// Cancel the selected queued or running run
+    /// Cancel the selected queued or running run (again, when it ignored the cancel: force-cancel)
     Cancel,
+    /// Show the log tail of the run's failed job (again: the next job)
+    Logs,
+    /// Start a new run of the selected run's pipeline (a form for its ref and inputs)
+    NewRun,
 }
 
 impl Command {
@@ -111,6 +115,7 @@ impl Command {
             Command::Rerun => ActionKind::Rerun,
             Command::RerunFailed => ActionKind::RerunFailed,
             Command::Cancel => ActionKind::Cancel,
+            Command::NewRun => ActionKind::Dispatch,
             _ => return None,
         })
     }
@@ -135,7 +140,8 @@ impl Command {
             | Command::Resume
             | Command::Rerun
             | Command::RerunFailed
-            | Command::Cancel => "Actions",
+            | Command::Cancel
+            | Command::NewRun => "Actions",
             _ => "Navigation",
         }
     }

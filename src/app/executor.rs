@@ -196,6 +196,35 @@ impl Executor {
         }
     }
 
+    /// Load the tail of a job's log.
+    pub async fn job_log(
+        &self,
+        source: usize,
+        run_id: &str,
+        job_id: &str,
+    ) -> Result<crate::model::LogTail, String> {
+        let source = self.sources.get(source).ok_or("no such source")?;
+        let limit = source.fetch_timeout();
+        match tokio::time::timeout(limit, source.job_log(run_id, job_id)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
+        }
+    }
+
+    /// Load what a new run of a pipeline asks for.
+    pub async fn dispatch_form(
+        &self,
+        source: usize,
+        pipeline: &str,
+    ) -> Result<crate::model::DispatchForm, String> {
+        let source = self.sources.get(source).ok_or("no such source")?;
+        let limit = source.fetch_timeout();
+        match tokio::time::timeout(limit, source.dispatch_form(pipeline)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
+        }
+    }
+
     /// Load an app's drill-down.
     pub async fn app_detail(
         &self,

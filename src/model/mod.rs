@@ -35,6 +35,8 @@ pub struct Capabilities {
     pub app_detail: bool,
     /// Its sync and history rollback take prune and dry-run options.
     pub sync_options: bool,
+    /// Its runs' jobs have logs to show.
+    pub job_logs: bool,
 }
 
 /// Which tabs a source contributes to.

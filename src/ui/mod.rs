@@ -7,6 +7,7 @@ mod chrome;
 mod confirm;
 mod detail;
 mod drift;
+mod form;
 pub mod format;
 mod gitops;
 mod help;
@@ -52,7 +53,14 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         }
         Tab::Pipelines => {
             pipelines::draw(frame, body, state, theme);
-            if in_detail {
+            if state
+                .pane(Tab::Pipelines)
+                .detail
+                .as_ref()
+                .is_some_and(|d| d.log.is_some())
+            {
+                pipelines::LOG_HINTS
+            } else if in_detail {
                 pipelines::DETAIL_HINTS
             } else {
                 pipelines::HINTS
@@ -81,6 +89,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         Some(Overlay::Help) => help::draw(frame, body, state, theme),
         Some(Overlay::Picker(picker)) => picker::draw(frame, body, state, theme, picker),
         Some(Overlay::Confirm(confirm)) => confirm::draw(frame, body, state, theme, confirm),
+        Some(Overlay::Form(form)) => form::draw(frame, body, state, theme, form),
     }
 }
 

@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use crate::app::Command;
-use crate::app::state::{RowRef, State, Tab};
-use crate::model::{PipelineRun, RunStatus, short_rev};
+use crate::app::state::{LogState, LogView, RowRef, State, Tab};
+use crate::model::{PipelineRun, RunStatus, Target, TargetKind, short_rev};
 use crate::theme::Theme;
 use crate::ui::pane::{self, Nouns, TabView};
 use crate::ui::table::Column;
@@ -14,9 +14,11 @@ use crate::ui::{busy_marker, detail, format, status};
 
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "jobs"),
+    (Command::Logs, "logs"),
     (Command::Rerun, "re-run"),
     (Command::RerunFailed, "re-run failed"),
     (Command::Cancel, "cancel"),
+    (Command::NewRun, "new run"),
     (Command::CopyUrl, "copy link"),
     (Command::Filter, "filter"),
     (Command::Help, "help"),
@@ -26,10 +28,22 @@ pub(super) const HINTS: &[(Command, &str)] = &[
 pub(super) const DETAIL_HINTS: &[(Command, &str)] = &[
     (Command::Back, "back"),
     (Command::Down, "scroll"),
+    (Command::Logs, "failed job's log"),
     (Command::Rerun, "re-run"),
     (Command::RerunFailed, "re-run failed"),
     (Command::Cancel, "cancel"),
+    (Command::NewRun, "new run"),
     (Command::CopyUrl, "copy link"),
+    (Command::Help, "help"),
+];
+
+pub(super) const LOG_HINTS: &[(Command, &str)] = &[
+    (Command::Back, "back to the run"),
+    (Command::Up, "scroll"),
+    (Command::Logs, "next job"),
+    (Command::Top, "top"),
+    (Command::Bottom, "end"),
+    (Command::RerunFailed, "re-run failed"),
     (Command::Help, "help"),
 ];
 
@@ -55,13 +69,21 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         find: State::run,
         cells: Box::new(|_, row, run| run_cells(state, theme, row, run)),
         detail: Box::new(|frame, inner, run, scroll| {
-            detail::scrolled(
-                frame,
-                inner,
-                theme,
-                run_detail(state, theme, run, inner.width),
-                scroll,
-            )
+            let log = state
+                .pane(Tab::Pipelines)
+                .detail
+                .as_ref()
+                .and_then(|d| d.log.as_ref());
+            match log {
+                Some(view) => log_view(frame, inner, state, theme, run, view, scroll),
+                None => detail::scrolled(
+                    frame,
+                    inner,
+                    theme,
+                    run_detail(state, theme, run, inner.width),
+                    scroll,
+                ),
+            }
         }),
     };
     pane::draw(frame, area, state, theme, Tab::Pipelines, view);
@@ -195,4 +217,121 @@ fn run_detail<'a>(state: &State, theme: &Theme, run: &PipelineRun, width: u16) -
         }
     }
     lines
+}
+
+/// A job's log tail: a heading naming the run and job, then the lines from
+/// `scroll` on (the view opens on the last page).
+fn log_view(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    theme: &Theme,
+    run: &PipelineRun,
+    view: &LogView,
+    scroll: usize,
+) {
+    let g = theme.glyphs();
+    let target = Target::new(&run.source, TargetKind::Run, &run.id);
+    let job_status = run
+        .jobs
+        .iter()
+        .flatten()
+        .find(|j| j.id == view.job_id)
+        .map(|j| j.status);
+    let mut title = vec![Span::raw(" ")];
+    if let Some(status) = job_status {
+        let (glyph, style) = status::run(theme, status);
+        title.push(status::glyph_and_word(glyph, &status.to_string(), style));
+        title.push(Span::raw("  "));
+    }
+    title.push(Span::styled(
+        format!("{} log", view.job_name),
+        theme.title(),
+    ));
+    title.push(Span::styled(
+        format!("  {} {} run {}", run.pipeline, g.separator, run.id),
+        theme.muted(),
+    ));
+    let [head, body] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Length(2),
+        ratatui::layout::Constraint::Fill(1),
+    ])
+    .areas(area);
+    let log = state.logs.get(&(target, view.job_id.clone()));
+    let note = match log {
+        Some(LogState::Loaded(tail)) if tail.truncated => format!(
+            "   last {} lines; earlier ones are left out (the whole log is at the run's link)",
+            tail.lines.len()
+        ),
+        Some(LogState::Loaded(tail)) => format!("   {} lines", tail.lines.len()),
+        _ => String::new(),
+    };
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(vec![
+            Line::from(title),
+            Line::styled(note, theme.muted()),
+        ]),
+        head,
+    );
+    let lines: Vec<Line> = match log {
+        None | Some(LogState::Loading) => vec![Line::styled(
+            format!("   {} loading the log…", theme.spinner(state.spinner)),
+            theme.muted(),
+        )],
+        Some(LogState::Failed(e)) => vec![Line::styled(
+            format!("   cannot load the log: {e}"),
+            theme.error(),
+        )],
+        Some(LogState::Loaded(tail)) if tail.lines.is_empty() => {
+            vec![Line::styled("   the log is empty", theme.muted())]
+        }
+        Some(LogState::Loaded(tail)) => {
+            let end = tail.lines.len();
+            let first = scroll.min(end.saturating_sub(1));
+            tail.lines[first..end.min(first + usize::from(body.height))]
+                .iter()
+                .map(|l| log_line(theme, l, body.width))
+                .collect()
+        }
+    };
+    let total = match log {
+        Some(LogState::Loaded(tail)) => tail.lines.len(),
+        _ => lines.len(),
+    };
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines), body);
+    if total > usize::from(body.height) {
+        let first = scroll.min(total.saturating_sub(1));
+        let last = (first + usize::from(body.height)).min(total);
+        let marker = format!(" {}-{} of {} ", first + 1, last, total);
+        let w = (format::width(&marker) as u16).min(body.width);
+        let at = Rect {
+            x: body.right() - w,
+            y: body.bottom().saturating_sub(1),
+            width: w,
+            height: 1,
+        };
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(Line::styled(marker, theme.muted())),
+            at,
+        );
+    }
+}
+
+/// One log line, cut to the width, errors in the error colour.
+fn log_line(theme: &Theme, line: &str, width: u16) -> Line<'static> {
+    let text = format::truncate(
+        line,
+        usize::from(width.saturating_sub(1)),
+        theme.glyphs().ellipsis,
+    );
+    let lower = line.to_ascii_lowercase();
+    let style =
+        if lower.contains("error") || lower.contains("fail") || lower.starts_with("##[error]") {
+            theme.error()
+        } else if lower.contains("warn") {
+            theme.warn()
+        } else {
+            theme.base()
+        };
+    Line::from(Span::styled(format!(" {text}"), style))
 }

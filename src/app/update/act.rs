@@ -5,7 +5,10 @@ use crate::app::actions::{self, PlanContext};
 use crate::app::state::{Confirm, InFlight, Level, Overlay, Picker, State};
 use crate::model::{Action, ActionKind, Outcome, Target, TargetKind};
 
-use super::{Effect, say};
+use super::{Effect, runs, say};
+
+/// A cancel that has not taken after this long is offered as a force-cancel.
+pub const FORCE_CANCEL_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
 pub(super) fn on_outcome(
     state: &mut State,
@@ -20,10 +23,32 @@ pub(super) fn on_outcome(
     {
         state.in_flight.remove(&action.target);
     }
+    let force_cancel_hint = if action.kind == ActionKind::Cancel
+        && matches!(outcome, Outcome::Done(_))
+        && offers(state, &action.target.source, ActionKind::ForceCancel)
+    {
+        state.cancel_sent.insert(action.target.clone(), state.now);
+        let key = state
+            .keymap
+            .keys_for(crate::app::Command::Cancel)
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "cancel".into());
+        format!(
+            " — if it is still running in {}s, {key} again force-cancels it",
+            FORCE_CANCEL_AFTER.num_seconds()
+        )
+    } else {
+        String::new()
+    };
     let (level, text) = match &outcome {
         Outcome::Done(m) => (
             Level::Success,
-            format!("{} {}: {m}", action.kind.verb(), action.target),
+            format!(
+                "{} {}: {m}{force_cancel_hint}",
+                action.kind.verb(),
+                action.target
+            ),
         ),
         Outcome::Failed(m) => (
             Level::Error,
@@ -93,6 +118,46 @@ fn flux_rollback(state: &State, kind: ActionKind, target: Target) -> Result<Targ
     linked.ok_or_else(|| format!("{target}: {}", crate::sources::flux::NO_ROLLBACK))
 }
 
+/// The source offers this kind of action.
+fn offers(state: &State, source: &str, kind: ActionKind) -> bool {
+    state
+        .sources
+        .iter()
+        .any(|s| s.name == source && s.actions.contains(&kind))
+}
+
+/// A second cancel of a run that ignored the first (sent long enough ago)
+/// is a force-cancel, where the source has one.
+fn cancel_or_force(state: &mut State, target: &Target) -> Result<ActionKind, ()> {
+    let Some(sent) = state.cancel_sent.get(target).copied() else {
+        return Ok(ActionKind::Cancel);
+    };
+    let still_active = state
+        .sources
+        .iter()
+        .find(|s| s.name == target.source)
+        .and_then(|s| s.snapshot.pipelines.iter().find(|r| r.id == target.id))
+        .is_some_and(|r| r.status.is_active());
+    if !still_active || !offers(state, &target.source, ActionKind::ForceCancel) {
+        state.cancel_sent.remove(target);
+        return Ok(ActionKind::Cancel);
+    }
+    let waited = state.now - sent;
+    if waited < FORCE_CANCEL_AFTER {
+        let left = (FORCE_CANCEL_AFTER - waited).num_seconds().max(1);
+        say(
+            state,
+            Level::Info,
+            format!(
+                "{target}: the cancel was sent {}s ago and may still be taking effect — try again in {left}s to force-cancel",
+                waited.num_seconds()
+            ),
+        );
+        return Err(());
+    }
+    Ok(ActionKind::ForceCancel)
+}
+
 pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
     let Some(target) = action_target(state) else {
         if kind == ActionKind::Refresh {
@@ -113,6 +178,13 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
                 .find(|s| s.name == target.source)
                 .map(|s| s.actions.as_slice()),
         ),
+    };
+    let kind = match (kind, target.kind) {
+        (ActionKind::Cancel, TargetKind::Run) => match cancel_or_force(state, &target) {
+            Ok(kind) => kind,
+            Err(()) => return Vec::new(),
+        },
+        (k, _) => k,
     };
     let target = match flux_rollback(state, kind, target) {
         Ok(t) => t,
@@ -140,6 +212,17 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         let message = format!("{} sources cannot {} {target}", source.kind, kind.verb());
         say(state, Level::Warning, message);
         return Vec::new();
+    }
+    if kind == ActionKind::Dispatch {
+        if target.kind != TargetKind::Run {
+            say(
+                state,
+                Level::Warning,
+                "select a pipeline run (tab 2) to start a new run of its pipeline",
+            );
+            return Vec::new();
+        }
+        return runs::on_new_run_command(state, target);
     }
     let ctx = plan_context(state, &target);
     // Rollbacks first pick where to: the deploy history, or the model's versions.

@@ -8,11 +8,14 @@ use crate::app::state::{
     AppDetailState, Detail, Level, Overlay, SourceError, State, StatusLine, Tab,
 };
 use crate::app::views::{self, keep_visible, table_rows_for_height};
-use crate::model::{Action, AppDetail, Job, Outcome, Target, TargetKind, Timestamp};
+use crate::model::{
+    Action, AppDetail, DispatchForm, Job, LogTail, Outcome, Target, TargetKind, Timestamp,
+};
 use crate::sources::SourceEvent;
 
 mod act;
 mod dialogs;
+mod runs;
 
 use act::{on_action_command, on_outcome};
 pub use dialogs::takes_sync_options;
@@ -41,6 +44,19 @@ pub enum Msg {
         target: Target,
         result: Result<AppDetail, String>,
     },
+    /// A job's log tail, loaded.
+    Log {
+        target: Target,
+        job: String,
+        result: Result<LogTail, String>,
+    },
+    /// What a new run of a pipeline asks for, loaded; `git_ref` pre-fills
+    /// the form (the branch of the run it was asked from).
+    DispatchForm {
+        target: Target,
+        git_ref: Option<String>,
+        result: Result<DispatchForm, String>,
+    },
     Tick(Timestamp),
     Resize(u16, u16),
 }
@@ -65,6 +81,18 @@ pub enum Effect {
         source: usize,
         app: String,
     },
+    /// Load the tail of a job's log.
+    LoadLog {
+        source: usize,
+        run_id: String,
+        job_id: String,
+    },
+    /// Load what a new run of a pipeline asks for, then open the form.
+    LoadDispatchForm {
+        source: usize,
+        pipeline: String,
+        git_ref: Option<String>,
+    },
     /// Copy to the clipboard (OSC 52).
     Copy(String),
     Quit,
@@ -83,12 +111,25 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             action,
             outcome,
         } => on_outcome(state, id, action, outcome),
-        Msg::Jobs { target, result } => {
-            on_jobs(state, target, result);
-            Vec::new()
-        }
+        Msg::Jobs { target, result } => on_jobs(state, target, result),
         Msg::AppDetail { target, result } => {
             on_app_detail(state, target, result);
+            Vec::new()
+        }
+        Msg::Log {
+            target,
+            job,
+            result,
+        } => {
+            runs::on_log(state, target, job, result);
+            Vec::new()
+        }
+        Msg::DispatchForm {
+            target,
+            git_ref,
+            result,
+        } => {
+            runs::on_dispatch_form(state, target, git_ref, result);
             Vec::new()
         }
         Msg::Tick(now) => {
@@ -186,9 +227,9 @@ fn on_app_detail(state: &mut State, target: Target, result: Result<AppDetail, St
     state.dirty = true;
 }
 
-fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) {
+fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) -> Vec<Effect> {
     let Some(source) = state.sources.iter_mut().find(|s| s.name == target.source) else {
-        return;
+        return Vec::new();
     };
     let Some(run) = source
         .snapshot
@@ -196,7 +237,7 @@ fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) 
         .iter_mut()
         .find(|r| r.id == target.id)
     else {
-        return;
+        return Vec::new();
     };
     match result {
         Ok(jobs) => run.jobs = Some(jobs),
@@ -207,6 +248,23 @@ fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) 
         ),
     }
     state.dirty = true;
+    effects_for_pending_log(state, &target)
+}
+
+/// `logs` was asked for before the jobs were there: open the log now.
+fn effects_for_pending_log(state: &mut State, target: &Target) -> Vec<Effect> {
+    let pending = state
+        .pane(Tab::Pipelines)
+        .detail
+        .as_ref()
+        .is_some_and(|d| d.log_pending && d.target == *target);
+    if !pending {
+        return Vec::new();
+    }
+    if let Some(detail) = state.pane_mut(Tab::Pipelines).detail.as_mut() {
+        detail.log_pending = false;
+    }
+    runs::show_next_log(state)
 }
 
 // ---- keys --------------------------------------------------------------------
@@ -218,6 +276,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match state.overlay.clone() {
         Some(Overlay::Confirm(confirm)) => return on_confirm_key(state, confirm, key),
         Some(Overlay::Picker(_)) => return on_picker_key(state, key),
+        Some(Overlay::Form(form)) => return runs::on_form_key(state, form, key),
         Some(Overlay::Help) => {
             let cmd = state.keymap.lookup(&key);
             if matches!(cmd, Some(Command::Help | Command::Back | Command::Quit)) {
@@ -319,9 +378,13 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
         Command::Top => move_selection(state, isize::MIN / 2),
         Command::Bottom => move_selection(state, isize::MAX / 2),
         Command::Open => return open(state),
+        Command::Logs => return runs::on_logs_command(state),
         Command::Back => {
             let pane = state.pane_mut(state.tab);
-            if pane.detail.is_some() {
+            if let Some(detail) = pane.detail.as_mut().filter(|d| d.log.is_some()) {
+                detail.log = None;
+                detail.scroll = 0;
+            } else if pane.detail.is_some() {
                 pane.detail = None;
             } else if !pane.filter.is_empty() {
                 pane.filter.clear();
@@ -345,9 +408,11 @@ fn switch_tab(state: &mut State, tab: Tab) {
 /// Move the selection, or scroll the open detail view.
 fn move_selection(state: &mut State, delta: isize) {
     let visible = table_rows_for_height(state.size.1);
+    let log_end = runs::log_scroll_end(state);
     let pane = state.pane_mut(state.tab);
     if let Some(detail) = pane.detail.as_mut() {
-        detail.scroll = detail.scroll.saturating_add_signed(delta).min(10_000);
+        let end = log_end.unwrap_or(10_000);
+        detail.scroll = detail.scroll.saturating_add_signed(delta).min(end);
         return;
     }
     let last = pane.rows.len().saturating_sub(1);
@@ -355,7 +420,7 @@ fn move_selection(state: &mut State, delta: isize) {
     keep_visible(pane, visible);
 }
 
-fn open(state: &mut State) -> Vec<Effect> {
+pub(super) fn open(state: &mut State) -> Vec<Effect> {
     let Some(row) = state.selected_row(state.tab) else {
         return Vec::new();
     };
@@ -402,7 +467,7 @@ fn open(state: &mut State) -> Vec<Effect> {
             app: target.id.clone(),
         });
     }
-    state.pane_mut(state.tab).detail = Some(Detail { target, scroll: 0 });
+    state.pane_mut(state.tab).detail = Some(Detail::new(target));
     effects
 }
 

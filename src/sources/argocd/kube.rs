@@ -365,6 +365,7 @@ impl Source for ArgoCdKubeSource {
         Capabilities {
             app_detail: false,
             sync_options: true,
+            job_logs: false,
         }
     }
 

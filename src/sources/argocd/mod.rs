@@ -359,6 +359,7 @@ impl Source for ArgoCdSource {
         crate::model::Capabilities {
             app_detail: true,
             sync_options: true,
+            job_logs: false,
         }
     }
 

@@ -89,6 +89,9 @@ struct SimRun {
     total: u32,
     /// Whether it will fail, and in which job.
     fails_at: Option<usize>,
+    /// A cancel was sent; a publish stuck on its upload ignores it, so a
+    /// Release run needs a force-cancel.
+    cancel_requested: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -256,6 +259,7 @@ impl DemoFleet {
             remaining: total,
             total,
             fails_at,
+            cancel_requested: false,
         }
     }
 
@@ -945,7 +949,7 @@ pub(super) mod act {
         ))
     }
 
-    pub fn cancel(fleet: &mut DemoFleet, id: &str) -> Result<String, String> {
+    pub fn cancel(fleet: &mut DemoFleet, id: &str, force: bool) -> Result<String, String> {
         let i = run_index(fleet, id)?;
         let now = fleet.now;
         let step_len = fleet.step_len;
@@ -956,11 +960,153 @@ pub(super) mod act {
                 sim.run.status
             ));
         }
+        // A running Release publish hangs on its upload and ignores a cancel.
+        if !force && sim.run.status == RunStatus::Running && sim.run.pipeline == "Release" {
+            sim.cancel_requested = true;
+            return Ok(format!("cancel of run {id} requested"));
+        }
+        if force && !sim.cancel_requested {
+            return Err(format!(
+                "run {id} was not sent a cancel yet: cancel it first (force-cancel skips cleanup)"
+            ));
+        }
         sim.run.status = RunStatus::Cancelled;
         sim.run.duration = sim.run.started_at.and_then(|s| (now - s).to_std().ok());
         sim.run.updated_at = Some(now);
         DemoFleet::lay_out_jobs(sim, step_len);
-        Ok(format!("run {id} cancelled"))
+        Ok(format!(
+            "run {id} {}",
+            if force {
+                "force-cancelled"
+            } else {
+                "cancelled"
+            }
+        ))
+    }
+
+    /// A new run of `pipeline` (`project:Pipeline`), queued on `git_ref`.
+    pub fn dispatch(
+        fleet: &mut DemoFleet,
+        pipeline: &str,
+        git_ref: Option<&str>,
+        who: &str,
+    ) -> Result<String, String> {
+        let Some((project, name)) = pipeline.split_once(':') else {
+            return Err(format!("no pipeline {pipeline} in the demo fleet"));
+        };
+        let Some((project, _)) = PROJECTS
+            .iter()
+            .find(|(p, pipelines)| *p == project && pipelines.contains(&name))
+        else {
+            return Err(format!("no pipeline {pipeline} in the demo fleet"));
+        };
+        let now = fleet.now;
+        let mut sim = fleet.new_run(now);
+        sim.run.project = project.to_string();
+        sim.run.pipeline = name.to_string();
+        sim.run.pipeline_id = pipeline.to_string();
+        sim.run.branch = git_ref.unwrap_or("main").to_string();
+        sim.run.actor = who.to_string();
+        sim.run.event = "workflow_dispatch".into();
+        sim.run.jobs = Some(DemoFleet::make_jobs(name, &sim.run.id, project));
+        sim.run.url = Some(format!("{URL_BASE}/{project}/runs/{}", sim.run.id));
+        let id = sim.run.id.clone();
+        fleet.runs.push(sim);
+        Ok(format!(
+            "run {id} of {name} queued on {}",
+            git_ref.unwrap_or("main")
+        ))
+    }
+
+    /// The log of one job as far as it got: made up, but shaped like a CI
+    /// log (timestamps, steps, the error that failed it).
+    pub fn job_log(fleet: &DemoFleet, run: &str, job: &str) -> Result<String, String> {
+        let i = run_index(fleet, run)?;
+        let sim = &fleet.runs[i];
+        let Some(j) = sim.run.jobs.iter().flatten().find(|j| j.id == job) else {
+            return Err(format!("run {run} has no job {job}"));
+        };
+        let start = j.started_at.or(sim.run.started_at).unwrap_or(fleet.now);
+        let mut out = String::new();
+        let mut t = start;
+        for (n, step) in j.steps.iter().enumerate() {
+            if step.status == RunStatus::Queued {
+                break;
+            }
+            out.push_str(&format!(
+                "{} ##[group]{}\n",
+                t.format("%H:%M:%S"),
+                step.name
+            ));
+            let lines = 12 + (n * 7 + sim.run.id.len() * 3) % 40;
+            for k in 0..lines {
+                t += chrono::Duration::milliseconds(350);
+                out.push_str(&format!(
+                    "{} {} [{}/{}] {}\n",
+                    t.format("%H:%M:%S"),
+                    j.name,
+                    k + 1,
+                    lines,
+                    match k % 4 {
+                        0 => "resolving dependencies",
+                        1 => "compiling",
+                        2 => "running checks",
+                        _ => "ok",
+                    }
+                ));
+            }
+            if step.status == RunStatus::Failure {
+                out.push_str(&format!(
+                    "{} ##[error]{} failed: assertion `left == right` failed in payments::ledger::tests::settles_twice\n",
+                    t.format("%H:%M:%S"),
+                    j.name
+                ));
+                out.push_str(&format!(
+                    "{} ##[error]Process completed with exit code 101.\n",
+                    t.format("%H:%M:%S")
+                ));
+                break;
+            }
+            out.push_str(&format!("{} ##[endgroup]\n", t.format("%H:%M:%S")));
+        }
+        Ok(out)
+    }
+
+    /// What a new run of a demo pipeline asks for.
+    pub fn dispatch_form(pipeline: &str) -> Result<crate::model::DispatchForm, String> {
+        let Some((project, name)) = pipeline.split_once(':') else {
+            return Err(format!("no pipeline {pipeline} in the demo fleet"));
+        };
+        if !PROJECTS
+            .iter()
+            .any(|(p, pipelines)| *p == project && pipelines.contains(&name))
+        {
+            return Err(format!("no pipeline {pipeline} in the demo fleet"));
+        }
+        let mut inputs = Vec::new();
+        if name == "Deploy" {
+            inputs.push(crate::model::FormInput {
+                name: "environment".into(),
+                default: "staging".into(),
+                description: "where to deploy".into(),
+                choices: vec!["staging".into(), "production".into()],
+                required: true,
+            });
+        }
+        inputs.push(crate::model::FormInput {
+            name: "debug".into(),
+            default: "false".into(),
+            description: "verbose logs".into(),
+            choices: vec!["false".into(), "true".into()],
+            required: false,
+        });
+        Ok(crate::model::DispatchForm {
+            pipeline: pipeline.to_string(),
+            name: name.to_string(),
+            git_ref: Some("main".into()),
+            inputs,
+            free_inputs: false,
+        })
     }
 
     pub fn set_alias(fleet: &mut DemoFleet, model: &str, version: &str) -> Result<String, String> {

@@ -13,7 +13,7 @@ pub use fleet::{DemoFleet, STEP_INTERVAL};
 
 use super::{ActionError, Source, SourceError};
 use crate::config::DemoConfig;
-use crate::model::{Action, ActionKind, Job, Provides, Snapshot, Timestamp};
+use crate::model::{Action, ActionKind, DispatchForm, Job, LogTail, Provides, Snapshot, Timestamp};
 
 /// A demo source: the fleet moves with the wall clock unless paused.
 pub struct DemoSource {
@@ -94,11 +94,7 @@ impl Source for DemoSource {
         // Flux-style reconcile.
         !matches!(
             kind,
-            ActionKind::Terminate
-                | ActionKind::DisableAutoSync
-                | ActionKind::Reconcile
-                | ActionKind::ForceCancel
-                | ActionKind::Dispatch
+            ActionKind::Terminate | ActionKind::DisableAutoSync | ActionKind::Reconcile
         )
     }
 
@@ -116,11 +112,9 @@ impl Source for DemoSource {
         self.with_fleet(|fleet| match action.kind {
             ActionKind::Sync => fleet::act::sync(fleet, id, &who),
             ActionKind::Refresh | ActionKind::HardRefresh => fleet::act::refresh(fleet, id),
-            ActionKind::Terminate
-            | ActionKind::DisableAutoSync
-            | ActionKind::Reconcile
-            | ActionKind::ForceCancel
-            | ActionKind::Dispatch => Err(format!("the demo fleet cannot {}", action.kind.verb())),
+            ActionKind::Terminate | ActionKind::DisableAutoSync | ActionKind::Reconcile => {
+                Err(format!("the demo fleet cannot {}", action.kind.verb()))
+            }
             ActionKind::Rollback => match to() {
                 Ok(to) => fleet::act::rollback(fleet, id, &to, &who),
                 Err(e) => Err(e.to_string()),
@@ -129,13 +123,36 @@ impl Source for DemoSource {
             ActionKind::Resume => fleet::act::set_suspended(fleet, id, false),
             ActionKind::Rerun => fleet::act::rerun(fleet, id, false),
             ActionKind::RerunFailed => fleet::act::rerun(fleet, id, true),
-            ActionKind::Cancel => fleet::act::cancel(fleet, id),
+            ActionKind::Cancel => fleet::act::cancel(fleet, id, false),
+            ActionKind::ForceCancel => fleet::act::cancel(fleet, id, true),
+            ActionKind::Dispatch => fleet::act::dispatch(fleet, id, action.to.as_deref(), &who),
             ActionKind::SetModelAlias => match to() {
                 Ok(to) => fleet::act::set_alias(fleet, id, &to),
                 Err(e) => Err(e.to_string()),
             },
         })
         .map_err(ActionError::Rejected)
+    }
+
+    fn capabilities(&self) -> crate::model::Capabilities {
+        crate::model::Capabilities {
+            job_logs: true,
+            ..Default::default()
+        }
+    }
+
+    async fn job_log(&self, run_id: &str, job_id: &str) -> Result<LogTail, SourceError> {
+        self.check_outage().map_err(SourceError::Unreachable)?;
+        let text = self
+            .with_fleet(|f| fleet::act::job_log(f, run_id, job_id))
+            .map_err(SourceError::Backend)?;
+        let name = job_id.to_string();
+        Ok(LogTail::from_text(name, &text, false))
+    }
+
+    async fn dispatch_form(&self, pipeline: &str) -> Result<DispatchForm, SourceError> {
+        self.check_outage().map_err(SourceError::Unreachable)?;
+        fleet::act::dispatch_form(pipeline).map_err(SourceError::Backend)
     }
 
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {

@@ -430,6 +430,7 @@ impl Source for FluxSource {
         Capabilities {
             app_detail: true,
             sync_options: false,
+            job_logs: false,
         }
     }
 
