@@ -373,6 +373,7 @@ fn no_panic_at_tiny_sizes() {
                 command(s, Command::Open);
             }),
         ),
+        ("job log", Box::new(open_failed_job_log)),
         (
             "gitops detail",
             Box::new(|s| {
@@ -668,4 +669,87 @@ fn argocd_sync_dialog_toggles_prune_and_dry_run() {
         let screen = text(&render(&state, &theme, size));
         insta::assert_snapshot!(format!("argocd_sync_confirm_{}x{}", size.0, size.1), screen);
     }
+}
+
+/// The failed run's failed job, its log loaded from the same demo fleet.
+fn open_failed_job_log(state: &mut State) {
+    let mut fleet = DemoFleet::new(SEED, start(), true);
+    for _ in 0..STEPS {
+        fleet.step();
+    }
+    state.sources[0].capabilities.job_logs = true;
+    command(state, Command::TabPipelines);
+    select(state, |s, r| {
+        s.run(r)
+            .is_some_and(|run| run.status == RunStatus::Failure && run.jobs.is_some())
+    });
+    command(state, Command::Logs);
+    let detail = state.pane(Tab::Pipelines).detail.clone().expect("detail");
+    let view = detail.log.expect("log view");
+    let text = fleet
+        .job_log(&detail.target.id, &view.job_id)
+        .expect("demo log");
+    update(
+        state,
+        Msg::Log {
+            target: detail.target.clone(),
+            job: view.job_id.clone(),
+            result: Ok(opsdeck::model::LogTail::from_text(
+                &view.job_name,
+                &text,
+                false,
+            )),
+        },
+    );
+}
+
+#[test]
+fn job_log_tail() {
+    snapshot_both("pipelines_log", open_failed_job_log);
+}
+
+#[test]
+fn new_run_form() {
+    snapshot_both("new_run_form", |s| {
+        command(s, Command::TabPipelines);
+        select(s, |s, r| {
+            s.run(r).is_some_and(|run| run.pipeline == "Deploy")
+        });
+        let row = s.selected_row(Tab::Pipelines).expect("row");
+        let run = s.run(row).cloned().expect("run");
+        let spec = opsdeck::model::DispatchForm {
+            pipeline: run.pipeline_id.clone(),
+            name: run.pipeline.clone(),
+            git_ref: Some("main".into()),
+            inputs: vec![
+                opsdeck::model::FormInput {
+                    name: "environment".into(),
+                    default: "staging".into(),
+                    description: "where to deploy".into(),
+                    choices: vec!["staging".into(), "production".into()],
+                    required: true,
+                },
+                opsdeck::model::FormInput {
+                    name: "reason".into(),
+                    description: "said in the run's title".into(),
+                    ..Default::default()
+                },
+            ],
+            free_inputs: true,
+        };
+        update(
+            s,
+            Msg::DispatchForm {
+                target: opsdeck::model::Target::new(
+                    "demo",
+                    opsdeck::model::TargetKind::Pipeline,
+                    &run.pipeline_id,
+                ),
+                git_ref: Some(run.branch.clone()),
+                result: Ok(spec),
+            },
+        );
+        key(s, KeyCode::Tab);
+        assert!(matches!(s.overlay, Some(Overlay::Form(_))));
+    });
 }

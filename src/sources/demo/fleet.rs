@@ -181,6 +181,11 @@ impl DemoFleet {
         }
     }
 
+    /// The log of one job of a run as far as it got.
+    pub fn job_log(&self, run: &str, job: &str) -> Result<String, String> {
+        act::job_log(self, run, job)
+    }
+
     /// What a backend would answer now.
     pub fn snapshot(&self, source: &str) -> Snapshot {
         let mut pipelines: Vec<PipelineRun> = self.runs.iter().map(|r| r.run.clone()).collect();
