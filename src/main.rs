@@ -75,6 +75,18 @@ enum Cmd {
     RerunFailed(Target),
     /// Cancel a queued or running run: SOURCE/RUN
     Cancel(Target),
+    /// Stop a run that ignored a cancel, skipping its cleanup (GitHub): SOURCE/RUN
+    ForceCancel(Target),
+    /// Start a new run of a pipeline: SOURCE/PIPELINE (GitHub workflow file or id, GitLab project, Jenkins job path)
+    Dispatch(DispatchTarget),
+    /// Print the tail of a job's log (the failed job's by default): SOURCE/RUN
+    Logs {
+        /// SOURCE/RUN
+        target: String,
+        /// The job, by name or id [default: the failed one]
+        #[arg(long, value_name = "JOB")]
+        job: Option<String>,
+    },
     /// Work with the config file
     Config {
         #[command(subcommand)]
@@ -124,6 +136,25 @@ struct RollbackTarget {
 }
 
 #[derive(Args)]
+struct DispatchTarget {
+    #[command(flatten)]
+    target: Target,
+    /// Branch or tag to run on [default: the one the pipeline's source names]
+    #[arg(long = "ref", value_name = "REF")]
+    git_ref: Option<String>,
+    /// An input (GitHub), variable (GitLab) or parameter (Jenkins); repeat for more
+    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+    inputs: Vec<(String, String)>,
+}
+
+fn parse_input(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+#[derive(Args)]
 struct SyncTarget {
     #[command(flatten)]
     target: Target,
@@ -154,6 +185,14 @@ impl From<SyncFlags> for SyncOptions {
 fn main() -> ExitCode {
     let _ = color_eyre::install();
     let args = Cli::parse();
+    if args.command.is_some() {
+        // Headless output piped into `head` ends quietly, like any Unix
+        // tool, instead of panicking on a closed pipe.
+        // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // Every command logs to the state dir, never to the terminal.
     opsdeck::term::init_logging(&opsdeck::app::audit::state_dir());
     let globals = Globals {
@@ -181,6 +220,7 @@ fn main() -> ExitCode {
             target: t.target,
             to,
             sync,
+            inputs: Vec::new(),
             yes: t.yes,
             dry_run: t.dry_run,
         };
@@ -239,6 +279,15 @@ fn main() -> ExitCode {
             Some(Cmd::Cancel(t)) => {
                 cli::act(globals, action(ActionKind::Cancel, t, None, plain)).await
             }
+            Some(Cmd::ForceCancel(t)) => {
+                cli::act(globals, action(ActionKind::ForceCancel, t, None, plain)).await
+            }
+            Some(Cmd::Dispatch(d)) => {
+                let mut request = action(ActionKind::Dispatch, d.target, d.git_ref, plain);
+                request.inputs = d.inputs;
+                cli::act(globals, request).await
+            }
+            Some(Cmd::Logs { target, job }) => cli::logs(globals, target, job).await,
             Some(Cmd::Config {
                 command: ConfigCmd::Check,
             }) => cli::config_check(globals),

@@ -527,3 +527,124 @@ fn an_action_the_source_cannot_do_is_refused_by_kind() {
     );
     assert!(!audit.exists());
 }
+
+#[test]
+fn a_new_run_is_started_headless_with_its_form_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    let dispatch = |args: &[&str]| {
+        run(opsdeck(dir.path())
+            .args(["--demo", "--audit-log"])
+            .arg(&audit)
+            .args(["dispatch", "demo/acme/web:Deploy"])
+            .args(args))
+    };
+    // A value outside the input's choices, or an input the pipeline does
+    // not take: refused before anything is sent or audited.
+    let (code, _, stderr) = dispatch(&["--input", "environment=prod", "--yes"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("environment must be one of: staging, production"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = dispatch(&["--input", "colour=red", "--yes"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("has no input `colour` (it takes: environment, debug)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = dispatch(&["--input", "novalue", "--yes"]);
+    assert_eq!(code, Some(2), "clap refuses it");
+    assert!(stderr.contains("`novalue` is not NAME=VALUE"), "{stderr}");
+    assert!(audit_lines(&audit).is_empty());
+    // Defaults fill what is not given; --ref picks the branch.
+    let (code, stdout, stderr) = dispatch(&[
+        "--ref",
+        "release/2.4",
+        "--input",
+        "environment=production",
+        "--yes",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with(
+            "will start a new run of Deploy (demo/acme/web:Deploy) on release/2.4 with environment=production, debug=false"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("of Deploy queued on release/2.4"),
+        "{stdout}"
+    );
+    let lines = audit_lines(&audit);
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["action"], "dispatch");
+        assert_eq!(line["target_kind"], "pipeline");
+        assert_eq!(line["target"], "acme/web:Deploy");
+        assert_eq!(line["to"], "release/2.4");
+    }
+    assert_eq!(lines[1]["outcome"], "done");
+    // An unknown pipeline is the source's refusal, named.
+    let (code, _, stderr) =
+        run(opsdeck(dir.path()).args(["--demo", "dispatch", "demo/acme/web:Nope", "--yes"]));
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no pipeline acme/web:Nope in the demo fleet"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn logs_print_the_failed_jobs_tail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, stdout, _) = run(opsdeck(dir.path()).args(["--demo", "status", "--format", "json"]));
+    let status: Value = serde_json::from_str(&stdout).expect("status json");
+    let failed = status["pipelines"]
+        .as_array()
+        .expect("pipelines")
+        .iter()
+        .find(|r| r["status"] == "failure")
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["source"].as_str().expect("source"),
+                r["id"].as_str().expect("id")
+            )
+        })
+        .expect("a failed run");
+    let (code, stdout, stderr) = run(opsdeck(dir.path()).args(["--demo", "logs", &failed]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut lines = stdout.lines();
+    let header = lines.next().expect("header");
+    assert!(
+        header.starts_with(&format!("== {failed} job ")) && header.contains("(failure)"),
+        "{header}"
+    );
+    let body: Vec<&str> = lines.collect();
+    assert!(
+        body.last()
+            .is_some_and(|l| l.ends_with("##[error]Process completed with exit code 101.")),
+        "{body:?}"
+    );
+    assert!(body.len() <= opsdeck::model::LOG_TAIL_LINES);
+    // A job that does not exist is named with the ones that do.
+    let (code, _, stderr) =
+        run(opsdeck(dir.path()).args(["--demo", "logs", &failed, "--job", "nope"]));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("has no job `nope` (its jobs: "), "{stderr}");
+    // Piped into a reader that stops early: no panic, no noise.
+    let mut child = opsdeck(dir.path())
+        .args(["--demo", "logs", &failed])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -13,7 +13,7 @@ use crate::app::audit::{self, AuditLog};
 use crate::app::executor::Executor;
 use crate::app::keymap::Keymap;
 use crate::app::links;
-use crate::app::state::SourceState;
+use crate::app::state::{FieldRole, Form, SourceState};
 use crate::config::{self, Config, ConfigErrors, DemoConfig, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Outcome, Target, TargetKind};
 use crate::sources;
@@ -221,6 +221,8 @@ pub struct ActionRequest {
     pub to: Option<String>,
     /// Prune and server-side dry run, for sources that take them.
     pub sync: crate::model::SyncOptions,
+    /// A new run's inputs (`--input NAME=VALUE`), in the order given.
+    pub inputs: Vec<(String, String)>,
     pub yes: bool,
     pub dry_run: bool,
 }
@@ -298,7 +300,17 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
         source_production: source_config.production,
         now: chrono::Utc::now(),
     };
-    let mut action = match actions::plan(kind, &snapshot, &target, request.to.as_deref(), ctx) {
+    let planned = if kind == ActionKind::Dispatch {
+        match dispatch_values(all[index].as_ref(), &target, &request).await {
+            Ok((git_ref, inputs)) => {
+                actions::plan_dispatch(kind, &snapshot, &target, git_ref.as_deref(), inputs, ctx)
+            }
+            Err(why) => Err(why),
+        }
+    } else {
+        actions::plan(kind, &snapshot, &target, request.to.as_deref(), ctx)
+    };
+    let mut action = match planned {
         Ok(a) => a,
         Err(why) => {
             eprintln!("opsdeck: {why}");
@@ -367,6 +379,58 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
     }
 }
 
+/// A headless new run: the form the source asks for, filled with its
+/// defaults, then `--ref` and `--input`s; the same checks as the TUI form.
+async fn dispatch_values(
+    source: &dyn sources::Source,
+    target: &Target,
+    request: &ActionRequest,
+) -> Result<(Option<String>, crate::app::state::Inputs), String> {
+    let spec = tokio::time::timeout(source.fetch_timeout(), source.dispatch_form(&target.id))
+        .await
+        .map_err(|_| {
+            format!(
+                "{}: no answer within {}s",
+                target.source,
+                source.fetch_timeout().as_secs()
+            )
+        })?
+        .map_err(|e| format!("cannot start a new run of {target}: {e}"))?;
+    let mut form = Form::new(target.clone(), &spec, request.to.as_deref());
+    if request.to.is_some() && spec.git_ref.is_none() {
+        return Err(format!(
+            "{target} takes no ref: {} sources build what the job is configured to (drop --ref)",
+            source.kind()
+        ));
+    }
+    let mut extra = Vec::new();
+    for (name, value) in &request.inputs {
+        match form
+            .fields
+            .iter_mut()
+            .find(|f| f.role == FieldRole::Input && f.name == *name)
+        {
+            Some(field) => field.value = value.clone(),
+            None if spec.free_inputs => extra.push(format!("{name}={value}")),
+            None => {
+                let known: Vec<&str> = spec.inputs.iter().map(|i| i.name.as_str()).collect();
+                return Err(format!(
+                    "{target} has no input `{name}` (it takes: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        }
+    }
+    if let Some(more) = form.fields.iter_mut().find(|f| f.role == FieldRole::More) {
+        more.value = extra.join(", ");
+    }
+    form.values().map_err(|why| format!("{target}: {why}"))
+}
+
 fn target_exists(snapshot: &crate::model::Snapshot, target: &Target) -> bool {
     match target.kind {
         TargetKind::Run => snapshot.pipelines.iter().any(|r| r.id == target.id),
@@ -406,5 +470,91 @@ fn confirm(action: &crate::model::Action) -> Result<bool, String> {
             .read_line(&mut line)
             .map_err(|e| e.to_string())?;
         Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    }
+}
+
+/// `opsdeck logs SOURCE/RUN [--job NAME]`: print the tail of a job's log —
+/// the failed job's unless one is named.
+pub async fn logs(globals: Globals, target: String, job: Option<String>) -> u8 {
+    let config = match globals.load_config() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let Some((source_name, run_id)) = target
+        .split_once('/')
+        .filter(|(s, i)| !s.is_empty() && !i.is_empty())
+    else {
+        return fail(format!(
+            "`{target}` is not SOURCE/RUN (for example ci/1234)"
+        ));
+    };
+    let Some(source_config) = config.sources.iter().find(|s| s.name == source_name) else {
+        let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        return fail(format!(
+            "no source named `{source_name}` (configured: {})",
+            names.join(", ")
+        ));
+    };
+    let source = sources::build(source_config, config.refresh);
+    let limit = source.fetch_timeout();
+    let timed = |what: String| format!("{what}: no answer within {}s", limit.as_secs());
+    let jobs = match tokio::time::timeout(limit, source.run_jobs(run_id)).await {
+        Ok(Ok(jobs)) => jobs,
+        Ok(Err(e)) => return fail(format!("cannot read the jobs of {target}: {e}")),
+        Err(_) => return fail(timed(format!("the jobs of {target}"))),
+    };
+    let chosen = match &job {
+        Some(wanted) => jobs.iter().find(|j| j.name == *wanted || j.id == *wanted),
+        None => jobs
+            .iter()
+            .find(|j| j.status == crate::model::RunStatus::Failure)
+            .or_else(|| {
+                jobs.iter()
+                    .find(|j| j.status == crate::model::RunStatus::Running)
+            })
+            .or_else(|| jobs.first()),
+    };
+    let Some(chosen) = chosen else {
+        let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+        return fail(match job {
+            Some(wanted) => format!(
+                "{target} has no job `{wanted}` (its jobs: {})",
+                names.join(", ")
+            ),
+            None => format!("{target} has no jobs"),
+        });
+    };
+    match tokio::time::timeout(limit, source.job_log(run_id, &chosen.id)).await {
+        Ok(Ok(tail)) => {
+            let mut out = std::io::stdout().lock();
+            let header = format!(
+                "== {target} job {} ({}){} ==",
+                chosen.name,
+                chosen.status,
+                if tail.truncated {
+                    format!(", last {} lines", tail.lines.len())
+                } else {
+                    String::new()
+                }
+            );
+            let mut write = || -> std::io::Result<()> {
+                writeln!(out, "{header}")?;
+                for line in &tail.lines {
+                    writeln!(out, "{line}")?;
+                }
+                Ok(())
+            };
+            match write() {
+                Ok(()) => EXIT_OK,
+                // A closed pipe (`| head`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+                Err(e) => fail(e),
+            }
+        }
+        Ok(Err(e)) => fail(format!(
+            "cannot read the log of {target} job {}: {e}",
+            chosen.name
+        )),
+        Err(_) => fail(timed(format!("the log of {target} job {}", chosen.name))),
     }
 }
