@@ -818,3 +818,80 @@ fn without_a_config_file_it_says_where_it_looked_and_what_to_try() {
     );
     assert_restored(&p);
 }
+
+// ---- new run and job logs ---------------------------------------------------
+
+/// Go to the Pipelines tab and keep a filter, so its first run is selected.
+fn filter_runs(p: &mut Pty, filter: &str) {
+    p.send("2");
+    wait_tab(p, "Pipelines");
+    p.send("/");
+    p.wait_for(ui::FILTER_PROMPT, STEP).must();
+    p.send(filter);
+    p.send(keys::ENTER);
+    p.wait_until(&format!("the runs filtered by /{filter}"), STEP, |s| {
+        let c = s.contents();
+        pane_title(&c).contains(&format!("/{filter}")) && !c.contains(ui::FILTER_PROMPT)
+    })
+    .must();
+}
+
+#[test]
+fn a_new_run_goes_from_the_form_through_the_confirmation_to_the_audit_log() {
+    let mut p = Spawn::default().config(PAUSED_DEMO).start().must();
+    wait_first_frame(&p);
+    filter_runs(&mut p, "Deploy acme/web");
+    p.send("n");
+    p.wait_for("Start a new run of Deploy (demo)", STEP).must();
+    p.wait_for("branch or tag to run on", STEP).must();
+    // Past the ref to the environment (its hint shows); → picks the next choice.
+    p.send(keys::TAB);
+    p.wait_for("where to deploy — one of: staging, production", STEP)
+        .must();
+    p.send(keys::RIGHT);
+    p.wait_until("environment set to production", STEP, |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.contains("environment*") && l.contains("production"))
+    })
+    .must();
+    p.send(keys::ENTER);
+    p.wait_for("Confirm: start a new run of", STEP).must();
+    p.wait_for("start a new run of Deploy (demo/acme/web:Deploy) on ", STEP)
+        .must();
+    p.send("y");
+    p.wait_for("of Deploy queued", STEP).must();
+    quit(&mut p);
+    let records = audit_records(&p.audit_log());
+    assert_eq!(records.len(), 2, "{records:#?}");
+    for record in &records {
+        assert_eq!(record["action"], "dispatch");
+        assert_eq!(record["via"], "tui");
+        assert_eq!(record["target"], "acme/web:Deploy");
+        assert!(
+            record["effect"]
+                .as_str()
+                .is_some_and(|e| e.contains("with environment=production, debug=false")),
+            "{record}"
+        );
+    }
+    assert_eq!(records[1]["outcome"], "done");
+}
+
+#[test]
+fn the_failed_jobs_log_opens_on_its_last_lines() {
+    let mut p = Spawn::default().config(PAUSED_DEMO).start().must();
+    wait_first_frame(&p);
+    filter_runs(&mut p, "failure");
+    p.send("l");
+    p.wait_for("##[error]Process completed with exit code 101.", STEP)
+        .must();
+    let screen = p.screen();
+    assert!(screen.contains(" log "), "{}", p.dump());
+    assert!(screen.contains("back to the run"), "{}", p.dump());
+    // Esc: back to the run's jobs.
+    p.send(keys::ESC);
+    p.wait_for("Jobs (", STEP).must();
+    quit(&mut p);
+    assert_audit_empty(&p, "after reading logs");
+}
