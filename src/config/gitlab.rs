@@ -179,7 +179,9 @@ fn base_url(p: &KindParser<'_, '_>, url: &Spanned<String>) -> Result<String, Con
     let parsed = url::Url::parse(text).map_err(|e| {
         p.error(
             url,
-            format!("url: `{text}` is not a URL ({e}); write it like \"https://gitlab.example.com\""),
+            format!(
+                "url: `{text}` is not a URL ({e}); write it like \"https://gitlab.example.com\""
+            ),
         )
     })?;
     if !matches!(parsed.scheme(), "http" | "https")
@@ -189,7 +191,9 @@ fn base_url(p: &KindParser<'_, '_>, url: &Spanned<String>) -> Result<String, Con
     {
         return Err(p.error(
             url,
-            format!("url: `{text}` must be an http:// or https:// address with a host and no query"),
+            format!(
+                "url: `{text}` must be an http:// or https:// address with a host and no query"
+            ),
         ));
     }
     let trimmed = text.trim_end_matches('/');

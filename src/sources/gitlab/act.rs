@@ -42,14 +42,21 @@ impl GitlabSource {
             ActionKind::Rerun => {
                 let id = Self::pipeline_id(&action.target.id).map_err(ActionError::Rejected)?;
                 let git_ref = self.ref_of(id).await.map_err(|e| {
-                    ActionError::Rejected(format!("cannot tell which ref pipeline #{id} ran on: {e}"))
+                    ActionError::Rejected(format!(
+                        "cannot tell which ref pipeline #{id} ran on: {e}"
+                    ))
                 })?;
                 let ask = Ask {
                     what: format!("start a new pipeline on {git_ref} (a re-run of #{id})"),
                     missing: format!("project {} or ref {git_ref}", self.config.project),
                 };
                 let reply = self
-                    .post(&format!("{base}/pipeline"), &[("ref", git_ref.as_str())], None, &ask)
+                    .post(
+                        &format!("{base}/pipeline"),
+                        &[("ref", git_ref.as_str())],
+                        None,
+                        &ask,
+                    )
                     .await?;
                 Ok(format!(
                     "new pipeline {} on {git_ref}, a re-run of #{id}{}",
@@ -64,7 +71,12 @@ impl GitlabSource {
                         self.name, self.config.project, action.target.id
                     )));
                 }
-                let git_ref = match action.to.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                let git_ref = match action
+                    .to
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                {
                     Some(r) => r.to_string(),
                     None => {
                         self.default_ref()
@@ -189,7 +201,11 @@ impl GitlabSource {
             .observe(status, response.headers(), &path)
             .map_err(|e| ActionError::Rejected(format!("{}: {e}", ask.what)))?;
         let bytes = response.bytes().await.map_err(|e| {
-            ActionError::Lost(format!("{}: the answer broke off: {}", ask.what, transport_error(e)))
+            ActionError::Lost(format!(
+                "{}: the answer broke off: {}",
+                ask.what,
+                transport_error(e)
+            ))
         })?;
         if status.is_success() {
             return Ok(serde_json::from_slice(&bytes).unwrap_or_default());

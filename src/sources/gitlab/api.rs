@@ -142,7 +142,11 @@ pub struct Origin<'a> {
 }
 
 /// One pipeline as a domain run; `detail` when it was read.
-pub fn to_run(origin: &Origin<'_>, p: &PipelineBasic, detail: Option<&PipelineDetail>) -> PipelineRun {
+pub fn to_run(
+    origin: &Origin<'_>,
+    p: &PipelineBasic,
+    detail: Option<&PipelineDetail>,
+) -> PipelineRun {
     let mapped = status(&p.status);
     let project = origin
         .project_path
@@ -293,7 +297,10 @@ mod tests {
 
     #[test]
     fn gitlabs_error_words_are_read_in_each_of_their_shapes() {
-        assert_eq!(message(br#"{"message":"404 Project Not Found"}"#), "404 Project Not Found");
+        assert_eq!(
+            message(br#"{"message":"404 Project Not Found"}"#),
+            "404 Project Not Found"
+        );
         assert_eq!(
             message(br#"{"message":{"base":["Reference not found"],"ref":["is invalid"]}}"#),
             "Reference not found; ref: is invalid"
@@ -306,7 +313,8 @@ mod tests {
     #[test]
     fn the_project_path_is_read_from_a_web_url() {
         assert_eq!(
-            project_path_of("https://gitlab.example.com/acme/platform/web/-/pipelines/61").as_deref(),
+            project_path_of("https://gitlab.example.com/acme/platform/web/-/pipelines/61")
+                .as_deref(),
             Some("acme/platform/web")
         );
         assert_eq!(project_path_of("https://gitlab.example.com/nothing"), None);

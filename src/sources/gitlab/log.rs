@@ -63,7 +63,11 @@ impl Tail {
 }
 
 impl GitlabSource {
-    pub(super) async fn log_tail(&self, _run_id: &str, job_id: &str) -> Result<LogTail, SourceError> {
+    pub(super) async fn log_tail(
+        &self,
+        _run_id: &str,
+        job_id: &str,
+    ) -> Result<LogTail, SourceError> {
         let job: u64 = job_id
             .parse()
             .map_err(|_| SourceError::Backend(format!("`{job_id}` is not a GitLab job id")))?;

@@ -156,7 +156,11 @@ impl GitlabSource {
     }
 
     /// A polite GET; any status comes back for the caller to judge.
-    async fn get_page(&self, request: RequestBuilder, token: &SecretValue) -> Result<Page, SourceError> {
+    async fn get_page(
+        &self,
+        request: RequestBuilder,
+        token: &SecretValue,
+    ) -> Result<Page, SourceError> {
         self.polite
             .get(request, Some(token.expose()))
             .await

@@ -52,7 +52,7 @@ impl ReadState {
 }
 
 fn newest_first(pipelines: &mut Vec<PipelineBasic>, limit: usize) {
-    pipelines.sort_by(|a, b| (b.updated(), b.id).cmp(&(a.updated(), a.id)));
+    pipelines.sort_by_key(|p| std::cmp::Reverse((p.updated(), p.id)));
     pipelines.truncate(limit);
 }
 
@@ -70,7 +70,12 @@ impl GitlabSource {
         if !fresh {
             return None;
         }
-        let newest = state.kept.as_ref()?.iter().filter_map(|p| p.updated()).max()?;
+        let newest = state
+            .kept
+            .as_ref()?
+            .iter()
+            .filter_map(|p| p.updated())
+            .max()?;
         Some(newest - UPDATED_AFTER_OVERLAP)
     }
 
