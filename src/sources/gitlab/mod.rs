@@ -1,25 +1,270 @@
-//! `kind = "gitlab"`: GitLab CI pipelines of one project.
+//! `kind = "gitlab"`: GitLab CI pipelines of one project — read politely
+//! (ETags, rate limits, only what changed since the last read), their jobs
+//! and log tails for the drill-down, and retry, cancel and new pipelines.
 
+mod act;
+pub mod api;
+mod log;
+mod read;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use reqwest::header::HeaderValue;
+use reqwest::{Method, RequestBuilder, StatusCode};
 
+use super::http::{self, HttpOptions};
+use super::polite::{Page, Polite, Stats};
 use super::{ActionError, Source, SourceError};
-use crate::config::GitlabConfig;
-use crate::model::{Action, ActionKind, Job, Provides, Snapshot};
+use crate::config::{GitlabConfig, Secret, SecretValue};
+use crate::model::{Action, ActionKind, DispatchForm, Job, LogTail, Provides, Snapshot};
+
+/// A full list read is made again this often, even when incremental reads
+/// work: pipelines deleted meanwhile never show up as "updated".
+pub const FULL_READ_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+/// The header GitLab reads a personal, project or group access token from.
+const TOKEN_HEADER: &str = "PRIVATE-TOKEN";
 
 pub struct GitlabSource {
     name: String,
+    config: GitlabConfig,
     poll: Duration,
+    client: Result<reqwest::Client, SourceError>,
+    polite: Polite,
+    state: Mutex<read::ReadState>,
+    full_read_interval: Duration,
+    /// Log reads stream past `Polite` (it would hold the whole log): counted here.
+    log_reads: AtomicU64,
+    /// Job names from the last drill-down, to title a log tail.
+    job_names: Mutex<HashMap<String, String>>,
+}
+
+/// What a request was reading, for errors that say what was refused or missing.
+#[derive(Clone, Debug)]
+enum Reading {
+    Pipelines,
+    Pipeline(u64),
+    Jobs(u64),
+    Log(u64),
+    Project,
 }
 
 impl GitlabSource {
-    pub fn new(name: &str, _config: GitlabConfig, poll: Duration) -> Self {
+    pub fn new(name: &str, config: GitlabConfig, poll: Duration) -> Self {
+        let options = HttpOptions {
+            ca_file: config.ca_file.clone(),
+            insecure: config.insecure,
+            timeout: Some(config.timeout),
+        };
         GitlabSource {
             name: name.to_string(),
+            client: http::client(&options),
+            config,
             poll,
+            polite: Polite::new(),
+            state: Mutex::new(read::ReadState::default()),
+            full_read_interval: FULL_READ_INTERVAL,
+            log_reads: AtomicU64::new(0),
+            job_names: Mutex::new(HashMap::new()),
         }
     }
+
+    /// Read the whole list again this often (`Duration::ZERO`: every time).
+    pub fn with_full_read_interval(mut self, interval: Duration) -> Self {
+        self.full_read_interval = interval;
+        self
+    }
+
+    pub fn config(&self) -> &GitlabConfig {
+        &self.config
+    }
+
+    /// What went on the wire so far (log reads included), what came back
+    /// `304 Not Modified`, and what was held back while rate limited.
+    pub fn stats(&self) -> Stats {
+        let mut stats = self.polite.stats();
+        stats.sent += self.log_reads.load(Ordering::Relaxed);
+        stats
+    }
+
+    /// `…/api/v4/projects/<id or url-encoded path>`.
+    fn project_url(&self) -> String {
+        format!(
+            "{}/api/v4/projects/{}",
+            self.config.url,
+            encode(&self.config.project)
+        )
+    }
+
+    /// The project's path when it was configured by path.
+    fn project_path(&self) -> Option<&str> {
+        (!self.config.project_is_id()).then_some(self.config.project.as_str())
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, SourceError> {
+        self.client.as_ref().map_err(Clone::clone)
+    }
+
+    async fn token(&self) -> Result<SecretValue, SourceError> {
+        self.config.token.resolve().await.map_err(|e| {
+            SourceError::Auth(format!(
+                "{}: cannot read the GitLab token from {}: {e}",
+                self.name,
+                origin(&self.config.token)
+            ))
+        })
+    }
+
+    /// A request with the token in `PRIVATE-TOKEN` (marked sensitive, so
+    /// no debug output shows it).
+    fn request(
+        &self,
+        method: Method,
+        url: &str,
+        token: &SecretValue,
+    ) -> Result<RequestBuilder, SourceError> {
+        let mut value = HeaderValue::from_str(token.expose()).map_err(|_| {
+            SourceError::Auth(format!(
+                "{}: the token from {} holds characters an HTTP header cannot carry",
+                self.name,
+                origin(&self.config.token)
+            ))
+        })?;
+        value.set_sensitive(true);
+        Ok(self
+            .client()?
+            .request(method, url)
+            .header(TOKEN_HEADER, value))
+    }
+
+    /// Only links back to the configured GitLab are followed: the token
+    /// must never go anywhere else.
+    fn same_origin(&self, link: &str) -> Result<(), SourceError> {
+        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+        if origin(link).is_some() && origin(link) == origin(&self.config.url) {
+            return Ok(());
+        }
+        Err(SourceError::Backend(format!(
+            "{}: GitLab's next-page link leaves {} ({link}); not followed, so the token \
+             stays there — check GitLab's external_url",
+            self.name, self.config.url
+        )))
+    }
+
+    /// A polite GET; any status comes back for the caller to judge.
+    async fn get_page(
+        &self,
+        request: RequestBuilder,
+        token: &SecretValue,
+    ) -> Result<Page, SourceError> {
+        self.polite
+            .get(request, Some(token.expose()))
+            .await
+            .map_err(|e| self.named(e))
+    }
+
+    /// A polite GET of a JSON document; non-2xx answers become errors
+    /// naming what was read.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        token: &SecretValue,
+        reading: Reading,
+    ) -> Result<T, SourceError> {
+        let request = self.request(Method::GET, url, token)?.query(query);
+        let page = self.get_page(request, token).await?;
+        if !page.is_success() {
+            return Err(self.read_error(&page, &reading));
+        }
+        self.decode(&page)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, page: &Page) -> Result<T, SourceError> {
+        http::decode(&page.body, &format!("{}: {}", self.name, page.path))
+    }
+
+    /// Transport errors with this source's name, timeouts with its own limit.
+    fn named(&self, e: SourceError) -> SourceError {
+        match e {
+            SourceError::Timeout(_) => SourceError::Timeout(self.config.timeout),
+            SourceError::Unreachable(why) => {
+                SourceError::Unreachable(format!("{} ({}): {why}", self.name, self.config.url))
+            }
+            other => other,
+        }
+    }
+
+    /// A failed read in words: who refused what, and what to do next.
+    fn read_error(&self, page: &Page, reading: &Reading) -> SourceError {
+        let message = api::message(&page.body);
+        let name = &self.name;
+        let project = &self.config.project;
+        let code = page.status.as_u16();
+        match page.status {
+            StatusCode::UNAUTHORIZED => SourceError::Auth(format!(
+                "{name}: token rejected by GitLab ({code} on {}: {message}) — check the token \
+                 from {} (expired or revoked?)",
+                page.path,
+                origin(&self.config.token)
+            )),
+            StatusCode::FORBIDDEN => SourceError::Auth(format!(
+                "{name}: no permission to read {} ({code}: {message}) — the token needs the \
+                 read_api scope and access to {project}",
+                reading.what(project)
+            )),
+            StatusCode::NOT_FOUND => SourceError::Backend(match reading {
+                Reading::Pipelines | Reading::Project => format!(
+                    "{name}: project {project} not found on {} ({code}: {message}) — check \
+                     `project` (GitLab also says 404 when the token cannot see a private project)",
+                    self.config.url
+                ),
+                other => format!(
+                    "{name}: {} not found ({code}: {message}) — deleted, or the token cannot see it",
+                    other.what(project)
+                ),
+            }),
+            _ => SourceError::Backend(format!("{name}: {code} on {}: {message}", page.path)),
+        }
+    }
+
+    fn pipeline_id(run_id: &str) -> Result<u64, String> {
+        run_id
+            .parse()
+            .map_err(|_| format!("`{run_id}` is not a GitLab pipeline id"))
+    }
+}
+
+impl Reading {
+    fn what(&self, project: &str) -> String {
+        match self {
+            Reading::Pipelines => format!("the pipelines of {project}"),
+            Reading::Pipeline(id) => format!("pipeline #{id} of {project}"),
+            Reading::Jobs(id) => format!("the jobs of pipeline #{id} of {project}"),
+            Reading::Log(id) => format!("the log of job #{id} of {project}"),
+            Reading::Project => format!("project {project}"),
+        }
+    }
+}
+
+/// Where a secret comes from, in words ("env GITLAB_TOKEN"), never its value.
+pub fn origin(secret: &Secret) -> String {
+    match secret {
+        Secret::Env(var) => format!("env {var}"),
+        Secret::File(path) => format!("file {}", path.display()),
+        Secret::Command(command) => format!("command `{command}`"),
+    }
+}
+
+/// A project path as one URL path segment (`group%2Fproject`).
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 #[async_trait]
@@ -27,28 +272,59 @@ impl Source for GitlabSource {
     fn name(&self) -> &str {
         &self.name
     }
+
     fn kind(&self) -> &'static str {
         "gitlab"
     }
+
     fn provides(&self) -> Provides {
         Provides {
             pipelines: true,
             ..Provides::default()
         }
     }
+
     fn poll_interval(&self) -> Duration {
         self.poll
     }
+
+    fn fetch_timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
-        Err(SourceError::Unsupported("not built yet".into()))
+        Ok(Snapshot {
+            pipelines: self.read().await?,
+            ..Snapshot::default()
+        })
     }
-    fn supports(&self, _kind: ActionKind) -> bool {
-        false
+
+    fn supports(&self, kind: ActionKind) -> bool {
+        matches!(
+            kind,
+            ActionKind::Rerun | ActionKind::RerunFailed | ActionKind::Cancel | ActionKind::Dispatch
+        )
     }
-    async fn execute(&self, _action: &Action) -> Result<String, ActionError> {
-        Err(ActionError::Unsupported("act yet"))
+
+    async fn execute(&self, action: &Action) -> Result<String, ActionError> {
+        self.act(action).await
     }
-    async fn run_jobs(&self, _run_id: &str) -> Result<Vec<Job>, SourceError> {
-        Err(SourceError::Unsupported("not built yet".into()))
+
+    async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {
+        self.jobs(run_id).await
+    }
+
+    async fn job_log(&self, run_id: &str, job_id: &str) -> Result<LogTail, SourceError> {
+        self.log_tail(run_id, job_id).await
+    }
+
+    async fn dispatch_form(&self, pipeline: &str) -> Result<DispatchForm, SourceError> {
+        self.form(pipeline).await
+    }
+
+    fn warning(&self) -> Option<String> {
+        self.config
+            .insecure
+            .then(|| "TLS NOT VERIFIED (insecure = true)".to_string())
     }
 }
