@@ -224,6 +224,7 @@ fn ctx() -> PlanContext {
         now: chrono::DateTime::parse_from_rfc3339("2026-11-21T00:00:00Z")
             .expect("time")
             .with_timezone(&chrono::Utc),
+        rerun_starts_new: false,
     }
 }
 

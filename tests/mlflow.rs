@@ -51,6 +51,7 @@ fn ctx() -> PlanContext {
         read_only: false,
         source_production: false,
         now: chrono::Utc::now(),
+        rerun_starts_new: false,
     }
 }
 

@@ -15,6 +15,8 @@ pub struct PlanContext {
     /// The source is marked `production = true`.
     pub source_production: bool,
     pub now: Timestamp,
+    /// The source re-runs by starting a new run (`Capabilities::rerun_starts_new`).
+    pub rerun_starts_new: bool,
 }
 
 /// Why an action is not offered, in words for the engineer.
@@ -103,11 +105,17 @@ pub fn plan_dispatch(
             target.source
         ));
     }
-    let name = snapshot
+    // Its runs' name, when they agree on one (a GitLab project's pipelines
+    // carry their own names: then the project it is).
+    let mut names = snapshot
         .pipelines
         .iter()
-        .find(|r| r.pipeline_id == target.id)
-        .map_or(target.id.as_str(), |r| r.pipeline.as_str());
+        .filter(|r| r.pipeline_id == target.id)
+        .map(|r| r.pipeline.as_str());
+    let name = match names.next() {
+        Some(first) if names.all(|n| n == first) => first,
+        _ => target.id.as_str(),
+    };
     let git_ref = git_ref.map(str::trim).filter(|r| !r.is_empty());
     let on = git_ref.map(|r| format!(" on {r}")).unwrap_or_default();
     let with = if inputs.is_empty() {
@@ -149,15 +157,22 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
                     run.status
                 ));
             }
-            format!(
-                "re-run every job of {target} ({what}) as attempt {}",
-                run.attempt + 1
-            )
+            if ctx.rerun_starts_new {
+                format!("re-run {target} ({what}) as a new run with the same ref and parameters")
+            } else {
+                format!(
+                    "re-run every job of {target} ({what}) as attempt {}",
+                    run.attempt + 1
+                )
+            }
         }
         ActionKind::RerunFailed => {
-            if run.status != crate::model::RunStatus::Failure {
+            if !matches!(
+                run.status,
+                crate::model::RunStatus::Failure | crate::model::RunStatus::Cancelled
+            ) {
                 return Err(format!(
-                    "{target} did not fail (it is {}): nothing to re-run",
+                    "{target} did not fail and was not cancelled (it is {}): nothing to re-run",
                     run.status
                 ));
             }

@@ -299,6 +299,9 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
         read_only,
         source_production: source_config.production,
         now: chrono::Utc::now(),
+        rerun_starts_new: all
+            .get(index)
+            .is_some_and(|s| s.capabilities().rerun_starts_new),
     };
     let planned = if kind == ActionKind::Dispatch {
         match dispatch_values(all[index].as_ref(), &target, &request).await {

@@ -37,6 +37,9 @@ pub struct Capabilities {
     pub sync_options: bool,
     /// Its runs' jobs have logs to show.
     pub job_logs: bool,
+    /// A re-run starts a new run with the same ref and parameters (GitLab,
+    /// Jenkins) rather than another attempt of the same run (GitHub).
+    pub rerun_starts_new: bool,
 }
 
 /// Which tabs a source contributes to.

@@ -90,10 +90,15 @@ pub(super) fn plan_context(state: &State, target: &Target) -> PlanContext {
         .sources
         .iter()
         .any(|s| s.name == target.source && s.production);
+    let rerun_starts_new = state
+        .sources
+        .iter()
+        .any(|s| s.name == target.source && s.capabilities.rerun_starts_new);
     PlanContext {
         read_only: state.read_only,
         source_production,
         now: state.now,
+        rerun_starts_new,
     }
 }
 

@@ -366,6 +366,7 @@ impl Source for ArgoCdKubeSource {
             app_detail: false,
             sync_options: true,
             job_logs: false,
+            rerun_starts_new: false,
         }
     }
 

@@ -360,6 +360,7 @@ impl Source for ArgoCdSource {
             app_detail: true,
             sync_options: true,
             job_logs: false,
+            rerun_starts_new: false,
         }
     }
 

@@ -431,6 +431,7 @@ impl Source for FluxSource {
             app_detail: true,
             sync_options: false,
             job_logs: false,
+            rerun_starts_new: false,
         }
     }
 
