@@ -566,14 +566,10 @@ async fn a_403_without_rate_limit_headers_is_no_permission() {
     let f = fixture().await;
     Mock::given(method("GET"))
         .and(path(RUNS_PATH))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .insert_header("x-ratelimit-remaining", "4321")
-                .set_body_json(error(
-                    "Resource not accessible by personal access token",
-                    "actions/workflow-runs#list-workflow-runs-for-a-repository",
-                )),
-        )
+        .respond_with(ResponseTemplate::new(403).set_body_json(error(
+            "Resource not accessible by personal access token",
+            "actions/workflow-runs#list-workflow-runs-for-a-repository",
+        )))
         .mount(&f.server)
         .await;
     let source = f.source();
@@ -588,6 +584,7 @@ async fn a_403_without_rate_limit_headers_is_no_permission() {
         "{text}"
     );
     assert!(text.contains("Actions: read"), "{text}");
+    assert!(!text.contains(TOKEN));
     // No rate limit: the next read is sent.
     let _ = source.fetch().await;
     assert_eq!(f.requests().await.len(), 2);
@@ -612,6 +609,7 @@ async fn a_404_names_the_repository() {
         "{e}"
     );
     assert!(e.contains("private repository the token cannot see"), "{e}");
+    assert!(!e.contains(TOKEN));
 }
 
 #[tokio::test]
@@ -1525,6 +1523,20 @@ fn the_config_reads_every_key_and_never_echoes_an_inline_token() {
     );
     assert!(config.sources[1].production);
     assert_eq!(config.sources[1].refresh, Some(Duration::from_secs(60)));
+
+    let plain_source = GithubSource::new("web-ci", plain.clone(), POLL);
+    assert_eq!(plain_source.warning(), None);
+    assert_eq!(plain_source.fetch_timeout(), Duration::from_secs(10));
+    let unverified = GithubConfig {
+        insecure: true,
+        ..plain.clone()
+    };
+    assert_eq!(
+        GithubSource::new("web-ci", unverified, POLL)
+            .warning()
+            .as_deref(),
+        Some("TLS NOT VERIFIED (insecure = true)")
+    );
 
     let inline = dir.join("invalid/github_inline_token.toml");
     let e = opsdeck::config::load(&inline)

@@ -116,8 +116,7 @@ impl GithubSource {
             )),
             StatusCode::FORBIDDEN => ActionError::Rejected(format!(
                 "{name}: no permission to {verb} {target} in {} (403 on {path}: {message}) — \
-                 the token needs Actions: write (fine-grained) or the `repo`/`workflow` scope \
-                 (classic)",
+                 the token needs Actions: write (fine-grained) or the `repo` scope (classic)",
                 self.config.repo
             )),
             StatusCode::NOT_FOUND => ActionError::Rejected(format!(

@@ -70,9 +70,9 @@ impl GithubSource {
         run_id: &str,
         job_id: &str,
     ) -> Result<LogTail, SourceError> {
-        let token = self.token().await?;
         // Rate limited: not one request before the reset.
         self.polite.check(chrono::Utc::now())?;
+        let token = self.token().await?;
         let path = format!("/actions/jobs/{}/logs", super::encode(job_id));
         let url = self.repo_url(&path);
         let asked = url::Url::parse(&url).map_err(|e| {
