@@ -1,25 +1,430 @@
-//! `kind = "github"`: GitHub Actions workflow runs of one repository.
+//! `kind = "github"`: GitHub Actions workflow runs of one repository, read
+//! politely (conditional GETs, rate limits honoured), their jobs, steps and
+//! log tails, and the actions GitHub offers on them: re-run (all or failed
+//! jobs), cancel, force-cancel, and a new run of a workflow by hand.
+
+mod actions;
+pub mod api;
+pub mod dispatch;
+pub mod log;
+pub mod token;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use reqwest::header::ACCEPT;
+use reqwest::{Method, StatusCode};
 
+use super::http::{self, HttpOptions};
+use super::polite::{Page, Polite, Stats};
 use super::{ActionError, Source, SourceError};
 use crate::config::GithubConfig;
-use crate::model::{Action, ActionKind, Job, Provides, Snapshot};
+use crate::model::{
+    Action, ActionKind, DispatchForm, Job, LogTail, PipelineRun, Provides, Snapshot,
+};
+use token::{EnvLookup, Token};
+
+/// The REST API version every request asks for.
+pub const API_VERSION: &str = "2022-11-28";
+/// GitHub's JSON media type.
+const MEDIA_JSON: &str = "application/vnd.github+json";
+/// A file's raw content from the contents API.
+const MEDIA_RAW: &str = "application/vnd.github.raw+json";
+/// GitHub serves at most this many items per page.
+const MAX_PER_PAGE: u32 = 100;
+/// Jobs of one run read at most over this many pages (matrix builds).
+const MAX_JOB_PAGES: usize = 10;
 
 pub struct GithubSource {
     name: String,
+    config: GithubConfig,
     poll: Duration,
+    client: Result<reqwest::Client, SourceError>,
+    polite: Polite,
+    env: EnvLookup,
 }
 
 impl GithubSource {
-    pub fn new(name: &str, _config: GithubConfig, poll: Duration) -> Self {
+    pub fn new(name: &str, config: GithubConfig, poll: Duration) -> Self {
+        let options = HttpOptions {
+            ca_file: config.ca_file.clone(),
+            insecure: config.insecure,
+            timeout: Some(config.timeout),
+        };
         GithubSource {
             name: name.to_string(),
+            client: http::client(&options),
+            config,
             poll,
+            polite: Polite::new(),
+            env: token::process_env(),
         }
     }
+
+    /// Read the environment (token variables, `PATH` for `gh`) through
+    /// `env` instead of the process's own.
+    pub fn with_env(mut self, env: EnvLookup) -> Self {
+        self.env = env;
+        self
+    }
+
+    pub fn config(&self) -> &GithubConfig {
+        &self.config
+    }
+
+    /// What was sent, answered 304, and held back while rate limited.
+    pub fn stats(&self) -> Stats {
+        self.polite.stats()
+    }
+
+    /// The GitHub host `gh` knows the token by; None for github.com.
+    fn gh_host(&self) -> Option<String> {
+        if self.config.api_url == GithubConfig::DEFAULT_API_URL {
+            return None;
+        }
+        url::Url::parse(&self.config.api_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    }
+
+    /// The token, looked up now (a rotated one is picked up on the next read).
+    async fn token(&self) -> Result<Token, SourceError> {
+        token::lookup(
+            self.config.token.as_ref(),
+            &self.env,
+            self.gh_host().as_deref(),
+        )
+        .await
+        .map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, SourceError> {
+        self.client.as_ref().map_err(Clone::clone)
+    }
+
+    /// `{api_url}/repos/{owner}/{name}{tail}`.
+    fn repo_url(&self, tail: &str) -> String {
+        format!("{}/repos/{}{tail}", self.config.api_url, self.config.repo)
+    }
+
+    /// A request with GitHub's headers and the token.
+    fn request(
+        &self,
+        method: Method,
+        url: &str,
+        token: &Token,
+    ) -> Result<reqwest::RequestBuilder, SourceError> {
+        self.request_for(method, url, token, MEDIA_JSON)
+    }
+
+    /// A request for the media type `accept`.
+    fn request_for(
+        &self,
+        method: Method,
+        url: &str,
+        token: &Token,
+        accept: &str,
+    ) -> Result<reqwest::RequestBuilder, SourceError> {
+        Ok(self
+            .client()?
+            .request(method, url)
+            .header(ACCEPT, accept)
+            .header("X-GitHub-Api-Version", API_VERSION)
+            .bearer_auth(token.value.expose()))
+    }
+
+    /// A transport timeout names this source's own limit.
+    fn own_timeout(&self, e: SourceError) -> SourceError {
+        match e {
+            SourceError::Timeout(_) => SourceError::Timeout(self.config.timeout),
+            e => e,
+        }
+    }
+
+    /// A polite GET; any answer but 2xx becomes an error in words.
+    async fn get(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &Token,
+        read: &Read<'_>,
+    ) -> Result<Page, SourceError> {
+        let page = self
+            .polite
+            .get(request, Some(token.value.expose()))
+            .await
+            .map_err(|e| self.own_timeout(e))?;
+        if !page.is_success() {
+            return Err(self.read_error(page.status, &page.path, &page.body, token, read));
+        }
+        Ok(page)
+    }
+
+    /// A polite GET of one JSON document.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        token: &Token,
+        read: &Read<'_>,
+    ) -> Result<T, SourceError> {
+        let request = self.request(Method::GET, url, token)?.query(query);
+        let page = self.get(request, token, read).await?;
+        self.decode(&page, read)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        page: &Page,
+        read: &Read<'_>,
+    ) -> Result<T, SourceError> {
+        serde_json::from_slice(&page.body).map_err(|e| {
+            SourceError::Decode(format!(
+                "{}: {} at {}: {e}",
+                self.name, read.what, page.path
+            ))
+        })
+    }
+
+    /// A failed read, saying what GitHub refused and what to do.
+    fn read_error(
+        &self,
+        status: StatusCode,
+        path: &str,
+        body: &[u8],
+        token: &Token,
+        read: &Read<'_>,
+    ) -> SourceError {
+        let message = api::message(body);
+        let name = &self.name;
+        match status {
+            StatusCode::UNAUTHORIZED => SourceError::Auth(format!(
+                "{name}: token rejected by GitHub (401 on {path}: {message}); the token came \
+                 from {} — renew it or point `token` at a valid one",
+                token.origin
+            )),
+            StatusCode::FORBIDDEN => SourceError::Auth(format!(
+                "{name}: no permission to read {} of {} (403 on {path}: {message}) — the token \
+                 needs Actions: read (fine-grained) or the `repo` scope (classic, private \
+                 repositories)",
+                read.what, self.config.repo
+            )),
+            StatusCode::NOT_FOUND => SourceError::Backend(format!(
+                "{name}: {} not found at {} (404 on {path}) — {}",
+                read.missing, self.config.api_url, read.advice
+            )),
+            s => SourceError::Backend(format!(
+                "{name}: GitHub answered {} on {path}: {message}",
+                s.as_u16()
+            )),
+        }
+    }
+
+    /// Follow `Link: rel="next"` only on the API's own origin: the token
+    /// goes with it.
+    fn follow(&self, next: Option<&str>) -> Option<String> {
+        let next = next?;
+        let (a, b) = (
+            url::Url::parse(next).ok()?,
+            url::Url::parse(&self.config.api_url).ok()?,
+        );
+        let same = a.scheme() == b.scheme()
+            && a.host_str() == b.host_str()
+            && a.port_or_known_default() == b.port_or_known_default();
+        if !same {
+            tracing::warn!(source = %self.name, "not following a next page on another host");
+        }
+        same.then(|| next.to_string())
+    }
+
+    /// Runs from one list endpoint, newest first, page after page up to `limit`.
+    async fn read_runs(
+        &self,
+        url: &str,
+        token: &Token,
+        read: &Read<'_>,
+    ) -> Result<Vec<PipelineRun>, SourceError> {
+        let limit = self.config.limit as usize;
+        let mut query = vec![
+            ("per_page", self.config.limit.min(MAX_PER_PAGE).to_string()),
+            ("exclude_pull_requests", "true".to_string()),
+        ];
+        if let Some(branch) = &self.config.branch {
+            query.push(("branch", branch.clone()));
+        }
+        if let Some(event) = &self.config.event {
+            query.push(("event", event.clone()));
+        }
+        let mut request = self.request(Method::GET, url, token)?.query(&query);
+        let mut runs = Vec::new();
+        loop {
+            let page = self.get(request, token, read).await?;
+            let list: api::RunList = self.decode(&page, read)?;
+            let empty = list.workflow_runs.is_empty();
+            runs.extend(
+                list.workflow_runs
+                    .into_iter()
+                    .map(|r| api::to_run(&self.name, &self.config.repo, r)),
+            );
+            if runs.len() >= limit || empty {
+                break;
+            }
+            match self.follow(page.next.as_deref()) {
+                Some(next) => request = self.request(Method::GET, &next, token)?,
+                None => break,
+            }
+        }
+        runs.truncate(limit);
+        Ok(runs)
+    }
+
+    /// The configured runs: the repository's, or those of each workflow
+    /// named, merged newest first.
+    pub async fn list_runs(&self) -> Result<Vec<PipelineRun>, SourceError> {
+        let token = self.token().await?;
+        let repo = format!("repository {}", self.config.repo);
+        if self.config.workflows.is_empty() {
+            let read = Read::new("the workflow runs", repo, CHECK_REPO);
+            return self
+                .read_runs(&self.repo_url("/actions/runs"), &token, &read)
+                .await;
+        }
+        let mut runs: Vec<PipelineRun> = Vec::new();
+        for workflow in &self.config.workflows {
+            let url = self.repo_url(&format!("/actions/workflows/{}/runs", encode(workflow)));
+            let missing = format!("workflow {workflow} in {}", self.config.repo);
+            let read = Read::new(
+                "the workflow runs",
+                missing,
+                "check `repo` and `workflows`; GitHub also answers 404 for a private \
+                 repository the token cannot see",
+            );
+            runs.extend(self.read_runs(&url, &token, &read).await?);
+        }
+        // Newest first; run ids grow with time and break ties.
+        runs.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id.parse::<u64>().unwrap_or(0))));
+        runs.dedup_by(|a, b| a.id == b.id);
+        runs.truncate(self.config.limit as usize);
+        Ok(runs)
+    }
+
+    /// The repository's default branch (where a new run starts when no
+    /// `branch` is configured).
+    async fn default_branch(&self, token: &Token) -> Result<String, SourceError> {
+        let read = Read::new(
+            "the repository",
+            format!("repository {}", self.config.repo),
+            CHECK_REPO,
+        );
+        let info: api::RepositoryInfo =
+            self.get_json(&self.repo_url(""), &[], token, &read).await?;
+        Ok(info.default_branch)
+    }
+
+    async fn load_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {
+        let token = self.token().await?;
+        let url = self.repo_url(&format!("/actions/runs/{}/jobs", encode(run_id)));
+        let read = Read::new(
+            "the jobs of a run",
+            format!("run {run_id} in {}", self.config.repo),
+            "the run may have been deleted meanwhile",
+        );
+        let query = [
+            ("filter", "latest".to_string()),
+            ("per_page", MAX_PER_PAGE.to_string()),
+        ];
+        let mut request = self.request(Method::GET, &url, &token)?.query(&query);
+        let mut jobs = Vec::new();
+        for _ in 0..MAX_JOB_PAGES {
+            let page = self.get(request, &token, &read).await?;
+            let list: api::JobList = self.decode(&page, &read)?;
+            jobs.extend(list.jobs.into_iter().map(api::to_job));
+            match self.follow(page.next.as_deref()) {
+                Some(next) => request = self.request(Method::GET, &next, &token)?,
+                None => break,
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn load_dispatch_form(&self, pipeline: &str) -> Result<DispatchForm, SourceError> {
+        let token = self.token().await?;
+        let missing = format!("workflow {pipeline} in {}", self.config.repo);
+        let read = Read::new(
+            "the workflow",
+            missing,
+            "it may have been deleted or renamed meanwhile",
+        );
+        let url = self.repo_url(&format!("/actions/workflows/{}", encode(pipeline)));
+        let workflow: api::Workflow = self.get_json(&url, &[], &token, &read).await?;
+        if workflow.state != "active" {
+            return Err(SourceError::Unsupported(format!(
+                "workflow {} is {}: GitHub will not start it until it is enabled again",
+                workflow.name, workflow.state
+            )));
+        }
+        let path: Vec<String> = workflow.path.split('/').map(encode).collect();
+        let url = self.repo_url(&format!("/contents/{}", path.join("/")));
+        let query: Vec<(&str, String)> = self
+            .config
+            .branch
+            .iter()
+            .map(|b| ("ref", b.clone()))
+            .collect();
+        let read = Read::new(
+            "the workflow file",
+            format!("workflow file {} in {}", workflow.path, self.config.repo),
+            "the file may be missing on the branch read (`branch`, else the default branch)",
+        );
+        let request = self
+            .request_for(Method::GET, &url, &token, MEDIA_RAW)?
+            .query(&query);
+        let page = self.get(request, &token, &read).await?;
+        let yaml = String::from_utf8_lossy(&page.body);
+        let mut form = dispatch::form(
+            pipeline,
+            &workflow.name,
+            &workflow.path,
+            &yaml,
+            self.config.branch.clone(),
+        )
+        .map_err(|e| SourceError::Unsupported(format!("{}: {e}", self.name)))?;
+        if form.git_ref.is_none() {
+            form.git_ref = Some(self.default_branch(&token).await?);
+        }
+        tracing::debug!(source = %self.name, workflow = workflow.id, "dispatch form read");
+        Ok(form)
+    }
+}
+
+/// What a read is about, for its error messages.
+struct Read<'a> {
+    /// "the workflow runs": no permission to read this.
+    what: &'a str,
+    /// "repository acme/web": not found.
+    missing: String,
+    /// What to do about a 404.
+    advice: &'a str,
+}
+
+impl<'a> Read<'a> {
+    fn new(what: &'a str, missing: String, advice: &'a str) -> Self {
+        Read {
+            what,
+            missing,
+            advice,
+        }
+    }
+}
+
+/// What a 404 on the repository asks to check.
+const CHECK_REPO: &str =
+    "check `repo`; GitHub also answers 404 for a private repository the token cannot see";
+
+/// A path segment, percent-encoded.
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 #[async_trait]
@@ -27,28 +432,63 @@ impl Source for GithubSource {
     fn name(&self) -> &str {
         &self.name
     }
+
     fn kind(&self) -> &'static str {
         "github"
     }
+
     fn provides(&self) -> Provides {
         Provides {
             pipelines: true,
             ..Provides::default()
         }
     }
+
     fn poll_interval(&self) -> Duration {
         self.poll
     }
+
+    fn fetch_timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
-        Err(SourceError::Unsupported("not built yet".into()))
+        Ok(Snapshot {
+            pipelines: self.list_runs().await?,
+            ..Snapshot::default()
+        })
     }
-    fn supports(&self, _kind: ActionKind) -> bool {
-        false
+
+    fn supports(&self, kind: ActionKind) -> bool {
+        matches!(
+            kind,
+            ActionKind::Rerun
+                | ActionKind::RerunFailed
+                | ActionKind::Cancel
+                | ActionKind::ForceCancel
+                | ActionKind::Dispatch
+        )
     }
-    async fn execute(&self, _action: &Action) -> Result<String, ActionError> {
-        Err(ActionError::Unsupported("act yet"))
+
+    async fn execute(&self, action: &Action) -> Result<String, ActionError> {
+        self.act(action).await
     }
-    async fn run_jobs(&self, _run_id: &str) -> Result<Vec<Job>, SourceError> {
-        Err(SourceError::Unsupported("not built yet".into()))
+
+    async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {
+        self.load_jobs(run_id).await
+    }
+
+    async fn job_log(&self, run_id: &str, job_id: &str) -> Result<LogTail, SourceError> {
+        self.load_log(run_id, job_id).await
+    }
+
+    async fn dispatch_form(&self, pipeline: &str) -> Result<DispatchForm, SourceError> {
+        self.load_dispatch_form(pipeline).await
+    }
+
+    fn warning(&self) -> Option<String> {
+        self.config
+            .insecure
+            .then(|| "TLS NOT VERIFIED (insecure = true)".to_string())
     }
 }
