@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, SET_COOKIE};
 
 use super::api::{self, BuildActions, CrumbJson, QueueItemState, job_url_path};
-use super::{Auth, JenkinsSource, RunRef, Subject, parse_run_id};
+use super::{Auth, JenkinsSource, RunRef, Subject, map, parse_run_id};
 use crate::config::SecretValue;
 use crate::model::{Action, ActionKind};
 use crate::sources::ActionError;
@@ -40,14 +40,14 @@ impl Answer {
         let says = |text: &str| text.to_ascii_lowercase().contains("no valid crumb");
         self.status == StatusCode::FORBIDDEN
             && (says(&String::from_utf8_lossy(&self.body))
-                || self
-                    .headers
-                    .values()
-                    .any(|v| v.to_str().is_ok_and(says)))
+                || self.headers.values().any(|v| v.to_str().is_ok_and(says)))
     }
 }
 
-pub(super) async fn execute(source: &JenkinsSource, action: &Action) -> Result<String, ActionError> {
+pub(super) async fn execute(
+    source: &JenkinsSource,
+    action: &Action,
+) -> Result<String, ActionError> {
     match action.kind {
         ActionKind::Dispatch => dispatch(source, action).await,
         ActionKind::Rerun => rerun(source, action).await,
@@ -125,7 +125,7 @@ async fn rerun(source: &JenkinsSource, action: &Action) -> Result<String, Action
         )
         .await
         .map_err(rejected)?;
-    let (answer, unsent) = match api::parameters(&build.actions) {
+    let (answer, unsent) = match map::parameters(&build.actions) {
         None => (post_build(source, job, None).await?, Vec::new()),
         Some(parameters) => {
             let mut fields = Vec::new();
