@@ -1209,6 +1209,37 @@ async fn cancel_stops_a_running_build_and_takes_a_queued_one_out_of_the_queue() 
 }
 
 #[tokio::test]
+async fn only_new_builds_reruns_and_cancels_are_offered() {
+    let f = fixture().await;
+    let source = f.source(&["deploy"]);
+    let offered: Vec<ActionKind> = [
+        ActionKind::Dispatch,
+        ActionKind::Rerun,
+        ActionKind::RerunFailed,
+        ActionKind::Cancel,
+        ActionKind::ForceCancel,
+        ActionKind::Sync,
+    ]
+    .into_iter()
+    .filter(|k| source.supports(*k))
+    .collect();
+    assert_eq!(
+        offered,
+        [ActionKind::Dispatch, ActionKind::Rerun, ActionKind::Cancel]
+    );
+    assert_eq!(source.kind(), "jenkins");
+    assert!(source.provides().pipelines);
+    assert_eq!(source.warning(), None);
+    let mut config = f.config(&["deploy"]);
+    config.insecure = true;
+    let insecure = JenkinsSource::new("ci", config, Duration::from_secs(30));
+    assert_eq!(
+        insecure.warning().as_deref(),
+        Some("TLS NOT VERIFIED (insecure = true)")
+    );
+}
+
+#[tokio::test]
 async fn a_crumb_is_fetched_when_jenkins_asks_and_kept_for_the_next_post() {
     let f = fixture().await;
     let snapshot = f.snapshot().await;
