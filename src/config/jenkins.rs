@@ -1,13 +1,249 @@
-//! `kind = "jenkins"`: Jenkins jobs and their builds.
+//! `kind = "jenkins"`: a Jenkins server, which of its jobs to show (folder
+//! paths allowed), and the user and API token to read and act as.
 
-use super::{ConfigError, KindParser, SourceConfig};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use toml::Spanned;
+
+use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind, expand_home};
+
+/// Builds shown per job when the config does not say.
+pub const DEFAULT_JENKINS_LIMIT: u32 = 20;
+/// More builds per job than this make every read heavy for Jenkins.
+pub const MAX_JENKINS_LIMIT: u32 = 100;
+/// One request may take this long when the config does not say.
+pub const DEFAULT_JENKINS_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JenkinsConfig {}
+pub struct JenkinsConfig {
+    /// The Jenkins root URL (with its context path, if any), without a
+    /// trailing slash.
+    pub url: String,
+    /// Job paths as Jenkins names them: `deploy`, `team/backend/deploy`.
+    pub jobs: Vec<String>,
+    /// The user the API token belongs to (None: anonymous reads).
+    pub user: Option<String>,
+    /// The API token (`{ env }`, `{ file }` or `{ command }`), sent as the
+    /// basic-auth password of `user`.
+    pub token: Option<Secret>,
+    /// Builds read per job.
+    pub limit: u32,
+    /// One request may take this long; also the whole read's limit.
+    pub timeout: Duration,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification (never the default; warned about on screen).
+    pub insecure: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJenkins {
+    #[allow(dead_code)] // checked by the dispatcher
+    kind: IgnoredAny,
+    name: String,
+    #[serde(default)]
+    production: bool,
+    refresh: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    jobs: Option<Spanned<Vec<Spanned<String>>>>,
+    user: Option<Spanned<String>>,
+    token: Option<Spanned<toml::Value>>,
+    limit: Option<Spanned<i64>>,
+    timeout: Option<Spanned<String>>,
+    ca_file: Option<PathBuf>,
+    insecure: Option<Spanned<bool>>,
+}
 
 pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
-    Err(ConfigError::at(
-        &p.name_at(),
-        "jenkins sources are being built (issue 3)",
-    ))
+    let raw: RawJenkins = p.deserialize()?;
+    let Some(url) = raw.url else {
+        return Err(ConfigError::at(
+            &p.name_at(),
+            "a jenkins source needs `url`, the Jenkins root URL (https://jenkins.example.com)",
+        ));
+    };
+    let url = base_url(p, &url)?;
+    let Some(jobs) = raw.jobs else {
+        return Err(ConfigError::at(
+            &p.name_at(),
+            "a jenkins source needs `jobs`, the jobs to show: jobs = [\"deploy\", \"team/backend\"] \
+             (a job in a folder is written folder/job)",
+        ));
+    };
+    let jobs = job_paths(p, jobs)?;
+    let token = match raw.token {
+        None => None,
+        // Said without echoing it: the value would be the token itself.
+        Some(t) if t.get_ref().is_str() => {
+            return Err(p.error(
+                &t,
+                "token must not be written inline: use token = { env = \"JENKINS_TOKEN\" }, \
+                 { file = \"…\" } or { command = \"…\" }",
+            ));
+        }
+        Some(t) => Some((
+            t.get_ref().clone().try_into::<Secret>().map_err(|e| {
+                p.error(
+                    &t,
+                    format!(
+                        "token: {} (write {{ env | file | command = \"…\" }})",
+                        e.message().trim()
+                    ),
+                )
+            })?,
+            t,
+        )),
+    };
+    let (user, token) = match (raw.user, token) {
+        (None, None) => (None, None),
+        (Some(user), Some((secret, _))) => {
+            if user.get_ref().trim().is_empty() {
+                return Err(p.error(&user, "user must not be empty"));
+            }
+            (Some(user.into_inner()), Some(secret))
+        }
+        (Some(user), None) => {
+            return Err(p.error(
+                &user,
+                "`user` needs its API token: token = { env = \"JENKINS_TOKEN\" } \
+                 (make one under your user's Security page in Jenkins)",
+            ));
+        }
+        (None, Some((_, at))) => {
+            return Err(p.error(
+                &at,
+                "`token` needs `user`, the Jenkins user the API token belongs to",
+            ));
+        }
+    };
+    let limit = match raw.limit {
+        None => DEFAULT_JENKINS_LIMIT,
+        Some(l) => match u32::try_from(*l.get_ref()) {
+            Ok(n) if (1..=MAX_JENKINS_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(p.error(
+                    &l,
+                    format!(
+                        "limit: {} builds per job is out of range: give 1 to {MAX_JENKINS_LIMIT}",
+                        l.get_ref()
+                    ),
+                ));
+            }
+        },
+    };
+    let insecure = match raw.insecure {
+        Some(flag) if *flag.get_ref() && raw.ca_file.is_some() => {
+            return Err(p.error(
+                &flag,
+                "give either `ca_file` (trust this CA) or `insecure = true` (trust anything), not both",
+            ));
+        }
+        Some(flag) => *flag.get_ref(),
+        None => false,
+    };
+    Ok(SourceConfig {
+        name: raw.name,
+        production: raw.production,
+        refresh: p.duration(&raw.refresh, "refresh")?,
+        kind: SourceKind::Jenkins(JenkinsConfig {
+            url,
+            jobs,
+            user,
+            token,
+            limit,
+            timeout: p
+                .duration(&raw.timeout, "timeout")?
+                .unwrap_or(DEFAULT_JENKINS_TIMEOUT),
+            ca_file: raw.ca_file.map(|f| expand_home(&f)),
+            insecure,
+        }),
+        at: Some(p.name_at()),
+    })
+}
+
+fn base_url(p: &KindParser<'_, '_>, url: &Spanned<String>) -> Result<String, ConfigError> {
+    let parsed = url::Url::parse(url.get_ref()).map_err(|e| {
+        p.error(
+            url,
+            format!(
+                "url: `{}` is not a URL ({e}); write it like \"https://jenkins.example.com\"",
+                url.get_ref()
+            ),
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        return Err(p.error(
+            url,
+            format!(
+                "url: `{}` must be an http:// or https:// address with a host and no query",
+                url.get_ref()
+            ),
+        ));
+    }
+    if parsed.path().contains("/job/") {
+        return Err(p.error(
+            url,
+            format!(
+                "url: `{}` points into a job: give the Jenkins root URL here and the job in `jobs`",
+                url.get_ref()
+            ),
+        ));
+    }
+    Ok(url.get_ref().trim_end_matches('/').to_string())
+}
+
+/// Check every job path: `name` or `folder/…/name`, no empty segment, no
+/// URL form (`job/a/job/b`), no repeats.
+fn job_paths(
+    p: &KindParser<'_, '_>,
+    jobs: Spanned<Vec<Spanned<String>>>,
+) -> Result<Vec<String>, ConfigError> {
+    if jobs.get_ref().is_empty() {
+        return Err(p.error(
+            &jobs,
+            "jobs: list at least one job, like jobs = [\"deploy\"]",
+        ));
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for job in jobs.into_inner() {
+        let path = job.get_ref().trim();
+        if path.is_empty() || path.split('/').any(|s| s.trim().is_empty()) {
+            return Err(p.error(
+                &job,
+                format!(
+                    "jobs: `{}` is not a job path: write the job's name, or folder/job for a job in a folder",
+                    job.get_ref()
+                ),
+            ));
+        }
+        if path.starts_with("job/") || path.contains("/job/") {
+            let plain: Vec<&str> = path
+                .split('/')
+                .enumerate()
+                .filter(|(i, s)| !(i % 2 == 0 && *s == "job"))
+                .map(|(_, s)| s)
+                .collect();
+            return Err(p.error(
+                &job,
+                format!(
+                    "jobs: `{}` looks like a URL path: write the job's full name, `{}`",
+                    job.get_ref(),
+                    plain.join("/")
+                ),
+            ));
+        }
+        if seen.iter().any(|s| s == path) {
+            return Err(p.error(&job, format!("jobs: `{path}` is listed twice")));
+        }
+        seen.push(path.to_string());
+    }
+    Ok(seen)
 }

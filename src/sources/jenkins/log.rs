@@ -1,0 +1,145 @@
+//! The end of a build's console, and never the whole of it.
+//!
+//! `logText/progressiveText?start=N` sends the text from byte N and its end
+//! offset in `X-Text-Size`. Jenkins has no request for the size alone, and
+//! a `start` beyond the end does not answer empty: Jenkins takes it for a
+//! log that rolled over and sends everything from 0. So the size is learnt
+//! with HEAD requests (headers, no body on the wire), then only the last
+//! `TAIL_BYTES` are fetched. While a build runs, Jenkins reads at most
+//! 10 000 lines per request, so a long running log takes a few HEADs, each
+//! starting where the last one stopped.
+
+use reqwest::StatusCode;
+
+use super::api::job_url_path;
+use super::{Auth, JenkinsSource, Subject};
+use crate::model::LogTail;
+use crate::sources::SourceError;
+use crate::sources::http::transport_error;
+
+/// How much of the end of a console is fetched.
+pub const TAIL_BYTES: u64 = 64 * 1024;
+/// HEADs spent finding the end of a running build's console.
+const MAX_SIZE_PROBES: usize = 16;
+/// Reading an answer stops here, whatever the server sends.
+const MAX_BODY_BYTES: usize = 4 * TAIL_BYTES as usize;
+
+pub(super) async fn tail(
+    source: &JenkinsSource,
+    job: &str,
+    number: u64,
+    job_id: &str,
+) -> Result<LogTail, SourceError> {
+    let auth = source.auth().await.map_err(SourceError::Auth)?;
+    let path = format!("{}/{number}/logText/progressiveText", job_url_path(job));
+    let subject = Subject::Build(job, number);
+    let mut size = 0;
+    for _ in 0..MAX_SIZE_PROBES {
+        let (end, more) = probe(source, &path, size, &auth, subject).await?;
+        if end <= size {
+            break;
+        }
+        let read = end - size;
+        size = end;
+        // A finished log is read to its end at once; a running one in
+        // slices of 10 000 lines: a short slice was the last.
+        if !more || read < TAIL_BYTES {
+            break;
+        }
+    }
+    let start = size.saturating_sub(TAIL_BYTES);
+    let request = source
+        .client()?
+        .get(source.url(&path))
+        .query(&[("start", start)]);
+    let mut response = JenkinsSource::with_auth(request, &auth)
+        .send()
+        .await
+        .map_err(|e| source.transport(transport_error(e)))?;
+    let status = response.status();
+    let url_path = response.url().path().to_string();
+    let mut body = Vec::new();
+    let mut cut = false;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| source.transport(transport_error(e)))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() >= MAX_BODY_BYTES {
+            cut = true;
+            break;
+        }
+    }
+    if !status.is_success() {
+        return Err(error(source, status, &url_path, &body, subject, &auth));
+    }
+    let text = String::from_utf8_lossy(&body);
+    // Read from the middle of a line: its start is elsewhere.
+    let text = match (start > 0, text.find('\n')) {
+        (true, Some(i)) => &text[i + 1..],
+        _ => &text[..],
+    };
+    Ok(LogTail::from_text(job_id, text, start > 0 || cut))
+}
+
+/// One HEAD from `start`: where the text read from there ends, and whether
+/// the build is still writing.
+async fn probe(
+    source: &JenkinsSource,
+    path: &str,
+    start: u64,
+    auth: &Option<Auth>,
+    subject: Subject<'_>,
+) -> Result<(u64, bool), SourceError> {
+    let request = source
+        .client()?
+        .head(source.url(path))
+        .query(&[("start", start)]);
+    let response = JenkinsSource::with_auth(request, auth)
+        .send()
+        .await
+        .map_err(|e| source.transport(transport_error(e)))?;
+    let status = response.status();
+    let url_path = response.url().path().to_string();
+    if !status.is_success() {
+        return Err(error(source, status, &url_path, &[], subject, auth));
+    }
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let size = header("x-text-size")
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| {
+            SourceError::Decode(format!(
+                "{}: the console of {} from {url_path}: no X-Text-Size header, so its size is \
+                 unknown (and it is not fetched whole)",
+                source.name,
+                subject.describe()
+            ))
+        })?;
+    let more = header("x-more-data").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok((size, more))
+}
+
+fn error(
+    source: &JenkinsSource,
+    status: StatusCode,
+    path: &str,
+    body: &[u8],
+    subject: Subject<'_>,
+    auth: &Option<Auth>,
+) -> SourceError {
+    let words = JenkinsSource::scrub(
+        source.refusal(status, path, body, subject, "read the console of"),
+        auth,
+    );
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SourceError::Auth(words),
+        _ => SourceError::Backend(words),
+    }
+}
