@@ -31,6 +31,7 @@ fn ctx() -> PlanContext {
         read_only: false,
         source_production: false,
         now: Utc::now(),
+        rerun_starts_new: false,
     }
 }
 

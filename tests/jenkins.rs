@@ -328,6 +328,7 @@ fn ctx() -> PlanContext {
         read_only: false,
         source_production: false,
         now: chrono::DateTime::from_timestamp_millis(NOON + 2 * HOUR).expect("time"),
+        rerun_starts_new: true,
     }
 }
 

@@ -452,6 +452,14 @@ impl Source for GithubSource {
         self.config.timeout
     }
 
+    fn capabilities(&self) -> crate::model::Capabilities {
+        crate::model::Capabilities {
+            job_logs: true,
+            rerun_starts_new: false,
+            ..Default::default()
+        }
+    }
+
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         Ok(Snapshot {
             pipelines: self.list_runs().await?,

@@ -385,6 +385,14 @@ impl Source for JenkinsSource {
         self.config.timeout
     }
 
+    fn capabilities(&self) -> crate::model::Capabilities {
+        crate::model::Capabilities {
+            job_logs: true,
+            rerun_starts_new: true,
+            ..Default::default()
+        }
+    }
+
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         Ok(Snapshot {
             pipelines: self.read_runs().await?,
