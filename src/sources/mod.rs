@@ -40,7 +40,7 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
 pub enum SourceError {
     #[error("cannot reach the backend: {0}")]
     Unreachable(String),
-    #[error("no answer within {}s", .0.as_secs())]
+    #[error("no answer within {}", humantime::format_duration(*.0))]
     Timeout(Duration),
     #[error("not allowed: {0}")]
     Auth(String),
