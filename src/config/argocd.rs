@@ -78,65 +78,20 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
              or `context`, a kubeconfig context to read Application objects from",
         ));
     };
-    let parsed = url::Url::parse(url.get_ref()).map_err(|e| {
-        p.error(
-            &url,
-            format!(
-                "url: `{}` is not a URL ({e}); write it like \"https://argocd.example.com\"",
-                url.get_ref()
-            ),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || parsed.host_str().is_none()
-        || parsed.query().is_some()
-    {
-        return Err(p.error(
-            &url,
-            format!(
-                "url: `{}` must be an http:// or https:// address with a host and no query",
-                url.get_ref()
-            ),
-        ));
-    }
+    p.http_url(&url, "url", "\"https://argocd.example.com\"")?;
     let non_empty = |value: Option<Spanned<String>>, key: &str| match value {
         Some(v) if v.get_ref().trim().is_empty() => {
             Err(p.error(&v, format!("{key} must not be empty")))
         }
         v => Ok(v.map(Spanned::into_inner)),
     };
-    let token = match raw.token {
-        None => None,
-        // Said without echoing it: the value would be the token itself.
-        Some(t) if t.get_ref().is_str() => {
-            return Err(p.error(
-                &t,
-                "token must not be written inline: use token = { env = \"ARGOCD_AUTH_TOKEN\" }, \
-                 { file = \"…\" } or { command = \"…\" }",
-            ));
-        }
-        Some(t) => Some(t.get_ref().clone().try_into::<Secret>().map_err(|e| {
-            p.error(
-                &t,
-                format!(
-                    "token: {} (write {{ env | file | command = \"…\" }})",
-                    e.message().trim()
-                ),
-            )
-        })?),
-    };
+    let token = raw
+        .token
+        .map(|t| p.secret(&t, "token", "ARGOCD_AUTH_TOKEN"))
+        .transpose()?;
     let project = non_empty(raw.project, "project")?;
     let selector = non_empty(raw.selector, "selector")?;
-    let insecure = match raw.insecure {
-        Some(flag) if *flag.get_ref() && raw.ca_file.is_some() => {
-            return Err(p.error(
-                &flag,
-                "give either `ca_file` (trust this CA) or `insecure = true` (trust anything), not both",
-            ));
-        }
-        Some(flag) => *flag.get_ref(),
-        None => false,
-    };
+    let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     Ok(SourceConfig {
         name: raw.name,
         production: raw.production,

@@ -97,26 +97,10 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         None => GithubConfig::DEFAULT_API_URL.to_string(),
         Some(url) => api_url(p, &url)?,
     };
-    let token = match raw.token {
-        None => None,
-        // Said without echoing it: the value would be the token itself.
-        Some(t) if t.get_ref().is_str() => {
-            return Err(p.error(
-                &t,
-                "token must not be written inline (and is not repeated here): use \
-                 token = { env = \"GITHUB_TOKEN\" }, { file = \"…\" } or { command = \"gh auth token\" }",
-            ));
-        }
-        Some(t) => Some(t.get_ref().clone().try_into::<Secret>().map_err(|e| {
-            p.error(
-                &t,
-                format!(
-                    "token: {} (write {{ env | file | command = \"…\" }})",
-                    e.message().trim()
-                ),
-            )
-        })?),
-    };
+    let token = raw
+        .token
+        .map(|t| p.secret(&t, "token", "GITHUB_TOKEN"))
+        .transpose()?;
     let branch = non_empty(p, raw.branch, "branch")?;
     let event = non_empty(p, raw.event, "event")?;
     let workflows = match raw.workflows {
@@ -139,16 +123,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             }
         },
     };
-    let insecure = match raw.insecure {
-        Some(flag) if *flag.get_ref() && raw.ca_file.is_some() => {
-            return Err(p.error(
-                &flag,
-                "give either `ca_file` (trust this CA) or `insecure = true` (trust anything), not both",
-            ));
-        }
-        Some(flag) => *flag.get_ref(),
-        None => false,
-    };
+    let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     Ok(SourceConfig {
         name: raw.name,
         production: raw.production,
@@ -192,29 +167,11 @@ fn check_repo(p: &KindParser<'_, '_>, repo: &Spanned<String>) -> Result<(), Conf
 }
 
 fn api_url(p: &KindParser<'_, '_>, url: &Spanned<String>) -> Result<String, ConfigError> {
-    let parsed = url::Url::parse(url.get_ref()).map_err(|e| {
-        p.error(
-            url,
-            format!(
-                "api_url: `{}` is not a URL ({e}); write it like \"https://api.github.com\" \
-                 or, for GitHub Enterprise, \"https://github.example.com/api/v3\"",
-                url.get_ref()
-            ),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || parsed.host_str().is_none()
-        || parsed.query().is_some()
-        || parsed.fragment().is_some()
-    {
-        return Err(p.error(
-            url,
-            format!(
-                "api_url: `{}` must be an http:// or https:// address with a host and no query",
-                url.get_ref()
-            ),
-        ));
-    }
+    p.http_url(
+        url,
+        "api_url",
+        "\"https://api.github.com\" or, for GitHub Enterprise, \"https://github.example.com/api/v3\"",
+    )?;
     Ok(url.get_ref().trim_end_matches('/').to_string())
 }
 

@@ -99,23 +99,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
     let project = project_ref(p, project)?;
     let token = match &raw.token {
         None => Secret::Env(GitlabConfig::DEFAULT_TOKEN_ENV.into()),
-        // Said without echoing it: the value would be the token itself.
-        Some(t) if t.get_ref().is_str() => {
-            return Err(p.error(
-                t,
-                "token must not be written inline: use token = { env = \"GITLAB_TOKEN\" }, \
-                 { file = \"…\" } or { command = \"…\" }",
-            ));
-        }
-        Some(t) => t.get_ref().clone().try_into::<Secret>().map_err(|e| {
-            p.error(
-                t,
-                format!(
-                    "token: {} (write {{ env | file | command = \"…\" }})",
-                    e.message().trim()
-                ),
-            )
-        })?,
+        Some(t) => p.secret(t, "token", GitlabConfig::DEFAULT_TOKEN_ENV)?,
     };
     let git_ref = match raw.git_ref {
         Some(r) if r.get_ref().trim().is_empty() || r.get_ref().trim() != r.get_ref() => {
@@ -143,16 +127,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             }
         },
     };
-    let insecure = match raw.insecure {
-        Some(flag) if *flag.get_ref() && raw.ca_file.is_some() => {
-            return Err(p.error(
-                &flag,
-                "give either `ca_file` (trust this CA) or `insecure = true` (trust anything), not both",
-            ));
-        }
-        Some(flag) => *flag.get_ref(),
-        None => false,
-    };
+    let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     Ok(SourceConfig {
         name: raw.name,
         production: raw.production,
@@ -176,26 +151,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
 /// The GitLab address: http(s), a host, no query, not the API root.
 fn base_url(p: &KindParser<'_, '_>, url: &Spanned<String>) -> Result<String, ConfigError> {
     let text = url.get_ref();
-    let parsed = url::Url::parse(text).map_err(|e| {
-        p.error(
-            url,
-            format!(
-                "url: `{text}` is not a URL ({e}); write it like \"https://gitlab.example.com\""
-            ),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || parsed.host_str().is_none()
-        || parsed.query().is_some()
-        || parsed.fragment().is_some()
-    {
-        return Err(p.error(
-            url,
-            format!(
-                "url: `{text}` must be an http:// or https:// address with a host and no query"
-            ),
-        ));
-    }
+    p.http_url(url, "url", "\"https://gitlab.example.com\"")?;
     let trimmed = text.trim_end_matches('/');
     if trimmed.ends_with("/api/v4") {
         return Err(p.error(

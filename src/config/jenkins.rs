@@ -77,26 +77,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
     let jobs = job_paths(p, jobs)?;
     let token = match raw.token {
         None => None,
-        // Said without echoing it: the value would be the token itself.
-        Some(t) if t.get_ref().is_str() => {
-            return Err(p.error(
-                &t,
-                "token must not be written inline: use token = { env = \"JENKINS_TOKEN\" }, \
-                 { file = \"…\" } or { command = \"…\" }",
-            ));
-        }
-        Some(t) => Some((
-            t.get_ref().clone().try_into::<Secret>().map_err(|e| {
-                p.error(
-                    &t,
-                    format!(
-                        "token: {} (write {{ env | file | command = \"…\" }})",
-                        e.message().trim()
-                    ),
-                )
-            })?,
-            t,
-        )),
+        Some(t) => Some((p.secret(&t, "token", "JENKINS_TOKEN")?, t)),
     };
     let (user, token) = match (raw.user, token) {
         (None, None) => (None, None),
@@ -135,16 +116,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             }
         },
     };
-    let insecure = match raw.insecure {
-        Some(flag) if *flag.get_ref() && raw.ca_file.is_some() => {
-            return Err(p.error(
-                &flag,
-                "give either `ca_file` (trust this CA) or `insecure = true` (trust anything), not both",
-            ));
-        }
-        Some(flag) => *flag.get_ref(),
-        None => false,
-    };
+    let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     Ok(SourceConfig {
         name: raw.name,
         production: raw.production,
@@ -166,28 +138,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
 }
 
 fn base_url(p: &KindParser<'_, '_>, url: &Spanned<String>) -> Result<String, ConfigError> {
-    let parsed = url::Url::parse(url.get_ref()).map_err(|e| {
-        p.error(
-            url,
-            format!(
-                "url: `{}` is not a URL ({e}); write it like \"https://jenkins.example.com\"",
-                url.get_ref()
-            ),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || parsed.host_str().is_none()
-        || parsed.query().is_some()
-        || parsed.fragment().is_some()
-    {
-        return Err(p.error(
-            url,
-            format!(
-                "url: `{}` must be an http:// or https:// address with a host and no query",
-                url.get_ref()
-            ),
-        ));
-    }
+    let parsed = p.http_url(url, "url", "\"https://jenkins.example.com\"")?;
     if parsed.path().contains("/job/") {
         return Err(p.error(
             url,

@@ -603,6 +603,82 @@ impl<'i> KindParser<'_, 'i> {
         ConfigError::at(&self.at(value.span()), message)
     }
 
+    /// `key`: an http:// or https:// address with a host and no query or
+    /// fragment. `example` says how to write it (quoted).
+    pub(crate) fn http_url(
+        &self,
+        url: &Spanned<String>,
+        key: &str,
+        example: &str,
+    ) -> Result<url::Url, ConfigError> {
+        let text = url.get_ref();
+        let parsed = url::Url::parse(text).map_err(|e| {
+            self.error(
+                url,
+                format!("{key}: `{text}` is not a URL ({e}); write it like {example}"),
+            )
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.host_str().is_none()
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
+            return Err(self.error(
+                url,
+                format!(
+                    "{key}: `{text}` must be an http:// or https:// address with a host and no query"
+                ),
+            ));
+        }
+        Ok(parsed)
+    }
+
+    /// `token = { env | file | command }`; a string is refused without
+    /// being repeated (it would be the token itself). `env` names the
+    /// variable the example suggests.
+    pub(crate) fn secret(
+        &self,
+        value: &Spanned<toml::Value>,
+        key: &str,
+        env: &str,
+    ) -> Result<Secret, ConfigError> {
+        if value.get_ref().is_str() {
+            return Err(self.error(
+                value,
+                format!(
+                    "{key} must not be written inline (and is not repeated here): use \
+                     {key} = {{ env = \"{env}\" }}, {{ file = \"…\" }} or {{ command = \"…\" }}"
+                ),
+            ));
+        }
+        value.get_ref().clone().try_into::<Secret>().map_err(|e| {
+            self.error(
+                value,
+                format!(
+                    "{key}: {} (write {{ env | file | command = \"…\" }})",
+                    e.message().trim()
+                ),
+            )
+        })
+    }
+
+    /// `insecure = true` turns certificate checks off; beside `ca_file` it
+    /// is a contradiction.
+    pub(crate) fn insecure(
+        &self,
+        flag: &Option<Spanned<bool>>,
+        has_ca_file: bool,
+    ) -> Result<bool, ConfigError> {
+        match flag {
+            Some(flag) if *flag.get_ref() && has_ca_file => Err(self.error(
+                flag,
+                "give either `ca_file` (trust this CA) or `insecure = true` (trust anything), not both",
+            )),
+            Some(flag) => Ok(*flag.get_ref()),
+            None => Ok(false),
+        }
+    }
+
     /// An optional duration key ("30s").
     pub(crate) fn duration(
         &self,
