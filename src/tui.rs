@@ -16,7 +16,7 @@ use crate::app::executor::Executor;
 use crate::app::state::SourceState;
 use crate::app::{Effect, Keymap, Msg, State, update};
 use crate::config::{Config, ConfigErrors};
-use crate::model::ActionKind;
+use crate::model::{ActionKind, Target, TargetKind};
 use crate::sources::{self, SourceEvent};
 use crate::theme::{TermCaps, Theme};
 use crate::{term, ui};
@@ -149,28 +149,18 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
                     }
                     Effect::LoadJobs { source, run_id } => {
                         let executor = executor.clone();
-                        let tx = msg_tx.clone();
-                        let target = crate::model::Target::new(
-                            sources.get(source).map_or("", |s| s.name()),
-                            crate::model::TargetKind::Run,
-                            &run_id,
-                        );
-                        tokio::spawn(async move {
+                        let target = target_at(&sources, source, TargetKind::Run, &run_id);
+                        spawn_load(&msg_tx, async move {
                             let result = executor.run_jobs(source, &run_id).await;
-                            let _ = tx.send(Msg::Jobs { target, result }).await;
+                            Msg::Jobs { target, result }
                         });
                     }
                     Effect::LoadAppDetail { source, app } => {
                         let executor = executor.clone();
-                        let tx = msg_tx.clone();
-                        let target = crate::model::Target::new(
-                            sources.get(source).map_or("", |s| s.name()),
-                            crate::model::TargetKind::App,
-                            &app,
-                        );
-                        tokio::spawn(async move {
+                        let target = target_at(&sources, source, TargetKind::App, &app);
+                        spawn_load(&msg_tx, async move {
                             let result = executor.app_detail(source, &app).await;
-                            let _ = tx.send(Msg::AppDetail { target, result }).await;
+                            Msg::AppDetail { target, result }
                         });
                     }
                     Effect::LoadLog {
@@ -179,21 +169,14 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
                         job_id,
                     } => {
                         let executor = executor.clone();
-                        let tx = msg_tx.clone();
-                        let target = crate::model::Target::new(
-                            sources.get(source).map_or("", |s| s.name()),
-                            crate::model::TargetKind::Run,
-                            &run_id,
-                        );
-                        tokio::spawn(async move {
+                        let target = target_at(&sources, source, TargetKind::Run, &run_id);
+                        spawn_load(&msg_tx, async move {
                             let result = executor.job_log(source, &run_id, &job_id).await;
-                            let _ = tx
-                                .send(Msg::Log {
-                                    target,
-                                    job: job_id,
-                                    result,
-                                })
-                                .await;
+                            Msg::Log {
+                                target,
+                                job: job_id,
+                                result,
+                            }
                         });
                     }
                     Effect::LoadDispatchForm {
@@ -202,21 +185,14 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
                         git_ref,
                     } => {
                         let executor = executor.clone();
-                        let tx = msg_tx.clone();
-                        let target = crate::model::Target::new(
-                            sources.get(source).map_or("", |s| s.name()),
-                            crate::model::TargetKind::Pipeline,
-                            &pipeline,
-                        );
-                        tokio::spawn(async move {
+                        let target = target_at(&sources, source, TargetKind::Pipeline, &pipeline);
+                        spawn_load(&msg_tx, async move {
                             let result = executor.dispatch_form(source, &pipeline).await;
-                            let _ = tx
-                                .send(Msg::DispatchForm {
-                                    target,
-                                    git_ref,
-                                    result,
-                                })
-                                .await;
+                            Msg::DispatchForm {
+                                target,
+                                git_ref,
+                                result,
+                            }
                         });
                     }
                     Effect::Copy(text) => {
@@ -236,4 +212,23 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
     result?;
     restored?;
     Ok(())
+}
+
+/// Load something for the screen off the event loop; its message comes back
+/// through the loop like any other.
+fn spawn_load(tx: &mpsc::Sender<Msg>, work: impl Future<Output = Msg> + Send + 'static) {
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let _ = tx.send(work.await).await;
+    });
+}
+
+/// The target `id` of the source at `index`.
+fn target_at(
+    sources: &[Arc<dyn sources::Source>],
+    index: usize,
+    kind: TargetKind,
+    id: &str,
+) -> Target {
+    Target::new(sources.get(index).map_or("", |s| s.name()), kind, id)
 }

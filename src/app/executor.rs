@@ -10,7 +10,7 @@ use crate::app::actions::check_allowed;
 use crate::app::audit::AuditLog;
 use crate::app::update::Msg;
 use crate::model::{Action, ActionKind, Follow, Health, Outcome, SyncStatus, short_rev};
-use crate::sources::{ACTION_TIMEOUT, ActionError, Source, fetch_with_timeout};
+use crate::sources::{ACTION_TIMEOUT, ActionError, Source, fetch_with_timeout, within};
 
 /// How often a followed app is read again.
 const FOLLOW_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -188,12 +188,10 @@ impl Executor {
         source: usize,
         run_id: &str,
     ) -> Result<Vec<crate::model::Job>, String> {
-        let source = self.sources.get(source).ok_or("no such source")?;
-        let limit = source.fetch_timeout();
-        match tokio::time::timeout(limit, source.run_jobs(run_id)).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
-        }
+        let source = self.source(source)?;
+        within(source, source.run_jobs(run_id))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Load the tail of a job's log.
@@ -203,12 +201,10 @@ impl Executor {
         run_id: &str,
         job_id: &str,
     ) -> Result<crate::model::LogTail, String> {
-        let source = self.sources.get(source).ok_or("no such source")?;
-        let limit = source.fetch_timeout();
-        match tokio::time::timeout(limit, source.job_log(run_id, job_id)).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
-        }
+        let source = self.source(source)?;
+        within(source, source.job_log(run_id, job_id))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Load what a new run of a pipeline asks for.
@@ -217,12 +213,10 @@ impl Executor {
         source: usize,
         pipeline: &str,
     ) -> Result<crate::model::DispatchForm, String> {
-        let source = self.sources.get(source).ok_or("no such source")?;
-        let limit = source.fetch_timeout();
-        match tokio::time::timeout(limit, source.dispatch_form(pipeline)).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
-        }
+        let source = self.source(source)?;
+        within(source, source.dispatch_form(pipeline))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Load an app's drill-down.
@@ -231,14 +225,17 @@ impl Executor {
         source: usize,
         app: &str,
     ) -> Result<crate::model::AppDetail, String> {
-        let source = self.sources.get(source).ok_or("no such source")?;
-        match tokio::time::timeout(crate::sources::FETCH_TIMEOUT, source.app_detail(app)).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!(
-                "no answer within {}s",
-                crate::sources::FETCH_TIMEOUT.as_secs()
-            )),
-        }
+        let source = self.source(source)?;
+        within(source, source.app_detail(app))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn source(&self, index: usize) -> Result<&dyn Source, String> {
+        self.sources
+            .get(index)
+            .map(|s| s.as_ref())
+            .ok_or_else(|| format!("no source number {index}"))
     }
 
     /// Run actions as they come, each in its own task, reporting outcomes as messages.

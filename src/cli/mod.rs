@@ -499,12 +499,9 @@ pub async fn logs(globals: Globals, target: String, job: Option<String>) -> u8 {
         ));
     };
     let source = sources::build(source_config, config.refresh);
-    let limit = source.fetch_timeout();
-    let timed = |what: String| format!("{what}: no answer within {}s", limit.as_secs());
-    let jobs = match tokio::time::timeout(limit, source.run_jobs(run_id)).await {
-        Ok(Ok(jobs)) => jobs,
-        Ok(Err(e)) => return fail(format!("cannot read the jobs of {target}: {e}")),
-        Err(_) => return fail(timed(format!("the jobs of {target}"))),
+    let jobs = match sources::within(source.as_ref(), source.run_jobs(run_id)).await {
+        Ok(jobs) => jobs,
+        Err(e) => return fail(format!("cannot read the jobs of {target}: {e}")),
     };
     let chosen = match &job {
         Some(wanted) => jobs.iter().find(|j| j.name == *wanted || j.id == *wanted),
@@ -527,8 +524,8 @@ pub async fn logs(globals: Globals, target: String, job: Option<String>) -> u8 {
             None => format!("{target} has no jobs"),
         });
     };
-    match tokio::time::timeout(limit, source.job_log(run_id, &chosen.id)).await {
-        Ok(Ok(tail)) => {
+    match sources::within(source.as_ref(), source.job_log(run_id, &chosen.id)).await {
+        Ok(tail) => {
             let mut out = std::io::stdout().lock();
             let header = format!(
                 "== {target} job {} ({}){} ==",
@@ -554,10 +551,9 @@ pub async fn logs(globals: Globals, target: String, job: Option<String>) -> u8 {
                 Err(e) => fail(e),
             }
         }
-        Ok(Err(e)) => fail(format!(
+        Err(e) => fail(format!(
             "cannot read the log of {target} job {}: {e}",
             chosen.name
         )),
-        Err(_) => fail(timed(format!("the log of {target} job {}", chosen.name))),
     }
 }

@@ -229,11 +229,19 @@ pub fn build_all(config: &Config) -> Vec<Arc<dyn Source>> {
 
 /// One read with the source's timeout.
 pub async fn fetch_with_timeout(source: &dyn Source) -> Result<Snapshot, SourceError> {
+    within(source, source.fetch()).await
+}
+
+/// Any read of `source` (a read, a drill-down, a log, a form) cut at the
+/// source's own timeout.
+pub async fn within<T>(
+    source: &dyn Source,
+    work: impl std::future::Future<Output = Result<T, SourceError>>,
+) -> Result<T, SourceError> {
     let limit = source.fetch_timeout();
-    match tokio::time::timeout(limit, source.fetch()).await {
-        Ok(result) => result,
-        Err(_) => Err(SourceError::Timeout(limit)),
-    }
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or(Err(SourceError::Timeout(limit)))
 }
 
 /// Read every source once, concurrently (for `opsdeck status`).
