@@ -652,7 +652,8 @@ async fn a_slow_answer_times_out_at_the_configured_timeout() {
         ..f.config()
     };
     let source = f.source_with(config);
-    assert_eq!(source.fetch_timeout(), Duration::from_secs(1));
+    // One request may take 1 s; a whole read of several pages, three times that.
+    assert_eq!(source.fetch_timeout(), Duration::from_secs(3));
     let started = std::time::Instant::now();
     let e = fetch_with_timeout(&source).await.expect_err("too slow");
     assert_eq!(e, SourceError::Timeout(Duration::from_secs(1)));
@@ -1527,7 +1528,7 @@ fn the_config_reads_every_key_and_never_echoes_an_inline_token() {
 
     let plain_source = GithubSource::new("web-ci", plain.clone(), POLL);
     assert_eq!(plain_source.warning(), None);
-    assert_eq!(plain_source.fetch_timeout(), Duration::from_secs(10));
+    assert_eq!(plain_source.fetch_timeout(), Duration::from_secs(30));
     let unverified = GithubConfig {
         insecure: true,
         ..plain.clone()

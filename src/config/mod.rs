@@ -630,6 +630,13 @@ impl<'i> KindParser<'_, 'i> {
                 ),
             ));
         }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            // Not repeated: the user part may hold a password.
+            return Err(self.error(
+                url,
+                format!("{key} must not carry a user or password (not repeated here): use `token`"),
+            ));
+        }
         Ok(parsed)
     }
 

@@ -27,21 +27,29 @@ pub struct HttpOptions {
     pub insecure: bool,
     /// A whole request may take this long [default: `REQUEST_TIMEOUT`].
     pub timeout: Option<Duration>,
+    /// Which redirects are followed.
+    pub redirects: Redirects,
+}
+
+/// Which redirects a client follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Redirects {
+    /// Any (reqwest drops `Authorization` on the way to another host).
+    #[default]
+    Any,
+    /// Only to the same scheme, host and port: for credentials in a header
+    /// of the backend's own (GitLab's `PRIVATE-TOKEN`) that reqwest would
+    /// carry to any host.
+    SameOrigin,
+    /// None: a redirect is the answer (Jenkins answers a stop with one).
+    None,
 }
 
 /// Build a client for one source.
 pub fn client(options: &HttpOptions) -> Result<reqwest::Client, SourceError> {
-    let mut builder = reqwest::Client::builder()
+    builder(options)?
         .connect_timeout(CONNECT_TIMEOUT.min(options.timeout.unwrap_or(REQUEST_TIMEOUT)))
         .timeout(options.timeout.unwrap_or(REQUEST_TIMEOUT))
-        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = &options.ca_file {
-        builder = builder.add_root_certificate(read_ca(path)?);
-    }
-    if options.insecure {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    builder
         .build()
         .map_err(|e| SourceError::Unreachable(format!("cannot set up the HTTP client: {e}")))
 }
@@ -49,18 +57,39 @@ pub fn client(options: &HttpOptions) -> Result<reqwest::Client, SourceError> {
 /// A client for long-lived streams (watch feeds): it connects within
 /// `CONNECT_TIMEOUT` but has no whole-request timeout.
 pub fn stream_client(options: &HttpOptions) -> Result<reqwest::Client, SourceError> {
-    let mut builder = reqwest::Client::builder()
+    builder(options)?
         .connect_timeout(CONNECT_TIMEOUT)
-        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
+        .build()
+        .map_err(|e| SourceError::Unreachable(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// What both clients share: the user agent, CA, certificate checks, redirects.
+fn builder(options: &HttpOptions) -> Result<reqwest::ClientBuilder, SourceError> {
+    let mut builder =
+        reqwest::Client::builder().user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &options.ca_file {
-        builder = builder.add_root_certificate(read_ca(path)?);
+        builder = builder.add_root_certificate(read_ca(&crate::config::expand_home(path))?);
     }
     if options.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
-    builder
-        .build()
-        .map_err(|e| SourceError::Unreachable(format!("cannot set up the HTTP client: {e}")))
+    Ok(match options.redirects {
+        Redirects::Any => builder,
+        Redirects::None => builder.redirect(reqwest::redirect::Policy::none()),
+        Redirects::SameOrigin => builder.redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if !same {
+                attempt.stop()
+            } else if attempt.previous().len() > 5 {
+                attempt.error("too many redirects")
+            } else {
+                attempt.follow()
+            }
+        })),
+    })
 }
 
 fn read_ca(path: &Path) -> Result<reqwest::Certificate, SourceError> {
@@ -160,6 +189,7 @@ pub fn options(backend: &HttpBackend) -> HttpOptions {
         ca_file: backend.ca_file.clone(),
         insecure: backend.insecure,
         timeout: None,
+        redirects: Redirects::Any,
     }
 }
 
@@ -217,7 +247,14 @@ pub fn transport_error(e: reqwest::Error) -> SourceError {
     if e.is_timeout() {
         return SourceError::Timeout(REQUEST_TIMEOUT);
     }
-    let mut chain = e.to_string();
+    // Only the path: a URL's query can carry a signature (GitHub's log
+    // storage) and its user part a password.
+    let path = e.url().map(|u| u.path().to_string());
+    let e = e.without_url();
+    let mut chain = match path {
+        Some(path) => format!("{e} ({path})"),
+        None => e.to_string(),
+    };
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         chain.push_str(": ");

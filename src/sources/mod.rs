@@ -30,6 +30,10 @@ use crate::model::{
 
 /// One read may take this long before it counts as failed.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+/// A whole read of a CI/CD source (pages, details) may take this many
+/// times its per-request `timeout`: a slow but working backend still shows
+/// its data, a silent one is given up on at the first request's timeout.
+pub const READ_TIMEOUT_FACTOR: u32 = 3;
 /// One action may take this long before its outcome counts as unknown.
 pub const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// The first retry after a failed read; doubles up to the poll interval.

@@ -19,6 +19,9 @@ use crate::model::Timestamp;
 
 /// Without a reset time or `Retry-After`, a rate-limited source waits this long.
 const DEFAULT_BACKOFF: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// The longest wait a backend can impose (a wild `Retry-After` or reset
+/// must not silence a source for a year).
+const MAX_BACKOFF: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// Past this many cached answers the cache starts again (runs come and go).
 const MAX_ENTRIES: usize = 2048;
 
@@ -186,6 +189,12 @@ impl Polite {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let body = Arc::new(response.bytes().await.map_err(transport_error)?.to_vec());
+        if status == StatusCode::FORBIDDEN && says_secondary_limit(&body) {
+            return Err(self.block(
+                chrono::Utc::now() + DEFAULT_BACKOFF,
+                format!("403 on {path}: secondary rate limit"),
+            ));
+        }
         if status.is_success() {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             match etag {
@@ -224,6 +233,13 @@ impl Polite {
             .cloned()
     }
 
+    /// Send nothing before `until`; the error says so.
+    fn block(&self, until: Timestamp, detail: String) -> SourceError {
+        let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());
+        limit.blocked_until = Some(until);
+        SourceError::RateLimited { until, detail }
+    }
+
     /// Read the rate-limit headers of any answer (reads and actions alike).
     /// A rate-limited answer (429, or 403 with the limit used up or a
     /// `Retry-After`) blocks the source until the reset and is an error.
@@ -250,7 +266,8 @@ impl Polite {
         if limited {
             let until = retry_after
                 .or(reset.filter(|r| *r > now))
-                .unwrap_or(now + DEFAULT_BACKOFF);
+                .unwrap_or(now + DEFAULT_BACKOFF)
+                .min(now + MAX_BACKOFF);
             limit.blocked_until = Some(until);
             let remaining = remaining.map_or(String::new(), |r| format!(", {r} requests left"));
             return Err(SourceError::RateLimited {
@@ -260,11 +277,18 @@ impl Polite {
         }
         // Used up by this very answer: the next request would be refused.
         limit.blocked_until = match (remaining, reset) {
-            (Some(0), Some(reset)) if reset > now => Some(reset),
+            (Some(0), Some(reset)) if reset > now => Some(reset.min(now + MAX_BACKOFF)),
             _ => None,
         };
         Ok(())
     }
+}
+
+/// GitHub's secondary rate limit answers 403 with requests still left and
+/// says so only in its message.
+fn says_secondary_limit(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]).to_ascii_lowercase();
+    text.contains("secondary rate limit")
 }
 
 fn fingerprint(credential: Option<&str>) -> u64 {
@@ -286,7 +310,8 @@ fn header_u64(headers: &HeaderMap, names: &[&str]) -> Option<u64> {
 fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<Timestamp> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<i64>() {
-        return Some(now + chrono::TimeDelta::seconds(seconds.max(0)));
+        let wait = chrono::TimeDelta::try_seconds(seconds.max(0)).unwrap_or(MAX_BACKOFF);
+        return Some(now + wait.min(MAX_BACKOFF));
     }
     chrono::DateTime::parse_from_rfc2822(value)
         .ok()
@@ -375,6 +400,24 @@ mod tests {
                 .is_ok()
         );
         assert!(other.check(chrono::Utc::now()).is_ok());
+    }
+
+    #[test]
+    fn a_wild_retry_after_waits_an_hour_at_most_and_never_panics() {
+        let polite = Polite::new();
+        let before = chrono::Utc::now();
+        for wild in ["100000000000000", "9223372036854775807", "31536000"] {
+            let err = polite
+                .observe(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &headers(&[("retry-after", wild)]),
+                    "/x",
+                )
+                .expect_err("limited");
+            let until = err.retry_at().expect("until");
+            assert!(until <= chrono::Utc::now() + MAX_BACKOFF, "{wild}: {until}");
+            assert!(until >= before + MAX_BACKOFF - chrono::TimeDelta::seconds(5));
+        }
     }
 
     #[test]

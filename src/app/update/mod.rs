@@ -170,12 +170,9 @@ fn on_source(state: &mut State, event: SourceEvent) {
         Ok(mut snapshot) => {
             // Jobs loaded on drill-down survive a refresh that does not carry them.
             for run in snapshot.pipelines.iter_mut().filter(|r| r.jobs.is_none()) {
-                if let Some(old) = source
-                    .snapshot
-                    .pipelines
-                    .iter()
-                    .find(|o| o.id == run.id && o.updated_at == run.updated_at)
-                {
+                if let Some(old) = source.snapshot.pipelines.iter().find(|o| {
+                    o.id == run.id && o.updated_at == run.updated_at && o.status == run.status
+                }) {
                     run.jobs = old.jobs.clone();
                 }
             }
@@ -239,16 +236,24 @@ fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) 
     else {
         return Vec::new();
     };
-    match result {
-        Ok(jobs) => run.jobs = Some(jobs),
-        Err(e) => say(
-            state,
-            Level::Error,
-            format!("cannot load the jobs of {target}: {e}"),
-        ),
-    }
     state.dirty = true;
-    effects_for_pending_log(state, &target)
+    match result {
+        Ok(jobs) => {
+            run.jobs = Some(jobs);
+            effects_for_pending_log(state, &target)
+        }
+        Err(e) => {
+            if let Some(detail) = state.pane_mut(Tab::Pipelines).detail.as_mut() {
+                detail.log_pending = false;
+            }
+            say(
+                state,
+                Level::Error,
+                format!("cannot load the jobs of {target}: {e}"),
+            );
+            Vec::new()
+        }
+    }
 }
 
 /// `logs` was asked for before the jobs were there: open the log now.

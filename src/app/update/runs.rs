@@ -96,6 +96,8 @@ pub(super) fn show_next_log(state: &mut State) -> Vec<Effect> {
             .unwrap_or(0),
     };
     let job = &jobs[next];
+    // Only the open run's logs are kept (each is up to 200 lines).
+    state.logs.retain(|(run, _), _| *run == target);
     let key = (target.clone(), job.id.clone());
     state.logs.insert(key, LogState::Loading);
     if let Some(detail) = state.pane_mut(Tab::Pipelines).detail.as_mut() {

@@ -37,6 +37,7 @@ impl ArgoCdSource {
             ca_file: config.ca_file.clone(),
             insecure: config.insecure,
             timeout: None,
+            redirects: http::Redirects::Any,
         };
         ArgoCdSource {
             name: name.to_string(),

@@ -50,6 +50,7 @@ impl GithubSource {
             ca_file: config.ca_file.clone(),
             insecure: config.insecure,
             timeout: Some(config.timeout),
+            redirects: http::Redirects::Any,
         };
         GithubSource {
             name: name.to_string(),
@@ -449,7 +450,7 @@ impl Source for GithubSource {
     }
 
     fn fetch_timeout(&self) -> Duration {
-        self.config.timeout
+        self.config.timeout * super::READ_TIMEOUT_FACTOR
     }
 
     fn capabilities(&self) -> crate::model::Capabilities {

@@ -101,8 +101,7 @@ pub fn time(s: Option<&str>) -> Option<Timestamp> {
 }
 
 fn seconds(s: Option<f64>) -> Option<Duration> {
-    s.filter(|d| d.is_finite() && *d >= 0.0)
-        .map(Duration::from_secs_f64)
+    s.and_then(|d| Duration::try_from_secs_f64(d).ok())
 }
 
 /// GitLab's pipeline and job statuses in the domain's words; `None` when
@@ -113,10 +112,11 @@ pub fn status(raw: &str) -> Option<RunStatus> {
             RunStatus::Queued
         }
         // A job handed to an outside system that has yet to call back: started.
-        "running" | "waiting_for_callback" => RunStatus::Running,
+        // Still stopping its jobs: active until GitLab says canceled.
+        "running" | "waiting_for_callback" | "canceling" => RunStatus::Running,
         "success" => RunStatus::Success,
         "failed" => RunStatus::Failure,
-        "canceled" | "canceling" => RunStatus::Cancelled,
+        "canceled" => RunStatus::Cancelled,
         "skipped" => RunStatus::Skipped,
         _ => return None,
     })

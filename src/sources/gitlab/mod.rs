@@ -59,6 +59,9 @@ impl GitlabSource {
             ca_file: config.ca_file.clone(),
             insecure: config.insecure,
             timeout: Some(config.timeout),
+            // The token rides in PRIVATE-TOKEN, which reqwest would carry
+            // to any host a redirect names.
+            redirects: http::Redirects::SameOrigin,
         };
         GitlabSource {
             name: name.to_string(),
@@ -289,7 +292,7 @@ impl Source for GitlabSource {
     }
 
     fn fetch_timeout(&self) -> Duration {
-        self.config.timeout
+        self.config.timeout * super::READ_TIMEOUT_FACTOR
     }
 
     fn capabilities(&self) -> crate::model::Capabilities {

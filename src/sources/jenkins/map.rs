@@ -193,7 +193,9 @@ pub fn build_run(source: &str, job: &JobRef<'_>, build: &BuildJson) -> PipelineR
         created_at: started_at,
         started_at,
         updated_at: match (started_at, duration) {
-            (Some(s), Some(d)) => chrono::TimeDelta::from_std(d).ok().map(|d| s + d),
+            (Some(s), Some(d)) => chrono::TimeDelta::from_std(d)
+                .ok()
+                .and_then(|d| s.checked_add_signed(d)),
             _ => None,
         },
         duration,
@@ -269,6 +271,9 @@ pub fn stage_jobs(build: &BuildJson, stages: RunDescription) -> Vec<Job> {
 /// The dispatch form's inputs from a job's parameter definitions.
 pub fn form_inputs(job: &JobJson) -> Vec<FormInput> {
     job.parameters()
+        // A password typed here would show in the form, the confirmation
+        // and the audit log: Jenkins fills in its stored default instead.
+        .filter(|p| !p.kind.as_deref().unwrap_or(&p.class).contains("Password"))
         .map(|p| {
             let kind = p.kind.as_deref().unwrap_or(&p.class);
             let choices = match &p.choices {

@@ -16,10 +16,9 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use super::http::CONNECT_TIMEOUT;
 use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
-use crate::config::{JenkinsConfig, Secret, SecretValue, expand_home};
+use crate::config::{JenkinsConfig, Secret, SecretValue};
 use crate::model::{
     Action, ActionKind, DispatchForm, Job, LogTail, PipelineRun, Provides, RunStatus, Snapshot,
 };
@@ -83,30 +82,12 @@ fn parse_run_id(id: &str) -> Result<(&str, RunRef), String> {
 /// A client that never follows redirects: Jenkins answers a stop with a
 /// redirect to the build's page, which is not to be fetched.
 fn client(config: &JenkinsConfig) -> Result<reqwest::Client, SourceError> {
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT.min(config.timeout))
-        .timeout(config.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = &config.ca_file {
-        let path = expand_home(path);
-        let pem = std::fs::read(&path).map_err(|e| {
-            SourceError::Unreachable(format!("cannot read ca_file {}: {e}", path.display()))
-        })?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-            SourceError::Unreachable(format!(
-                "ca_file {} is not a PEM certificate: {e}",
-                path.display()
-            ))
-        })?;
-        builder = builder.add_root_certificate(cert);
-    }
-    if config.insecure {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    builder
-        .build()
-        .map_err(|e| SourceError::Unreachable(format!("cannot set up the HTTP client: {e}")))
+    super::http::client(&super::http::HttpOptions {
+        ca_file: config.ca_file.clone(),
+        insecure: config.insecure,
+        timeout: Some(config.timeout),
+        redirects: super::http::Redirects::None,
+    })
 }
 
 impl JenkinsSource {
@@ -382,7 +363,7 @@ impl Source for JenkinsSource {
     }
 
     fn fetch_timeout(&self) -> Duration {
-        self.config.timeout
+        self.config.timeout * super::READ_TIMEOUT_FACTOR
     }
 
     fn capabilities(&self) -> crate::model::Capabilities {
