@@ -158,7 +158,15 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
                 ));
             }
             if ctx.rerun_starts_new {
-                format!("re-run {target} ({what}) as a new run with the same ref and parameters")
+                format!(
+                    "re-run {target} ({what}) as a new run with the same ref and parameters: \
+                     it builds what {} points to now",
+                    if run.branch.is_empty() {
+                        "the job's configuration"
+                    } else {
+                        run.branch.as_str()
+                    }
+                )
             } else {
                 format!(
                     "re-run every job of {target} ({what}) as attempt {}",
