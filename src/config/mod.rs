@@ -252,6 +252,16 @@ pub enum SecretError {
 }
 
 impl Secret {
+    /// Where it is read from, for messages: `env GITHUB_TOKEN`,
+    /// `file ~/.config/…`, `` command `gh auth token` `` — never its value.
+    pub fn origin(&self) -> String {
+        match self {
+            Secret::Env(var) => format!("env {var}"),
+            Secret::File(path) => format!("file {}", path.display()),
+            Secret::Command(command) => format!("command `{command}`"),
+        }
+    }
+
     /// Read the secret now. Trailing newlines are trimmed.
     pub async fn resolve(&self) -> Result<SecretValue, SecretError> {
         let (value, from) = match self {

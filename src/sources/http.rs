@@ -237,6 +237,14 @@ impl Credentials {
     }
 }
 
+/// A URL path segment, percent-encoded (a GitLab project path as
+/// `group%2Fproject`, a workflow file name, an Argo CD app name).
+pub fn path_segment(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 /// Decode a JSON body; the error names `what` and where in the body it broke.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, SourceError> {
     serde_json::from_slice(bytes).map_err(|e| SourceError::Decode(format!("{what}: {e}")))

@@ -155,7 +155,7 @@ impl ArgoCdSource {
     }
 
     fn app_path(app: &str) -> String {
-        format!("/api/v1/applications/{}", encode(app))
+        format!("/api/v1/applications/{}", http::path_segment(app))
     }
 
     /// Send one action request and map Argo CD's answer.
@@ -253,7 +253,7 @@ impl ArgoCdSource {
         revisions.dedup();
         let base = &base;
         let reads = revisions.iter().map(|rev| async move {
-            let path = format!("{base}/revisions/{}/metadata", encode(rev));
+            let path = format!("{base}/revisions/{}/metadata", http::path_segment(rev));
             let read = self
                 .get::<api::RevisionMetadata>(&path, &[], "the revision metadata")
                 .await;
@@ -294,13 +294,6 @@ fn rbac_verb(kind: ActionKind) -> &'static str {
         ActionKind::DisableAutoSync => "update",
         _ => "sync",
     }
-}
-
-/// A path segment, percent-encoded.
-fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// What a successful action reply says, in words.

@@ -25,7 +25,7 @@ impl GithubSource {
             .check(chrono::Utc::now())
             .map_err(|e| ActionError::Rejected(format!("{}: {e}; nothing was sent", self.name)))?;
         let token = self.token().await.map_err(rejected)?;
-        let id = super::encode(&action.target.id);
+        let id = super::http::path_segment(&action.target.id);
         let run = |tail: &str| self.repo_url(&format!("/actions/runs/{id}/{tail}"));
         let (url, body, git_ref) = match action.kind {
             ActionKind::Rerun => (run("rerun"), None, None),

@@ -73,7 +73,7 @@ impl GithubSource {
         // Rate limited: not one request before the reset.
         self.polite.check(chrono::Utc::now())?;
         let token = self.token().await?;
-        let path = format!("/actions/jobs/{}/logs", super::encode(job_id));
+        let path = format!("/actions/jobs/{}/logs", super::http::path_segment(job_id));
         let url = self.repo_url(&path);
         let asked = url::Url::parse(&url).map_err(|e| {
             SourceError::Unreachable(format!("{}: `{url}` is not a URL: {e}", self.name))

@@ -291,7 +291,10 @@ impl GithubSource {
         }
         let mut runs: Vec<PipelineRun> = Vec::new();
         for workflow in &self.config.workflows {
-            let url = self.repo_url(&format!("/actions/workflows/{}/runs", encode(workflow)));
+            let url = self.repo_url(&format!(
+                "/actions/workflows/{}/runs",
+                http::path_segment(workflow)
+            ));
             let missing = format!("workflow {workflow} in {}", self.config.repo);
             let read = Read::new(
                 "the workflow runs",
@@ -323,7 +326,10 @@ impl GithubSource {
 
     async fn load_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {
         let token = self.token().await?;
-        let url = self.repo_url(&format!("/actions/runs/{}/jobs", encode(run_id)));
+        let url = self.repo_url(&format!(
+            "/actions/runs/{}/jobs",
+            http::path_segment(run_id)
+        ));
         let read = Read::new(
             "the jobs of a run",
             format!("run {run_id} in {}", self.config.repo),
@@ -355,7 +361,10 @@ impl GithubSource {
             missing,
             "it may have been deleted or renamed meanwhile",
         );
-        let url = self.repo_url(&format!("/actions/workflows/{}", encode(pipeline)));
+        let url = self.repo_url(&format!(
+            "/actions/workflows/{}",
+            http::path_segment(pipeline)
+        ));
         let workflow: api::Workflow = self.get_json(&url, &[], &token, &read).await?;
         if workflow.state != "active" {
             return Err(SourceError::Unsupported(format!(
@@ -363,7 +372,7 @@ impl GithubSource {
                 workflow.name, workflow.state
             )));
         }
-        let path: Vec<String> = workflow.path.split('/').map(encode).collect();
+        let path: Vec<String> = workflow.path.split('/').map(http::path_segment).collect();
         let url = self.repo_url(&format!("/contents/{}", path.join("/")));
         let query: Vec<(&str, String)> = self
             .config
@@ -420,13 +429,6 @@ impl<'a> Read<'a> {
 /// What a 404 on the repository asks to check.
 const CHECK_REPO: &str =
     "check `repo`; GitHub also answers 404 for a private repository the token cannot see";
-
-/// A path segment, percent-encoded.
-fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
 
 #[async_trait]
 impl Source for GithubSource {

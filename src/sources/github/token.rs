@@ -26,15 +26,6 @@ pub struct Token {
     pub origin: String,
 }
 
-/// Where a configured secret lives, in words (never its value).
-pub fn origin(secret: &Secret) -> String {
-    match secret {
-        Secret::Env(var) => format!("env {var}"),
-        Secret::File(path) => format!("file {}", path.display()),
-        Secret::Command(command) => format!("command `{command}`"),
-    }
-}
-
 /// Look the token up now, in order. `host` is the GitHub host for
 /// `gh auth token --hostname` (None for github.com).
 pub async fn lookup(
@@ -44,7 +35,7 @@ pub async fn lookup(
 ) -> Result<Token, String> {
     let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     if let Some(secret) = configured {
-        let origin = origin(secret);
+        let origin = secret.origin();
         let value = match secret {
             // Through the lookup, as the fallbacks are.
             Secret::Env(var) => non_empty(env(var))

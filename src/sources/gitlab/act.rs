@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 
 use super::api::{self, PipelineReply, Project};
-use super::{GitlabSource, Reading, origin};
+use super::{GitlabSource, Reading};
 use crate::model::{Action, ActionKind, DispatchForm};
 use crate::sources::http::transport_error;
 use crate::sources::{ActionError, SourceError};
@@ -215,7 +215,7 @@ impl GitlabSource {
         Err(match status {
             StatusCode::UNAUTHORIZED => ActionError::Rejected(format!(
                 "{name}: token rejected by GitLab ({code}: {message}) — check the token from {}",
-                origin(&self.config.token)
+                &self.config.token.origin()
             )),
             StatusCode::FORBIDDEN => ActionError::Rejected(format!(
                 "{name}: GitLab refused to {what} ({code}: {message}) — the token needs the api \

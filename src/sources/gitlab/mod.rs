@@ -19,7 +19,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use super::http::{self, HttpOptions};
 use super::polite::{Page, Polite, Stats};
 use super::{ActionError, Source, SourceError};
-use crate::config::{GitlabConfig, Secret, SecretValue};
+use crate::config::{GitlabConfig, SecretValue};
 use crate::model::{Action, ActionKind, DispatchForm, Job, LogTail, Provides, Snapshot};
 
 /// A full list read is made again this often, even when incremental reads
@@ -99,7 +99,7 @@ impl GitlabSource {
         format!(
             "{}/api/v4/projects/{}",
             self.config.url,
-            encode(&self.config.project)
+            http::path_segment(&self.config.project)
         )
     }
 
@@ -117,7 +117,7 @@ impl GitlabSource {
             SourceError::Auth(format!(
                 "{}: cannot read the GitLab token from {}: {e}",
                 self.name,
-                origin(&self.config.token)
+                &self.config.token.origin()
             ))
         })
     }
@@ -134,7 +134,7 @@ impl GitlabSource {
             SourceError::Auth(format!(
                 "{}: the token from {} holds characters an HTTP header cannot carry",
                 self.name,
-                origin(&self.config.token)
+                &self.config.token.origin()
             ))
         })?;
         value.set_sensitive(true);
@@ -213,7 +213,7 @@ impl GitlabSource {
                 "{name}: token rejected by GitLab ({code} on {}: {message}) — check the token \
                  from {} (expired or revoked?)",
                 page.path,
-                origin(&self.config.token)
+                &self.config.token.origin()
             )),
             StatusCode::FORBIDDEN => SourceError::Auth(format!(
                 "{name}: no permission to read {} ({code}: {message}) — the token needs the \
@@ -252,22 +252,6 @@ impl Reading {
             Reading::Project => format!("project {project}"),
         }
     }
-}
-
-/// Where a secret comes from, in words ("env GITLAB_TOKEN"), never its value.
-pub fn origin(secret: &Secret) -> String {
-    match secret {
-        Secret::Env(var) => format!("env {var}"),
-        Secret::File(path) => format!("file {}", path.display()),
-        Secret::Command(command) => format!("command `{command}`"),
-    }
-}
-
-/// A project path as one URL path segment (`group%2Fproject`).
-fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 #[async_trait]

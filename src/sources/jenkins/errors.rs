@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use super::{JenkinsSource, origin};
+use super::JenkinsSource;
 
 /// What a request was about, for error messages.
 #[derive(Clone, Copy, Debug)]
@@ -113,7 +113,7 @@ impl JenkinsSource {
                     "{}: Jenkins rejected the API token of user {user} (401 on {path}): {message} — \
                      the token came from {}: check it, or make a new one on {user}'s Security page in Jenkins",
                     self.name,
-                    origin(token)
+                    token.origin()
                 ),
                 None => format!(
                     "{}: Jenkins wants to know who is asking (401 on {path}): set `user` and `token` (an API token)",

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
-use crate::config::{JenkinsConfig, Secret, SecretValue};
+use crate::config::{JenkinsConfig, SecretValue};
 use crate::model::{
     Action, ActionKind, DispatchForm, Job, LogTail, PipelineRun, Provides, RunStatus, Snapshot,
 };
@@ -48,15 +48,6 @@ pub struct JenkinsSource {
 struct Auth {
     user: String,
     token: SecretValue,
-}
-
-/// Where the token comes from, in words (never the token).
-pub fn origin(secret: &Secret) -> String {
-    match secret {
-        Secret::Env(var) => format!("env {var}"),
-        Secret::File(path) => format!("file {}", path.display()),
-        Secret::Command(command) => format!("command `{command}`"),
-    }
 }
 
 /// A run id: `team/deploy#12` (a build) or `team/deploy#queue-57`.
@@ -133,7 +124,7 @@ impl JenkinsSource {
             format!(
                 "{}: cannot read the API token of {user} ({}): {e}",
                 self.name,
-                origin(token)
+                token.origin()
             )
         })?;
         Ok(Some(Auth {
