@@ -285,36 +285,13 @@ fn log_view(
         Some(LogState::Loaded(tail)) if tail.lines.is_empty() => {
             vec![Line::styled("   the log is empty", theme.muted())]
         }
-        Some(LogState::Loaded(tail)) => {
-            let end = tail.lines.len();
-            let first = scroll.min(end.saturating_sub(1));
-            tail.lines[first..end.min(first + usize::from(body.height))]
-                .iter()
-                .map(|l| log_line(theme, l, body.width))
-                .collect()
-        }
+        Some(LogState::Loaded(tail)) => tail
+            .lines
+            .iter()
+            .map(|l| log_line(theme, l, body.width))
+            .collect(),
     };
-    let total = match log {
-        Some(LogState::Loaded(tail)) => tail.lines.len(),
-        _ => lines.len(),
-    };
-    frame.render_widget(ratatui::widgets::Paragraph::new(lines), body);
-    if total > usize::from(body.height) {
-        let first = scroll.min(total.saturating_sub(1));
-        let last = (first + usize::from(body.height)).min(total);
-        let marker = format!(" {}-{} of {} ", first + 1, last, total);
-        let w = (format::width(&marker) as u16).min(body.width);
-        let at = Rect {
-            x: body.right() - w,
-            y: body.bottom().saturating_sub(1),
-            width: w,
-            height: 1,
-        };
-        frame.render_widget(
-            ratatui::widgets::Paragraph::new(Line::styled(marker, theme.muted())),
-            at,
-        );
-    }
+    detail::scrolled(frame, body, theme, lines, scroll);
 }
 
 /// One log line, cut to the width, errors in the error colour.
