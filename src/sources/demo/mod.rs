@@ -101,7 +101,7 @@ impl Source for DemoSource {
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
         // A refused connection means nothing was sent: a clean failure.
         self.check_outage().map_err(ActionError::Rejected)?;
-        let who = crate::app::audit::current_user();
+        let who = crate::model::Operator::current().user;
         let id = action.target.id.as_str();
         let to = || {
             action.to.clone().ok_or(ActionError::Rejected(format!(
