@@ -4,6 +4,10 @@
 //! the drill-down, every action's exact request and audit line, the
 //! rollback precondition, 401/403/404, and the headless `sync` command.
 
+#[allow(dead_code)] // this binary uses only the skip rule
+#[path = "support/server.rs"]
+mod server;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -1027,11 +1031,8 @@ async fn an_untrusted_certificate_names_the_ca_file_fix_and_ca_file_fixes_it() {
     ]
     .concat();
     if !openssl(d, &ca) {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "openssl is needed for the TLS test under CI"
-        );
-        eprintln!("skipped: openssl is not installed");
+        server::Missing::new("openssl", "not on PATH")
+            .skip("Install it with `apt-get install -y openssl`.");
         return;
     }
     let csr = [
@@ -1073,31 +1074,35 @@ async fn an_untrusted_certificate_names_the_ca_file_fix_and_ca_file_fixes_it() {
             "leaf.ext"
         ]
     ));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    // Port 0: s_server binds a free port itself and says which on stdout
+    // ("ACCEPT 127.0.0.1:N"), so no other process can take it in between.
+    let accepted = d.join("s_server.out");
     let server = std::process::Command::new("openssl")
-        .args([
-            "s_server", "-quiet", "-www", "-cert", "leaf.pem", "-key", "leaf.key",
-        ])
-        .arg("-accept")
-        .arg(format!("127.0.0.1:{port}"))
+        .args(["s_server", "-www", "-cert", "leaf.pem", "-key", "leaf.key"])
+        .args(["-accept", "127.0.0.1:0"])
         .current_dir(d)
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&accepted).expect("s_server output file"))
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("openssl s_server starts");
     let _server = Killed(server);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    let port = loop {
+        let said = std::fs::read_to_string(&accepted).unwrap_or_default();
+        let port = said
+            .lines()
+            .find_map(|l| l.strip_prefix("ACCEPT 127.0.0.1:"))
+            .and_then(|p| p.trim().parse::<u16>().ok());
+        if let Some(port) = port {
+            break port;
+        }
         assert!(
             std::time::Instant::now() < deadline,
-            "the TLS server did not listen"
+            "the TLS server did not say where it listens: {said}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
     std::fs::write(d.join("token"), "t").expect("token");
     let config = |ca_file: Option<PathBuf>| ArgoCdConfig {
         url: format!("https://127.0.0.1:{port}"),
