@@ -135,6 +135,13 @@ pub fn takes_sync_options(sources: &[SourceState], action: &Action) -> bool {
             .any(|s| s.name == action.target.source && s.capabilities.sync_options)
 }
 
+/// The target is in its source's last read.
+pub fn is_known(sources: &[SourceState], target: &Target) -> bool {
+    sources
+        .iter()
+        .any(|s| s.name == target.source && exists(s, target))
+}
+
 fn source_named<'a>(sources: &'a [SourceState], name: &str) -> Result<&'a SourceState, Refusal> {
     sources.iter().find(|s| s.name == name).ok_or_else(|| {
         let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
