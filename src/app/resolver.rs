@@ -61,9 +61,10 @@ pub fn resolve(
         (ActionKind::Rollback, TargetKind::Model) => ActionKind::SetModelAlias,
         (kind, _) => actions::as_offered(kind, Some(&source.actions)),
     };
-    let target = match kind {
-        ActionKind::Rollback => rollback_target(source, target)?,
-        _ => target.clone(),
+    let (target, git_ref) = match kind {
+        ActionKind::Rollback => (rollback_target(source, target)?, None),
+        ActionKind::Dispatch => pipeline_of(source, target, request.to)?,
+        _ => (target.clone(), None),
     };
     let source = source_named(sources, &target.source)?;
     actions::check_allowed(kind, &target, ctx.read_only)?;
@@ -75,7 +76,10 @@ pub fn resolve(
         ));
     }
     if kind == ActionKind::Dispatch {
-        return new_run_of(source, &target, request.to);
+        return Ok(Resolved::NewRun {
+            pipeline: target,
+            git_ref,
+        });
     }
     if kind.target_kind() != target.kind {
         return Err(actions::wrong_target(kind, target.kind));
@@ -188,19 +192,16 @@ fn rollback_target(source: &SourceState, target: &Target) -> Result<Target, Refu
     }
 }
 
-/// A new run of a run's pipeline, on the run's branch unless a ref is
-/// given; or of a pipeline named directly.
-fn new_run_of(
+/// The pipeline a new run is of, and its ref: a run's pipeline on the
+/// run's branch unless a ref is given, or a pipeline named directly.
+fn pipeline_of(
     source: &SourceState,
     target: &Target,
     git_ref: Option<&str>,
-) -> Result<Resolved, Refusal> {
+) -> Result<(Target, Option<String>), Refusal> {
     let given = git_ref.map(str::to_string);
     match target.kind {
-        TargetKind::Pipeline => Ok(Resolved::NewRun {
-            pipeline: target.clone(),
-            git_ref: given,
-        }),
+        TargetKind::Pipeline => Ok((target.clone(), given)),
         TargetKind::Run => {
             let run = source
                 .snapshot
@@ -213,10 +214,11 @@ fn new_run_of(
                     "{target}: this run names no pipeline to start again"
                 ));
             }
-            Ok(Resolved::NewRun {
-                pipeline: Target::new(&target.source, TargetKind::Pipeline, &run.pipeline_id),
-                git_ref: given.or_else(|| (!run.branch.is_empty()).then(|| run.branch.clone())),
-            })
+            let branch = (!run.branch.is_empty()).then(|| run.branch.clone());
+            Ok((
+                Target::new(&target.source, TargetKind::Pipeline, &run.pipeline_id),
+                given.or(branch),
+            ))
         }
         _ => Err("select a pipeline run (tab 2) to start a new run of its pipeline".to_string()),
     }
