@@ -1070,15 +1070,7 @@ async fn the_real_binary_reads_two_clusters_and_suspends_headless() {
         ),
     )
     .expect("config");
-    let opsdeck = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-        cmd.arg("--config")
-            .arg(&config)
-            .args(args)
-            .env("XDG_STATE_HOME", dir.path())
-            .env_remove("KUBECONFIG");
-        cmd
-    };
+    let opsdeck = |args: &[&str]| binary(&config, dir.path(), args);
 
     let out = opsdeck(&["status", "--format", "json"])
         .output()
@@ -1179,6 +1171,22 @@ async fn reconcile_with_source_of_a_chart_template_reconciles_its_helm_chart_fir
     );
 }
 
+/// The real binary on `config`, its state under `state_dir`, no terminal.
+fn binary(
+    config: &std::path::Path,
+    state_dir: &std::path::Path,
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+    cmd.arg("--config")
+        .arg(config)
+        .args(args)
+        .env("XDG_STATE_HOME", state_dir)
+        .env_remove("KUBECONFIG")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
 /// Run git with a fixed identity and no user or system config.
 fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")
@@ -1271,16 +1279,7 @@ async fn a_flux_rollback_is_the_same_revert_in_the_dashboard_and_headless() {
         ),
     )
     .expect("config");
-    let opsdeck = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-        cmd.arg("--config")
-            .arg(&config)
-            .args(args)
-            .env("XDG_STATE_HOME", dir.path())
-            .env_remove("KUBECONFIG")
-            .stdin(std::process::Stdio::null());
-        cmd
-    };
+    let opsdeck = |args: &[&str]| binary(&config, dir.path(), args);
 
     // The dashboard: `b` on the Flux app, the picker's default, the confirmation.
     let mut state = dashboard_of(&config).await;

@@ -423,13 +423,7 @@ fn every_action_kind_on_every_source_kind_resolves_alike_in_the_dashboard_and_he
                 && effect.contains(&format!("then refresh {flux_web} and follow it"))),
         "{revert:?}"
     );
-    let row = state.find(&flux_web).expect("the flux app's row");
-    let index = state
-        .pane(Tab::GitOps)
-        .rows
-        .iter()
-        .position(|r| *r == row)
-        .expect("shown");
+    let index = gitops_row(&state, &flux_web);
     assert_eq!(
         dashboard(&mut state, Tab::GitOps, index, Command::Rollback),
         revert
@@ -460,19 +454,25 @@ fn every_action_kind_on_every_source_kind_resolves_alike_in_the_dashboard_and_he
             opsdeck::sources::flux::NO_ROLLBACK
         ))
     );
-    let row = state
-        .find(&Target::new("flux", TargetKind::App, &unlinked.name))
-        .expect("its row");
-    let index = state
-        .pane(Tab::GitOps)
-        .rows
-        .iter()
-        .position(|r| *r == row)
-        .expect("shown");
+    let index = gitops_row(
+        &state,
+        &Target::new("flux", TargetKind::App, &unlinked.name),
+    );
     assert_eq!(
         dashboard(&mut state, Tab::GitOps, index, Command::Rollback),
         refused
     );
+}
+
+/// Where an app is in the GitOps tab.
+fn gitops_row(state: &State, app: &Target) -> usize {
+    let row = state.find(app).expect("its row");
+    state
+        .pane(Tab::GitOps)
+        .rows
+        .iter()
+        .position(|r| *r == row)
+        .expect("shown")
 }
 
 /// How the dashboard asks for `kind` on `target`, and what the headless
