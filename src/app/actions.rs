@@ -424,7 +424,8 @@ pub fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
         TargetKind::Model => "models (tab 4)",
         TargetKind::Pipeline => "pipelines (start a new run from tab 2)",
     };
-    format!("{kind} applies to {wants}, not to a {got}")
+    let article = if got == TargetKind::App { "an" } else { "a" };
+    format!("{kind} applies to {wants}, not to {article} {got}")
 }
 
 /// A repository app's rollback: revert one commit touching its folder and
