@@ -9,6 +9,15 @@ use toml::Spanned;
 
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind, expand_home};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# GitOps: an Argo CD API server (or `context = "…"` to read the cluster).
+# [[source]]
+# name = "argo"
+# kind = "argocd"
+# url = "https://argocd.example.com"
+# token = { env = "ARGOCD_AUTH_TOKEN" }    # left out: the argocd CLI's login
+"#;
+
 /// Where the `argocd` CLI keeps its contexts and tokens.
 pub const ARGOCD_CLI_CONFIG: &str = "~/.config/argocd/config";
 
@@ -66,7 +75,7 @@ pub struct ArgoCdKubeConfig {
     pub selector: Option<String>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawArgoCd = p.deserialize()?;
     if raw.context.is_some() || raw.kubeconfig.is_some() || raw.namespaces.is_some() {
         return parse_kube(p, raw);
