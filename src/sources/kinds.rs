@@ -99,7 +99,7 @@ macro_rules! built {
 
 pub static DEMO: Descriptor = Descriptor {
     kind: "demo",
-    summary: "the built-in simulated fleet, to try everything without credentials",
+    summary: "a built-in simulated fleet: try everything, no credentials",
     provides: Provides::ALL,
     capabilities: Capabilities {
         job_logs: true,
