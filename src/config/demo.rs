@@ -70,17 +70,13 @@ struct RawDemo {
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawDemo = p.deserialize()?;
     let defaults = DemoConfig::default();
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Demo(DemoConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Demo(DemoConfig {
             seed: raw.seed.unwrap_or(defaults.seed),
             step: p.duration(&raw.step, "step")?.unwrap_or(defaults.step),
             paused: raw.paused,
             incidents: raw.incidents.unwrap_or(defaults.incidents),
             outage: raw.outage,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }

@@ -114,17 +114,13 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         )
     });
     let share = backend::thresholds(p, &warn, &critical, None)?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Evidently(EvidentlyConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Evidently(EvidentlyConfig {
             http,
             project,
             model,
             share,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 

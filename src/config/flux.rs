@@ -113,11 +113,7 @@ fn is_dns_label(s: &str) -> bool {
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawFlux = p.deserialize()?;
     let cluster = kube_target(p, raw.context, raw.kubeconfig, raw.namespaces)?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Flux(FluxConfig { cluster }),
-        at: Some(p.name_at()),
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Flux(FluxConfig { cluster }))
     })
 }

@@ -167,11 +167,8 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             link: app.link.map(Spanned::into_inner),
         });
     }
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Git(GitConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Git(GitConfig {
             location,
             branch: raw.branch,
             remote: raw.remote.unwrap_or_else(|| "origin".into()),
@@ -181,7 +178,6 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
                 .duration(&raw.follow, "follow")?
                 .unwrap_or(DEFAULT_FOLLOW_TIMEOUT),
             apps,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }

@@ -132,11 +132,8 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         },
     };
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Github(GithubConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Github(GithubConfig {
             repo: repo.into_inner(),
             api_url,
             token,
@@ -149,8 +146,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
                 .unwrap_or(GithubConfig::DEFAULT_TIMEOUT),
             ca_file: raw.ca_file.map(|f| expand_home(&f)),
             insecure,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 

@@ -137,11 +137,8 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         },
     };
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Gitlab(GitlabConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Gitlab(GitlabConfig {
             url,
             project,
             token,
@@ -152,8 +149,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
                 .unwrap_or(GitlabConfig::DEFAULT_TIMEOUT),
             ca_file: raw.ca_file.map(|f| expand_home(&f)),
             insecure,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 

@@ -128,11 +128,8 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         },
     };
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Jenkins(JenkinsConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Jenkins(JenkinsConfig {
             url,
             jobs,
             user,
@@ -143,8 +140,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
                 .unwrap_or(DEFAULT_JENKINS_TIMEOUT),
             ca_file: raw.ca_file.map(|f| expand_home(&f)),
             insecure,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 

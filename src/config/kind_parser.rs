@@ -8,7 +8,7 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use super::parse::deserialize_table;
-use super::{ConfigError, LineIndex, Location, Secret, SourceConfig, parse_duration};
+use super::{ConfigError, LineIndex, Location, Secret, SourceConfig, SourceKind, parse_duration};
 
 /// A kind's parser: its `[[source]]` table in, the validated source out.
 pub type KindParse = fn(&KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>;
@@ -133,6 +133,25 @@ impl<'i> KindParser<'_, 'i> {
             .as_ref()
             .map(|s| parse_duration(s.get_ref()).map_err(|e| self.error(s, format!("{key}: {e}"))))
             .transpose()
+    }
+
+    /// The keys every kind shares (`name`, `production`, `refresh`) around
+    /// its own part, located at its `name`. `kind` runs after `refresh` is
+    /// checked, so the first error reported stays the first one written.
+    pub(crate) fn source(
+        &self,
+        name: String,
+        production: bool,
+        refresh: &Option<Spanned<String>>,
+        kind: impl FnOnce() -> Result<SourceKind, ConfigError>,
+    ) -> Result<SourceConfig, ConfigError> {
+        Ok(SourceConfig {
+            name,
+            production,
+            refresh: self.duration(refresh, "refresh")?,
+            kind: kind()?,
+            at: Some(self.name_at()),
+        })
     }
 
     /// The source's own location (its `name`), for later errors.

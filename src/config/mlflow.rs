@@ -137,11 +137,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             sample_count_metric: m.sample_count_metric.clone(),
         });
     }
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Mlflow(MlflowConfig { http, models }),
-        at: Some(p.name_at()),
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Mlflow(MlflowConfig { http, models }))
     })
 }

@@ -140,11 +140,8 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             version_label: m.version_label.clone().unwrap_or_else(|| "version".into()),
         });
     }
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Prometheus(PrometheusConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Prometheus(PrometheusConfig {
             http,
             range: p
                 .duration(&raw.range, "range")?
@@ -153,7 +150,6 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             method_label: raw.method_label.unwrap_or_else(|| "method".into()),
             alert_label: raw.alert_label.unwrap_or_else(|| "model".into()),
             models,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
