@@ -1047,6 +1047,67 @@ async fn watches_ending_at_their_timeout_resume_without_a_relist_or_an_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_that_goes_silent_without_closing_is_left_and_nothing_is_missed() {
+    let server = cluster().await;
+    let fixture = kubeconfig(&[("prod", &server)]);
+    // Refreshing every second: a watch silent for twice that (and past its
+    // own one-second end) is dead.
+    let mut live = watch(
+        Arc::new(flux_with_refresh(&fixture, Duration::from_secs(1))),
+        0,
+    );
+    live.until_app("flux-system/web", |a| a.health == Health::Healthy)
+        .await;
+    // Each watch asks the API server to end it after one refresh, so a
+    // healthy quiet watch is never silent for long.
+    tokio::time::timeout(WAIT_TIMEOUT, async {
+        while !server
+            .requests()
+            .iter()
+            .any(|r| r.contains("watch=true") && r.contains("timeoutSeconds=1"))
+        {
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    })
+    .await
+    .expect("watches with timeoutSeconds=1");
+
+    // The connection stays open and says nothing more; the change happens
+    // meanwhile.
+    server.silence_watches(true);
+    server.apply(kustomization(
+        "flux-system",
+        "web",
+        SHA_B,
+        ready("False", "HealthCheckFailed", "timeout"),
+    ));
+    let down = live
+        .until("the silent watch to be noticed", |r| r.is_err())
+        .await
+        .expect_err("an error");
+    assert!(down.starts_with("reconnecting: "), "{down}");
+    // The connection comes back: the change made while it was silent shows.
+    server.silence_watches(false);
+    live.until_app("flux-system/web", |a| a.health == Health::Degraded)
+        .await;
+}
+
+/// A Flux source on the "prod" context that refreshes every `refresh`.
+fn flux_with_refresh(fixture: &Fixture, refresh: Duration) -> FluxSource {
+    FluxSource::new(
+        "flux-prod",
+        FluxConfig {
+            cluster: KubeTarget {
+                context: Some("prod".into()),
+                kubeconfig: Some(fixture.kubeconfig.clone()),
+                namespaces: Vec::new(),
+            },
+        },
+        refresh,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_binary_reads_two_clusters_and_suspends_headless() {
     let prod = cluster().await;
     let staging = KubeServer::start().await;
