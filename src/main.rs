@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use opsdeck::cli::{self, ActionRequest, Globals, StatusFormat};
 use opsdeck::model::{ActionKind, SyncOptions};
 
@@ -182,9 +182,19 @@ impl From<SyncFlags> for SyncOptions {
     }
 }
 
+/// The arguments, with the source kinds from the descriptor table in the
+/// long help of `opsdeck` and of `opsdeck init`.
+fn parse_args() -> Cli {
+    let kinds = opsdeck::sources::kinds::help();
+    let command = Cli::command()
+        .after_long_help(kinds.clone())
+        .mut_subcommand("init", |init| init.after_long_help(kinds));
+    Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
     let _ = color_eyre::install();
-    let args = Cli::parse();
+    let args = parse_args();
     if args.command.is_some() {
         // Headless output piped into `head` ends quietly, like any Unix
         // tool, instead of panicking on a closed pipe.

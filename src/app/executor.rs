@@ -282,6 +282,10 @@ mod tests {
         fn name(&self) -> &str {
             self.name
         }
+        fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+            // Any entry: what matters here is overridden below.
+            &crate::sources::kinds::DEMO
+        }
         fn kind(&self) -> &'static str {
             "recording"
         }

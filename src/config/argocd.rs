@@ -9,6 +9,15 @@ use toml::Spanned;
 
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind, expand_home};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# GitOps: an Argo CD API server (or `context = "…"` to read the cluster).
+# [[source]]
+# name = "argo"
+# kind = "argocd"
+# url = "https://argocd.example.com"
+# token = { env = "ARGOCD_AUTH_TOKEN" }    # left out: the argocd CLI's login
+"#;
+
 /// Where the `argocd` CLI keeps its contexts and tokens.
 pub const ARGOCD_CLI_CONFIG: &str = "~/.config/argocd/config";
 
@@ -66,7 +75,7 @@ pub struct ArgoCdKubeConfig {
     pub selector: Option<String>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawArgoCd = p.deserialize()?;
     if raw.context.is_some() || raw.kubeconfig.is_some() || raw.namespaces.is_some() {
         return parse_kube(p, raw);
@@ -92,11 +101,8 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
     let project = non_empty(raw.project, "project")?;
     let selector = non_empty(raw.selector, "selector")?;
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::ArgoCd(ArgoCdConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::ArgoCd(ArgoCdConfig {
             url: url.get_ref().trim_end_matches('/').to_string(),
             token: match token {
                 Some(secret) => ArgoToken::Secret(secret),
@@ -106,8 +112,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             selector,
             ca_file: raw.ca_file.map(|f| expand_home(&f)),
             insecure,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 
@@ -153,15 +158,11 @@ fn parse_kube(p: &KindParser<'_, '_>, raw: RawArgoCd) -> Result<SourceConfig, Co
         ));
     }
     let cluster = super::flux::kube_target(p, raw.context, raw.kubeconfig, raw.namespaces)?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::ArgoCdKube(ArgoCdKubeConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::ArgoCdKube(ArgoCdKubeConfig {
             cluster,
             project: non_empty(p, raw.project, "project")?,
             selector: non_empty(p, raw.selector, "selector")?,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }

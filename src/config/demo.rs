@@ -11,6 +11,18 @@ use super::{
     SourceKind,
 };
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# The built-in demo fleet: a simulated estate that changes over time.
+[[source]]
+name = "demo"
+kind = "demo"
+seed = 42
+# step = "2s"            # how often the fleet moves
+# paused = false         # true: nothing moves by itself
+# incidents = true       # false: a calm fleet where nothing fails
+# production = true      # every target needs its name typed to confirm
+"#;
+
 /// The built-in demo fleet's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoConfig {
@@ -55,20 +67,16 @@ struct RawDemo {
     outage: bool,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawDemo = p.deserialize()?;
     let defaults = DemoConfig::default();
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Demo(DemoConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Demo(DemoConfig {
             seed: raw.seed.unwrap_or(defaults.seed),
             step: p.duration(&raw.step, "step")?.unwrap_or(defaults.step),
             paused: raw.paused,
             incidents: raw.incidents.unwrap_or(defaults.incidents),
             outage: raw.outage,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }

@@ -10,6 +10,15 @@ use toml::Spanned;
 use super::backend::{self, HttpBackend, RawHttp, Thresholds};
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# Model drift: one project of an Evidently UI service (read-only).
+# [[source]]
+# name = "evidently"
+# kind = "evidently"
+# url = "http://evidently.example.com:8000"
+# project = "churn-monitoring"
+"#;
+
 /// The drifted-columns share that warns, when the config does not say.
 pub const DEFAULT_EVIDENTLY_SHARE_WARN: f64 = 0.3;
 /// The drifted-columns share that counts as drifting: Evidently's own
@@ -59,7 +68,7 @@ struct RawEvidently {
     critical: Option<Spanned<f64>>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawEvidently = p.deserialize()?;
     let http = backend::http_backend(
         p,
@@ -105,17 +114,13 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         )
     });
     let share = backend::thresholds(p, &warn, &critical, None)?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Evidently(EvidentlyConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Evidently(EvidentlyConfig {
             http,
             project,
             model,
             share,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 

@@ -9,6 +9,15 @@ use toml::Spanned;
 
 use super::{ConfigError, KindParser, SourceConfig, SourceKind, expand_home};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# GitOps: a cluster's Flux objects, through a kubeconfig context.
+# [[source]]
+# name = "flux"
+# kind = "flux"
+# context = "prod"
+# # namespaces = ["flux-system", "apps"]
+"#;
+
 /// Which cluster, as whom, and where to look.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KubeTarget {
@@ -101,14 +110,10 @@ fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawFlux = p.deserialize()?;
     let cluster = kube_target(p, raw.context, raw.kubeconfig, raw.namespaces)?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Flux(FluxConfig { cluster }),
-        at: Some(p.name_at()),
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Flux(FluxConfig { cluster }))
     })
 }

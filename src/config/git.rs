@@ -10,6 +10,20 @@ use toml::Spanned;
 
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind, expand_home};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# GitOps: a desired-state repository; a rollback is a revert pushed to it.
+# [[source]]
+# name = "deploy-repo"
+# kind = "git"
+# url = "git@github.com:acme/deploy.git"   # or path = "~/src/deploy"
+# push = "branch"                          # push reverts to a branch for review
+# token = { env = "GITHUB_TOKEN" }
+#
+# [[source.app]]
+# name = "payments"
+# path = "apps/prod/payments"
+"#;
+
 /// How long to follow a linked app after a revert, unless told otherwise.
 pub const DEFAULT_FOLLOW_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -94,7 +108,7 @@ struct RawApp {
     link: Option<Spanned<String>>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawGit = p.deserialize()?;
     let location = match (raw.path, raw.url) {
         (Some(path), None) => RepoLocation::Path(expand_home(path.get_ref())),
@@ -153,11 +167,8 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             link: app.link.map(Spanned::into_inner),
         });
     }
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Git(GitConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Git(GitConfig {
             location,
             branch: raw.branch,
             remote: raw.remote.unwrap_or_else(|| "origin".into()),
@@ -167,7 +178,6 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
                 .duration(&raw.follow, "follow")?
                 .unwrap_or(DEFAULT_FOLLOW_TIMEOUT),
             apps,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }

@@ -10,6 +10,14 @@ use toml::Spanned;
 
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind, expand_home};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# CI/CD: GitHub Actions runs of one repository.
+# [[source]]
+# name = "web-ci"
+# kind = "github"
+# repo = "acme/web"                  # token: GITHUB_TOKEN, GH_TOKEN, then `gh auth token`
+"#;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GithubConfig {
     /// `owner/name`.
@@ -84,7 +92,7 @@ struct RawGithub {
     insecure: Option<Spanned<bool>>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawGithub = p.deserialize()?;
     let Some(repo) = raw.repo else {
         return Err(ConfigError::at(
@@ -124,11 +132,8 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         },
     };
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Github(GithubConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Github(GithubConfig {
             repo: repo.into_inner(),
             api_url,
             token,
@@ -141,8 +146,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
                 .unwrap_or(GithubConfig::DEFAULT_TIMEOUT),
             ca_file: raw.ca_file.map(|f| expand_home(&f)),
             insecure,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 

@@ -10,6 +10,15 @@ use toml::Spanned;
 
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind, expand_home};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# CI/CD: GitLab CI pipelines of one project.
+# [[source]]
+# name = "platform-ci"
+# kind = "gitlab"
+# project = "acme/platform"          # token: GITLAB_TOKEN unless `token` says otherwise
+# # url = "https://gitlab.example.com"
+"#;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GitlabConfig {
     /// The GitLab address, without a trailing slash or `/api/v4`.
@@ -83,7 +92,7 @@ struct RawGitlab {
     insecure: Option<Spanned<bool>>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawGitlab = p.deserialize()?;
     let url = match &raw.url {
         Some(url) => base_url(p, url)?,
@@ -128,11 +137,8 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         },
     };
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Gitlab(GitlabConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Gitlab(GitlabConfig {
             url,
             project,
             token,
@@ -143,8 +149,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
                 .unwrap_or(GitlabConfig::DEFAULT_TIMEOUT),
             ca_file: raw.ca_file.map(|f| expand_home(&f)),
             insecure,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 

@@ -10,6 +10,17 @@ use toml::Spanned;
 
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind, expand_home};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# CI/CD: Jenkins jobs (folder paths allowed).
+# [[source]]
+# name = "jenkins"
+# kind = "jenkins"
+# url = "https://ci.example.com"
+# jobs = ["deploy", "team/backend/api"]
+# user = "alice"
+# token = { env = "JENKINS_TOKEN" }
+"#;
+
 /// Builds shown per job when the config does not say.
 pub const DEFAULT_JENKINS_LIMIT: u32 = 20;
 /// More builds per job than this make every read heavy for Jenkins.
@@ -58,7 +69,7 @@ struct RawJenkins {
     insecure: Option<Spanned<bool>>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawJenkins = p.deserialize()?;
     let Some(url) = raw.url else {
         return Err(ConfigError::at(
@@ -117,11 +128,8 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         },
     };
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Jenkins(JenkinsConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Jenkins(JenkinsConfig {
             url,
             jobs,
             user,
@@ -132,8 +140,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
                 .unwrap_or(DEFAULT_JENKINS_TIMEOUT),
             ca_file: raw.ca_file.map(|f| expand_home(&f)),
             insecure,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }
 

@@ -11,6 +11,22 @@ use toml::Spanned;
 use super::backend::{self, HttpBackend, RawHttp, Thresholds};
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# Model drift: MLflow registered models, their serving alias and the drift
+# metrics a monitoring job logs.
+# [[source]]
+# name = "registry"
+# kind = "mlflow"
+# url = "https://mlflow.example.com"
+#
+# [[source.model]]
+# name = "churn"
+# experiment = "churn-monitoring"
+# metrics = ["psi.*"]
+# warn = 0.1
+# critical = 0.25
+"#;
+
 /// The serving alias when the config does not name one.
 pub const DEFAULT_MLFLOW_ALIAS: &str = "champion";
 
@@ -69,7 +85,7 @@ struct RawModel {
     sample_count_metric: Option<String>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawMlflow = p.deserialize()?;
     let http = backend::http_backend(
         p,
@@ -121,11 +137,7 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             sample_count_metric: m.sample_count_metric.clone(),
         });
     }
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Mlflow(MlflowConfig { http, models }),
-        at: Some(p.name_at()),
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Mlflow(MlflowConfig { http, models }))
     })
 }

@@ -12,6 +12,20 @@ use toml::Spanned;
 use super::backend::{self, HttpBackend, RawHttp, Thresholds};
 use super::{ConfigError, KindParser, Secret, SourceConfig, SourceKind};
 
+/// Its part of the starter config `opsdeck init` writes.
+pub const STARTER: &str = r#"# Model drift: drift scores kept as Prometheus series, one query per model.
+# [[source]]
+# name = "prom"
+# kind = "prometheus"
+# url = "http://prometheus.example.com:9090"
+#
+# [[source.model]]
+# name = "churn"
+# query = 'model_feature_psi{model="churn"}'
+# warn = 0.1
+# critical = 0.25
+"#;
+
 /// How far back the trend charts look when the config does not say.
 pub const DEFAULT_PROMETHEUS_RANGE: Duration = Duration::from_secs(6 * 3600);
 
@@ -82,7 +96,7 @@ struct RawModel {
     version_label: Option<String>,
 }
 
-pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
+pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
     let raw: RawPrometheus = p.deserialize()?;
     let http = backend::http_backend(
         p,
@@ -126,11 +140,8 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             version_label: m.version_label.clone().unwrap_or_else(|| "version".into()),
         });
     }
-    Ok(SourceConfig {
-        name: raw.name,
-        production: raw.production,
-        refresh: p.duration(&raw.refresh, "refresh")?,
-        kind: SourceKind::Prometheus(PrometheusConfig {
+    p.source(raw.name, raw.production, &raw.refresh, || {
+        Ok(SourceKind::Prometheus(PrometheusConfig {
             http,
             range: p
                 .duration(&raw.range, "range")?
@@ -139,7 +150,6 @@ pub(super) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             method_label: raw.method_label.unwrap_or_else(|| "method".into()),
             alert_label: raw.alert_label.unwrap_or_else(|| "model".into()),
             models,
-        }),
-        at: Some(p.name_at()),
+        }))
     })
 }

@@ -14,9 +14,7 @@ use super::drift::{self, empty_model};
 use super::http::{self, Credentials, Reply};
 use super::{ActionError, Source, SourceError};
 use crate::config::{EvidentlyConfig, ProjectRef};
-use crate::model::{
-    Action, ActionKind, Job, Metric, ModelDrift, Provides, Snapshot, Timestamp, Worse,
-};
+use crate::model::{Action, Job, Metric, ModelDrift, Snapshot, Timestamp, Worse};
 
 const VALUE_DRIFT: &str = "evidently:metric_v2:ValueDrift";
 const DRIFTED_COLUMNS: &str = "evidently:metric_v2:DriftedColumnsCount";
@@ -277,15 +275,8 @@ impl Source for EvidentlySource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "evidently"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            drift: true,
-            ..Default::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::EVIDENTLY
     }
 
     fn poll_interval(&self) -> Duration {
@@ -310,10 +301,6 @@ impl Source for EvidentlySource {
             models,
             ..Snapshot::default()
         })
-    }
-
-    fn supports(&self, _kind: ActionKind) -> bool {
-        false
     }
 
     async fn execute(&self, _action: &Action) -> Result<String, ActionError> {

@@ -12,6 +12,7 @@ pub mod github;
 pub mod gitlab;
 pub mod http;
 pub mod jenkins;
+pub mod kinds;
 pub mod kube;
 pub mod mlflow;
 pub mod polite;
@@ -23,9 +24,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::{Notify, mpsc};
 
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig};
 use crate::model::{
-    Action, ActionKind, AppDetail, DispatchForm, Job, LogTail, Provides, Snapshot, Timestamp,
+    Action, ActionKind, AppDetail, Capabilities, DispatchForm, Job, LogTail, Provides, Snapshot,
+    Timestamp,
 };
 
 /// One read may take this long before it counts as failed.
@@ -82,23 +84,33 @@ pub enum ActionError {
     Unsupported(&'static str),
 }
 
-/// A backend: reads snapshots, carries out actions.
+/// A backend: reads snapshots, carries out actions. What is fixed per kind
+/// (its name, tabs, capabilities, actions, timeout) comes from its entry in
+/// the descriptor table; a source overrides only what its config decides.
 #[async_trait]
 pub trait Source: Send + Sync {
     fn name(&self) -> &str;
-    fn kind(&self) -> &'static str;
-    fn provides(&self) -> Provides;
+    /// Its kind's entry in the descriptor table.
+    fn descriptor(&self) -> &'static kinds::Descriptor;
+    fn kind(&self) -> &'static str {
+        self.descriptor().kind
+    }
+    fn provides(&self) -> Provides {
+        self.descriptor().provides
+    }
     /// How long to wait between two reads when all is well.
     fn poll_interval(&self) -> Duration;
     /// How long one read (and one drill-down load) may take before it
     /// counts as failed.
     fn fetch_timeout(&self) -> Duration {
-        FETCH_TIMEOUT
+        self.descriptor().timeout
     }
     /// Everything the source knows now.
     async fn fetch(&self) -> Result<Snapshot, SourceError>;
     /// Whether it can carry out this kind of action at all.
-    fn supports(&self, kind: ActionKind) -> bool;
+    fn supports(&self, kind: ActionKind) -> bool {
+        self.descriptor().actions.contains(&kind)
+    }
     /// Carry out a confirmed action; Ok holds the backend's word on it.
     async fn execute(&self, action: &Action) -> Result<String, ActionError>;
     /// Jobs and steps of one run, for the drill-down.
@@ -131,8 +143,8 @@ pub trait Source: Send + Sync {
         None
     }
     /// What it offers beyond reading and its actions.
-    fn capabilities(&self) -> crate::model::Capabilities {
-        crate::model::Capabilities::default()
+    fn capabilities(&self) -> Capabilities {
+        self.descriptor().capabilities
     }
     /// Sources with a live feed run their own read loop here, sending
     /// events until the receiver is gone, and return true. The default has
@@ -151,75 +163,14 @@ pub struct SourceEvent {
     pub result: Result<Snapshot, String>,
 }
 
-/// Build one source from its config.
+/// Build one source from its config, through its kind's table entry.
 pub fn build(config: &SourceConfig, refresh: Duration) -> Arc<dyn Source> {
-    match &config.kind {
-        SourceKind::Prometheus(c) => Arc::new(prometheus::PrometheusSource::new(
-            &config.name,
-            c.clone(),
-            config.production,
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::Mlflow(c) => Arc::new(mlflow::MlflowSource::new(
-            &config.name,
-            c.clone(),
-            config.production,
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::Evidently(c) => Arc::new(evidently::EvidentlySource::new(
-            &config.name,
-            c.clone(),
-            config.production,
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::ArgoCd(c) => Arc::new(argocd::ArgoCdSource::new(
-            &config.name,
-            c.clone(),
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::ArgoCdKube(c) => Arc::new(argocd::kube::ArgoCdKubeSource::new(
-            &config.name,
-            c.clone(),
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::Flux(c) => Arc::new(flux::FluxSource::new(
-            &config.name,
-            c.clone(),
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::Github(c) => Arc::new(github::GithubSource::new(
-            &config.name,
-            c.clone(),
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::Gitlab(c) => Arc::new(gitlab::GitlabSource::new(
-            &config.name,
-            c.clone(),
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::Jenkins(c) => Arc::new(jenkins::JenkinsSource::new(
-            &config.name,
-            c.clone(),
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::Git(git) => Arc::new(git::GitSource::new(
-            &config.name,
-            git.clone(),
-            config.refresh.unwrap_or(refresh),
-        )),
-        SourceKind::Demo(demo) => Arc::new(demo::DemoSource::new(
-            &config.name,
-            demo.clone(),
-            config.production,
-            chrono::Utc::now(),
-            // A paused fleet only changes when acted on (and is re-read then).
-            if demo.paused {
-                config.refresh.unwrap_or(refresh)
-            } else {
-                config.refresh.unwrap_or(refresh).min(demo.step)
-            },
-        )),
-    }
+    let poll = config.refresh.unwrap_or(refresh);
+    kinds::KINDS
+        .iter()
+        .find_map(|kind| (kind.build)(config, poll))
+        // Parsing only makes configs of kinds in the table (a test builds each).
+        .expect("every parsed source kind has its entry in sources::kinds")
 }
 
 /// Build every configured source, in config order.

@@ -13,9 +13,7 @@ use super::drift::{self, empty_model, from_seconds, sample_value};
 use super::http::{self, Credentials, Reply};
 use super::{ActionError, Source, SourceError};
 use crate::config::{PrometheusConfig, PrometheusModel, Thresholds};
-use crate::model::{
-    Action, ActionKind, Job, Metric, ModelDrift, ModelVersion, Provides, Snapshot, Timestamp,
-};
+use crate::model::{Action, Job, Metric, ModelDrift, ModelVersion, Snapshot, Timestamp};
 
 /// Points per trend: the drift chart is about 120 cells wide in a 160-column
 /// terminal, so a finer step would only be averaged away on screen while
@@ -370,15 +368,8 @@ impl Source for PrometheusSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "prometheus"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            drift: true,
-            ..Default::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::PROMETHEUS
     }
 
     fn poll_interval(&self) -> Duration {
@@ -441,10 +432,6 @@ impl Source for PrometheusSource {
             models,
             ..Snapshot::default()
         })
-    }
-
-    fn supports(&self, _kind: ActionKind) -> bool {
-        false
     }
 
     async fn execute(&self, _action: &Action) -> Result<String, ActionError> {

@@ -17,8 +17,7 @@ use serde_json::json;
 use super::api;
 use crate::config::ArgoCdKubeConfig;
 use crate::model::{
-    Action, ActionKind, AppDetail, Capabilities, GitOpsApp, Health, Job, Provides, Snapshot,
-    SyncStatus,
+    Action, ActionKind, AppDetail, Capabilities, GitOpsApp, Health, Job, Snapshot, SyncStatus,
 };
 use crate::sources::kube::{self as k8s, KubeObject, Request};
 use crate::sources::{ActionError, Source, SourceError, SourceEvent};
@@ -337,15 +336,8 @@ impl Source for ArgoCdKubeSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "argocd"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            gitops: true,
-            ..Provides::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::ARGOCD
     }
 
     fn poll_interval(&self) -> Duration {
@@ -359,22 +351,15 @@ impl Source for ArgoCdKubeSource {
     }
 
     fn supports(&self, kind: ActionKind) -> bool {
-        matches!(
-            kind,
-            ActionKind::Sync
-                | ActionKind::Refresh
-                | ActionKind::HardRefresh
-                | ActionKind::Rollback
-                | ActionKind::DisableAutoSync
-        )
+        // Stopping a running operation needs the API server.
+        kind != ActionKind::Terminate && self.descriptor().actions.contains(&kind)
     }
 
     fn capabilities(&self) -> Capabilities {
+        // The drill-down needs the API server; this source reads the cluster.
         Capabilities {
             app_detail: false,
-            sync_options: true,
-            job_logs: false,
-            rerun_starts_new: false,
+            ..self.descriptor().capabilities
         }
     }
 

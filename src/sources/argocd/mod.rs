@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use super::http::{self, HttpOptions};
 use super::{ActionError, Source, SourceError};
 use crate::config::{ArgoCdConfig, ArgoToken, SecretValue};
-use crate::model::{Action, ActionKind, AppDetail, GitOpsApp, Job, Provides, Snapshot};
+use crate::model::{Action, ActionKind, AppDetail, GitOpsApp, Job, Snapshot};
 
 /// The first wait before reconnecting a broken stream; doubles up to the
 /// poll interval.
@@ -326,15 +326,8 @@ impl Source for ArgoCdSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "argocd"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            gitops: true,
-            ..Provides::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::ARGOCD
     }
 
     fn poll_interval(&self) -> Duration {
@@ -347,27 +340,6 @@ impl Source for ArgoCdSource {
             apps,
             ..Snapshot::default()
         })
-    }
-
-    fn capabilities(&self) -> crate::model::Capabilities {
-        crate::model::Capabilities {
-            app_detail: true,
-            sync_options: true,
-            job_logs: false,
-            rerun_starts_new: false,
-        }
-    }
-
-    fn supports(&self, kind: ActionKind) -> bool {
-        matches!(
-            kind,
-            ActionKind::Sync
-                | ActionKind::Refresh
-                | ActionKind::HardRefresh
-                | ActionKind::Terminate
-                | ActionKind::Rollback
-                | ActionKind::DisableAutoSync
-        )
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {

@@ -13,7 +13,7 @@ pub use fleet::{DemoFleet, STEP_INTERVAL};
 
 use super::{ActionError, Source, SourceError};
 use crate::config::DemoConfig;
-use crate::model::{Action, ActionKind, DispatchForm, Job, LogTail, Provides, Snapshot, Timestamp};
+use crate::model::{Action, ActionKind, DispatchForm, Job, LogTail, Snapshot, Timestamp};
 
 /// A demo source: the fleet moves with the wall clock unless paused.
 pub struct DemoSource {
@@ -67,12 +67,8 @@ impl Source for DemoSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "demo"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides::ALL
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::DEMO
     }
 
     fn poll_interval(&self) -> Duration {
@@ -87,15 +83,6 @@ impl Source for DemoSource {
             snapshot.models.iter_mut().for_each(|m| m.production = true);
         }
         Ok(snapshot)
-    }
-
-    fn supports(&self, kind: ActionKind) -> bool {
-        // The demo fleet has no running operations, automated-sync policy or
-        // Flux-style reconcile.
-        !matches!(
-            kind,
-            ActionKind::Terminate | ActionKind::DisableAutoSync | ActionKind::Reconcile
-        )
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
@@ -132,13 +119,6 @@ impl Source for DemoSource {
             },
         })
         .map_err(ActionError::Rejected)
-    }
-
-    fn capabilities(&self) -> crate::model::Capabilities {
-        crate::model::Capabilities {
-            job_logs: true,
-            ..Default::default()
-        }
     }
 
     async fn job_log(&self, run_id: &str, job_id: &str) -> Result<LogTail, SourceError> {

@@ -19,9 +19,7 @@ use kube::runtime::wait::await_condition;
 use super::kube::{self as k8s, KubeObject, Request};
 use super::{ActionError, Source, SourceError};
 use crate::config::FluxConfig;
-use crate::model::{
-    Action, ActionKind, AppDetail, Capabilities, GitOpsApp, Job, Provides, Snapshot,
-};
+use crate::model::{Action, ActionKind, AppDetail, GitOpsApp, Job, Snapshot};
 use map::{FluxKind, Key};
 
 /// The annotation that asks a Flux controller to reconcile now.
@@ -406,15 +404,8 @@ impl Source for FluxSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "flux"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            gitops: true,
-            ..Provides::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::FLUX
     }
 
     fn poll_interval(&self) -> Duration {
@@ -425,22 +416,6 @@ impl Source for FluxSource {
         let client = self.client().await?;
         let objects = self.list_all(&client).await?;
         Ok(self.snapshot(&objects))
-    }
-
-    fn supports(&self, kind: ActionKind) -> bool {
-        matches!(
-            kind,
-            ActionKind::Reconcile | ActionKind::Sync | ActionKind::Suspend | ActionKind::Resume
-        )
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            app_detail: true,
-            sync_options: false,
-            job_logs: false,
-            rerun_starts_new: false,
-        }
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {

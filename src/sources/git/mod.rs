@@ -14,8 +14,7 @@ use tokio::sync::Mutex;
 use super::{ActionError, Source, SourceError};
 use crate::config::{GitApp, GitConfig, RepoLocation};
 use crate::model::{
-    Action, ActionKind, Deployment, GitOpsApp, Health, Job, Provides, RepoInfo, Snapshot,
-    SyncStatus,
+    Action, ActionKind, Deployment, GitOpsApp, Health, Job, RepoInfo, Snapshot, SyncStatus,
 };
 
 pub struct GitSource {
@@ -130,15 +129,8 @@ impl Source for GitSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "git"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            gitops: true,
-            ..Provides::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::GIT
     }
 
     fn poll_interval(&self) -> Duration {
@@ -175,10 +167,6 @@ impl Source for GitSource {
             Ok(Err(e)) => Err(SourceError::Backend(format!("{where_}: {e}"))),
             Err(e) => Err(SourceError::Backend(format!("the git reader stopped: {e}"))),
         }
-    }
-
-    fn supports(&self, kind: ActionKind) -> bool {
-        kind == ActionKind::Rollback
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {

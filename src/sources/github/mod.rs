@@ -19,9 +19,7 @@ use super::http::{self, HttpOptions};
 use super::polite::{Page, Polite, Stats};
 use super::{ActionError, Source, SourceError};
 use crate::config::GithubConfig;
-use crate::model::{
-    Action, ActionKind, DispatchForm, Job, LogTail, PipelineRun, Provides, Snapshot,
-};
+use crate::model::{Action, DispatchForm, Job, LogTail, PipelineRun, Snapshot};
 use token::{EnvLookup, Token};
 
 /// The REST API version every request asks for.
@@ -436,15 +434,8 @@ impl Source for GithubSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "github"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            pipelines: true,
-            ..Provides::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::GITHUB
     }
 
     fn poll_interval(&self) -> Duration {
@@ -455,30 +446,11 @@ impl Source for GithubSource {
         self.config.timeout * super::READ_TIMEOUT_FACTOR
     }
 
-    fn capabilities(&self) -> crate::model::Capabilities {
-        crate::model::Capabilities {
-            job_logs: true,
-            rerun_starts_new: false,
-            ..Default::default()
-        }
-    }
-
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         Ok(Snapshot {
             pipelines: self.list_runs().await?,
             ..Snapshot::default()
         })
-    }
-
-    fn supports(&self, kind: ActionKind) -> bool {
-        matches!(
-            kind,
-            ActionKind::Rerun
-                | ActionKind::RerunFailed
-                | ActionKind::Cancel
-                | ActionKind::ForceCancel
-                | ActionKind::Dispatch
-        )
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {

@@ -20,7 +20,7 @@ use super::http::{self, HttpOptions};
 use super::polite::{Page, Polite, Stats};
 use super::{ActionError, Source, SourceError};
 use crate::config::{GitlabConfig, SecretValue};
-use crate::model::{Action, ActionKind, DispatchForm, Job, LogTail, Provides, Snapshot};
+use crate::model::{Action, DispatchForm, Job, LogTail, Snapshot};
 
 /// A full list read is made again this often, even when incremental reads
 /// work: pipelines deleted meanwhile never show up as "updated".
@@ -260,15 +260,8 @@ impl Source for GitlabSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "gitlab"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            pipelines: true,
-            ..Provides::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::GITLAB
     }
 
     fn poll_interval(&self) -> Duration {
@@ -279,26 +272,11 @@ impl Source for GitlabSource {
         self.config.timeout * super::READ_TIMEOUT_FACTOR
     }
 
-    fn capabilities(&self) -> crate::model::Capabilities {
-        crate::model::Capabilities {
-            job_logs: true,
-            rerun_starts_new: true,
-            ..Default::default()
-        }
-    }
-
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         Ok(Snapshot {
             pipelines: self.read().await?,
             ..Snapshot::default()
         })
-    }
-
-    fn supports(&self, kind: ActionKind) -> bool {
-        matches!(
-            kind,
-            ActionKind::Rerun | ActionKind::RerunFailed | ActionKind::Cancel | ActionKind::Dispatch
-        )
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {

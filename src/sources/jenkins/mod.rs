@@ -19,9 +19,7 @@ use serde::de::DeserializeOwned;
 use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
 use crate::config::{JenkinsConfig, SecretValue};
-use crate::model::{
-    Action, ActionKind, DispatchForm, Job, LogTail, PipelineRun, Provides, RunStatus, Snapshot,
-};
+use crate::model::{Action, DispatchForm, Job, LogTail, PipelineRun, RunStatus, Snapshot};
 use api::{BuildJson, JobJson, QueueJson, job_url_path};
 use errors::Subject;
 use map::JobRef;
@@ -338,15 +336,8 @@ impl Source for JenkinsSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "jenkins"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            pipelines: true,
-            ..Provides::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::JENKINS
     }
 
     fn poll_interval(&self) -> Duration {
@@ -357,26 +348,11 @@ impl Source for JenkinsSource {
         self.config.timeout * super::READ_TIMEOUT_FACTOR
     }
 
-    fn capabilities(&self) -> crate::model::Capabilities {
-        crate::model::Capabilities {
-            job_logs: true,
-            rerun_starts_new: true,
-            ..Default::default()
-        }
-    }
-
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         Ok(Snapshot {
             pipelines: self.read_runs().await?,
             ..Snapshot::default()
         })
-    }
-
-    fn supports(&self, kind: ActionKind) -> bool {
-        matches!(
-            kind,
-            ActionKind::Dispatch | ActionKind::Rerun | ActionKind::Cancel
-        )
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {

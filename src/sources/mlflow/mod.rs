@@ -16,7 +16,7 @@ use super::drift::{self, empty_model, from_millis};
 use super::http::{self, Credentials, Reply};
 use super::{ActionError, Source, SourceError};
 use crate::config::{MlflowConfig, MlflowModel};
-use crate::model::{Action, ActionKind, Job, Metric, ModelDrift, ModelVersion, Provides, Snapshot};
+use crate::model::{Action, ActionKind, Job, Metric, ModelDrift, ModelVersion, Snapshot};
 
 /// The version tag a rollback leaves, naming the version it replaced.
 pub const ROLLED_BACK_FROM_TAG: &str = "rolled_back_from";
@@ -355,15 +355,8 @@ impl Source for MlflowSource {
         &self.name
     }
 
-    fn kind(&self) -> &'static str {
-        "mlflow"
-    }
-
-    fn provides(&self) -> Provides {
-        Provides {
-            drift: true,
-            ..Default::default()
-        }
+    fn descriptor(&self) -> &'static crate::sources::kinds::Descriptor {
+        &crate::sources::kinds::MLFLOW
     }
 
     fn poll_interval(&self) -> Duration {
@@ -395,10 +388,6 @@ impl Source for MlflowSource {
             models,
             ..Snapshot::default()
         })
-    }
-
-    fn supports(&self, kind: ActionKind) -> bool {
-        kind == ActionKind::SetModelAlias
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {

@@ -1,0 +1,116 @@
+//! The validated configuration as the rest of opsdeck sees it: the whole
+//! file, each `[[source]]` and its kind-specific part, key bindings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{
+    ArgoCdConfig, ArgoCdKubeConfig, DemoConfig, EvidentlyConfig, FluxConfig, GitConfig,
+    GithubConfig, GitlabConfig, JenkinsConfig, Located, Location, MlflowConfig, PrometheusConfig,
+};
+
+/// The poll interval when the config does not say.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// The demo fleet moves one step this often unless told otherwise.
+pub const DEFAULT_DEMO_STEP_INTERVAL: Duration = Duration::from_secs(2);
+/// The seed of the demo fleet when none is given.
+pub const DEFAULT_DEMO_SEED: u64 = 42;
+
+/// A `[keys]` entry: an action name and the keys it is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyBindingSpec {
+    pub command: Located<String>,
+    pub keys: Vec<Located<String>>,
+}
+
+/// The kind-specific part of a `[[source]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    Demo(DemoConfig),
+    Git(GitConfig),
+    ArgoCd(ArgoCdConfig),
+    /// `kind = "argocd"` with `context`: Application objects from a cluster.
+    ArgoCdKube(ArgoCdKubeConfig),
+    Flux(FluxConfig),
+    Github(GithubConfig),
+    Gitlab(GitlabConfig),
+    Jenkins(JenkinsConfig),
+    Prometheus(PrometheusConfig),
+    Mlflow(MlflowConfig),
+    Evidently(EvidentlyConfig),
+}
+
+impl SourceKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Demo(_) => "demo",
+            SourceKind::Git(_) => "git",
+            SourceKind::ArgoCd(_) | SourceKind::ArgoCdKube(_) => "argocd",
+            SourceKind::Flux(_) => "flux",
+            SourceKind::Github(_) => "github",
+            SourceKind::Gitlab(_) => "gitlab",
+            SourceKind::Jenkins(_) => "jenkins",
+            SourceKind::Prometheus(_) => "prometheus",
+            SourceKind::Mlflow(_) => "mlflow",
+            SourceKind::Evidently(_) => "evidently",
+        }
+    }
+}
+
+/// One `[[source]]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceConfig {
+    pub name: String,
+    /// Every target of this source is production (typed confirmation).
+    pub production: bool,
+    /// Overrides the global poll interval.
+    pub refresh: Option<Duration>,
+    pub kind: SourceKind,
+    pub at: Option<Location>,
+}
+
+/// The whole validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from (None for `--demo` without a file).
+    pub path: Option<PathBuf>,
+    /// A built-in theme name or a path; None picks one from the terminal.
+    pub theme: Option<Located<String>>,
+    pub read_only: bool,
+    pub refresh: Duration,
+    pub audit_log: Option<PathBuf>,
+    /// Force ASCII symbols (None: decide from the locale).
+    pub ascii: Option<bool>,
+    pub keys: Vec<KeyBindingSpec>,
+    pub sources: Vec<SourceConfig>,
+}
+
+impl Config {
+    /// The built-in demo fleet alone, for `--demo` without a config file.
+    pub fn demo(seed: u64) -> Config {
+        Config {
+            path: None,
+            theme: None,
+            read_only: false,
+            refresh: DEFAULT_REFRESH_INTERVAL,
+            audit_log: None,
+            ascii: None,
+            keys: Vec::new(),
+            sources: vec![SourceConfig {
+                name: "demo".into(),
+                production: false,
+                refresh: None,
+                kind: SourceKind::Demo(DemoConfig {
+                    seed,
+                    ..DemoConfig::default()
+                }),
+                at: None,
+            }],
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/opsdeck/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("opsdeck").join("config.toml"))
+}

@@ -1,0 +1,470 @@
+//! The descriptor table: every backend kind once — what it provides and can
+//! do, how its config is read, how it is built, and what `opsdeck init`
+//! writes for it. Config validation, the starter config, `--help` and
+//! `build_all` all read this table, so a new backend is one entry here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{FETCH_TIMEOUT, Source, argocd, demo, evidently, flux, git, github, gitlab};
+use super::{jenkins, mlflow, prometheus};
+use crate::config::{self, KindParse, SourceConfig, SourceKind};
+use crate::model::{ActionKind, Capabilities, Provides};
+
+/// One backend kind.
+pub struct Descriptor {
+    /// `kind = "…"` in a `[[source]]`.
+    pub kind: &'static str,
+    /// One line on what it reads, for `--help`.
+    pub summary: &'static str,
+    /// Which tabs its sources fill.
+    pub provides: Provides,
+    /// What it offers beyond reading and acting (a source may narrow it).
+    pub capabilities: Capabilities,
+    /// The actions its sources carry out (a source may narrow them when its
+    /// config decides, e.g. Argo CD read from the cluster).
+    pub actions: &'static [ActionKind],
+    /// How long one read may take unless the source's config says.
+    pub timeout: Duration,
+    /// Its `[[source]]` keys, validated (the function in `config/<kind>.rs`).
+    pub parse: KindParse,
+    /// Its source, built from a config of this kind polling this often
+    /// (`None` for another kind's config).
+    pub build: fn(&SourceConfig, Duration) -> Option<Arc<dyn Source>>,
+    /// Its commented example in the starter config.
+    pub starter: &'static str,
+}
+
+/// Every kind, in the order of the starter config and of error messages.
+pub static KINDS: &[&Descriptor] = &[
+    &DEMO,
+    &GIT,
+    &ARGOCD,
+    &FLUX,
+    &GITHUB,
+    &GITLAB,
+    &JENKINS,
+    &PROMETHEUS,
+    &MLFLOW,
+    &EVIDENTLY,
+];
+
+const NOTHING: Provides = Provides {
+    pipelines: false,
+    gitops: false,
+    drift: false,
+};
+const PIPELINES: Provides = Provides {
+    pipelines: true,
+    ..NOTHING
+};
+const GITOPS: Provides = Provides {
+    gitops: true,
+    ..NOTHING
+};
+const DRIFT: Provides = Provides {
+    drift: true,
+    ..NOTHING
+};
+const READ_ONLY: Capabilities = Capabilities {
+    app_detail: false,
+    sync_options: false,
+    job_logs: false,
+    rerun_starts_new: false,
+};
+
+/// Wraps a constructor `new(name, config, poll)` for the table.
+macro_rules! built {
+    ($variant:ident, $new:path) => {
+        |source, poll| match &source.kind {
+            SourceKind::$variant(c) => {
+                Some(Arc::new($new(&source.name, c.clone(), poll)) as Arc<dyn Source>)
+            }
+            _ => None,
+        }
+    };
+    // Drift backends also mark every model production when the source is.
+    ($variant:ident, $new:path, production) => {
+        |source, poll| match &source.kind {
+            SourceKind::$variant(c) => {
+                Some(
+                    Arc::new($new(&source.name, c.clone(), source.production, poll))
+                        as Arc<dyn Source>,
+                )
+            }
+            _ => None,
+        }
+    };
+}
+
+pub static DEMO: Descriptor = Descriptor {
+    kind: "demo",
+    summary: "a built-in simulated fleet: try everything, no credentials",
+    provides: Provides::ALL,
+    capabilities: Capabilities {
+        job_logs: true,
+        ..READ_ONLY
+    },
+    // Everything but what needs a real controller (operations, automated
+    // sync, a Flux-style reconcile).
+    actions: &[
+        ActionKind::Sync,
+        ActionKind::Refresh,
+        ActionKind::HardRefresh,
+        ActionKind::Rollback,
+        ActionKind::Suspend,
+        ActionKind::Resume,
+        ActionKind::Rerun,
+        ActionKind::RerunFailed,
+        ActionKind::Cancel,
+        ActionKind::ForceCancel,
+        ActionKind::Dispatch,
+        ActionKind::SetModelAlias,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::demo::parse,
+    build: |source, poll| match &source.kind {
+        SourceKind::Demo(c) => Some(Arc::new(demo::DemoSource::new(
+            &source.name,
+            c.clone(),
+            source.production,
+            chrono::Utc::now(),
+            // A paused fleet only changes when acted on (and is re-read then).
+            if c.paused { poll } else { poll.min(c.step) },
+        ))),
+        _ => None,
+    },
+    starter: config::demo::STARTER,
+};
+
+pub static GIT: Descriptor = Descriptor {
+    kind: "git",
+    summary: "a desired-state repository; a rollback is a pushed revert",
+    provides: GITOPS,
+    capabilities: READ_ONLY,
+    actions: &[ActionKind::Rollback],
+    timeout: FETCH_TIMEOUT,
+    parse: config::git::parse,
+    build: built!(Git, git::GitSource::new),
+    starter: config::git::STARTER,
+};
+
+pub static ARGOCD: Descriptor = Descriptor {
+    kind: "argocd",
+    summary: "Argo CD apps, from its API server (`url`) or a cluster (`context`)",
+    provides: GITOPS,
+    capabilities: Capabilities {
+        app_detail: true,
+        sync_options: true,
+        ..READ_ONLY
+    },
+    actions: &[
+        ActionKind::Sync,
+        ActionKind::Refresh,
+        ActionKind::HardRefresh,
+        ActionKind::Terminate,
+        ActionKind::Rollback,
+        ActionKind::DisableAutoSync,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::argocd::parse,
+    build: |source, poll| match &source.kind {
+        SourceKind::ArgoCd(c) => Some(Arc::new(argocd::ArgoCdSource::new(
+            &source.name,
+            c.clone(),
+            poll,
+        ))),
+        SourceKind::ArgoCdKube(c) => Some(Arc::new(argocd::kube::ArgoCdKubeSource::new(
+            &source.name,
+            c.clone(),
+            poll,
+        ))),
+        _ => None,
+    },
+    starter: config::argocd::STARTER,
+};
+
+pub static FLUX: Descriptor = Descriptor {
+    kind: "flux",
+    summary: "a cluster's Flux objects, through a kubeconfig context",
+    provides: GITOPS,
+    capabilities: Capabilities {
+        app_detail: true,
+        ..READ_ONLY
+    },
+    actions: &[
+        ActionKind::Reconcile,
+        ActionKind::Sync,
+        ActionKind::Suspend,
+        ActionKind::Resume,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::flux::parse,
+    build: built!(Flux, flux::FluxSource::new),
+    starter: config::flux::STARTER,
+};
+
+pub static GITHUB: Descriptor = Descriptor {
+    kind: "github",
+    summary: "GitHub Actions workflow runs of one repository",
+    provides: PIPELINES,
+    capabilities: Capabilities {
+        job_logs: true,
+        ..READ_ONLY
+    },
+    actions: &[
+        ActionKind::Rerun,
+        ActionKind::RerunFailed,
+        ActionKind::Cancel,
+        ActionKind::ForceCancel,
+        ActionKind::Dispatch,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::github::parse,
+    build: built!(Github, github::GithubSource::new),
+    starter: config::github::STARTER,
+};
+
+pub static GITLAB: Descriptor = Descriptor {
+    kind: "gitlab",
+    summary: "GitLab CI pipelines of one project",
+    provides: PIPELINES,
+    capabilities: Capabilities {
+        job_logs: true,
+        rerun_starts_new: true,
+        ..READ_ONLY
+    },
+    actions: &[
+        ActionKind::Rerun,
+        ActionKind::RerunFailed,
+        ActionKind::Cancel,
+        ActionKind::Dispatch,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::gitlab::parse,
+    build: built!(Gitlab, gitlab::GitlabSource::new),
+    starter: config::gitlab::STARTER,
+};
+
+pub static JENKINS: Descriptor = Descriptor {
+    kind: "jenkins",
+    summary: "Jenkins jobs (folder paths allowed) and their builds",
+    provides: PIPELINES,
+    capabilities: Capabilities {
+        job_logs: true,
+        rerun_starts_new: true,
+        ..READ_ONLY
+    },
+    actions: &[ActionKind::Dispatch, ActionKind::Rerun, ActionKind::Cancel],
+    timeout: FETCH_TIMEOUT,
+    parse: config::jenkins::parse,
+    build: built!(Jenkins, jenkins::JenkinsSource::new),
+    starter: config::jenkins::STARTER,
+};
+
+pub static PROMETHEUS: Descriptor = Descriptor {
+    kind: "prometheus",
+    summary: "model drift scores kept as Prometheus series (read-only)",
+    provides: DRIFT,
+    capabilities: READ_ONLY,
+    actions: &[],
+    timeout: FETCH_TIMEOUT,
+    parse: config::prometheus::parse,
+    build: built!(Prometheus, prometheus::PrometheusSource::new, production),
+    starter: config::prometheus::STARTER,
+};
+
+pub static MLFLOW: Descriptor = Descriptor {
+    kind: "mlflow",
+    summary: "MLflow registered models, serving alias, logged drift metrics",
+    provides: DRIFT,
+    capabilities: READ_ONLY,
+    actions: &[ActionKind::SetModelAlias],
+    timeout: FETCH_TIMEOUT,
+    parse: config::mlflow::parse,
+    build: built!(Mlflow, mlflow::MlflowSource::new, production),
+    starter: config::mlflow::STARTER,
+};
+
+pub static EVIDENTLY: Descriptor = Descriptor {
+    kind: "evidently",
+    summary: "one Evidently project's column drift (read-only)",
+    provides: DRIFT,
+    capabilities: READ_ONLY,
+    actions: &[],
+    timeout: FETCH_TIMEOUT,
+    parse: config::evidently::parse,
+    build: built!(Evidently, evidently::EvidentlySource::new, production),
+    starter: config::evidently::STARTER,
+};
+
+/// The kind called `name`, if this build has it.
+pub fn find(name: &str) -> Option<&'static Descriptor> {
+    KINDS.iter().copied().find(|d| d.kind == name)
+}
+
+/// Every kind's name, in table order.
+pub fn names() -> Vec<&'static str> {
+    KINDS.iter().map(|d| d.kind).collect()
+}
+
+/// The starter config: the global part, then each kind's example.
+pub fn starter_config() -> String {
+    let mut text = config::STARTER_HEADER.to_string();
+    for descriptor in KINDS {
+        text.push('\n');
+        text.push_str(descriptor.starter);
+    }
+    text
+}
+
+/// The kinds for `--help`: name, the tabs it fills, what it reads.
+pub fn help() -> String {
+    let mut text = String::from("Source kinds (`kind = \"…\"` in a [[source]]):\n");
+    for d in KINDS {
+        let tabs: Vec<&str> = [
+            (d.provides.pipelines, "pipelines"),
+            (d.provides.gitops, "gitops"),
+            (d.provides.drift, "drift"),
+        ]
+        .into_iter()
+        .filter_map(|(on, tab)| on.then_some(tab))
+        .collect();
+        // Two lines a kind, so it reads in 80 columns.
+        text.push_str(&format!(
+            "  {:<11} {}\n  {:<11} {}\n",
+            d.kind,
+            tabs.join(", "),
+            "",
+            d.summary
+        ));
+    }
+    text.push_str("\n`opsdeck init` writes a commented example of each.");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// A kind's example with its `[[source]]` uncommented (options written
+    /// as `# # key` stay comments).
+    fn uncommented(example: &str) -> String {
+        let mut on = false;
+        let mut text = String::new();
+        for line in example.lines() {
+            on |= line.ends_with("[[source]]");
+            let line = if on {
+                line.strip_prefix("# ")
+                    .unwrap_or(line.trim_start_matches('#'))
+            } else {
+                line
+            };
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn every_kind_has_exactly_one_entry() {
+        let mut names = names();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "a kind is listed twice");
+        for name in names {
+            assert_eq!(find(name).map(|d| d.kind), Some(name));
+        }
+        assert!(find("jenkinz").is_none());
+    }
+
+    #[test]
+    fn the_unknown_kind_error_lists_every_kind_in_table_order() {
+        let text = "[[source]]\nname = \"x\"\nkind = \"jenkinz\"\n";
+        let errors = config::parse(text, Path::new("x.toml")).expect_err("unknown kind");
+        assert_eq!(
+            errors.to_string(),
+            format!(
+                "x.toml:3:8: unknown source kind `jenkinz` (expected one of: {})",
+                names().join(", ")
+            )
+        );
+        assert!(names().starts_with(&["demo", "git", "argocd"]));
+    }
+
+    #[test]
+    fn the_starter_config_parses_and_mentions_every_kind() {
+        let text = starter_config();
+        assert!(text.starts_with(config::STARTER_HEADER));
+        assert_eq!(*config::STARTER_CONFIG, text);
+        let parsed = config::parse(&text, Path::new("starter.toml")).expect("starter parses");
+        assert_eq!(parsed.sources.len(), 1, "only the demo is on by default");
+        for kind in KINDS {
+            assert!(
+                text.contains(&format!("kind = \"{}\"", kind.kind)),
+                "{} missing",
+                kind.kind
+            );
+        }
+    }
+
+    #[test]
+    fn each_example_uncommented_is_a_source_of_its_kind_that_builds() {
+        for kind in KINDS {
+            let text = uncommented(kind.starter);
+            let parsed = config::parse(&text, Path::new("example.toml"))
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", kind.kind));
+            assert_eq!(parsed.sources.len(), 1, "{text}");
+            let source = &parsed.sources[0];
+            assert_eq!(source.kind.name(), kind.kind);
+            let built = super::super::build(source, Duration::from_secs(30));
+            assert_eq!(built.kind(), kind.kind);
+            assert_eq!(built.provides(), kind.provides);
+        }
+    }
+
+    #[test]
+    fn every_valid_fixture_builds_through_the_table() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid");
+        let mut built = 0;
+        for entry in std::fs::read_dir(&dir).expect("fixtures") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("fixture");
+            let parsed = config::parse(&text, &path).expect("valid fixture");
+            for source in &parsed.sources {
+                let descriptor = find(source.kind.name()).expect("kind in the table");
+                assert!((descriptor.build)(source, Duration::from_secs(30)).is_some());
+                built += 1;
+            }
+        }
+        assert!(built >= 10, "fixtures missing");
+    }
+
+    #[test]
+    fn the_demo_does_everything_but_what_needs_a_real_controller() {
+        use strum::IntoEnumIterator;
+        let refused: Vec<ActionKind> = ActionKind::iter()
+            .filter(|k| !DEMO.actions.contains(k))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                ActionKind::Reconcile,
+                ActionKind::Terminate,
+                ActionKind::DisableAutoSync
+            ]
+        );
+    }
+
+    #[test]
+    fn help_lists_every_kind_with_its_tabs() {
+        let help = help();
+        for kind in KINDS {
+            assert!(help.contains(kind.kind), "{help}");
+        }
+        assert!(help.contains("pipelines, gitops, drift"), "{help}");
+    }
+}
