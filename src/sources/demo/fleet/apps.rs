@@ -12,6 +12,25 @@ use crate::model::{
     Deployment, GitOpsApp, Health, Operation, OperationPhase, ResourceRef, SyncStatus, short_rev,
 };
 
+/// Deploy history entries kept per app: Argo CD's own default
+/// (`revisionHistoryLimit`), so a long-running demo stays the same size.
+pub const MAX_HISTORY: usize = 10;
+
+/// Forget what no longer matters: history past `MAX_HISTORY`, and the
+/// subjects and bad marks of revisions neither in the history, live, nor
+/// the target.
+fn forget_old(sim: &mut SimApp) {
+    sim.app.history.truncate(MAX_HISTORY);
+    let app = &sim.app;
+    let kept = |revision: &String| {
+        app.revision.as_ref() == Some(revision)
+            || app.target_revision.as_ref() == Some(revision)
+            || app.history.iter().any(|d| &d.revision == revision)
+    };
+    sim.subjects.retain(|revision, _| kept(revision));
+    sim.bad_revisions.retain(|revision| kept(revision));
+}
+
 impl DemoFleet {
     pub(super) fn seed_apps(&mut self) {
         for (i, &(name, namespace, cluster, production, auto_sync)) in APPS.iter().enumerate() {
@@ -135,6 +154,7 @@ impl DemoFleet {
         if sim.app.auto_sync && !sim.app.suspended {
             sim.human_sync_in = Some(1);
         }
+        forget_old(sim);
     }
 
     /// Deploy `revision` to app `i` (a sync, rollback or auto-sync).
@@ -186,6 +206,7 @@ impl DemoFleet {
             },
         );
         sim.settle_in = Some(2);
+        forget_old(sim);
         id
     }
 
