@@ -36,6 +36,8 @@ const RATE_LIMIT_WAIT: Duration = Duration::from_secs(2);
 const MARGIN: Duration = Duration::from_secs(5);
 /// A source must read again this soon after its fault ends.
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(45);
+/// Cells run at once (the machine is shared; timeouts are short).
+const CONCURRENT_CELLS: usize = 8;
 /// A stream fault must be noticed this soon (a few poll intervals).
 const STREAM_NOTICE_TIMEOUT: Duration = Duration::from_secs(12);
 
@@ -174,12 +176,7 @@ fn not_applicable(kind: Kind, case: Case) -> Option<&'static str> {
     if case == Case::GithubLimit && kind != Kind::Github {
         return Some("GitHub's own 403 rate limit");
     }
-    if kind == Kind::Git
-        && !matches!(
-            case,
-            Case::Refused | Case::Silent | Case::Unresolvable
-        )
-    {
+    if kind == Kind::Git && !matches!(case, Case::Refused | Case::Silent | Case::Unresolvable) {
         return Some("git:// is not HTTP: statuses, bodies and TLS do not exist on it");
     }
     None
@@ -271,7 +268,13 @@ async fn cell(kind: Kind, case: Case) -> Problems {
         return stream_cell(kind, case, &proxy, healthy).await;
     }
     let mut problems = Problems::new();
-    let source = build(&config(kind, "faulted", &case.base(&proxy), dir.path(), &marker));
+    let source = build(&config(
+        kind,
+        "faulted",
+        &case.base(&proxy),
+        dir.path(),
+        &marker,
+    ));
     proxy.set(case.fault()).await;
     let started = Instant::now();
     let limit = source.fetch_timeout() + MARGIN;
@@ -326,18 +329,26 @@ async fn next(rx: &mut mpsc::Receiver<SourceEvent>, until: Instant) -> Option<So
         .flatten()
 }
 
-/// Stream requests the proxy has seen under `fault`.
-fn streams_under(proxy: &FaultProxy, fault: &Fault) -> usize {
-    proxy
-        .seen()
-        .iter()
-        .filter(|s| {
-            s.fault == fault.name()
-                && (s.target.contains("watch=true")
-                    || s.target.contains("watch=1")
-                    || s.target.contains("/stream/"))
-        })
-        .count()
+/// Whether a request target is a stream (a watch, Argo CD's feed).
+fn is_stream_target(target: &str) -> bool {
+    target.contains("watch=true") || target.contains("watch=1") || target.contains("/stream/")
+}
+
+/// The most times one stream (by path) was opened under `fault`.
+fn stream_opens(proxy: &FaultProxy, fault: &Fault) -> usize {
+    let mut opens: std::collections::BTreeMap<String, usize> = Default::default();
+    for seen in proxy.seen() {
+        if seen.fault == fault.name() && is_stream_target(&seen.target) {
+            let path = seen
+                .target
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            *opens.entry(path).or_default() += 1;
+        }
+    }
+    opens.into_values().max().unwrap_or(0)
 }
 
 /// A stream fault: the feed must notice within a few poll intervals (it
@@ -358,7 +369,7 @@ async fn stream_cell(
     let deadline = Instant::now() + STREAM_NOTICE_TIMEOUT;
     // Noticed: a second stream opened under the fault (the first is the
     // faulted one).
-    while streams_under(proxy, &fault) < 2 {
+    while stream_opens(proxy, &fault) < 2 {
         match next(&mut rx, deadline).await {
             Some(event) => {
                 if let Err(e) = event.result {
@@ -369,8 +380,8 @@ async fn stream_cell(
             }
             None if Instant::now() >= deadline => {
                 problems.push(format!(
-                    "the feed does not notice within {STREAM_NOTICE_TIMEOUT:?}: {} stream(s) opened",
-                    streams_under(proxy, &fault)
+                    "the feed does not notice within {STREAM_NOTICE_TIMEOUT:?}: a stream opened {} time(s)",
+                    stream_opens(proxy, &fault)
                 ));
                 break;
             }
@@ -382,7 +393,7 @@ async fn stream_cell(
     let mut live = false;
     while !live {
         match next(&mut rx, deadline).await {
-            Some(event) => live = event.result.is_ok() && streams_under(proxy, &Fault::None) > 0,
+            Some(event) => live = event.result.is_ok() && stream_opens(proxy, &Fault::None) > 0,
             None => break,
         }
     }
@@ -402,6 +413,7 @@ fn stderr_line(line: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_backend_against_every_fault() {
     let started = Instant::now();
+    let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CELLS));
     let mut cells = Vec::new();
     for kind in KINDS {
         for case in CASES {
@@ -411,7 +423,14 @@ async fn every_backend_against_every_fault() {
                     kind.name(),
                     case.name()
                 )),
-                None => cells.push((kind, case, tokio::spawn(cell(kind, case)))),
+                None => {
+                    let slots = slots.clone();
+                    let run = async move {
+                        let _slot = slots.acquire_owned().await.expect("semaphore");
+                        cell(kind, case).await
+                    };
+                    cells.push((kind, case, tokio::spawn(run)));
+                }
             }
         }
     }
@@ -426,14 +445,19 @@ async fn every_backend_against_every_fault() {
             .iter()
             .find(|(k, c, _)| *k == kind.name() && *c == case.name());
         let cell = format!("{} × {}", kind.name(), case.name());
-        let harness = problems.iter().any(|p| p.starts_with("HARNESS") || p.starts_with("PANIC"));
+        let harness = problems
+            .iter()
+            .any(|p| p.starts_with("HARNESS") || p.starts_with("PANIC"));
         match (gap, problems.is_empty()) {
             (_, false) if harness => failures.push(format!("{cell}: {problems:#?}")),
             (None, true) => stderr_line(&format!("pass: {cell}")),
             (None, false) => failures.push(format!("{cell}: {problems:#?}")),
             (Some((_, _, what)), false) => {
                 seen_gaps.push(cell.clone());
-                stderr_line(&format!("known gap: {cell}: {what} (seen: {})", problems.join("; ")));
+                stderr_line(&format!(
+                    "known gap: {cell}: {what} (seen: {})",
+                    problems.join("; ")
+                ));
             }
             (Some(_), true) => failures.push(format!(
                 "{cell} passes now: remove it from KNOWN_GAPS in tests/faults.rs"
@@ -446,5 +470,264 @@ async fn every_backend_against_every_fault() {
         failures.len(),
         started.elapsed()
     ));
-    assert!(failures.is_empty(), "fault matrix:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "fault matrix:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Two sources behind their own proxies: (faulted kind, healthy kind).
+struct Pair {
+    dir: tempfile::TempDir,
+    _upstreams: [Upstream; 2],
+    faulted: FaultProxy,
+    healthy: FaultProxy,
+    config: String,
+    marker: String,
+}
+
+/// A GitHub source whose backend says nothing, next to a healthy Prometheus.
+async fn silent_github_beside_prometheus() -> Pair {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Upstream::start(Kind::Github, dir.path()).await;
+    let b = Upstream::start(Kind::Prometheus, dir.path()).await;
+    let faulted = FaultProxy::start(a.addr()).await;
+    let healthy = FaultProxy::start(b.addr()).await;
+    faulted.set(Fault::Silent).await;
+    let marker = "opsdeck-marker-pair-7c1e".to_string();
+    let config = config(Kind::Github, "faulted", &faulted.url(), dir.path(), &marker)
+        + &support_fault::backends::config(
+            Kind::Prometheus,
+            "healthy",
+            &healthy.url(),
+            dir.path(),
+            &marker,
+        );
+    Pair {
+        dir,
+        _upstreams: [a, b],
+        faulted,
+        healthy,
+        config,
+        marker,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_source_does_not_hold_up_a_healthy_one() {
+    let pair = silent_github_beside_prometheus().await;
+    let sources = opsdeck::sources::build_all(
+        &opsdeck::config::parse(&pair.config, std::path::Path::new("opsdeck.toml"))
+            .expect("config parses"),
+    );
+    assert_eq!(sources[0].name(), "faulted");
+    let faulted_limit = sources[0].fetch_timeout();
+    let (tx, mut rx) = mpsc::channel(64);
+    let (_wakes, tasks) = spawn_all(&sources, tx);
+    let deadline = Instant::now() + faulted_limit + MARGIN;
+    let (mut healthy_reads, mut faulted_error) = (0, None);
+    let mut healthy_before_error = 0;
+    while healthy_reads < 2 || faulted_error.is_none() {
+        let Some(event) = next(&mut rx, deadline).await else {
+            panic!(
+                "by the faulted source's timeout + {MARGIN:?}: {healthy_reads} healthy reads, \
+                 faulted error {faulted_error:?}"
+            );
+        };
+        match (event.source, event.result) {
+            (1, Ok(_)) => {
+                healthy_reads += 1;
+                if faulted_error.is_none() {
+                    healthy_before_error += 1;
+                }
+            }
+            (1, Err(e)) => panic!("the healthy source failed: {e}"),
+            (0, Err(e)) => faulted_error = faulted_error.or(Some(e)),
+            (0, Ok(_)) => panic!("the silent source read fine"),
+            (other, _) => panic!("no source {other}"),
+        }
+    }
+    assert!(
+        healthy_before_error >= 1,
+        "the healthy source delivered before the silent one gave up"
+    );
+    let error = faulted_error.expect("an error");
+    assert!(!error.contains(&pair.marker), "{error}");
+    assert!(pair.healthy.count(&Fault::None) > 0);
+    assert!(
+        pair.faulted.count(&Fault::Silent) > 0,
+        "the silent one was asked"
+    );
+    for task in tasks {
+        task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_with_a_silent_source_finishes_in_its_timeout_and_exits_2() {
+    let pair = silent_github_beside_prometheus().await;
+    let file = pair.dir.path().join("opsdeck.toml");
+    std::fs::write(&file, &pair.config).expect("config file");
+    let faulted_limit = build(&pair.config).fetch_timeout();
+    let state = pair.dir.path().join("state");
+    let started = Instant::now();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .env_remove("OPSDECK_CONFIG")
+        .env_remove("OPSDECK_AUDIT_LOG")
+        .env("XDG_STATE_HOME", &state)
+        .env("XDG_CONFIG_HOME", state.join("config"))
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(&file)
+        .args(["status", "--format", "json"])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(faulted_limit + MARGIN, out)
+        .await
+        .unwrap_or_else(|_| panic!("status did not finish within {faulted_limit:?} + {MARGIN:?}"))
+        .expect("run opsdeck");
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{took:?}\n{stdout}\n{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("status JSON");
+    let by_name = |name: &str| {
+        json["sources"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no source {name} in {json}"))
+    };
+    let faulted = by_name("faulted");
+    assert_eq!(faulted["ok"], false, "{faulted}");
+    let error = faulted["error"].as_str().expect("an error string");
+    assert!(says_one_of(error, Case::Silent.what_words()), "{error}");
+    let healthy = by_name("healthy");
+    assert_eq!(healthy["ok"], true, "{healthy}");
+    assert!(healthy["error"].is_null(), "{healthy}");
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(&pair.marker), "the token shows: {text}");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "status with a silent source took {took:?}"
+    );
+}
+
+/// An action of `kind`'s source for the fault matrix of actions.
+fn action_for(kind: Kind) -> opsdeck::model::Action {
+    use opsdeck::model::{Action, ActionKind, Target, TargetKind};
+    let (action, target, id) = match kind {
+        Kind::Github => (ActionKind::Rerun, TargetKind::Run, "11"),
+        Kind::Gitlab => (ActionKind::Rerun, TargetKind::Run, "61"),
+        Kind::Jenkins => (ActionKind::Dispatch, TargetKind::Pipeline, "deploy"),
+        Kind::ArgoRest => (ActionKind::Sync, TargetKind::App, "web"),
+        other => panic!("no action for {other:?}"),
+    };
+    Action {
+        kind: action,
+        target: Target::new("faulted", target, id),
+        to: None,
+        effect: format!("{} {id} (fault matrix)", action.verb()),
+        production: false,
+        follow: None,
+        sync: Default::default(),
+        inputs: Vec::new(),
+    }
+}
+
+/// One action under one fault: never a false `done`; `failed` when nothing
+/// mutating reached the proxy, `unknown` when it did and the answer was
+/// lost; the token in no audit line.
+async fn action_cell(kind: Kind, case: Case) -> Problems {
+    use opsdeck::app::audit::AuditLog;
+    use opsdeck::app::executor::Executor;
+    use opsdeck::model::Outcome;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let upstream = Upstream::start(kind, dir.path()).await;
+    let proxy = FaultProxy::start(upstream.addr()).await;
+    let marker = format!("opsdeck-marker-action-{}-{}", kind.name(), case.name());
+    let audit = dir.path().join("audit.jsonl");
+    let executor = |base: &str| {
+        Executor::new(
+            vec![build(&config(kind, "faulted", base, dir.path(), &marker))],
+            AuditLog::new(audit.clone(), "cli"),
+            false,
+        )
+    };
+    let action = action_for(kind);
+    let mut problems = Problems::new();
+    match executor(&proxy.url()).execute(1, &action).await {
+        Outcome::Done(_) => {}
+        other => return vec![format!("HARNESS: the healthy action gave {other:?}")],
+    }
+    proxy.set(case.fault()).await;
+    let outcome = executor(&case.base(&proxy)).execute(2, &action).await;
+    let sent = proxy
+        .seen()
+        .iter()
+        .any(|s| s.fault == case.fault().name() && Kind::is_mutating(&s.method));
+    let expected = if sent { "unknown" } else { "failed" };
+    if outcome.word() != expected {
+        problems.push(format!(
+            "{} (mutating request sent: {sent}), expected {expected}: {}",
+            outcome.word(),
+            outcome.detail()
+        ));
+    }
+    proxy.set(Fault::None).await;
+    let lines = std::fs::read_to_string(&audit).unwrap_or_default();
+    if lines.contains(&marker) {
+        problems.push("the token shows in the audit log".into());
+    }
+    if outcome.detail().contains(&marker) {
+        problems.push(format!(
+            "the token shows in the outcome: {}",
+            outcome.detail()
+        ));
+    }
+    problems
+}
+
+/// Action cells opsdeck does not pass yet: (kind, fault, what is wrong).
+const KNOWN_ACTION_GAPS: &[(&str, &str, &str)] = &[];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_under_faults_are_failed_or_unknown_never_done() {
+    let mut runs = Vec::new();
+    for kind in [Kind::Github, Kind::Gitlab, Kind::Jenkins, Kind::ArgoRest] {
+        for case in [
+            Case::Refused,
+            Case::Unresolvable,
+            Case::Silent,
+            Case::Truncated,
+        ] {
+            runs.push((kind, case, tokio::spawn(action_cell(kind, case))));
+        }
+    }
+    let mut failures = Vec::new();
+    for (kind, case, run) in runs {
+        let problems = run.await.unwrap_or_else(|e| vec![format!("PANIC: {e}")]);
+        let cell = format!("{} action × {}", kind.name(), case.name());
+        let gap = KNOWN_ACTION_GAPS
+            .iter()
+            .find(|(k, c, _)| *k == kind.name() && *c == case.name());
+        match (gap, problems.is_empty()) {
+            (None, true) => stderr_line(&format!("pass: {cell}")),
+            (Some((_, _, what)), false) if !problems[0].starts_with("HARNESS") => stderr_line(
+                &format!("known gap: {cell}: {what} (seen: {})", problems.join("; ")),
+            ),
+            (Some(_), true) => failures.push(format!(
+                "{cell} passes now: remove it from KNOWN_ACTION_GAPS in tests/faults.rs"
+            )),
+            (_, false) => failures.push(format!("{cell}: {problems:#?}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "actions under faults:\n{}",
+        failures.join("\n")
+    );
 }

@@ -74,14 +74,14 @@ impl Kind {
         matches!(self, Kind::ArgoRest | Kind::ArgoKube | Kind::Flux)
     }
 
-    /// What an error about a failed read should name: a path (or, for kube
-    /// reads, the resource) — any one of these.
+    /// What an error about a failed read should name: a path, or the
+    /// resource read in words (kube reads have no path to show) — any one.
     pub fn where_words(self) -> &'static [&'static str] {
         match self {
             Kind::Github => &["/repos/octo-org/octo-repo/actions/runs"],
-            Kind::Gitlab => &["/api/v4/projects/", "/pipelines"],
+            Kind::Gitlab => &["/api/v4/projects/", "/pipelines", "acme/platform/web"],
             Kind::Jenkins => &["/job/deploy", "/queue"],
-            Kind::ArgoRest => &["/api/v1/applications"],
+            Kind::ArgoRest => &["/api/v1/applications", "application list"],
             Kind::ArgoKube => &["applications"],
             Kind::Flux => &["kustomizations", "gitrepositories", "helmreleases"],
             Kind::Prometheus => &["/api/v1/query", "/api/v1/alerts"],
@@ -159,7 +159,12 @@ async fn mount(kind: Kind, server: &MockServer) {
                 support_github::run(11, "completed", Some("failure")),
                 support_github::run(12, "in_progress", None),
             ];
-            get(server, support_github::RUNS_PATH, support_github::runs_page(runs, 2)).await;
+            get(
+                server,
+                support_github::RUNS_PATH,
+                support_github::runs_page(runs, 2),
+            )
+            .await;
             Mock::given(method("POST"))
                 .and(path_regex(r"/actions/runs/\d+/rerun$"))
                 .respond_with(ResponseTemplate::new(201))
@@ -220,7 +225,8 @@ async fn mount(kind: Kind, server: &MockServer) {
             Mock::given(method("GET"))
                 .and(path("/api/v1/stream/applications"))
                 .respond_with(
-                    ResponseTemplate::new(200).set_body_raw(format!("{event}\n"), "application/json"),
+                    ResponseTemplate::new(200)
+                        .set_body_raw(format!("{event}\n"), "application/json"),
                 )
                 .mount(server)
                 .await;
@@ -409,7 +415,15 @@ pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> S
             // A clone whose `origin` is the remote behind `base` (git://).
             let clone = dir.join(format!("{name}-clone"));
             if !clone.exists() {
-                git(dir, &["clone", "-q", &dir.join("remote.git").display().to_string(), &clone.display().to_string()]);
+                git(
+                    dir,
+                    &[
+                        "clone",
+                        "-q",
+                        &dir.join("remote.git").display().to_string(),
+                        &clone.display().to_string(),
+                    ],
+                );
             }
             let url = format!("{}/remote.git", base.replacen("http://", "git://", 1));
             git(&clone, &["remote", "set-url", "origin", &url]);
@@ -480,7 +494,8 @@ impl GitDaemon {
                     else {
                         return;
                     };
-                    let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take())
+                    let (Some(mut stdin), Some(mut stdout)) =
+                        (child.stdin.take(), child.stdout.take())
                     else {
                         return;
                     };

@@ -410,7 +410,14 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
         }
         Fault::WrongType => {
             let page = html_page("Sign in - Corporate SSO");
-            canned(&mut client, 200, "text/html; charset=utf-8", "", page.as_bytes()).await
+            canned(
+                &mut client,
+                200,
+                "text/html; charset=utf-8",
+                "",
+                page.as_bytes(),
+            )
+            .await
         }
         Fault::None
         | Fault::Trickle
@@ -482,7 +489,14 @@ async fn forward(
     fault: Fault,
 ) {
     let Ok(mut upstream) = TcpStream::connect(shared.upstream).await else {
-        canned(&mut client, 502, "text/plain", "", b"fault proxy: upstream down").await;
+        canned(
+            &mut client,
+            502,
+            "text/plain",
+            "",
+            b"fault proxy: upstream down",
+        )
+        .await;
         return;
     };
     if upstream.write_all(&closing(request)).await.is_err()
