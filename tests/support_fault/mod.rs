@@ -48,7 +48,7 @@ pub enum Fault {
     /// 200 `application/json` whose body is not JSON that parses.
     Malformed,
     /// Forward, but close after half the body (short of its Content-Length
-    /// or in the middle of a chunk).
+    /// or in the middle of a chunk); an empty body is cut in its head.
     Truncated,
     /// 200 `text/html` with an HTML page (a login portal or a proxy's page).
     WrongType,
@@ -527,8 +527,13 @@ async fn forward(
             if !stream {
                 let _ = upstream.read_to_end(&mut rest).await;
             }
-            let _ = client.write_all(&answer.raw).await;
-            let _ = client.write_all(&rest[..rest.len() / 2]).await;
+            if rest.is_empty() {
+                // Nothing to cut in an empty body: cut the head instead.
+                let _ = client.write_all(&answer.raw[..answer.raw.len() / 2]).await;
+            } else {
+                let _ = client.write_all(&answer.raw).await;
+                let _ = client.write_all(&rest[..rest.len() / 2]).await;
+            }
         }
         Fault::StreamCut if stream => {
             let mut first = answer.rest;
