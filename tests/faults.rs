@@ -784,12 +784,49 @@ async fn stream_cell(
     problems
 }
 
+/// Every log line opsdeck writes in this test binary (debug and up).
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogSink;
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Capture opsdeck's logs (once per process) so tests can search them.
+fn capture_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("opsdeck=debug"))
+        .with_ansi(false)
+        .with_writer(|| LogSink)
+        .try_init();
+}
+
+/// No token marker in the captured logs, which are not empty.
+fn assert_logs_clean() {
+    let logs = String::from_utf8_lossy(&LOGS.lock().expect("logs")).into_owned();
+    assert!(
+        !logs.is_empty(),
+        "opsdeck logged nothing: is the capture on?"
+    );
+    if let Some(line) = logs.lines().find(|l| l.contains("opsdeck-marker")) {
+        panic!("a token shows in the log: {line}");
+    }
+}
+
 fn stderr_line(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_backend_against_every_fault() {
+    capture_logs();
     let started = Instant::now();
     let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CELLS));
     let mut cells = Vec::new();
@@ -853,6 +890,7 @@ async fn every_backend_against_every_fault() {
         "fault matrix:\n{}",
         failures.join("\n")
     );
+    assert_logs_clean();
 }
 
 /// Two sources behind their own proxies: (faulted kind, healthy kind).
@@ -956,6 +994,7 @@ async fn status_with_a_silent_source_finishes_in_its_timeout_and_exits_2() {
         .env("XDG_STATE_HOME", &state)
         .env("XDG_CONFIG_HOME", state.join("config"))
         .env("NO_COLOR", "1")
+        .env("OPSDECK_LOG", "opsdeck=debug")
         .arg("--config")
         .arg(&file)
         .args(["status", "--format", "json"])
@@ -985,7 +1024,10 @@ async fn status_with_a_silent_source_finishes_in_its_timeout_and_exits_2() {
     let healthy = by_name("healthy");
     assert_eq!(healthy["ok"], true, "{healthy}");
     assert!(healthy["error"].is_null(), "{healthy}");
-    for text in [&stdout, &stderr] {
+    // `status` logs little (today nothing); whatever it logs holds no token.
+    let log =
+        std::fs::read_to_string(state.join("opsdeck/opsdeck.log")).expect("the binary's log file");
+    for text in [&*stdout, &*stderr, &log] {
         assert!(!text.contains(&pair.marker), "the token shows: {text}");
     }
     let _ = writeln!(
@@ -1074,6 +1116,7 @@ const KNOWN_ACTION_GAPS: &[(&str, &str, &str)] = &[];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_under_faults_are_failed_or_unknown_never_done() {
+    capture_logs();
     let mut runs = Vec::new();
     for kind in [Kind::Github, Kind::Gitlab, Kind::Jenkins, Kind::ArgoRest] {
         for case in [
@@ -1108,4 +1151,5 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
         "actions under faults:\n{}",
         failures.join("\n")
     );
+    assert_logs_clean();
 }
