@@ -179,389 +179,112 @@ fn not_applicable(kind: Kind, case: Case) -> Option<&'static str> {
     None
 }
 
+// What is wrong, once per kind of gap.
+const TIMEOUT_SAYS_NOT_WHERE: &str =
+    "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered";
+const HTML_ERROR_PAGE_PASTED_RAW: &str =
+    "the HTML error page is pasted raw instead of summarised as \"502 Bad Gateway from …\"";
+const CUT_BODY_IS_UNREACHABLE: &str = "a body cut short says \"cannot reach the backend\" (error decoding response body), not that the answer was cut off";
+const HTML_IS_A_JSON_ERROR: &str = "an HTML page where JSON was expected is a JSON parse error (\"expected value at line 1 column 1\"), not \"HTML, not JSON\"";
+const TLS_TO_PLAIN_UNSAID: &str = "https to a plain-HTTP port says rustls's \"received corrupt message of type InvalidContentType\", not that the server does not speak TLS";
+const HTTP_429_NOT_A_RATE_LIMIT: &str = "a 429 with Retry-After is a plain backend error, not a rate limit: the next read is sent before the reset";
+const SILENT_STREAM_NEVER_LEFT: &str = "a stream that stays open but silent is never left: the last data shows as live and nothing reconnects when the backend speaks again";
+const KUBE_429_NOT_A_RATE_LIMIT: &str = "429 is not called a rate limit (\"429 Failed to parse error data\") and the next read is sent before Retry-After";
+const KUBE_MALFORMED_IS_UNREACHABLE: &str = "malformed JSON is reported as \"cannot reach the backend\" (kube's \"Error deserializing response\")";
+const KUBE_CUT_BODY_IS_UNREACHABLE: &str = "a body cut short says \"cannot reach the backend\" (ServiceError: error reading a body), not that the answer was cut off";
+const KUBE_HTML_IS_UNREACHABLE: &str = "an HTML page where JSON was expected is \"cannot reach the backend: Error deserializing response\", not \"HTML, not JSON\"";
+const KUBE_TLS_TO_PLAIN_UNSAID: &str = "https to a plain-HTTP port says \"client error (Connect)\", not that the server does not speak TLS";
+const KUBE_UNRESOLVABLE_UNSAID: &str =
+    "\"ServiceError: client error (Connect)\": does not say the host name does not resolve";
+const FLUX_404_IS_NOT_INSTALLED: &str = "a 404 on every resource reads as \"Flux not installed\": an empty, ok source instead of an error";
+const DRIFT_ERRORS_LEAVE_SOURCE_OK: &str = "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)";
+const DRIFT_HTML_ERROR_LEAVES_SOURCE_OK: &str = "every query fails yet the source stays ok (the error sits on each model) and the HTML page is pasted raw there";
+const DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK: &str = "every query is rate limited yet the source stays ok (the error sits on each model) and the next read is sent before the reset";
+const DRIFT_HTML_PAGE_LEAVES_SOURCE_OK: &str = "an HTML page for every query leaves the source ok; each model gets a JSON parse error that does not say it was HTML";
+
 /// Cells opsdeck does not pass yet: (kind, fault, what is wrong). The
 /// matrix asserts each is still failing; fix one and remove its line.
 const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    (
-        "github",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "github",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "github",
-        "502-html",
-        "the HTML error page is pasted raw instead of summarised as \"502 Bad Gateway from …\"",
-    ),
-    (
-        "github",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (error decoding response body), not that the answer was cut off",
-    ),
-    (
-        "github",
-        "wrong-type",
-        "an HTML page where JSON was expected is a JSON parse error (\"expected value at line 1 column 1\"), not \"HTML, not JSON\"",
-    ),
-    (
-        "github",
-        "tls-to-plain",
-        "https to a plain-HTTP port says rustls's \"received corrupt message of type InvalidContentType\", not that the server does not speak TLS",
-    ),
-    (
-        "gitlab",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "gitlab",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "gitlab",
-        "502-html",
-        "the HTML error page is pasted raw instead of summarised as \"502 Bad Gateway from …\"",
-    ),
-    (
-        "gitlab",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (error decoding response body), not that the answer was cut off",
-    ),
-    (
-        "gitlab",
-        "wrong-type",
-        "an HTML page where JSON was expected is a JSON parse error (\"expected value at line 1 column 1\"), not \"HTML, not JSON\"",
-    ),
-    (
-        "jenkins",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "jenkins",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "jenkins",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (error decoding response body), not that the answer was cut off",
-    ),
-    (
-        "jenkins",
-        "wrong-type",
-        "an HTML page where JSON was expected is a JSON parse error (\"expected value at line 1 column 1\"), not \"HTML, not JSON\"",
-    ),
-    (
-        "jenkins",
-        "tls-to-plain",
-        "https to a plain-HTTP port says rustls's \"received corrupt message of type InvalidContentType\", not that the server does not speak TLS",
-    ),
-    (
-        "argocd-rest",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "argocd-rest",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "argocd-rest",
-        "502-html",
-        "the HTML error page is pasted raw instead of summarised as \"502 Bad Gateway from …\"",
-    ),
-    (
-        "argocd-rest",
-        "429",
-        "a 429 with Retry-After is a plain backend error, not a rate limit: the next read is sent before the reset",
-    ),
-    (
-        "argocd-rest",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (error decoding response body), not that the answer was cut off",
-    ),
-    (
-        "argocd-rest",
-        "wrong-type",
-        "an HTML page where JSON was expected is a JSON parse error (\"expected value at line 1 column 1\"), not \"HTML, not JSON\"",
-    ),
-    (
-        "argocd-rest",
-        "stream-silent",
-        "a stream that stays open but silent is never left: the last data shows as live and nothing reconnects when the backend speaks again",
-    ),
-    (
-        "argocd-rest",
-        "tls-to-plain",
-        "https to a plain-HTTP port says rustls's \"received corrupt message of type InvalidContentType\", not that the server does not speak TLS",
-    ),
-    (
-        "argocd-kube",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "argocd-kube",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "argocd-kube",
-        "502-html",
-        "the HTML error page is pasted raw instead of summarised as \"502 Bad Gateway from …\"",
-    ),
-    (
-        "argocd-kube",
-        "429",
-        "429 is not called a rate limit (\"429 Failed to parse error data\") and the next read is sent before Retry-After",
-    ),
+    ("github", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("github", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("github", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
+    ("github", "truncated", CUT_BODY_IS_UNREACHABLE),
+    ("github", "wrong-type", HTML_IS_A_JSON_ERROR),
+    ("github", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
+    ("gitlab", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("gitlab", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("gitlab", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
+    ("gitlab", "truncated", CUT_BODY_IS_UNREACHABLE),
+    ("gitlab", "wrong-type", HTML_IS_A_JSON_ERROR),
+    ("jenkins", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("jenkins", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("jenkins", "truncated", CUT_BODY_IS_UNREACHABLE),
+    ("jenkins", "wrong-type", HTML_IS_A_JSON_ERROR),
+    ("jenkins", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
+    ("argocd-rest", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("argocd-rest", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("argocd-rest", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
+    ("argocd-rest", "429", HTTP_429_NOT_A_RATE_LIMIT),
+    ("argocd-rest", "truncated", CUT_BODY_IS_UNREACHABLE),
+    ("argocd-rest", "wrong-type", HTML_IS_A_JSON_ERROR),
+    ("argocd-rest", "stream-silent", SILENT_STREAM_NEVER_LEFT),
+    ("argocd-rest", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
+    ("argocd-kube", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("argocd-kube", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("argocd-kube", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
+    ("argocd-kube", "429", KUBE_429_NOT_A_RATE_LIMIT),
     (
         "argocd-kube",
         "malformed-json",
-        "malformed JSON is reported as \"cannot reach the backend\" (kube's \"Error deserializing response\")",
+        KUBE_MALFORMED_IS_UNREACHABLE,
     ),
-    (
-        "argocd-kube",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (ServiceError: error reading a body), not that the answer was cut off",
-    ),
-    (
-        "argocd-kube",
-        "wrong-type",
-        "an HTML page where JSON was expected is \"cannot reach the backend: Error deserializing response\", not \"HTML, not JSON\"",
-    ),
-    (
-        "argocd-kube",
-        "stream-silent",
-        "a stream that stays open but silent is never left: the last data shows as live and nothing reconnects when the backend speaks again",
-    ),
-    (
-        "argocd-kube",
-        "tls-to-plain",
-        "https to a plain-HTTP port says \"client error (Connect)\", not that the server does not speak TLS",
-    ),
-    (
-        "argocd-kube",
-        "unresolvable",
-        "\"ServiceError: client error (Connect)\": does not say the host name does not resolve",
-    ),
-    (
-        "flux",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "flux",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "flux",
-        "502-html",
-        "the HTML error page is pasted raw instead of summarised as \"502 Bad Gateway from …\"",
-    ),
-    (
-        "flux",
-        "404",
-        "a 404 on every resource reads as \"Flux not installed\": an empty, ok source instead of an error",
-    ),
-    (
-        "flux",
-        "429",
-        "429 is not called a rate limit (\"429 Failed to parse error data\") and the next read is sent before Retry-After",
-    ),
-    (
-        "flux",
-        "malformed-json",
-        "malformed JSON is reported as \"cannot reach the backend\" (kube's \"Error deserializing response\")",
-    ),
-    (
-        "flux",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (ServiceError: error reading a body), not that the answer was cut off",
-    ),
-    (
-        "flux",
-        "wrong-type",
-        "an HTML page where JSON was expected is \"cannot reach the backend: Error deserializing response\", not \"HTML, not JSON\"",
-    ),
-    (
-        "flux",
-        "stream-silent",
-        "a stream that stays open but silent is never left: the last data shows as live and nothing reconnects when the backend speaks again",
-    ),
-    (
-        "flux",
-        "tls-to-plain",
-        "https to a plain-HTTP port says \"client error (Connect)\", not that the server does not speak TLS",
-    ),
-    (
-        "flux",
-        "unresolvable",
-        "\"ServiceError: client error (Connect)\": does not say the host name does not resolve",
-    ),
-    (
-        "prometheus",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "prometheus",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "prometheus",
-        "500-json",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "prometheus",
-        "502-html",
-        "every query fails yet the source stays ok (the error sits on each model) and the HTML page is pasted raw there",
-    ),
-    (
-        "prometheus",
-        "404",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "prometheus",
-        "429",
-        "every query is rate limited yet the source stays ok (the error sits on each model) and the next read is sent before the reset",
-    ),
-    (
-        "prometheus",
-        "malformed-json",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "prometheus",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (error decoding response body), not that the answer was cut off",
-    ),
-    (
-        "prometheus",
-        "wrong-type",
-        "an HTML page for every query leaves the source ok; each model gets a JSON parse error that does not say it was HTML",
-    ),
-    (
-        "prometheus",
-        "tls-to-plain",
-        "https to a plain-HTTP port says rustls's \"received corrupt message of type InvalidContentType\", not that the server does not speak TLS",
-    ),
-    (
-        "mlflow",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "mlflow",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "mlflow",
-        "500-json",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "mlflow",
-        "502-html",
-        "every query fails yet the source stays ok (the error sits on each model) and the HTML page is pasted raw there",
-    ),
-    (
-        "mlflow",
-        "404",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "mlflow",
-        "429",
-        "every query is rate limited yet the source stays ok (the error sits on each model) and the next read is sent before the reset",
-    ),
-    (
-        "mlflow",
-        "malformed-json",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "mlflow",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (error decoding response body), not that the answer was cut off",
-    ),
-    (
-        "mlflow",
-        "wrong-type",
-        "an HTML page for every query leaves the source ok; each model gets a JSON parse error that does not say it was HTML",
-    ),
-    (
-        "mlflow",
-        "tls-to-plain",
-        "https to a plain-HTTP port says rustls's \"received corrupt message of type InvalidContentType\", not that the server does not speak TLS",
-    ),
-    (
-        "evidently",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "evidently",
-        "trickle",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
-    (
-        "evidently",
-        "500-json",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "evidently",
-        "502-html",
-        "every query fails yet the source stays ok (the error sits on each model) and the HTML page is pasted raw there",
-    ),
-    (
-        "evidently",
-        "404",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "evidently",
-        "429",
-        "every query is rate limited yet the source stays ok (the error sits on each model) and the next read is sent before the reset",
-    ),
-    (
-        "evidently",
-        "malformed-json",
-        "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)",
-    ),
-    (
-        "evidently",
-        "truncated",
-        "a body cut short says \"cannot reach the backend\" (error decoding response body), not that the answer was cut off",
-    ),
-    (
-        "evidently",
-        "wrong-type",
-        "an HTML page for every query leaves the source ok; each model gets a JSON parse error that does not say it was HTML",
-    ),
-    (
-        "evidently",
-        "tls-to-plain",
-        "https to a plain-HTTP port says rustls's \"received corrupt message of type InvalidContentType\", not that the server does not speak TLS",
-    ),
-    (
-        "git",
-        "silent",
-        "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered",
-    ),
+    ("argocd-kube", "truncated", KUBE_CUT_BODY_IS_UNREACHABLE),
+    ("argocd-kube", "wrong-type", KUBE_HTML_IS_UNREACHABLE),
+    ("argocd-kube", "stream-silent", SILENT_STREAM_NEVER_LEFT),
+    ("argocd-kube", "tls-to-plain", KUBE_TLS_TO_PLAIN_UNSAID),
+    ("argocd-kube", "unresolvable", KUBE_UNRESOLVABLE_UNSAID),
+    ("flux", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("flux", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("flux", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
+    ("flux", "404", FLUX_404_IS_NOT_INSTALLED),
+    ("flux", "429", KUBE_429_NOT_A_RATE_LIMIT),
+    ("flux", "malformed-json", KUBE_MALFORMED_IS_UNREACHABLE),
+    ("flux", "truncated", KUBE_CUT_BODY_IS_UNREACHABLE),
+    ("flux", "wrong-type", KUBE_HTML_IS_UNREACHABLE),
+    ("flux", "stream-silent", SILENT_STREAM_NEVER_LEFT),
+    ("flux", "tls-to-plain", KUBE_TLS_TO_PLAIN_UNSAID),
+    ("flux", "unresolvable", KUBE_UNRESOLVABLE_UNSAID),
+    ("prometheus", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("prometheus", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("prometheus", "500-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("prometheus", "502-html", DRIFT_HTML_ERROR_LEAVES_SOURCE_OK),
+    ("prometheus", "404", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("prometheus", "429", DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK),
+    ("prometheus", "malformed-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("prometheus", "truncated", CUT_BODY_IS_UNREACHABLE),
+    ("prometheus", "wrong-type", DRIFT_HTML_PAGE_LEAVES_SOURCE_OK),
+    ("prometheus", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
+    ("mlflow", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("mlflow", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("mlflow", "500-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("mlflow", "502-html", DRIFT_HTML_ERROR_LEAVES_SOURCE_OK),
+    ("mlflow", "404", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("mlflow", "429", DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK),
+    ("mlflow", "malformed-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("mlflow", "truncated", CUT_BODY_IS_UNREACHABLE),
+    ("mlflow", "wrong-type", DRIFT_HTML_PAGE_LEAVES_SOURCE_OK),
+    ("mlflow", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
+    ("evidently", "silent", TIMEOUT_SAYS_NOT_WHERE),
+    ("evidently", "trickle", TIMEOUT_SAYS_NOT_WHERE),
+    ("evidently", "500-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("evidently", "502-html", DRIFT_HTML_ERROR_LEAVES_SOURCE_OK),
+    ("evidently", "404", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("evidently", "429", DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK),
+    ("evidently", "malformed-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("evidently", "truncated", CUT_BODY_IS_UNREACHABLE),
+    ("evidently", "wrong-type", DRIFT_HTML_PAGE_LEAVES_SOURCE_OK),
+    ("evidently", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
+    ("git", "silent", TIMEOUT_SAYS_NOT_WHERE),
 ];
 
 /// What a cell saw that it should not have.
@@ -1152,4 +875,89 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
         failures.join("\n")
     );
     assert_logs_clean();
+}
+
+#[tokio::test]
+async fn the_proxy_does_what_each_fault_says() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/x"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({"a": 1})),
+        )
+        .mount(&server)
+        .await;
+    let proxy = FaultProxy::start(*server.address()).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
+    let url = format!("{}/x?page=1", proxy.url());
+    let get = || client.get(&url).send();
+
+    let ok = get().await.expect("forwarded");
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.expect("body"), r#"{"a":1}"#);
+
+    proxy.set(Fault::Refused).await;
+    let refused = get().await.expect_err("refused");
+    assert!(refused.is_connect(), "{refused:?}");
+    proxy.set(Fault::None).await;
+    assert_eq!(get().await.expect("the same port again").status(), 200);
+
+    proxy.set(Fault::Silent).await;
+    assert!(get().await.expect_err("silent").is_timeout());
+
+    proxy.set(Fault::too_many_requests(RATE_LIMIT_WAIT)).await;
+    let limited = get().await.expect("an answer");
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "2");
+
+    proxy.set(Fault::Malformed).await;
+    let text = get().await.expect("an answer").text().await.expect("body");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_err(),
+        "{text}"
+    );
+
+    proxy.set(Fault::WrongType).await;
+    let page = get().await.expect("an answer");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+
+    proxy.set(Fault::Truncated).await;
+    let cut = get().await.expect("a head").bytes().await;
+    assert!(cut.is_err(), "the body was cut: {cut:?}");
+
+    proxy.set(Fault::Trickle).await;
+    let slow = get().await.expect("the head at once").bytes().await;
+    assert!(slow.expect_err("one byte a second").is_timeout());
+
+    let seen = proxy.seen();
+    assert!(
+        seen.iter()
+            .all(|s| s.target == "/x?page=1" && s.method == "GET")
+    );
+    assert_eq!(proxy.count(&Fault::None), 2);
+    assert_eq!(
+        proxy.count(&Fault::Refused),
+        0,
+        "a closed port sees nothing"
+    );
+    assert_eq!(proxy.count(&Fault::Silent), 1);
+
+    // The name that never resolves fails here at once, not after a timeout.
+    let started = Instant::now();
+    let lookup = tokio::net::lookup_host("opsdeck-fault.invalid:1")
+        .await
+        .map(|addrs| addrs.collect::<Vec<_>>());
+    assert!(lookup.is_err(), "{lookup:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
