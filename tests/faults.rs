@@ -782,8 +782,8 @@ fn action_for(kind: Kind) -> opsdeck::model::Action {
 }
 
 /// One action under one fault: never a false `done`; `failed` when nothing
-/// mutating reached the proxy, `unknown` when it did and the answer was
-/// lost; the token in no audit line.
+/// mutating reached the proxy or the backend said no, `unknown` when it was
+/// sent and the answer was lost; the token in no audit line.
 async fn action_cell(kind: Kind, case: Case) -> Problems {
     use opsdeck::app::audit::AuditLog;
     use opsdeck::app::executor::Executor;
@@ -812,7 +812,13 @@ async fn action_cell(kind: Kind, case: Case) -> Problems {
     let sent = proxy.seen()[before..]
         .iter()
         .any(|s| Kind::is_mutating(&s.method));
-    let expected = if sent { "unknown" } else { "failed" };
+    // The backend's own "no" (401, 429) changed nothing, sent or not.
+    let refusal = matches!(case, Case::Unauthorized | Case::TooMany);
+    let expected = if sent && !refusal {
+        "unknown"
+    } else {
+        "failed"
+    };
     if outcome.word() != expected {
         problems.push(format!(
             "{} (mutating request sent: {sent}), expected {expected}: {}",
@@ -824,6 +830,9 @@ async fn action_cell(kind: Kind, case: Case) -> Problems {
     let lines = std::fs::read_to_string(&audit).unwrap_or_default();
     if lines.contains(&marker) {
         problems.push("the token shows in the audit log".into());
+    }
+    if shows_query(outcome.detail()) {
+        problems.push(format!("the outcome shows a query: {}", outcome.detail()));
     }
     if outcome.detail().contains(&marker) {
         problems.push(format!(
@@ -845,6 +854,9 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
         for case in [
             Case::Refused,
             Case::Unresolvable,
+            Case::TlsToPlain,
+            Case::Unauthorized,
+            Case::TooMany,
             Case::Silent,
             Case::Truncated,
         ] {
