@@ -33,8 +33,15 @@ const RATE_LIMIT_WAIT: Duration = Duration::from_secs(2);
 const MARGIN: Duration = Duration::from_secs(5);
 /// A source must read again this soon after its fault ends.
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(45);
-/// Cells run at once (the machine is shared; timeouts are short).
-const CONCURRENT_CELLS: usize = 8;
+/// Cells (of every test here) run at once: the machine is shared and the
+/// timeouts are short, so an overloaded box must not look like a fault.
+static CELL_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+
+/// Run `work` once a cell slot is free.
+async fn in_a_slot<T>(work: impl std::future::Future<Output = T>) -> T {
+    let _slot = CELL_SLOTS.acquire().await.expect("cell slots stay open");
+    work.await
+}
 /// A stream fault must be noticed this soon (a few poll intervals).
 const STREAM_NOTICE_TIMEOUT: Duration = Duration::from_secs(12);
 
@@ -551,7 +558,6 @@ fn stderr_line(line: &str) {
 async fn every_backend_against_every_fault() {
     capture_logs();
     let started = Instant::now();
-    let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CELLS));
     let mut cells = Vec::new();
     for kind in KINDS {
         for case in CASES {
@@ -561,14 +567,7 @@ async fn every_backend_against_every_fault() {
                     kind.name(),
                     case.name()
                 )),
-                None => {
-                    let slots = slots.clone();
-                    let run = async move {
-                        let _slot = slots.acquire_owned().await.expect("semaphore");
-                        cell(kind, case).await
-                    };
-                    cells.push((kind, case, tokio::spawn(run)));
-                }
+                None => cells.push((kind, case, tokio::spawn(in_a_slot(cell(kind, case))))),
             }
         }
     }
@@ -860,7 +859,7 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
             Case::Silent,
             Case::Truncated,
         ] {
-            runs.push((kind, case, tokio::spawn(action_cell(kind, case))));
+            runs.push((kind, case, tokio::spawn(in_a_slot(action_cell(kind, case)))));
         }
     }
     let mut failures = Vec::new();

@@ -16,7 +16,7 @@ use crate::support_kube::{KubeServer, User, write_kubeconfig};
 use crate::{support_github, support_gitlab};
 
 /// The per-request timeout configured where the kind has one.
-pub const SOURCE_TIMEOUT: &str = "2s";
+pub const SOURCE_TIMEOUT: &str = "3s";
 /// The poll interval of every faulted source.
 pub const REFRESH: &str = "2s";
 
