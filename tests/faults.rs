@@ -368,12 +368,13 @@ async fn cell(kind: Kind, case: Case) -> Problems {
     let upstream = Upstream::start(kind, dir.path()).await;
     let proxy = FaultProxy::start(upstream.addr()).await;
     let marker = format!("opsdeck-marker-{}-{}", kind.name(), case.name());
-    let healthy = build(&config(kind, "healthy", &proxy.url(), dir.path(), &marker));
-    if let Err(e) = fetch_with_timeout(healthy.as_ref()).await {
+    let baseline = build(&config(kind, "baseline", &proxy.url(), dir.path(), &marker));
+    if let Err(e) = fetch_with_timeout(baseline.as_ref()).await {
         return vec![format!("HARNESS: the healthy read fails: {e}")];
     }
     if case.is_stream() {
-        return stream_cell(kind, case, &proxy, healthy).await;
+        // The stream runs from the proxy's own URL: the same source will do.
+        return stream_cell(kind, case, &proxy, baseline).await;
     }
     let mut problems = Problems::new();
     let source = build(&config(

@@ -513,13 +513,20 @@ async fn forward(
             if client.write_all(&answer.raw).await.is_err() {
                 return;
             }
-            let mut rest = answer.rest;
-            let _ = upstream.read_to_end(&mut rest).await;
-            for byte in rest {
-                if client.write_all(&[byte]).await.is_err() {
-                    return;
+            // Byte by byte as the upstream sends (a stream never ends).
+            let mut pending = answer.rest;
+            let mut chunk = vec![0u8; 8192];
+            loop {
+                for byte in std::mem::take(&mut pending) {
+                    if client.write_all(&[byte]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(TRICKLE_INTERVAL).await;
                 }
-                tokio::time::sleep(TRICKLE_INTERVAL).await;
+                match upstream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => pending.extend_from_slice(&chunk[..n]),
+                }
             }
         }
         Fault::Truncated => {
