@@ -766,7 +766,7 @@ fn action_for(kind: Kind) -> opsdeck::model::Action {
         Kind::Github => (ActionKind::Rerun, TargetKind::Run, "11"),
         Kind::Gitlab => (ActionKind::RerunFailed, TargetKind::Run, "61"),
         Kind::Jenkins => (ActionKind::Dispatch, TargetKind::Pipeline, "deploy"),
-        Kind::ArgoRest => (ActionKind::Sync, TargetKind::App, "web"),
+        Kind::ArgoRest | Kind::ArgoKube => (ActionKind::Sync, TargetKind::App, "web"),
         other => panic!("no action for {other:?}"),
     };
     Action {
@@ -850,7 +850,13 @@ const KNOWN_ACTION_GAPS: &[(&str, &str, &str)] = &[];
 async fn actions_under_faults_are_failed_or_unknown_never_done() {
     capture_logs();
     let mut runs = Vec::new();
-    for kind in [Kind::Github, Kind::Gitlab, Kind::Jenkins, Kind::ArgoRest] {
+    for kind in [
+        Kind::Github,
+        Kind::Gitlab,
+        Kind::Jenkins,
+        Kind::ArgoRest,
+        Kind::ArgoKube,
+    ] {
         for case in [
             Case::Refused,
             Case::Unresolvable,
@@ -860,6 +866,12 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
             Case::Silent,
             Case::Truncated,
         ] {
+            if kind.is_kube() && case == Case::Silent {
+                // A kube request has no timeout of its own: a silent API
+                // server is given up on at ACTION_TIMEOUT (60 s), too long here.
+                stderr_line("not run: argocd-kube action × silent: waits ACTION_TIMEOUT (60 s)");
+                continue;
+            }
             runs.push((kind, case, tokio::spawn(in_a_slot(action_cell(kind, case)))));
         }
     }
