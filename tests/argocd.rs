@@ -4,6 +4,10 @@
 //! the drill-down, every action's exact request and audit line, the
 //! rollback precondition, 401/403/404, and the headless `sync` command.
 
+#[allow(dead_code)] // this binary uses only the skip rule
+#[path = "support/server.rs"]
+mod server;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -1027,11 +1031,8 @@ async fn an_untrusted_certificate_names_the_ca_file_fix_and_ca_file_fixes_it() {
     ]
     .concat();
     if !openssl(d, &ca) {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "openssl is needed for the TLS test under CI"
-        );
-        eprintln!("skipped: openssl is not installed");
+        server::Missing::new("openssl", "not on PATH")
+            .skip("Install it with `apt-get install -y openssl`.");
         return;
     }
     let csr = [
@@ -1073,31 +1074,35 @@ async fn an_untrusted_certificate_names_the_ca_file_fix_and_ca_file_fixes_it() {
             "leaf.ext"
         ]
     ));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    // Port 0: s_server binds a free port itself and says which on stdout
+    // ("ACCEPT 127.0.0.1:N"), so no other process can take it in between.
+    let accepted = d.join("s_server.out");
     let server = std::process::Command::new("openssl")
-        .args([
-            "s_server", "-quiet", "-www", "-cert", "leaf.pem", "-key", "leaf.key",
-        ])
-        .arg("-accept")
-        .arg(format!("127.0.0.1:{port}"))
+        .args(["s_server", "-www", "-cert", "leaf.pem", "-key", "leaf.key"])
+        .args(["-accept", "127.0.0.1:0"])
         .current_dir(d)
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&accepted).expect("s_server output file"))
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("openssl s_server starts");
     let _server = Killed(server);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    let port = loop {
+        let said = std::fs::read_to_string(&accepted).unwrap_or_default();
+        let port = said
+            .lines()
+            .find_map(|l| l.strip_prefix("ACCEPT 127.0.0.1:"))
+            .and_then(|p| p.trim().parse::<u16>().ok());
+        if let Some(port) = port {
+            break port;
+        }
         assert!(
             std::time::Instant::now() < deadline,
-            "the TLS server did not listen"
+            "the TLS server did not say where it listens: {said}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
     std::fs::write(d.join("token"), "t").expect("token");
     let config = |ca_file: Option<PathBuf>| ArgoCdConfig {
         url: format!("https://127.0.0.1:{port}"),
@@ -1167,4 +1172,130 @@ async fn project_and_selector_scope_the_list_and_the_cli_context_supplies_the_to
             .and_then(|v| v.to_str().ok()),
         Some("Bearer cli-token")
     );
+}
+
+/// An argocd-server whose event stream opens, sends `events[n]` on its
+/// n-th connection, then stays open and silent (a half-open connection:
+/// no event, no keep-alive, never closed). The app list answers `list`.
+/// Returns its URL and how many streams were opened.
+async fn silent_stream_server(
+    list: Value,
+    events: Vec<String>,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let streams = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let opened = streams.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match socket.read(&mut byte).await {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head).to_string();
+            if head.starts_with("GET /api/v1/stream/applications") {
+                let n = opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let event = events.get(n).or(events.last()).cloned().unwrap_or_default();
+                let chunk = format!("{event}\n");
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n",
+                    chunk.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+                held.push(socket);
+            } else {
+                let body = list.to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        }
+    });
+    (url, streams)
+}
+
+#[tokio::test]
+async fn a_stream_that_goes_silent_is_left_listed_again_and_reopened() {
+    let f = fixture().await;
+    let mut degraded = web();
+    degraded["status"]["health"] = json!({"status": "Degraded", "message": "pod crash"});
+    let (url, streams) = silent_stream_server(
+        list(vec![web()]),
+        vec![
+            json!({"result": {"type": "ADDED", "application": payments()}}).to_string(),
+            json!({"result": {"type": "MODIFIED", "application": degraded}}).to_string(),
+        ],
+    )
+    .await;
+    let mut config = f.config();
+    config.url = url;
+    // Refreshing every second: two silent seconds and the stream is dead.
+    let source = Arc::new(
+        ArgoCdSource::new("argo", config, Duration::from_secs(1))
+            .with_stream_retry(Duration::from_millis(50)),
+    ) as Arc<dyn Source>;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let task = {
+        let source = source.clone();
+        let wake = wake.clone();
+        tokio::spawn(async move { source.watch(0, &tx, &wake).await })
+    };
+    // The first stream's event arrives, then it goes quiet.
+    let mut live = next_event(&mut rx).await.expect("listed");
+    while live.apps.len() < 2 {
+        live = next_event(&mut rx).await.expect("streamed");
+    }
+    // Left after the silence, listed again, reopened: the second stream's
+    // change shows.
+    while app(&live, "web").health != Health::Degraded {
+        live = next_event(&mut rx).await.expect("read again");
+    }
+    assert!(
+        streams.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "the silent stream was reopened"
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn server_sent_events_are_read_and_an_unreadable_one_does_not_stop_the_rest() {
+    let f = fixture().await;
+    f.serve_list(vec![web()]).await;
+    let mut degraded = web();
+    degraded["status"]["health"] = json!({"status": "Degraded", "message": "pod crash"});
+    let events = format!(
+        ": keep-alive\n\nevent: message\ndata: {}\n\ndata: {{\"result\": {{\"type\": \n\ndata: {}\n\n",
+        json!({"result": {"type": "ADDED", "application": payments()}}),
+        json!({"result": {"type": "MODIFIED", "application": degraded}}),
+    );
+    Mock::given(method("GET"))
+        .and(path("/api/v1/stream/applications"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(events, "text/event-stream"))
+        .mount(&f.server)
+        .await;
+    let source = Arc::new(f.source()) as Arc<dyn Source>;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let task = {
+        let source = source.clone();
+        let wake = wake.clone();
+        tokio::spawn(async move { source.watch(0, &tx, &wake).await })
+    };
+    let mut live = next_event(&mut rx).await.expect("listed");
+    while live.apps.len() < 2 || app(&live, "web").health != Health::Degraded {
+        live = next_event(&mut rx).await.expect("streamed");
+    }
+    assert_eq!(app(&live, "payments").sync, SyncStatus::OutOfSync);
+    task.abort();
 }

@@ -437,6 +437,31 @@ fn a_refused_precondition_says_why() {
 }
 
 #[test]
+fn a_headless_action_is_resolved_as_the_dashboard_resolves_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A model's rollback moves its serving alias back.
+    let (code, stdout, stderr) =
+        run(opsdeck(dir.path()).args(["--demo", "rollback", "demo/churn", "--dry-run"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with("will point demo/churn alias \"champion\" from version"),
+        "{stdout}"
+    );
+    // A run's refresh is a read, which the command just did.
+    let (code, stdout, stderr) = run(opsdeck(dir.path()).args(["--demo", "refresh", "demo/4137"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("nothing to send"), "{stdout}");
+    // An action on the wrong kind of target says what it applies to.
+    let (code, _, stderr) =
+        run(opsdeck(dir.path()).args(["--demo", "cancel", "demo/web", "--yes"]));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cancel applies to pipeline runs (tab 2), not to an app"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_targets_are_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (code, _, stderr) = run(opsdeck(dir.path()).args(["--demo", "sync", "payments"]));

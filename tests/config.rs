@@ -58,7 +58,13 @@ fn every_invalid_fixture_fails_with_its_file_line_column_and_message() {
 
 #[test]
 fn every_valid_fixture_passes() {
-    for file in fixtures("valid") {
+    let files = fixtures("valid");
+    // An empty folder would pass without checking anything.
+    assert!(
+        !files.is_empty(),
+        "no .toml fixtures in tests/fixtures/config/valid: nothing was checked"
+    );
+    for file in files {
         let out = opsdeck()
             .arg("--config")
             .arg(&file)

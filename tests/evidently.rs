@@ -335,7 +335,7 @@ async fn refused_or_unreachable_fails_the_source_and_the_token_is_sent() {
         .expect_err("refused");
     assert!(matches!(err, SourceError::Auth(_)), "{err}");
 
-    let port = support::server::free_port();
+    let (_held, port) = support::server::refused_port();
     let err = read(&config(
         &format!("http://127.0.0.1:{port}"),
         "churn-monitoring",

@@ -4,7 +4,8 @@
 //! here: mapping, a malformed object among good ones, live changes, a
 //! relist after 410 Gone, a cut watch resuming, reconcile / reconcile with
 //! source / suspend / resume and their refusals, RBAC and credential
-//! failures, and two clusters at once.
+//! failures, two clusters at once, and a rollback that is the linked
+//! repository's revert, alike in the dashboard and the real binary.
 
 mod support_kube;
 
@@ -1047,6 +1048,67 @@ async fn watches_ending_at_their_timeout_resume_without_a_relist_or_an_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_that_goes_silent_without_closing_is_left_and_nothing_is_missed() {
+    let server = cluster().await;
+    let fixture = kubeconfig(&[("prod", &server)]);
+    // Refreshing every second: a watch silent for twice that (and past its
+    // own one-second end) is dead.
+    let mut live = watch(
+        Arc::new(flux_with_refresh(&fixture, Duration::from_secs(1))),
+        0,
+    );
+    live.until_app("flux-system/web", |a| a.health == Health::Healthy)
+        .await;
+    // Each watch asks the API server to end it after one refresh, so a
+    // healthy quiet watch is never silent for long.
+    tokio::time::timeout(WAIT_TIMEOUT, async {
+        while !server
+            .requests()
+            .iter()
+            .any(|r| r.contains("watch=true") && r.contains("timeoutSeconds=1"))
+        {
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    })
+    .await
+    .expect("watches with timeoutSeconds=1");
+
+    // The connection stays open and says nothing more; the change happens
+    // meanwhile.
+    server.silence_watches(true);
+    server.apply(kustomization(
+        "flux-system",
+        "web",
+        SHA_B,
+        ready("False", "HealthCheckFailed", "timeout"),
+    ));
+    let down = live
+        .until("the silent watch to be noticed", |r| r.is_err())
+        .await
+        .expect_err("an error");
+    assert!(down.starts_with("reconnecting: "), "{down}");
+    // The connection comes back: the change made while it was silent shows.
+    server.silence_watches(false);
+    live.until_app("flux-system/web", |a| a.health == Health::Degraded)
+        .await;
+}
+
+/// A Flux source on the "prod" context that refreshes every `refresh`.
+fn flux_with_refresh(fixture: &Fixture, refresh: Duration) -> FluxSource {
+    FluxSource::new(
+        "flux-prod",
+        FluxConfig {
+            cluster: KubeTarget {
+                context: Some("prod".into()),
+                kubeconfig: Some(fixture.kubeconfig.clone()),
+                namespaces: Vec::new(),
+            },
+        },
+        refresh,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_binary_reads_two_clusters_and_suspends_headless() {
     let prod = cluster().await;
     let staging = KubeServer::start().await;
@@ -1069,15 +1131,7 @@ async fn the_real_binary_reads_two_clusters_and_suspends_headless() {
         ),
     )
     .expect("config");
-    let opsdeck = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-        cmd.arg("--config")
-            .arg(&config)
-            .args(args)
-            .env("XDG_STATE_HOME", dir.path())
-            .env_remove("KUBECONFIG");
-        cmd
-    };
+    let opsdeck = |args: &[&str]| binary(&config, dir.path(), args);
 
     let out = opsdeck(&["status", "--format", "json"])
         .output()
@@ -1175,5 +1229,206 @@ async fn reconcile_with_source_of_a_chart_template_reconciles_its_helm_chart_fir
             "PATCH /apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/helmcharts/podinfo-podinfo?",
             "PATCH /apis/helm.toolkit.fluxcd.io/v2/namespaces/podinfo/helmreleases/podinfo?"
         ]
+    );
+}
+
+/// The real binary on `config`, its state under `state_dir`, no terminal.
+fn binary(
+    config: &std::path::Path,
+    state_dir: &std::path::Path,
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+    cmd.arg("--config")
+        .arg(config)
+        .args(args)
+        .env("XDG_STATE_HOME", state_dir)
+        .env_remove("KUBECONFIG")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Run git with a fixed identity and no user or system config.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A bare remote whose `apps/web` went from 2 to 3 replicas, and the clone
+/// a `git` source works in. Returns the clone.
+fn fleet_repository(root: &std::path::Path) -> PathBuf {
+    git(root, &["init", "-q", "--bare", "-b", "main", "remote.git"]);
+    git(root, &["clone", "-q", "remote.git", "seed"]);
+    let seed = root.join("seed");
+    git(&seed, &["checkout", "-q", "-b", "main"]);
+    for (replicas, subject) in [(2, "web: first version"), (3, "web: 3 replicas")] {
+        std::fs::create_dir_all(seed.join("apps/web")).expect("mkdir");
+        std::fs::write(
+            seed.join("apps/web/values.yaml"),
+            format!("replicas: {replicas}\n"),
+        )
+        .expect("write");
+        git(&seed, &["add", "-A"]);
+        git(&seed, &["commit", "-q", "-m", subject]);
+    }
+    git(&seed, &["push", "-q", "origin", "main"]);
+    git(root, &["clone", "-q", "remote.git", "clone"]);
+    let clone = root.join("clone");
+    git(&clone, &["config", "user.name", "On Call"]);
+    git(&clone, &["config", "user.email", "oncall@example.com"]);
+    clone
+}
+
+/// The dashboard on `config`'s sources, each read once, as the TUI holds them.
+async fn dashboard_of(config: &std::path::Path) -> opsdeck::app::State {
+    use opsdeck::app::{Keymap, Msg, State, update};
+    let config = opsdeck::config::load(config).expect("config");
+    let sources = opsdeck::sources::build_all(&config);
+    let states = sources
+        .iter()
+        .zip(&config.sources)
+        .map(|(s, c)| opsdeck::cli::source_state(s.as_ref(), c.production))
+        .collect();
+    let now = chrono::Utc::now();
+    let mut state = State::new(states, Keymap::default(), false, now);
+    for (index, source) in sources.iter().enumerate() {
+        let result = source.fetch().await.map_err(|e| e.to_string());
+        assert!(result.is_ok(), "{} reads: {result:?}", source.name());
+        let event = SourceEvent {
+            source: index,
+            at: now,
+            result,
+        };
+        update(&mut state, Msg::Source(event));
+    }
+    state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flux_rollback_is_the_same_revert_in_the_dashboard_and_headless() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use opsdeck::app::state::Overlay;
+    use opsdeck::app::{Command, Msg, update};
+    let server = cluster().await;
+    let fixture = kubeconfig(&[("prod", &server)]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clone = fleet_repository(dir.path());
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[source]]\nname = \"flux-prod\"\nkind = \"flux\"\ncontext = \"prod\"\nkubeconfig = \"{}\"\n\n\
+             [[source]]\nname = \"fleet\"\nkind = \"git\"\npath = \"{}\"\nbranch = \"main\"\nfollow = \"1s\"\n\n\
+             [[source.app]]\nname = \"web\"\npath = \"apps/web\"\nlink = \"flux-prod/flux-system/web\"\n",
+            fixture.kubeconfig.display(),
+            clone.display()
+        ),
+    )
+    .expect("config");
+    let opsdeck = |args: &[&str]| binary(&config, dir.path(), args);
+
+    // The dashboard: `b` on the Flux app, the picker's default, the confirmation.
+    let mut state = dashboard_of(&config).await;
+    select(&mut state, "flux-prod", "flux-system/web");
+    update(&mut state, Msg::Command(Command::Rollback));
+    assert!(
+        matches!(state.overlay, Some(Overlay::Picker(_))),
+        "the revert picker, not {:?} ({:?})",
+        state.overlay,
+        state.status
+    );
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    update(&mut state, Msg::Key(enter));
+    let Some(Overlay::Confirm(confirm)) = state.overlay.clone() else {
+        panic!(
+            "a confirmation, not {:?} ({:?})",
+            state.overlay, state.status
+        );
+    };
+    let on_screen = confirm.action;
+    assert_eq!(on_screen.kind, ActionKind::Rollback);
+    assert_eq!(
+        on_screen.target,
+        Target::new("fleet", TargetKind::App, "web")
+    );
+    assert!(
+        on_screen.effect.starts_with("revert ")
+            && on_screen.effect.contains("\"web: 3 replicas\"")
+            && on_screen
+                .effect
+                .ends_with("then refresh flux-prod/flux-system/web and follow it"),
+        "{}",
+        on_screen.effect
+    );
+
+    // Headless: the same action, sent: the revert is pushed, the Flux app reconciled.
+    let out = opsdeck(&["rollback", "flux-prod/flux-system/web", "--yes"])
+        .output()
+        .await
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.lines().next(),
+        Some(format!("will {}", on_screen.effect).as_str()),
+        "{stdout}"
+    );
+    assert!(stdout.contains("pushed to main"), "{stdout}");
+    let remote = dir.path().join("remote.git");
+    assert_eq!(
+        git(&remote, &["show", "main:apps/web/values.yaml"]),
+        "replicas: 2"
+    );
+    assert!(
+        git(&remote, &["log", "-1", "--format=%s", "main"]).starts_with("Revert"),
+        "a revert commit on top"
+    );
+    assert!(
+        server
+            .get("Kustomization", "flux-system", "web")
+            .and_then(|o| o
+                .pointer("/metadata/annotations/reconcile.fluxcd.io~1requestedAt")
+                .cloned())
+            .is_some(),
+        "the Flux app was asked to reconcile after the push"
+    );
+
+    // A Flux app without a repository: the same refusal in both.
+    let mut state = dashboard_of(&config).await;
+    select(&mut state, "flux-prod", "flux-system/api");
+    update(&mut state, Msg::Command(Command::Rollback));
+    assert_eq!(state.overlay, None, "nothing offered");
+    let said = state.status.as_ref().map(|s| s.text.clone());
+    assert_eq!(
+        said,
+        Some(format!(
+            "flux-prod/flux-system/api: {}",
+            opsdeck::sources::flux::NO_ROLLBACK
+        ))
+    );
+    let out = opsdeck(&["rollback", "flux-prod/flux-system/api", "--yes"])
+        .output()
+        .await
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!("opsdeck: {}", said.unwrap_or_default())
     );
 }

@@ -1,12 +1,20 @@
 //! The git source against real repositories in temp dirs: a bare remote over
-//! `file://` and over `git daemon` on 127.0.0.1. Reverts pushed, concurrent
+//! `file://` and over `git daemon` on 127.0.0.1 (skipped, or failed under
+//! CI=true, where git has no daemon). Reverts pushed, concurrent
 //! pushes, conflicts, dirty clones, `push = "branch"`, read-only, and the
 //! linked app refreshed after the push.
 
+#[allow(dead_code)] // this binary uses only the skip rule
+#[path = "support/server.rs"]
+mod server;
+
 use std::net::TcpListener;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use opsdeck::app::audit::AuditLog;
 use opsdeck::app::executor::Executor;
@@ -472,57 +480,105 @@ fn an_unknown_commit_is_refused_by_name() {
     );
 }
 
-/// `git daemon` on a free port of 127.0.0.1, serving `base`, push enabled.
+/// How to get `git daemon` where it is missing.
+const DAEMON_HOW: &str = "It ships with git on Debian and Ubuntu; elsewhere install it \
+                          (e.g. `dnf install git-daemon`).";
+
+/// `git daemon` serving `base` on 127.0.0.1, push enabled. The test binds
+/// and keeps the listening socket and hands each connection to a
+/// `git daemon --inetd`, so no other process can take the port between
+/// choosing it and serving on it.
 struct Daemon {
-    child: Child,
     port: u16,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
-    fn start(base: &Path) -> Daemon {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let child = Command::new("git")
-            .args([
-                "daemon",
-                "--listen=127.0.0.1",
-                &format!("--port={port}"),
-                &format!("--base-path={}", base.display()),
-                "--export-all",
-                "--enable=receive-pack",
-                "--reuseaddr",
-            ])
-            .arg(base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("git daemon starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "git daemon did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+    /// None (after the calling test said it is skipped, or failed under
+    /// CI) when this git has no daemon.
+    fn start(base: &Path) -> Option<Daemon> {
+        if let Err(missing) = daemon_installed() {
+            missing.skip(DAEMON_HOW);
+            return None;
         }
-        Daemon { child, port }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let base = base.to_path_buf();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let acceptor = std::thread::spawn(move || {
+            let mut served: Vec<Child> = Vec::new();
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let reply = stream.try_clone().expect("clone the connection");
+                let child = Command::new("git")
+                    .args([
+                        "daemon",
+                        "--inetd",
+                        &format!("--base-path={}", base.display()),
+                        "--export-all",
+                        "--enable=receive-pack",
+                    ])
+                    .arg(&base)
+                    .stdin(Stdio::from(OwnedFd::from(stream)))
+                    .stdout(Stdio::from(OwnedFd::from(reply)))
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("git daemon --inetd starts");
+                served.push(child);
+            }
+            for mut child in served {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        });
+        Some(Daemon {
+            port,
+            stop,
+            acceptor: Some(acceptor),
+        })
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the acceptor so it sees the stop.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// Whether `git daemon` exists: it lives in git's exec path, and some
+/// distributions package it apart from git.
+fn daemon_installed() -> Result<(), server::Missing> {
+    let out = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .map_err(|e| server::Missing::new("git", format!("cannot run git: {e}")))?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if dir.join("git-daemon").is_file() {
+        Ok(())
+    } else {
+        Err(server::Missing::new(
+            "git daemon",
+            format!("no git-daemon in {}", dir.display()),
+        ))
     }
 }
 
 #[test]
 fn a_revert_is_pushed_over_git_daemon() {
     let repos = Repos::new();
-    let daemon = Daemon::start(repos.root());
+    let Some(daemon) = Daemon::start(repos.root()) else {
+        return;
+    };
     let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
     git(repos.root(), &["clone", "-q", &url, "over-daemon"]);
     let clone = repos.root().join("over-daemon");

@@ -1104,10 +1104,13 @@ async fn refused_and_lost_actions_say_so_in_gitlabs_words() {
         "{outcome:?}"
     );
 
-    // Nobody there: nothing was sent.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    // Nobody there: nothing was sent. The port is bound but not listening
+    // (refused), and held so no other process can take it meanwhile.
+    let closed = tokio::net::TcpSocket::new_v4().expect("socket");
+    closed
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("port");
     let port = closed.local_addr().expect("addr").port();
-    drop(closed);
     let mut config = f.config();
     config.url = format!("http://127.0.0.1:{port}");
     let gone = Arc::new(GitlabSource::new(NAME, config, Duration::from_secs(30)));

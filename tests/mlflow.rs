@@ -669,7 +669,7 @@ async fn a_refused_or_unreachable_rollback_fails_cleanly_and_a_failed_tag_is_sai
     );
 
     // Nobody listening: nothing was sent.
-    let port = support::server::free_port();
+    let (_held, port) = support::server::refused_port();
     let source: Arc<dyn opsdeck::sources::Source> =
         support::source_of(&config(&format!("http://127.0.0.1:{port}"), &["churn"]));
     let executor = Executor::new(

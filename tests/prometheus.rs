@@ -407,7 +407,7 @@ async fn unauthorised_or_unreachable_fails_the_whole_source() {
         assert!(matches!(err, SourceError::Auth(_)), "{status}: {err}");
         assert!(err.to_string().contains(&status.to_string()), "{err}");
     }
-    let port = support::server::free_port();
+    let (_held, port) = support::server::refused_port();
     let err = support::source_of(&config(&format!("http://127.0.0.1:{port}"), "", CHURN))
         .fetch()
         .await

@@ -1,6 +1,7 @@
 //! The action registry: for each action kind, what it applies to, what must
 //! hold before it is offered, and the one line stating its exact effect.
-//! The TUI, the confirmation dialog and the headless commands all plan here.
+//! The resolver (`app::resolver`) decides which plan a request gets; the
+//! preconditions are checked here, once.
 
 use crate::app::state::PickerEntry;
 use crate::model::{
@@ -415,14 +416,16 @@ pub fn plan_model(
     })
 }
 
-fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
+/// Said when an action is asked of the wrong kind of target.
+pub fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
     let wants = match kind.target_kind() {
         TargetKind::Run => "pipeline runs (tab 2)",
         TargetKind::App => "GitOps apps (tab 3)",
         TargetKind::Model => "models (tab 4)",
         TargetKind::Pipeline => "pipelines (start a new run from tab 2)",
     };
-    format!("{kind} applies to {wants}, not to a {got}")
+    let article = if got == TargetKind::App { "an" } else { "a" };
+    format!("{kind} applies to {wants}, not to {article} {got}")
 }
 
 /// A repository app's rollback: revert one commit touching its folder and

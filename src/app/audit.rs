@@ -9,20 +9,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::model::{Action, ActionKind, Outcome, TargetKind, Timestamp};
-
-/// The user running opsdeck, as the audit log names them.
-pub fn current_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .or_else(|| whoami::username().ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-pub fn host() -> String {
-    gethostname::gethostname().to_string_lossy().into_owned()
-}
+use crate::model::{Action, ActionKind, Operator, Outcome, TargetKind, Timestamp};
 
 /// `$XDG_STATE_HOME/opsdeck/audit.jsonl` (`~/.local/state/…` when unset).
 pub fn default_path() -> PathBuf {
@@ -63,8 +50,7 @@ pub struct AuditRecord<'a> {
 pub struct AuditLog {
     path: PathBuf,
     file: Mutex<Option<File>>,
-    user: String,
-    host: String,
+    operator: Operator,
     via: &'static str,
 }
 
@@ -74,8 +60,7 @@ impl AuditLog {
         AuditLog {
             path,
             file: Mutex::new(None),
-            user: current_user(),
-            host: host(),
+            operator: Operator::current(),
             via,
         }
     }
@@ -104,8 +89,8 @@ impl AuditLog {
         let record = AuditRecord {
             time: chrono::Utc::now(),
             id: id.to_string(),
-            user: &self.user,
-            host: &self.host,
+            user: &self.operator.user,
+            host: &self.operator.host,
             via: self.via,
             source: &action.target.source,
             target_kind: action.target.kind,

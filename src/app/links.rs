@@ -4,8 +4,8 @@
 //! deployed app learns who wrote the commit it runs.
 
 use crate::app::state::SourceState;
+use crate::model::repo_url::normalize_url;
 use crate::model::{SyncStatus, Target, TargetKind};
-use crate::sources::git::repo::normalize_url;
 
 /// Where an app sits: (source index, app index).
 type AppAt = (usize, usize);

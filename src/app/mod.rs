@@ -8,6 +8,7 @@ pub mod command;
 pub mod executor;
 pub mod keymap;
 pub mod links;
+pub mod resolver;
 pub mod state;
 pub mod update;
 pub mod views;

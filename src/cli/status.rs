@@ -221,7 +221,7 @@ pub async fn status(globals: Globals, format: StatusFormat) -> u8 {
         .iter()
         .map(|s| (s.name().to_string(), s.kind().to_string()))
         .collect();
-    let reads = super::read_linked(&sources).await;
+    let reads = super::read_linked(&sources, &config.sources).await;
     // Attention is judged on the domain objects, as the Overview does:
     // failing runs are the newest per pipeline and branch, and a
     // repository's view of an app defers to the app it deploys to.

@@ -4,7 +4,9 @@
 pub mod action;
 pub mod drift;
 pub mod gitops;
+pub mod identity;
 pub mod pipeline;
+pub mod repo_url;
 
 pub use action::{Action, ActionKind, Follow, Outcome, SyncOptions, Target, TargetKind};
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse};
@@ -12,6 +14,7 @@ pub use gitops::{
     AppDetail, Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase,
     RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus, TreeNode,
 };
+pub use identity::Operator;
 pub use pipeline::{
     DispatchForm, FormInput, Job, LOG_TAIL_LINES, LogTail, PipelineRun, RunStatus, Step,
 };

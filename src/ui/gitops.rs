@@ -11,7 +11,7 @@ use crate::model::{GitOpsApp, OperationPhase, short_rev};
 use crate::theme::Theme;
 use crate::ui::pane::{self, Nouns, TabView};
 use crate::ui::table::Column;
-use crate::ui::{argocd, busy_marker, detail, format, repo, status};
+use crate::ui::{app_detail, busy_marker, detail, format, repo, status};
 
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "details"),
@@ -287,7 +287,7 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
                     width,
                 ));
             }
-            lines.extend(argocd::operation_results(state, theme, app, width));
+            lines.extend(app_detail::operation_results(state, theme, app, width));
         }
     }
 
@@ -303,7 +303,7 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
     if app.history.is_empty() {
         lines.push(Line::styled("   no deploy history", theme.muted()));
         lines.extend(repo::diff_lines(theme, app));
-        lines.extend(argocd::drill_down(state, theme, app));
+        lines.extend(app_detail::drill_down(state, theme, app));
         return lines;
     }
     lines.push(Line::styled(
@@ -353,6 +353,6 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
         ]));
     }
     lines.extend(repo::diff_lines(theme, app));
-    lines.extend(argocd::drill_down(state, theme, app));
+    lines.extend(app_detail::drill_down(state, theme, app));
     lines
 }

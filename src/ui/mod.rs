@@ -1,7 +1,7 @@
 //! Drawing: a pure function of `&State` that builds only what is visible.
 //! One file per pane, shared widgets beside them; reads app's State only.
 
-mod argocd;
+mod app_detail;
 mod chart;
 mod chrome;
 mod confirm;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::server::{Server, free_port, locate, require};
+use super::server::{Missing, Server, locate, shared};
 
 /// The first start imports pandas, scipy and friends: give it time.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -23,23 +23,20 @@ pub struct Evidently {
     pub project_id: String,
 }
 
-static EVIDENTLY: OnceLock<Option<Evidently>> = OnceLock::new();
+static EVIDENTLY: OnceLock<Result<Evidently, Missing>> = OnceLock::new();
 
-/// The shared service, or None (after saying why) when Evidently is absent.
+/// The shared service, or None (after the calling test said it is skipped,
+/// or failed under CI) when Evidently is not installed.
 pub fn evidently() -> Option<&'static Evidently> {
-    EVIDENTLY.get_or_init(start).as_ref()
+    shared(&EVIDENTLY, start, HOW)
 }
 
-fn start() -> Option<Evidently> {
+fn start() -> Result<Evidently, Missing> {
     let venv = dirs::home_dir()
         .map(|h| h.join(".cache/opsdeck/evidently-venv/bin/evidently"))
         .into_iter()
         .collect::<Vec<PathBuf>>();
-    let evidently = require(
-        locate("OPSDECK_EVIDENTLY", "evidently", &venv),
-        "evidently",
-        HOW,
-    )?;
+    let evidently = locate("OPSDECK_EVIDENTLY", "evidently", &venv)?;
     // The venv's own python runs the seeding script.
     let python = evidently
         .parent()
@@ -70,17 +67,17 @@ fn start() -> Option<Evidently> {
         .unwrap_or_default()
         .trim()
         .to_string();
-    let port = free_port();
     let args = vec![
         "ui".to_string(),
         "--host".into(),
         "127.0.0.1".into(),
+        // Port 0: uvicorn binds a free port itself and logs which.
         "--port".into(),
-        port.to_string(),
+        "0".into(),
         "--workspace".into(),
         workspace.display().to_string(),
     ];
-    let server = Server::start(&evidently, &args, dir, port, &NO_TELEMETRY);
+    let server = Server::start(&evidently, &args, dir, &NO_TELEMETRY, START_TIMEOUT);
     server.wait_ready("/api/projects", START_TIMEOUT);
-    Some(Evidently { server, project_id })
+    Ok(Evidently { server, project_id })
 }

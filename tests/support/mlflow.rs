@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::server::{Server, block_on_thread, free_port, locate, require};
+use super::server::{Missing, Server, block_on_thread, locate, shared};
 
 /// First start creates the SQLite schema (many migrations): give it time.
 const START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -33,31 +33,32 @@ pub struct Mlflow {
     pub churn_times_ms: Vec<i64>,
 }
 
-static MLFLOW: OnceLock<Option<Mlflow>> = OnceLock::new();
+static MLFLOW: OnceLock<Result<Mlflow, Missing>> = OnceLock::new();
 
-/// The shared server, or None (after saying why) when MLflow is absent.
+/// The shared server, or None (after the calling test said it is skipped,
+/// or failed under CI) when MLflow is not installed.
 pub fn mlflow() -> Option<&'static Mlflow> {
-    MLFLOW.get_or_init(start).as_ref()
+    shared(&MLFLOW, start, HOW)
 }
 
-fn start() -> Option<Mlflow> {
+fn start() -> Result<Mlflow, Missing> {
     let venv = dirs::home_dir()
         .map(|h| h.join(".cache/opsdeck/mlflow-venv/bin/mlflow"))
         .into_iter()
         .collect::<Vec<PathBuf>>();
-    let mlflow = require(locate("OPSDECK_MLFLOW", "mlflow", &venv), "mlflow", HOW)?;
+    let mlflow = locate("OPSDECK_MLFLOW", "mlflow", &venv)?;
     let dir: PathBuf = tempfile::Builder::new()
         .prefix("opsdeck-mlflow-")
         .tempdir()
         .expect("temp dir")
         .keep();
-    let port = free_port();
     let args = vec![
         "server".to_string(),
         "--host".into(),
         "127.0.0.1".into(),
+        // Port 0: uvicorn binds a free port itself and logs which.
         "--port".into(),
-        port.to_string(),
+        "0".into(),
         "--backend-store-uri".into(),
         format!("sqlite:///{}", dir.join("mlflow.db").display()),
         "--default-artifact-root".into(),
@@ -71,11 +72,11 @@ fn start() -> Option<Mlflow> {
         ("DO_NOT_TRACK", "true"),
         ("MLFLOW_TRACKING_URI", ""),
     ];
-    let server = Server::start(&mlflow, &args, dir, port, &env);
+    let server = Server::start(&mlflow, &args, dir, &env, START_TIMEOUT);
     server.wait_ready("/health", START_TIMEOUT);
     let url = server.url();
     let churn_times_ms = block_on_thread(seed(&url));
-    Some(Mlflow {
+    Ok(Mlflow {
         server,
         churn_times_ms,
     })

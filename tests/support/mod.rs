@@ -1,9 +1,11 @@
 //! Shared harness of the drift-backend tests: real servers (Prometheus,
-//! MLflow, Evidently) started once per test binary on 127.0.0.1 with free ports and
-//! temp dirs, and small helpers for configs and the real binary.
+//! MLflow, Evidently) started once per test binary on 127.0.0.1 (each binds
+//! port 0 itself) in temp dirs, and small helpers for configs and the real
+//! binary.
 //!
-//! A server binary that cannot be found skips its tests with a message, or
-//! fails them when `CI=true`: in CI an absent server is a failure.
+//! A server binary that cannot be found makes each test that needs it print
+//! `skipped: <what> is not installed` (visible in plain `cargo test`), or
+//! fail when `CI=true`: in CI an absent server is a failure.
 #![allow(dead_code)] // each test binary uses its own part
 
 pub mod evidently;

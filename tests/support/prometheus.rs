@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::server::{Server, free_port, http_get, locate, require};
+use super::server::{Missing, Server, http_get, locate, shared};
 
 /// Prometheus starts in well under this, even on a busy 2-core machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,20 +28,17 @@ pub struct Prometheus {
     pub newest: i64,
 }
 
-static PROMETHEUS: OnceLock<Option<Prometheus>> = OnceLock::new();
+static PROMETHEUS: OnceLock<Result<Prometheus, Missing>> = OnceLock::new();
 
-/// The shared server, or None (after saying why) when Prometheus is absent.
+/// The shared server, or None (after the calling test said it is skipped,
+/// or failed under CI) when Prometheus is not installed.
 pub fn prometheus() -> Option<&'static Prometheus> {
-    PROMETHEUS.get_or_init(start).as_ref()
+    shared(&PROMETHEUS, start, HOW)
 }
 
-fn start() -> Option<Prometheus> {
-    let prometheus = require(
-        locate("OPSDECK_PROMETHEUS", "prometheus", &[]),
-        "prometheus",
-        HOW,
-    )?;
-    let promtool = require(locate("OPSDECK_PROMTOOL", "promtool", &[]), "promtool", HOW)?;
+fn start() -> Result<Prometheus, Missing> {
+    let prometheus = locate("OPSDECK_PROMETHEUS", "prometheus", &[])?;
+    let promtool = locate("OPSDECK_PROMTOOL", "promtool", &[])?;
     let dir: PathBuf = tempfile::Builder::new()
         .prefix("opsdeck-prometheus-")
         .tempdir()
@@ -74,21 +71,21 @@ fn start() -> Option<Prometheus> {
         ),
     )
     .expect("write config");
-    let port = free_port();
     let args = vec![
         format!("--config.file={}", config.display()),
         format!("--storage.tsdb.path={}", data.display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
+        // Port 0: Prometheus binds a free port itself and logs which.
+        "--web.listen-address=127.0.0.1:0".into(),
         // The backfill ends when the harness starts; a long lookback keeps
         // "now" answering however long the tests take.
         "--query.lookback-delta=3h".into(),
         format!("--web.console.templates={}", dir.display()),
         format!("--web.console.libraries={}", dir.display()),
     ];
-    let server = Server::start(&prometheus, &args, dir, port, &[]);
+    let server = Server::start(&prometheus, &args, dir, &[], START_TIMEOUT);
     server.wait_ready("/-/ready", START_TIMEOUT);
     wait_for_alerts(&server);
-    Some(Prometheus { server, newest })
+    Ok(Prometheus { server, newest })
 }
 
 /// Rule evaluation starts after readiness: wait until both alerts show.

@@ -129,6 +129,10 @@ struct State {
     /// `timeoutSeconds` may ask for less.
     watch_timeout: Option<std::time::Duration>,
     next_watch: u64,
+    /// Watch streams held open that never say anything again, like a
+    /// half-open connection; while `silent`, every new watch joins them.
+    silenced: Vec<Watch>,
+    silent: bool,
 }
 
 /// One fake cluster.
@@ -225,6 +229,20 @@ impl KubeServer {
         let mut s = self.lock();
         s.watches.clear();
         s.refuse_watches = down;
+    }
+
+    /// Keep every watch stream open but let nothing more through it, now
+    /// and for every watch that starts while `on` (a half-open connection
+    /// that no timeout ends); off: the silent streams close.
+    pub fn silence_watches(&self, on: bool) {
+        let mut s = self.lock();
+        s.silent = on;
+        if on {
+            let open = std::mem::take(&mut s.watches);
+            s.silenced.extend(open);
+        } else {
+            s.silenced.clear();
+        }
     }
 
     pub fn watches_up(&self) {
@@ -558,7 +576,9 @@ fn watch(
         id: s.next_watch,
     };
     s.next_watch += 1;
-    if since != 0 && since < s.oldest {
+    if s.silent {
+        s.silenced.push(w);
+    } else if since != 0 && since < s.oldest {
         s.gone_served += 1;
         let gone = status(
             410,

@@ -1,11 +1,12 @@
-//! The action flow: from a command to a planned action, a picker or a
-//! confirmation, to the executor, and the outcome back.
+//! The action flow in the dashboard: from a command through the resolver to
+//! a picker, a form or a confirmation, to the executor, and the outcome back.
 
-use crate::app::actions::{self, PlanContext};
+use crate::app::actions;
+use crate::app::resolver::{self, Context, Request, Resolved};
 use crate::app::state::{Confirm, InFlight, Level, Overlay, Picker, State};
 use crate::model::{Action, ActionKind, Outcome, Target, TargetKind};
 
-use super::{Effect, runs, say};
+use super::{Effect, say};
 
 /// A cancel that has not taken after this long is offered as a force-cancel.
 pub const FORCE_CANCEL_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
@@ -85,42 +86,12 @@ fn action_target(state: &State) -> Option<Target> {
         .and_then(|row| state.target_of(row))
 }
 
-pub(super) fn plan_context(state: &State, target: &Target) -> PlanContext {
-    let source_production = state
-        .sources
-        .iter()
-        .any(|s| s.name == target.source && s.production);
-    let rerun_starts_new = state
-        .sources
-        .iter()
-        .any(|s| s.name == target.source && s.capabilities.rerun_starts_new);
-    PlanContext {
+/// What the resolver knows of the dashboard beyond its sources.
+pub(super) fn context(state: &State) -> Context {
+    Context {
         read_only: state.read_only,
-        source_production,
         now: state.now,
-        rerun_starts_new,
     }
-}
-
-/// Flux has no rollback of its own: rolling a Flux app back is reverting
-/// its commit in the linked repository (a `git` source), so the rollback
-/// goes to the repository's app; without one, say so.
-fn flux_rollback(state: &State, kind: ActionKind, target: Target) -> Result<Target, String> {
-    if kind != ActionKind::Rollback
-        || !state
-            .sources
-            .iter()
-            .any(|s| s.name == target.source && s.kind == "flux")
-    {
-        return Ok(target);
-    }
-    let linked = state
-        .sources
-        .iter()
-        .find(|s| s.name == target.source)
-        .and_then(|s| s.snapshot.apps.iter().find(|a| a.name == target.id))
-        .and_then(|a| a.linked.clone());
-    linked.ok_or_else(|| format!("{target}: {}", crate::sources::flux::NO_ROLLBACK))
 }
 
 /// The source offers this kind of action.
@@ -163,6 +134,8 @@ fn cancel_or_force(state: &mut State, target: &Target) -> Result<ActionKind, ()>
     Ok(ActionKind::ForceCancel)
 }
 
+/// An action key: the resolver decides what it becomes; the dashboard adds
+/// its own steps (a second cancel, the in-flight guard, pickers, forms).
 pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effect> {
     let Some(target) = action_target(state) else {
         if kind == ActionKind::Refresh {
@@ -171,19 +144,6 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         say(state, Level::Warning, "nothing selected");
         return Vec::new();
     };
-    // In the Drift tab, "rollback" moves the model's serving alias.
-    let kind = match (kind, target.kind) {
-        (ActionKind::Rollback, TargetKind::Model) => ActionKind::SetModelAlias,
-        (ActionKind::Refresh, TargetKind::Run | TargetKind::Model) => return refetch_tab(state),
-        (k, _) => actions::as_offered(
-            k,
-            state
-                .sources
-                .iter()
-                .find(|s| s.name == target.source)
-                .map(|s| s.actions.as_slice()),
-        ),
-    };
     let kind = match (kind, target.kind) {
         (ActionKind::Cancel, TargetKind::Run) => match cancel_or_force(state, &target) {
             Ok(kind) => kind,
@@ -191,112 +151,113 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         },
         (k, _) => k,
     };
-    let target = match flux_rollback(state, kind, target) {
-        Ok(t) => t,
-        Err(why) => {
-            say(state, Level::Error, why);
-            return Vec::new();
-        }
+    let request = Request {
+        kind,
+        target,
+        to: None,
     };
-    if let Err(why) = actions::check_allowed(kind, &target, state.read_only) {
-        say(state, Level::Error, why);
-        return Vec::new();
-    }
-    if state.is_busy(&target) {
-        say(
-            state,
-            Level::Warning,
-            format!("an action on {target} is still in flight: wait for its outcome"),
-        );
-        return Vec::new();
-    }
-    let Some(source) = state.sources.iter().find(|s| s.name == target.source) else {
-        return Vec::new();
-    };
-    if !source.actions.contains(&kind) {
-        let message = format!("{} sources cannot {} {target}", source.kind, kind.verb());
-        say(state, Level::Warning, message);
-        return Vec::new();
-    }
-    if kind == ActionKind::Dispatch {
-        if target.kind != TargetKind::Run {
-            say(
-                state,
-                Level::Warning,
-                "select a pipeline run (tab 2) to start a new run of its pipeline",
-            );
-            return Vec::new();
-        }
-        return runs::on_new_run_command(state, target);
-    }
-    let ctx = plan_context(state, &target);
-    // Rollbacks first pick where to: the deploy history, or the model's versions.
-    if matches!(kind, ActionKind::Rollback | ActionKind::SetModelAlias) {
-        let snapshot = &source.snapshot;
-        let (entries, title, default) = match kind {
-            ActionKind::Rollback => {
-                let Some(app) = snapshot.apps.iter().find(|a| a.name == target.id) else {
-                    return Vec::new();
-                };
-                // Say why before offering a choice that would be refused;
-                // the planned default is where the cursor starts.
-                let default = match actions::plan_app(kind, app, None, ctx) {
-                    Ok(action) => action.to,
-                    Err(why) => {
-                        say(state, Level::Error, why);
-                        return Vec::new();
-                    }
-                };
-                let title = match &app.repo {
-                    Some(repo) => format!(
-                        "Revert which commit of {target} ({} on {})?",
-                        app.path.as_deref().unwrap_or(""),
-                        repo.branch
-                    ),
-                    None => format!("Roll back {target} to…"),
-                };
-                (actions::rollback_choices(app), title, default)
-            }
-            _ => {
-                let Some(model) = snapshot.models.iter().find(|m| m.model == target.id) else {
-                    return Vec::new();
-                };
-                let default = match actions::plan_model(kind, model, None, ctx) {
-                    Ok(action) => action.to,
-                    Err(why) => {
-                        say(state, Level::Error, why);
-                        return Vec::new();
-                    }
-                };
-                (
-                    actions::version_choices(model),
-                    format!("Point {target} \"{}\" at…", model.alias),
-                    default,
-                )
-            }
-        };
-        let selected = entries
-            .iter()
-            .position(|e| Some(&e.id) == default.as_ref())
-            .or_else(|| entries.iter().position(|e| !e.current))
-            .unwrap_or(0);
-        state.overlay = Some(Overlay::Picker(Picker {
-            kind,
-            target,
-            title,
-            entries,
-            selected,
-        }));
-        state.dirty = true;
-        return Vec::new();
-    }
-    match actions::plan(kind, &source.snapshot, &target, None, ctx) {
-        Ok(action) => ask(state, action),
+    match resolver::resolve(&request, &state.sources, context(state)) {
         Err(why) => {
             say(state, Level::Error, why);
             Vec::new()
         }
+        Ok(Resolved::Reread) => refetch_tab(state),
+        Ok(Resolved::NewRun { pipeline, git_ref }) => load_form(state, pipeline, git_ref),
+        Ok(Resolved::Action(action)) if state.is_busy(&action.target) => {
+            say(
+                state,
+                Level::Warning,
+                format!(
+                    "an action on {} is still in flight: wait for its outcome",
+                    action.target
+                ),
+            );
+            Vec::new()
+        }
+        Ok(Resolved::Action(action))
+            if matches!(
+                action.kind,
+                ActionKind::Rollback | ActionKind::SetModelAlias
+            ) =>
+        {
+            pick(state, action);
+            Vec::new()
+        }
+        Ok(Resolved::Action(action)) => ask(state, action),
     }
+}
+
+/// Rollbacks first pick where to: the deploy history, the repository's
+/// commits, or the model's versions; the cursor starts on the resolver's
+/// default.
+fn pick(state: &mut State, action: Action) {
+    let target = action.target.clone();
+    let Some(source) = state.sources.iter().find(|s| s.name == target.source) else {
+        return;
+    };
+    let snapshot = &source.snapshot;
+    let (entries, title) = match action.kind {
+        ActionKind::Rollback => {
+            let Some(app) = snapshot.apps.iter().find(|a| a.name == target.id) else {
+                return;
+            };
+            let title = match &app.repo {
+                Some(repo) => format!(
+                    "Revert which commit of {target} ({} on {})?",
+                    app.path.as_deref().unwrap_or(""),
+                    repo.branch
+                ),
+                None => format!("Roll back {target} to…"),
+            };
+            (actions::rollback_choices(app), title)
+        }
+        _ => {
+            let Some(model) = snapshot.models.iter().find(|m| m.model == target.id) else {
+                return;
+            };
+            (
+                actions::version_choices(model),
+                format!("Point {target} \"{}\" at…", model.alias),
+            )
+        }
+    };
+    let selected = entries
+        .iter()
+        .position(|e| Some(&e.id) == action.to.as_ref())
+        .or_else(|| entries.iter().position(|e| !e.current))
+        .unwrap_or(0);
+    state.overlay = Some(Overlay::Picker(Picker {
+        kind: action.kind,
+        target,
+        title,
+        entries,
+        selected,
+    }));
+    state.dirty = true;
+}
+
+/// `new_run`: ask the pipeline's source what a new run of it takes; the
+/// form opens when the answer comes.
+fn load_form(state: &mut State, pipeline: Target, git_ref: Option<String>) -> Vec<Effect> {
+    let Some(index) = state.sources.iter().position(|s| s.name == pipeline.source) else {
+        return Vec::new();
+    };
+    let name = state.sources[index]
+        .snapshot
+        .pipelines
+        .iter()
+        .find(|r| r.pipeline_id == pipeline.id)
+        .map_or(pipeline.id.clone(), |r| r.pipeline.clone());
+    say(
+        state,
+        Level::Info,
+        format!("reading what a new run of {name} takes…"),
+    );
+    vec![Effect::LoadDispatchForm {
+        source: index,
+        pipeline: pipeline.id,
+        git_ref,
+    }]
 }
 
 /// Confirm first, unless the action changes nothing.

@@ -3,14 +3,14 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::actions;
 use crate::app::command::Command;
+use crate::app::resolver::{self, Request, Resolved};
 use crate::app::state::{Confirm, Level, Overlay, State};
 use crate::app::views::table_rows_for_height;
-use crate::model::{Action, ActionKind};
+use crate::model::Action;
 
 use super::MAX_INPUT_LEN;
-use super::act::{ask, dispatch, plan_context};
+use super::act::{ask, context, dispatch};
 use super::{Effect, say};
 
 pub(super) fn on_confirm_key(
@@ -86,11 +86,7 @@ pub(super) fn on_confirm_key(
 
 /// A sync or history rollback on a source that honours prune and dry run.
 pub fn takes_sync_options(state: &State, action: &Action) -> bool {
-    matches!(action.kind, ActionKind::Sync | ActionKind::Rollback)
-        && state
-            .sources
-            .iter()
-            .any(|s| s.name == action.target.source && s.capabilities.sync_options)
+    resolver::takes_sync_options(&state.sources, action)
 }
 
 pub(super) fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -118,21 +114,23 @@ pub(super) fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 return Vec::new();
             }
             let to = entry.id.clone();
-            let target = picker.target.clone();
-            let ctx = plan_context(state, &target);
-            let planned = state
-                .sources
-                .iter()
-                .find(|s| s.name == target.source)
-                .map(|s| actions::plan(picker.kind, &s.snapshot, &target, Some(&to), ctx));
+            let request = Request {
+                kind: picker.kind,
+                target: picker.target.clone(),
+                to: Some(&to),
+            };
+            let resolved = resolver::resolve(&request, &state.sources, context(state));
             state.overlay = None;
-            return match planned {
-                Some(Ok(action)) => ask(state, action),
-                Some(Err(why)) => {
+            return match resolved {
+                Ok(Resolved::Action(action)) => ask(state, action),
+                Ok(other) => {
+                    tracing::warn!(?other, "a picker's choice resolved to no action");
+                    Vec::new()
+                }
+                Err(why) => {
                     say(state, Level::Error, why);
                     Vec::new()
                 }
-                None => Vec::new(),
             };
         }
         (_, Some(Command::Up)) => picker.selected = picker.selected.saturating_sub(1),

@@ -1,13 +1,14 @@
 //! Pipeline runs beyond their table: a job's log tail in the run's detail
-//! view, and the form that starts a new run of a pipeline.
+//! view, and the form that starts a new run of a pipeline (the resolver
+//! decided it is one; `act` asked for the form).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::actions;
+use crate::app::resolver;
 use crate::app::state::{Form, Level, LogState, LogView, Overlay, State, Tab};
-use crate::model::{ActionKind, DispatchForm, LogTail, RunStatus, Target, TargetKind};
+use crate::model::{DispatchForm, LogTail, RunStatus, Target};
 
-use super::act::{ask, plan_context};
+use super::act::{ask, context};
 use super::{Effect, MAX_INPUT_LEN, open, say};
 
 /// Rows of a log view's body at a terminal height: the detail frame takes
@@ -151,43 +152,6 @@ pub(super) fn log_scroll_end(state: &State) -> Option<usize> {
     Some(lines.saturating_sub(log_rows_for_height(state.size.1)))
 }
 
-/// `new_run` on a run: ask its source what a new run of its pipeline takes.
-pub(super) fn on_new_run_command(state: &mut State, run_target: Target) -> Vec<Effect> {
-    let Some(index) = state
-        .sources
-        .iter()
-        .position(|s| s.name == run_target.source)
-    else {
-        return Vec::new();
-    };
-    let source = &state.sources[index];
-    let Some(run) = source
-        .snapshot
-        .pipelines
-        .iter()
-        .find(|r| r.id == run_target.id)
-    else {
-        return Vec::new();
-    };
-    if run.pipeline_id.is_empty() {
-        let message = format!("{run_target}: this run names no pipeline to start again");
-        say(state, Level::Warning, message);
-        return Vec::new();
-    }
-    let target = Target::new(&run_target.source, TargetKind::Pipeline, &run.pipeline_id);
-    let git_ref = (!run.branch.is_empty()).then(|| run.branch.clone());
-    say(
-        state,
-        Level::Info,
-        format!("reading what a new run of {} takes…", run.pipeline),
-    );
-    vec![Effect::LoadDispatchForm {
-        source: index,
-        pipeline: target.id,
-        git_ref,
-    }]
-}
-
 pub(super) fn on_dispatch_form(
     state: &mut State,
     target: Target,
@@ -302,27 +266,18 @@ fn submit(state: &mut State, form: Form) -> Vec<Effect> {
             return Vec::new();
         }
     };
-    let ctx = plan_context(state, &form.target);
-    let planned = state
-        .sources
-        .iter()
-        .find(|s| s.name == form.target.source)
-        .map(|s| {
-            actions::plan_dispatch(
-                ActionKind::Dispatch,
-                &s.snapshot,
-                &form.target,
-                git_ref.as_deref(),
-                inputs,
-                ctx,
-            )
-        });
+    let planned = resolver::new_run(
+        &state.sources,
+        &form.target,
+        git_ref.as_deref(),
+        inputs,
+        context(state),
+    );
     match planned {
-        Some(Ok(action)) => ask(state, action),
-        Some(Err(why)) => {
+        Ok(action) => ask(state, action),
+        Err(why) => {
             say(state, Level::Error, why);
             Vec::new()
         }
-        None => Vec::new(),
     }
 }

@@ -52,7 +52,15 @@ impl ArgoCdKubeSource {
     }
 
     async fn client(&self) -> Result<kube::Client, SourceError> {
-        let (client, context) = k8s::client(&self.name, &self.config.cluster).await?;
+        self.client_with(None).await
+    }
+
+    /// A client whose reads give up after `read_timeout` of silence.
+    async fn client_with(
+        &self,
+        read_timeout: Option<Duration>,
+    ) -> Result<kube::Client, SourceError> {
+        let (client, context) = k8s::client(&self.name, &self.config.cluster, read_timeout).await?;
         if let Ok(mut c) = self.context.lock() {
             *c = context;
         }
@@ -409,8 +417,8 @@ impl k8s::watch::Watchable for ArgoCdKubeSource {
         self.poll
     }
 
-    async fn client(&self) -> Result<kube::Client, SourceError> {
-        ArgoCdKubeSource::client(self).await
+    async fn client(&self, read_timeout: Duration) -> Result<kube::Client, SourceError> {
+        self.client_with(Some(read_timeout)).await
     }
 
     fn watches(&self, client: &kube::Client) -> Vec<k8s::watch::WatchSpec<()>> {

@@ -1,7 +1,11 @@
 //! Live updates: list once, then follow `/api/v1/stream/applications`
 //! (one `{"result":{"type","application"}}` per line, each possibly
-//! megabytes). A broken stream is reconnected with backoff; each attempt
-//! lists first, so the screen keeps being read (polled) meanwhile.
+//! megabytes; or the same as server-sent events, `data: …`). A broken
+//! stream is reconnected with backoff; each attempt lists first, so the
+//! screen keeps being read (polled) meanwhile and nothing is missed. A
+//! stream that stays open but says nothing (no event, no keep-alive) for
+//! twice the refresh interval is taken for a half-open connection and
+//! reconnected the same way.
 
 use std::collections::BTreeMap;
 
@@ -137,16 +141,20 @@ async fn follow(
     let mut scanned = 0;
     let mut heartbeat = tokio::time::interval(source.poll);
     heartbeat.tick().await;
+    let silence = silence_limit(source.poll);
+    let mut last_heard = tokio::time::Instant::now();
+    let mut unreadable = Unreadable::default();
     loop {
         tokio::select! {
             chunk = response.chunk() => match chunk {
                 Ok(Some(bytes)) => {
+                    last_heard = tokio::time::Instant::now();
                     buffer.extend_from_slice(&bytes);
                     let mut changed = false;
                     while let Some(end) = buffer[scanned..].iter().position(|b| *b == b'\n') {
                         let line: Vec<u8> = buffer.drain(..=scanned + end).collect();
                         scanned = 0;
-                        changed |= apply(source, apps, &line);
+                        changed |= apply(source, apps, &line, &mut unreadable);
                     }
                     scanned = buffer.len();
                     if changed {
@@ -161,6 +169,12 @@ async fn follow(
                 Err(e) => return Ended::Broken(http::transport_error(e).to_string()),
             },
             _ = heartbeat.tick() => {
+                if last_heard.elapsed() >= silence {
+                    return Ended::Broken(format!(
+                        "no event or keep-alive on the stream for {}: reconnecting",
+                        humantime::format_duration(silence)
+                    ));
+                }
                 if !send(tx, index, Ok(apps)).await {
                     return Ended::Closed;
                 }
@@ -177,17 +191,61 @@ async fn follow(
     }
 }
 
-/// Apply one stream line; true when it changed the set. A line that cannot
-/// be read is logged and skipped: one bad event must not end the stream.
-fn apply(source: &ArgoCdSource, apps: &mut BTreeMap<String, GitOpsApp>, line: &[u8]) -> bool {
+/// How long the stream may say nothing before it counts as dead: twice
+/// the refresh interval.
+pub fn silence_limit(poll: std::time::Duration) -> std::time::Duration {
+    2 * poll
+}
+
+/// Stream lines that could not be read, counted: one bad event must not
+/// end the stream, and none is skipped without a word.
+#[derive(Debug, Default)]
+pub struct Unreadable {
+    pub count: u64,
+    pub last: Option<String>,
+}
+
+/// The JSON of one stream line: the line itself, or the payload of a
+/// server-sent `data:` field. None for what carries no event (blank lines,
+/// SSE comments such as keep-alives, `event:`/`id:`/`retry:` fields).
+pub fn event_json(line: &[u8]) -> Option<&[u8]> {
     let line = line.trim_ascii();
-    if line.is_empty() {
-        return false;
+    if line.is_empty() || line.starts_with(b":") {
+        return None;
     }
-    let parsed: api::StreamLine = match serde_json::from_slice(line) {
+    if let Some(data) = line.strip_prefix(b"data:") {
+        let data = data.trim_ascii();
+        return (!data.is_empty()).then_some(data);
+    }
+    for field in [&b"event:"[..], b"id:", b"retry:"] {
+        if line.starts_with(field) {
+            return None;
+        }
+    }
+    Some(line)
+}
+
+/// Apply one stream line; true when it changed the set.
+fn apply(
+    source: &ArgoCdSource,
+    apps: &mut BTreeMap<String, GitOpsApp>,
+    line: &[u8],
+    unreadable: &mut Unreadable,
+) -> bool {
+    let Some(json) = event_json(line) else {
+        return false;
+    };
+    let parsed: api::StreamLine = match serde_json::from_slice(json) {
         Ok(l) => l,
         Err(e) => {
-            tracing::warn!(source = source.name, error = %e, "skipping an unreadable stream event");
+            unreadable.count += 1;
+            unreadable.last = Some(e.to_string());
+            tracing::warn!(
+                source = source.name,
+                error = %e,
+                unreadable = unreadable.count,
+                "an unreadable stream event (the others are applied)"
+            );
             return false;
         }
     };
@@ -208,5 +266,45 @@ fn apply(source: &ArgoCdSource, apps: &mut BTreeMap<String, GitOpsApp>, line: &[
             apps.insert(app.name.clone(), app);
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_framings_give_the_event_and_nothing_else() {
+        let event = br#"{"result":{"type":"ADDED"}}"#;
+        assert_eq!(event_json(event), Some(&event[..]));
+        assert_eq!(
+            event_json(b"data: {\"result\":{}}\r"),
+            Some(&b"{\"result\":{}}"[..])
+        );
+        assert_eq!(event_json(b"data:{}"), Some(&b"{}"[..]));
+        for nothing in [
+            &b""[..],
+            b"  ",
+            b": keep-alive",
+            b"event: message",
+            b"id: 7",
+            b"retry: 1000",
+            b"data:",
+        ] {
+            assert_eq!(
+                event_json(nothing),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(nothing)
+            );
+        }
+    }
+
+    #[test]
+    fn silence_is_twice_the_refresh() {
+        assert_eq!(
+            silence_limit(std::time::Duration::from_secs(30)),
+            std::time::Duration::from_secs(60)
+        );
     }
 }

@@ -101,7 +101,7 @@ impl Source for DemoSource {
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
         // A refused connection means nothing was sent: a clean failure.
         self.check_outage().map_err(ActionError::Rejected)?;
-        let who = crate::app::audit::current_user();
+        let who = crate::model::Operator::current().user;
         let id = action.target.id.as_str();
         let to = || {
             action.to.clone().ok_or(ActionError::Rejected(format!(
@@ -144,7 +144,7 @@ impl Source for DemoSource {
     async fn job_log(&self, run_id: &str, job_id: &str) -> Result<LogTail, SourceError> {
         self.check_outage().map_err(SourceError::Unreachable)?;
         let text = self
-            .with_fleet(|f| fleet::act::job_log(f, run_id, job_id))
+            .with_fleet(|f| f.job_log(run_id, job_id))
             .map_err(SourceError::Backend)?;
         let name = job_id.to_string();
         Ok(LogTail::from_text(name, &text, false))
@@ -152,7 +152,7 @@ impl Source for DemoSource {
 
     async fn dispatch_form(&self, pipeline: &str) -> Result<DispatchForm, SourceError> {
         self.check_outage().map_err(SourceError::Unreachable)?;
-        fleet::act::dispatch_form(pipeline).map_err(SourceError::Backend)
+        fleet::dispatch_form(pipeline).map_err(SourceError::Backend)
     }
 
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {

@@ -208,8 +208,7 @@ impl Source for GitSource {
         let _guard = self.lock.lock().await;
         let config = self.config.clone();
         let cache_dir = self.cache_dir.clone();
-        let user = crate::app::audit::current_user();
-        let host = crate::app::audit::host();
+        let operator = crate::model::Operator::current();
         let done =
             tokio::task::spawn_blocking(move || -> Result<repo::Reverted, repo::GitError> {
                 let repository = repo::open(&config, &cache_dir, token.as_deref())?;
@@ -217,8 +216,8 @@ impl Source for GitSource {
                 let request = repo::RevertRequest {
                     app: &app,
                     commit: &commit,
-                    user: &user,
-                    host: &host,
+                    user: &operator.user,
+                    host: &operator.host,
                 };
                 repo::revert_and_push(
                     &repository,

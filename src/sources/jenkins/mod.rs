@@ -7,7 +7,7 @@ mod actions;
 pub mod api;
 mod errors;
 mod log;
-mod map;
+pub mod map;
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -7,6 +7,7 @@ pub mod watch;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -119,8 +120,13 @@ fn default_kubeconfig() -> Option<PathBuf> {
 /// A client for the target's context, and that context's name (the
 /// kubeconfig's current one when none is configured). An exec credential
 /// plugin runs here (and again when its token expires); its failure is a
-/// refusal in words.
-pub async fn client(source: &str, target: &KubeTarget) -> Result<(Client, String), SourceError> {
+/// refusal in words. `read_timeout`: the longest a response may stay silent
+/// (a watch's, too) before it counts as failed; None keeps kube's default.
+pub async fn client(
+    source: &str,
+    target: &KubeTarget,
+    read_timeout: Option<Duration>,
+) -> Result<(Client, String), SourceError> {
     let path = target.kubeconfig.clone().or_else(default_kubeconfig);
     let Some(path) = path else {
         return Err(SourceError::Unsupported(format!(
@@ -164,6 +170,10 @@ pub async fn client(source: &str, target: &KubeTarget) -> Result<(Client, String
                 path.display()
             ))
         })?;
+    let mut config = config;
+    if let Some(limit) = read_timeout {
+        config.read_timeout = Some(limit);
+    }
     let client = Client::try_from(config).map_err(|e| match auth_problem(&e) {
         Some(why) => SourceError::Auth(format!("{source}: {why}")),
         None => SourceError::Unreachable(format!("{source}: cannot set up the client: {e}")),

@@ -2,8 +2,16 @@
 //! reflector store, with `default_backoff()`. Relisting on `410 Gone` and
 //! resuming a cut watch are the watcher's; while any watch is failing the
 //! source reports that it is reconnecting (the last good apps stay shown).
+//! A watch that goes quiet without closing (a half-open connection) is
+//! caught by the client's read timeout: the API server is asked to end
+//! every watch after one refresh interval, so a healthy quiet watch always
+//! says something (its end) before the read timeout of twice that.
+//! Events that arrive together are applied together and sent as one
+//! snapshot.
 
-use futures::StreamExt;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
 use kube::Api;
 use kube::api::ListParams;
 use kube::runtime::reflector::{self, Store, store::Writer};
@@ -21,8 +29,12 @@ pub trait Watchable: Sync {
     /// Tells the watched kinds apart (Flux kinds; one for Argo CD).
     type Kind: Copy + Send + Sync + 'static;
     fn source_name(&self) -> &str;
-    fn poll(&self) -> std::time::Duration;
-    fn client(&self) -> impl Future<Output = Result<kube::Client, SourceError>> + Send;
+    fn poll(&self) -> Duration;
+    /// A client whose reads fail after `read_timeout` of silence.
+    fn client(
+        &self,
+        read_timeout: Duration,
+    ) -> impl Future<Output = Result<kube::Client, SourceError>> + Send;
     /// Everything to watch with this client.
     fn watches(&self, client: &kube::Client) -> Vec<WatchSpec<Self::Kind>>;
     /// The apps the objects make.
@@ -83,6 +95,26 @@ fn current<S: Watchable>(source: &S, watched: &[Watched<S::Kind>]) -> Result<Sna
     Ok(source.snapshot(&objects))
 }
 
+/// At most this many events already waiting are applied before one
+/// snapshot is sent: a burst costs one snapshot, not one per event, and a
+/// flood still shows progress.
+const MAX_EVENTS_PER_SNAPSHOT: usize = 10_000;
+/// The API server ends a watch after at most this long even when the
+/// refresh interval is longer (the API server's own limit is 30 min).
+const MAX_WATCH_TIMEOUT: Duration = Duration::from_secs(290);
+
+/// How long the API server keeps one watch open (`timeoutSeconds`): one
+/// refresh interval, in whole seconds.
+pub fn watch_timeout(poll: Duration) -> Duration {
+    Duration::from_secs(poll.as_secs().max(1)).min(MAX_WATCH_TIMEOUT)
+}
+
+/// How long a watch may say nothing before it counts as dead: twice the
+/// refresh interval, and always a margin past the watch's own end.
+pub fn silence_limit(poll: Duration) -> Duration {
+    (2 * poll).max(watch_timeout(poll) + RETRY_INTERVAL)
+}
+
 /// Watch until the receiver is gone.
 pub async fn run<S: Watchable>(
     source: &S,
@@ -94,7 +126,7 @@ pub async fn run<S: Watchable>(
     let mut retry = RETRY_INTERVAL;
     // Without a client there is nothing to watch: say why, retry.
     let client = loop {
-        match source.client().await {
+        match source.client(silence_limit(source.poll())).await {
             Ok(c) => break c,
             Err(e) => {
                 if !send(tx, index, Err(e.to_string())).await {
@@ -110,7 +142,9 @@ pub async fn run<S: Watchable>(
     };
     let mut watched = Vec::new();
     let mut streams = Vec::new();
-    for spec in source.watches(&client) {
+    let timeout = u32::try_from(watch_timeout(source.poll()).as_secs()).unwrap_or(u32::MAX);
+    for mut spec in source.watches(&client) {
+        spec.config.timeout = Some(timeout);
         let writer = Writer::new(spec.resource.clone());
         let slot = watched.len();
         watched.push(Watched {
@@ -150,46 +184,22 @@ pub async fn run<S: Watchable>(
             }
             event = events.next() => match event {
                 None => return,
-                Some((slot, Ok(event))) => {
-                    let was_failing = watched[slot].failing.take().is_some();
-                    match event {
-                        watcher::Event::Init | watcher::Event::InitApply(_) => was_failing,
-                        _ => true,
-                    }
-                }
-                Some((slot, Err(error))) => {
-                    let w = &mut watched[slot];
-                    let api_error = match error {
-                        watcher::Error::InitialListFailed(e)
-                        | watcher::Error::WatchStartFailed(e)
-                        | watcher::Error::WatchFailed(e) => e,
-                        watcher::Error::WatchError(status) => kube::Error::Api(status),
-                        watcher::Error::NoResourceVersion => kube::Error::Api(kube::core::ErrorResponse {
-                            status: "Failure".into(),
-                            message: "the list had no resourceVersion to watch from".into(),
-                            reason: "NoResourceVersion".into(),
-                            code: 500,
-                        }),
-                    };
-                    if matches!(&api_error, kube::Error::Api(s) if s.code == 404) {
-                        // The CRD is not installed: the kind reads as empty.
-                        let first = !w.absent;
-                        w.absent = true;
-                        first
-                    } else {
-                        let request = Request {
-                            verb: "watch",
-                            resource: &w.resource,
-                            namespace: w.namespace.as_deref(),
-                        };
-                        let why = describe(source.source_name(), &request, &api_error).to_string();
-                        tracing::warn!(source = source.source_name(), %why, "watch failing; the watcher retries with backoff");
-                        if w.failing.is_none() {
-                            probe.as_mut().reset(tokio::time::Instant::now() + probe_wait);
+                Some((slot, event)) => {
+                    let mut outcome = apply(source, &mut watched, slot, event);
+                    // Whatever else has arrived goes into the same snapshot.
+                    for _ in 1..MAX_EVENTS_PER_SNAPSHOT {
+                        match events.next().now_or_never() {
+                            Some(Some((slot, event))) => {
+                                outcome = outcome.and(apply(source, &mut watched, slot, event));
+                            }
+                            Some(None) => return,
+                            None => break,
                         }
-                        w.failing = Some(why);
-                        true
                     }
+                    if outcome.started_failing {
+                        probe.as_mut().reset(tokio::time::Instant::now() + probe_wait);
+                    }
+                    outcome.changed
                 }
             },
             _ = heartbeat.tick() => true,
@@ -198,5 +208,82 @@ pub async fn run<S: Watchable>(
         if changed && !send(tx, index, current(source, &watched)).await {
             return;
         }
+    }
+}
+
+/// What applying one watch event did.
+#[derive(Clone, Copy, Default)]
+struct Applied {
+    /// The snapshot is to be sent again.
+    changed: bool,
+    /// A watch that was fine is failing now.
+    started_failing: bool,
+}
+
+impl Applied {
+    fn and(self, other: Applied) -> Applied {
+        Applied {
+            changed: self.changed || other.changed,
+            started_failing: self.started_failing || other.started_failing,
+        }
+    }
+}
+
+/// Apply one event of watch `slot` (the reflector has already put it in
+/// the store).
+fn apply<S: Watchable>(
+    source: &S,
+    watched: &mut [Watched<S::Kind>],
+    slot: usize,
+    event: watcher::Result<watcher::Event<KubeObject>>,
+) -> Applied {
+    let w = &mut watched[slot];
+    let error = match event {
+        Ok(event) => {
+            let was_failing = w.failing.take().is_some();
+            let changed = match event {
+                watcher::Event::Init | watcher::Event::InitApply(_) => was_failing,
+                _ => true,
+            };
+            return Applied {
+                changed,
+                started_failing: false,
+            };
+        }
+        Err(error) => error,
+    };
+    let api_error = match error {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => e,
+        watcher::Error::WatchError(status) => kube::Error::Api(status),
+        watcher::Error::NoResourceVersion => kube::Error::Api(kube::core::ErrorResponse {
+            status: "Failure".into(),
+            message: "the list had no resourceVersion to watch from".into(),
+            reason: "NoResourceVersion".into(),
+            code: 500,
+        }),
+    };
+    if matches!(&api_error, kube::Error::Api(s) if s.code == 404) {
+        // The CRD is not installed: the kind reads as empty.
+        let first = !w.absent;
+        w.absent = true;
+        return Applied {
+            changed: first,
+            started_failing: false,
+        };
+    }
+    let request = Request {
+        verb: "watch",
+        resource: &w.resource,
+        namespace: w.namespace.as_deref(),
+    };
+    let why = describe(source.source_name(), &request, &api_error).to_string();
+    tracing::warn!(source = source.source_name(), %why, "watch failing; the watcher retries with backoff");
+    let started_failing = w.failing.is_none();
+    w.failing = Some(why);
+    Applied {
+        changed: true,
+        started_failing,
     }
 }

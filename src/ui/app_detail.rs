@@ -1,6 +1,7 @@
-//! The Argo CD drill-down inside an app's detail view: per-resource results
-//! of the last operation, the resource tree with health per node, and the
-//! diff of each modified resource (live → desired, as YAML).
+//! The drill-down inside an app's detail view, for every source that loads
+//! one (Argo CD, Flux): per-resource results of the last operation, the
+//! resource tree with health per node, and the diff of each modified
+//! resource (live → desired, as YAML).
 
 use ratatui::text::{Line, Span};
 

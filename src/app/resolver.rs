@@ -1,0 +1,234 @@
+//! The action resolver: what a requested action on a target becomes — the
+//! concrete planned action, the step it needs first, or a refusal with its
+//! reason — decided once, for the dashboard and every headless command.
+//! The preconditions themselves live in `actions::plan*`, called from here.
+
+use crate::app::actions::{self, PlanContext, Refusal};
+use crate::app::state::SourceState;
+use crate::model::{Action, ActionKind, Target, TargetKind, Timestamp};
+
+/// What the resolver knows besides the sources.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    /// `read_only` in the config or `--read-only`.
+    pub read_only: bool,
+    pub now: Timestamp,
+}
+
+/// One requested action: its kind as asked (a key, a command), the target
+/// as selected or named, and where to, when the engineer said.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    pub kind: ActionKind,
+    pub target: Target,
+    /// A rollback's history entry or commit, a model's version, a new
+    /// run's ref.
+    pub to: Option<&'a str>,
+}
+
+/// What a request resolves to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolved {
+    /// The concrete action, planned. A rollback or alias move asked
+    /// without `to` holds the default choice (where a picker starts).
+    Action(Action),
+    /// A new run of a pipeline: what its form asks for must be read first,
+    /// then `new_run` plans it.
+    NewRun {
+        pipeline: Target,
+        git_ref: Option<String>,
+    },
+    /// A refresh of what no controller holds (a run, a model): read the
+    /// sources again, nothing to send.
+    Reread,
+}
+
+/// Decide what `request` becomes on these sources (their snapshots linked
+/// by `links::link`).
+pub fn resolve(
+    request: &Request<'_>,
+    sources: &[SourceState],
+    ctx: Context,
+) -> Result<Resolved, Refusal> {
+    let target = &request.target;
+    let source = source_named(sources, &target.source)?;
+    if !exists(source, target) {
+        return Err(format!("{target} is not in {}'s last read", target.source));
+    }
+    let kind = match (request.kind, target.kind) {
+        (ActionKind::Refresh, TargetKind::Run | TargetKind::Model) => return Ok(Resolved::Reread),
+        // A model's rollback moves its serving alias back.
+        (ActionKind::Rollback, TargetKind::Model) => ActionKind::SetModelAlias,
+        (kind, _) => actions::as_offered(kind, Some(&source.actions)),
+    };
+    let (target, git_ref) = match kind {
+        ActionKind::Rollback => (rollback_target(source, target)?, None),
+        ActionKind::Dispatch => pipeline_of(source, target, request.to)?,
+        _ => (target.clone(), None),
+    };
+    let source = source_named(sources, &target.source)?;
+    actions::check_allowed(kind, &target, ctx.read_only)?;
+    if !source.actions.contains(&kind) {
+        return Err(format!(
+            "{} sources cannot {} {target}",
+            source.kind,
+            kind.verb()
+        ));
+    }
+    if kind == ActionKind::Dispatch {
+        return Ok(Resolved::NewRun {
+            pipeline: target,
+            git_ref,
+        });
+    }
+    if kind.target_kind() != target.kind {
+        return Err(actions::wrong_target(kind, target.kind));
+    }
+    actions::plan(
+        kind,
+        &source.snapshot,
+        &target,
+        request.to,
+        plan_context(source, ctx),
+    )
+    .map(Resolved::Action)
+}
+
+/// Plan the new run `Resolved::NewRun` asked for, once its form is filled.
+pub fn new_run(
+    sources: &[SourceState],
+    pipeline: &Target,
+    git_ref: Option<&str>,
+    inputs: Vec<(String, String)>,
+    ctx: Context,
+) -> Result<Action, Refusal> {
+    let source = source_named(sources, &pipeline.source)?;
+    actions::plan_dispatch(
+        ActionKind::Dispatch,
+        &source.snapshot,
+        pipeline,
+        git_ref,
+        inputs,
+        plan_context(source, ctx),
+    )
+}
+
+/// What `SOURCE/NAME` names, for an action of `kind`: an item of the kind
+/// the action applies to, else an app, model or run by that name (the
+/// resolver then says what applies), else what the action applies to.
+pub fn locate(sources: &[SourceState], source: &str, id: &str, kind: ActionKind) -> Target {
+    let wanted = kind.target_kind();
+    let Some(state) = sources.iter().find(|s| s.name == source) else {
+        return Target::new(source, wanted, id);
+    };
+    if wanted == TargetKind::Pipeline {
+        return Target::new(source, wanted, id);
+    }
+    [wanted, TargetKind::App, TargetKind::Model, TargetKind::Run]
+        .into_iter()
+        .map(|k| Target::new(source, k, id))
+        .find(|t| exists(state, t))
+        .unwrap_or_else(|| Target::new(source, wanted, id))
+}
+
+/// A sync or history rollback on a source that honours prune and dry run.
+pub fn takes_sync_options(sources: &[SourceState], action: &Action) -> bool {
+    matches!(action.kind, ActionKind::Sync | ActionKind::Rollback)
+        && sources
+            .iter()
+            .any(|s| s.name == action.target.source && s.capabilities.sync_options)
+}
+
+/// The target is in its source's last read.
+pub fn is_known(sources: &[SourceState], target: &Target) -> bool {
+    sources
+        .iter()
+        .any(|s| s.name == target.source && exists(s, target))
+}
+
+fn source_named<'a>(sources: &'a [SourceState], name: &str) -> Result<&'a SourceState, Refusal> {
+    sources.iter().find(|s| s.name == name).ok_or_else(|| {
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        format!(
+            "no source named `{name}` (configured: {})",
+            names.join(", ")
+        )
+    })
+}
+
+/// The target is in its source's last read (a pipeline can be started
+/// without ever having run).
+fn exists(source: &SourceState, target: &Target) -> bool {
+    let snapshot = &source.snapshot;
+    match target.kind {
+        TargetKind::Run => snapshot.pipelines.iter().any(|r| r.id == target.id),
+        TargetKind::App => snapshot.apps.iter().any(|a| a.name == target.id),
+        TargetKind::Model => snapshot.models.iter().any(|m| m.model == target.id),
+        TargetKind::Pipeline => true,
+    }
+}
+
+/// A source without a rollback of its own (Flux) rolls an app back by
+/// reverting its commit in the linked repository (a `git` source): the
+/// rollback goes to the repository's app. A Flux app without one is refused
+/// with how to get one.
+fn rollback_target(source: &SourceState, target: &Target) -> Result<Target, Refusal> {
+    if source.actions.contains(&ActionKind::Rollback) {
+        return Ok(target.clone());
+    }
+    let linked = source
+        .snapshot
+        .apps
+        .iter()
+        .find(|a| a.name == target.id && a.repo.is_none())
+        .and_then(|a| a.linked.clone());
+    match linked {
+        Some(repository_app) => Ok(repository_app),
+        None if source.kind == "flux" => {
+            Err(format!("{target}: {}", crate::sources::flux::NO_ROLLBACK))
+        }
+        // The kind check says this source cannot roll back.
+        None => Ok(target.clone()),
+    }
+}
+
+/// The pipeline a new run is of, and its ref: a run's pipeline on the
+/// run's branch unless a ref is given, or a pipeline named directly.
+fn pipeline_of(
+    source: &SourceState,
+    target: &Target,
+    git_ref: Option<&str>,
+) -> Result<(Target, Option<String>), Refusal> {
+    let given = git_ref.map(str::to_string);
+    match target.kind {
+        TargetKind::Pipeline => Ok((target.clone(), given)),
+        TargetKind::Run => {
+            let run = source
+                .snapshot
+                .pipelines
+                .iter()
+                .find(|r| r.id == target.id)
+                .ok_or_else(|| format!("{target} is not in {}'s last read", target.source))?;
+            if run.pipeline_id.is_empty() {
+                return Err(format!(
+                    "{target}: this run names no pipeline to start again"
+                ));
+            }
+            let branch = (!run.branch.is_empty()).then(|| run.branch.clone());
+            Ok((
+                Target::new(&target.source, TargetKind::Pipeline, &run.pipeline_id),
+                given.or(branch),
+            ))
+        }
+        _ => Err("select a pipeline run (tab 2) to start a new run of its pipeline".to_string()),
+    }
+}
+
+fn plan_context(source: &SourceState, ctx: Context) -> PlanContext {
+    PlanContext {
+        read_only: ctx.read_only,
+        source_production: source.production,
+        now: ctx.now,
+        rerun_starts_new: source.capabilities.rerun_starts_new,
+    }
+}
