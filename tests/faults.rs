@@ -195,7 +195,6 @@ const CUT_BODY_IS_UNREACHABLE: &str = "a body cut short says \"cannot reach the 
 const HTML_IS_A_JSON_ERROR: &str = "an HTML page where JSON was expected is a JSON parse error (\"expected value at line 1 column 1\"), not \"HTML, not JSON\"";
 const TLS_TO_PLAIN_UNSAID: &str = "https to a plain-HTTP port says rustls's \"received corrupt message of type InvalidContentType\", not that the server does not speak TLS";
 const HTTP_429_NOT_A_RATE_LIMIT: &str = "a 429 with Retry-After is a plain backend error, not a rate limit: the next read is sent before the reset";
-const SILENT_STREAM_NEVER_LEFT: &str = "a stream that stays open but silent is never left: the last data shows as live and nothing reconnects when the backend speaks again";
 const KUBE_429_NOT_A_RATE_LIMIT: &str = "429 is not called a rate limit (\"429 Failed to parse error data\") and the next read is sent before Retry-After";
 const KUBE_MALFORMED_IS_UNREACHABLE: &str = "malformed JSON is reported as \"cannot reach the backend\" (kube's \"Error deserializing response\")";
 const KUBE_CUT_BODY_IS_UNREACHABLE: &str = "a body cut short says \"cannot reach the backend\" (ServiceError: error reading a body), not that the answer was cut off";
@@ -234,7 +233,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     ("argocd-rest", "429", HTTP_429_NOT_A_RATE_LIMIT),
     ("argocd-rest", "truncated", CUT_BODY_IS_UNREACHABLE),
     ("argocd-rest", "wrong-type", HTML_IS_A_JSON_ERROR),
-    ("argocd-rest", "stream-silent", SILENT_STREAM_NEVER_LEFT),
     ("argocd-rest", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
     ("argocd-kube", "silent", TIMEOUT_SAYS_NOT_WHERE),
     ("argocd-kube", "trickle", TIMEOUT_SAYS_NOT_WHERE),
@@ -247,7 +245,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     ),
     ("argocd-kube", "truncated", KUBE_CUT_BODY_IS_UNREACHABLE),
     ("argocd-kube", "wrong-type", KUBE_HTML_IS_UNREACHABLE),
-    ("argocd-kube", "stream-silent", SILENT_STREAM_NEVER_LEFT),
     ("argocd-kube", "tls-to-plain", KUBE_TLS_TO_PLAIN_UNSAID),
     ("argocd-kube", "unresolvable", KUBE_UNRESOLVABLE_UNSAID),
     ("flux", "silent", TIMEOUT_SAYS_NOT_WHERE),
@@ -258,7 +255,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     ("flux", "malformed-json", KUBE_MALFORMED_IS_UNREACHABLE),
     ("flux", "truncated", KUBE_CUT_BODY_IS_UNREACHABLE),
     ("flux", "wrong-type", KUBE_HTML_IS_UNREACHABLE),
-    ("flux", "stream-silent", SILENT_STREAM_NEVER_LEFT),
     ("flux", "tls-to-plain", KUBE_TLS_TO_PLAIN_UNSAID),
     ("flux", "unresolvable", KUBE_UNRESOLVABLE_UNSAID),
     ("prometheus", "silent", TIMEOUT_SAYS_NOT_WHERE),
