@@ -136,10 +136,7 @@ impl GithubSource {
 
     /// A transport timeout names this source's own limit.
     fn own_timeout(&self, e: SourceError) -> SourceError {
-        match e {
-            SourceError::Timeout(_) => SourceError::Timeout(self.config.timeout),
-            e => e,
-        }
+        http::own_timeout(e, self.config.timeout)
     }
 
     /// A polite GET; any answer but 2xx becomes an error in words.
@@ -197,27 +194,28 @@ impl GithubSource {
     ) -> SourceError {
         let message = api::message(body);
         let name = &self.name;
-        match status {
-            StatusCode::UNAUTHORIZED => SourceError::Auth(format!(
+        let words = match status {
+            StatusCode::UNAUTHORIZED => format!(
                 "{name}: token rejected by GitHub (401 on {path}: {message}); the token came \
                  from {} — renew it or point `token` at a valid one",
                 token.origin
-            )),
-            StatusCode::FORBIDDEN => SourceError::Auth(format!(
+            ),
+            StatusCode::FORBIDDEN => format!(
                 "{name}: no permission to read {} of {} (403 on {path}: {message}) — the token \
                  needs Actions: read (fine-grained) or the `repo` scope (classic, private \
                  repositories)",
                 read.what, self.config.repo
-            )),
-            StatusCode::NOT_FOUND => SourceError::Backend(format!(
+            ),
+            StatusCode::NOT_FOUND => format!(
                 "{name}: {} not found at {} (404 on {path}) — {}",
                 read.missing, self.config.api_url, read.advice
-            )),
-            s => SourceError::Backend(format!(
+            ),
+            s => format!(
                 "{name}: GitHub answered {} on {path}: {message}",
                 s.as_u16()
-            )),
-        }
+            ),
+        };
+        http::read_error(status, words)
     }
 
     /// Follow `Link: rel="next"` only on the API's own origin: the token

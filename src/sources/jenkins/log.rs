@@ -138,8 +138,5 @@ fn error(
         source.refusal(status, path, body, subject, "read the console of"),
         auth,
     );
-    match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SourceError::Auth(words),
-        _ => SourceError::Backend(words),
-    }
+    crate::sources::http::read_error(status, words)
 }

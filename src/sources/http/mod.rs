@@ -11,12 +11,16 @@ use serde::de::DeserializeOwned;
 use super::SourceError;
 use crate::config::{HttpAuth, HttpBackend, SecretError, SecretValue};
 
+mod answer;
+pub use answer::{
+    action_error, backend_words, json_message, own_timeout, read_error, send_action, snippet,
+    unsent_or_lost,
+};
+
 /// Connecting may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole request may take this long (a read has its own, longer, timeout).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-/// How much of an error body is shown.
-const BODY_SNIPPET_LEN: usize = 300;
 
 /// TLS and timeout settings of one source.
 #[derive(Clone, Debug, Default)]
@@ -284,41 +288,18 @@ pub fn status_error(
     body: &str,
     retry_after: Option<&str>,
 ) -> SourceError {
-    let message = backend_message(body);
-    match status {
-        StatusCode::UNAUTHORIZED => {
-            SourceError::Auth(format!("401 on {path}: {message} — check the token"))
-        }
-        StatusCode::FORBIDDEN => SourceError::Auth(format!("403 on {path}: {message}")),
-        StatusCode::TOO_MANY_REQUESTS => SourceError::Backend(format!(
+    let message = backend_words(body.as_bytes(), &["message", "error", "error_code"]);
+    let words = match status {
+        StatusCode::UNAUTHORIZED => format!("401 on {path}: {message} — check the token"),
+        StatusCode::TOO_MANY_REQUESTS => format!(
             "429 rate limited on {path}{}",
             retry_after
                 .map(|r| format!(", retry after {r}s"))
                 .unwrap_or_default()
-        )),
-        s => SourceError::Backend(format!("{} on {path}: {message}", s.as_u16())),
-    }
-}
-
-/// The backend's own error words: a JSON `message`/`error` field, else the
-/// start of the body.
-fn backend_message(body: &str) -> String {
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
-        for key in ["message", "error", "error_code"] {
-            if let Some(m) = value.get(key).and_then(|m| m.as_str()) {
-                return m.to_string();
-            }
-        }
-    }
-    let trimmed = body.trim();
-    if trimmed.is_empty() {
-        return "no details".into();
-    }
-    let end = trimmed
-        .char_indices()
-        .nth(BODY_SNIPPET_LEN)
-        .map_or(trimmed.len(), |(i, _)| i);
-    trimmed[..end].to_string()
+        ),
+        s => format!("{} on {path}: {message}", s.as_u16()),
+    };
+    read_error(status, words)
 }
 
 #[cfg(test)]
