@@ -12,10 +12,12 @@ use super::SourceError;
 use crate::config::{HttpAuth, HttpBackend, SecretError, SecretValue};
 
 mod answer;
+mod tail;
 pub use answer::{
     action_error, backend_words, json_message, own_timeout, read_error, send_action, snippet,
     unsent_or_lost,
 };
+pub use tail::TailBuffer;
 
 /// Connecting may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
