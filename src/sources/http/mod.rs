@@ -12,6 +12,7 @@ use super::SourceError;
 use crate::config::{HttpAuth, HttpBackend, SecretError, SecretValue};
 
 mod answer;
+pub mod pages;
 mod tail;
 pub use answer::{
     action_error, backend_words, json_message, own_timeout, read_error, send_action, snippet,
