@@ -80,9 +80,8 @@ impl ArgoCdSource {
             .token()
             .await
             .map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))?;
-        Ok(client
-            .request(method, format!("{}{path}", self.config.url))
-            .bearer_auth(token.expose()))
+        let request = client.request(method, format!("{}{path}", self.config.url));
+        Ok(http::bearer(request, &token))
     }
 
     fn client(&self) -> Result<&reqwest::Client, SourceError> {

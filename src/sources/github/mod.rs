@@ -126,12 +126,12 @@ impl GithubSource {
         token: &Token,
         accept: &str,
     ) -> Result<reqwest::RequestBuilder, SourceError> {
-        Ok(self
+        let request = self
             .client()?
             .request(method, url)
             .header(ACCEPT, accept)
-            .header("X-GitHub-Api-Version", API_VERSION)
-            .bearer_auth(token.value.expose()))
+            .header("X-GitHub-Api-Version", API_VERSION);
+        Ok(http::bearer(request, &token.value))
     }
 
     /// A transport timeout names this source's own limit.

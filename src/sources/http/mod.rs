@@ -9,15 +9,17 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::SourceError;
-use crate::config::{HttpAuth, HttpBackend, SecretError, SecretValue};
+use crate::config::HttpBackend;
 
 mod answer;
+mod auth;
 pub mod pages;
 mod tail;
 pub use answer::{
     action_error, backend_words, json_message, own_timeout, read_error, send_action, snippet,
     unsent_or_lost,
 };
+pub use auth::{Credentials, basic, bearer};
 pub use tail::TailBuffer;
 
 /// Connecting may take this long.
@@ -197,50 +199,6 @@ pub fn options(backend: &HttpBackend) -> HttpOptions {
         insecure: backend.insecure,
         timeout: None,
         redirects: Redirects::Any,
-    }
-}
-
-/// Credentials read from their secrets, ready to go on a request. Debug
-/// never shows them.
-#[derive(Clone, Debug)]
-pub enum Credentials {
-    None,
-    Bearer(SecretValue),
-    Basic {
-        username: String,
-        password: SecretValue,
-    },
-}
-
-impl Credentials {
-    /// Look the secrets up now (a rotated token is picked up on the next read).
-    pub async fn resolve(auth: &HttpAuth) -> Result<Credentials, SourceError> {
-        let unreadable =
-            |key: &str, e: SecretError| SourceError::Auth(format!("cannot read the {key}: {e}"));
-        Ok(match auth {
-            HttpAuth::None => Credentials::None,
-            HttpAuth::Bearer(token) => {
-                Credentials::Bearer(token.resolve().await.map_err(|e| unreadable("token", e))?)
-            }
-            HttpAuth::Basic { username, password } => Credentials::Basic {
-                username: username.clone(),
-                password: password
-                    .resolve()
-                    .await
-                    .map_err(|e| unreadable("password", e))?,
-            },
-        })
-    }
-
-    /// Add the `Authorization` header, if any.
-    pub fn apply(&self, request: RequestBuilder) -> RequestBuilder {
-        match self {
-            Credentials::None => request,
-            Credentials::Bearer(token) => request.bearer_auth(token.expose()),
-            Credentials::Basic { username, password } => {
-                request.basic_auth(username, Some(password.expose()))
-            }
-        }
     }
 }
 

@@ -140,7 +140,7 @@ impl JenkinsSource {
 
     fn with_auth(request: reqwest::RequestBuilder, auth: &Option<Auth>) -> reqwest::RequestBuilder {
         match auth {
-            Some(a) => request.basic_auth(&a.user, Some(a.token.expose())),
+            Some(a) => http::basic(request, &a.user, &a.token),
             None => request,
         }
     }
