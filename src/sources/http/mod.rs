@@ -166,6 +166,17 @@ impl Reply {
         )
     }
 
+    /// A 401 or 403 as an auth error. They come from a proxy in front of
+    /// the backend as often as from the backend itself, so their body is
+    /// never read as the backend's own error shape.
+    pub fn auth_refusal(&self) -> Option<SourceError> {
+        matches!(
+            self.status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        )
+        .then(|| self.status_error())
+    }
+
     /// Read an answer whole (for callers that sent the request themselves).
     pub async fn read(response: Response) -> Result<Reply, SourceError> {
         let status = response.status();

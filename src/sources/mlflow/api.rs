@@ -63,8 +63,8 @@ struct ApiError {
 
 /// Decode a reply: MLflow's error body on failure, `T` on success.
 pub fn decode_reply<T: DeserializeOwned>(reply: &Reply) -> Result<T, MlflowError> {
-    if matches!(reply.status.as_u16(), 401 | 403) {
-        return Err(MlflowError::Http(reply.status_error()));
+    if let Some(e) = reply.auth_refusal() {
+        return Err(MlflowError::Http(e));
     }
     if !reply.is_success() {
         return Err(match serde_json::from_slice::<ApiError>(&reply.body) {
