@@ -1,6 +1,9 @@
-//! Shared HTTP plumbing for backends reached over HTTP: one client per source
-//! (timeouts, CA file, explicit `insecure`), and the mapping of failures to
-//! `SourceError`s that say what failed, where, and what to do next.
+//! The HTTP layer of the backend kit: one client per source (timeouts, CA
+//! file, explicit `insecure`, redirects) and transport failures in words.
+//! Beside it: `answer` (an HTTP answer → `SourceError`/`ActionError`, the
+//! "was it sent?" rule, the backend's own words), `auth` (credentials on a
+//! request), `pages` (the page loop and the next-link policy), `tail` (the
+//! end of a streamed log); `polite` keeps ETags and rate limits.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
