@@ -205,7 +205,7 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
             }
             let elapsed = run
                 .elapsed(ctx.now)
-                .map(|d| format!(" for {}", human_duration(d)))
+                .map(|d| format!(" for {}", crate::model::duration::duration(d)))
                 .unwrap_or_default();
             format!("cancel {target} ({what}), {}{elapsed}", run.status)
         }
@@ -532,14 +532,4 @@ pub fn version_choices(model: &ModelDrift) -> Vec<PickerEntry> {
             current: model.version.as_deref() == Some(v.version.as_str()),
         })
         .collect()
-}
-
-/// "3m 05s", "1h 02m", "12s".
-pub fn human_duration(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod drift;
+pub mod duration;
 pub mod gitops;
 pub mod identity;
 pub mod pipeline;

@@ -233,15 +233,15 @@ fn decode<T: DeserializeOwned>(reply: &Reply) -> Result<T, SourceError> {
     if reply.is_success() {
         return http::decode(&reply.body, &reply.path);
     }
-    match (
-        reply.status.as_u16(),
-        serde_json::from_slice::<Detail>(&reply.body),
-    ) {
-        (401 | 403, _) | (_, Err(_)) => Err(reply.status_error()),
-        (status, Ok(d)) => Err(SourceError::Backend(format!(
-            "{status} on {}: {}",
-            reply.path, d.detail
-        ))),
+    if let Some(e) = reply.auth_refusal() {
+        return Err(e);
+    }
+    match serde_json::from_slice::<Detail>(&reply.body) {
+        Err(_) => Err(reply.status_error()),
+        Ok(d) => Err(http::read_error(
+            reply.status,
+            format!("{} on {}: {}", reply.status.as_u16(), reply.path, d.detail),
+        )),
     }
 }
 

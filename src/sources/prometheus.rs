@@ -145,10 +145,9 @@ impl Api<'_> {
 }
 
 fn envelope_data(reply: &Reply) -> Result<serde_json::Value, QueryError> {
-    // 401/403 come from a proxy as often as from Prometheus: never take them
-    // as a query's fault.
-    if matches!(reply.status.as_u16(), 401 | 403) {
-        return Err(QueryError::Http(reply.status_error()));
+    // Never a query's fault.
+    if let Some(e) = reply.auth_refusal() {
+        return Err(QueryError::Http(e));
     }
     match serde_json::from_slice::<Envelope>(&reply.body) {
         Ok(env) if env.status == "error" => Err(QueryError::Prometheus(format!(

@@ -28,16 +28,8 @@ pub fn age_or(now: Timestamp, then: Option<Timestamp>, none: &str) -> String {
     then.map_or_else(|| none.to_string(), |t| age(now, t))
 }
 
-/// A run or step duration: "42s", "1m 05s", "1h 02m", "2d 03h".
-pub fn duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3_600 => format!("{}m {:02}s", s / 60, s % 60),
-        s if s < 86_400 => format!("{}h {:02}m", s / 3_600, (s % 3_600) / 60),
-        s => format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3_600),
-    }
-}
+/// A run or step duration (one formatter for the app and the UI).
+pub use crate::model::duration::duration;
 
 /// `duration` of an optional value, or `none`.
 pub fn duration_or(d: Option<Duration>, none: &str) -> String {
@@ -169,17 +161,6 @@ mod tests {
         assert_eq!(age(t(2 * 3600), t(0)), "2h");
         assert_eq!(age(t(3 * 86_400 + 5), t(0)), "3d");
         assert_eq!(age(t(0), t(30)), "0s");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration(Duration::from_secs(42)), "42s");
-        assert_eq!(duration(Duration::from_secs(65)), "1m 05s");
-        assert_eq!(duration(Duration::from_secs(3_720)), "1h 02m");
-        assert_eq!(
-            duration(Duration::from_secs(2 * 86_400 + 3 * 3_600)),
-            "2d 03h"
-        );
     }
 
     #[test]

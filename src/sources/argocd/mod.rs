@@ -80,9 +80,8 @@ impl ArgoCdSource {
             .token()
             .await
             .map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))?;
-        Ok(client
-            .request(method, format!("{}{path}", self.config.url))
-            .bearer_auth(token.expose()))
+        let request = client.request(method, format!("{}{path}", self.config.url));
+        Ok(http::bearer(request, &token))
     }
 
     fn client(&self) -> Result<&reqwest::Client, SourceError> {
@@ -110,18 +109,19 @@ impl ArgoCdSource {
     /// A failed read in words naming the source and what Argo CD refused.
     fn read_error(&self, reply: &http::Reply, what: &str) -> SourceError {
         let message = argo_message(&reply.body);
-        match reply.status {
-            StatusCode::UNAUTHORIZED => SourceError::Auth(format!(
+        let words = match reply.status {
+            StatusCode::UNAUTHORIZED => format!(
                 "{}: Argo CD did not accept the token (401 reading {what}): {message} — \
                  log in again or set `token`",
                 self.name
-            )),
-            StatusCode::FORBIDDEN => SourceError::Auth(format!(
+            ),
+            StatusCode::FORBIDDEN => format!(
                 "{}: Argo CD refused RBAC `get` on applications (403 reading {what}): {message}",
                 self.name
-            )),
-            _ => reply.status_error(),
-        }
+            ),
+            _ => return reply.status_error(),
+        };
+        http::read_error(reply.status, words)
     }
 
     /// The query selecting this source's apps.
@@ -178,21 +178,17 @@ impl ArgoCdSource {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.map_err(|e| {
-            if e.is_connect() || e.is_builder() {
-                // Never reached the server: nothing happened.
-                ActionError::Rejected(http::transport_error(e).to_string())
-            } else {
-                ActionError::Lost(http::transport_error(e).to_string())
-            }
-        })?;
+        let response = http::send_action(request, |e| e.to_string()).await?;
         let reply = http::Reply::read(response)
             .await
             .map_err(|e| ActionError::Lost(e.to_string()))?;
         if reply.is_success() {
             return Ok(reply);
         }
-        Err(ActionError::Rejected(self.action_error(action, &reply)))
+        Err(http::action_error(
+            reply.status,
+            self.action_error(action, &reply),
+        ))
     }
 
     fn action_error(&self, action: &Action, reply: &http::Reply) -> String {
@@ -271,20 +267,7 @@ impl ArgoCdSource {
 
 /// Argo CD's own error words (`message`, else `error`, else the body).
 fn argo_message(body: &[u8]) -> String {
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        for key in ["message", "error"] {
-            if let Some(m) = value.get(key).and_then(|m| m.as_str()) {
-                return m.to_string();
-            }
-        }
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        "no details".into()
-    } else {
-        text.chars().take(300).collect()
-    }
+    http::backend_words(body, &["message", "error"])
 }
 
 /// The RBAC action Argo CD checks for each action kind.

@@ -9,7 +9,7 @@ use super::GithubSource;
 use super::token::Token;
 use crate::model::{Action, ActionKind};
 use crate::sources::ActionError;
-use crate::sources::http::transport_error;
+use crate::sources::http::{self, transport_error};
 
 /// What an action reply said (status and GitHub's words).
 struct Reply {
@@ -73,16 +73,10 @@ impl GithubSource {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| {
-            let never_sent = e.is_connect() || e.is_builder();
-            let why = format!("{}: {}", self.name, self.own_timeout(transport_error(e)));
-            if never_sent {
-                // Never reached GitHub: nothing happened.
-                ActionError::Rejected(why)
-            } else {
-                ActionError::Lost(why)
-            }
-        })?;
+        let response = http::send_action(request, |e| {
+            format!("{}: {}", self.name, self.own_timeout(e))
+        })
+        .await?;
         let status = response.status();
         let path = response.url().path().to_string();
         // A rate-limited answer means GitHub did nothing; later ones wait.
@@ -105,32 +99,27 @@ impl GithubSource {
             _ => format!("run {}", action.target.id),
         };
         let verb = action.kind.verb();
-        match reply.status {
-            StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY => ActionError::Rejected(
-                format!("{name}: GitHub refused to {verb} {target} ({code}): {message}"),
-            ),
-            StatusCode::UNAUTHORIZED => ActionError::Rejected(format!(
+        let words = match reply.status {
+            StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY => {
+                format!("{name}: GitHub refused to {verb} {target} ({code}): {message}")
+            }
+            StatusCode::UNAUTHORIZED => format!(
                 "{name}: token rejected by GitHub (401 on {path}: {message}); the token came \
                  from {} — renew it or point `token` at a valid one",
                 token.origin
-            )),
-            StatusCode::FORBIDDEN => ActionError::Rejected(format!(
+            ),
+            StatusCode::FORBIDDEN => format!(
                 "{name}: no permission to {verb} {target} in {} (403 on {path}: {message}) — \
                  the token needs Actions: write (fine-grained) or the `repo` scope (classic)",
                 self.config.repo
-            )),
-            StatusCode::NOT_FOUND => ActionError::Rejected(format!(
+            ),
+            StatusCode::NOT_FOUND => format!(
                 "{name}: {target} not found in {} (404 on {path}): {message}",
                 self.config.repo
-            )),
-            // A server error may come after the work was done.
-            s if s.is_server_error() => ActionError::Lost(format!(
-                "{name}: GitHub answered {code} on {path}: {message}"
-            )),
-            _ => ActionError::Rejected(format!(
-                "{name}: GitHub answered {code} on {path}: {message}"
-            )),
-        }
+            ),
+            _ => format!("{name}: GitHub answered {code} on {path}: {message}"),
+        };
+        http::action_error(reply.status, words)
     }
 }
 

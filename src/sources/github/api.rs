@@ -91,24 +91,9 @@ pub struct RepositoryInfo {
     pub default_branch: String,
 }
 
-/// GitHub's error body (`basic-error`).
-#[derive(Debug, Default, Deserialize)]
-pub struct BasicError {
-    pub message: Option<String>,
-}
-
-/// GitHub's own words in an error body, else its start.
+/// GitHub's own words in an error body (`basic-error`'s `message`), else its start.
 pub fn message(body: &[u8]) -> String {
-    if let Ok(BasicError { message: Some(m) }) = serde_json::from_slice::<BasicError>(body) {
-        return m;
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        "no details".into()
-    } else {
-        text.chars().take(300).collect()
-    }
+    crate::sources::http::backend_words(body, &["message"])
 }
 
 /// `status` + `conclusion` (runs, jobs and steps alike) → status, and the

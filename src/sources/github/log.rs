@@ -8,61 +8,11 @@ use reqwest::Method;
 use super::{GithubSource, Read};
 use crate::model::LogTail;
 use crate::sources::SourceError;
-use crate::sources::http::transport_error;
+use crate::sources::http::{TailBuffer, transport_error};
 
 /// The most of a log's end that is kept (far more than `LOG_TAIL_LINES`
 /// lines of any sane log).
 pub const LOG_TAIL_BYTES: usize = 256 * 1024;
-
-/// The end of a byte stream, in bounded memory.
-#[derive(Debug, Default)]
-pub struct TailBuffer {
-    bytes: Vec<u8>,
-    dropped: bool,
-}
-
-impl TailBuffer {
-    /// Add a chunk; the buffer never grows past twice the tail plus a chunk.
-    pub fn push(&mut self, chunk: &[u8]) {
-        self.bytes.extend_from_slice(chunk);
-        if self.bytes.len() > 2 * LOG_TAIL_BYTES {
-            self.cut();
-        }
-    }
-
-    fn cut(&mut self) {
-        let excess = self.bytes.len().saturating_sub(LOG_TAIL_BYTES);
-        if excess > 0 {
-            self.bytes.drain(..excess);
-            self.dropped = true;
-        }
-    }
-
-    /// Bytes held now.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    /// The kept text (from the first whole line when the start was cut),
-    /// and whether anything was left out.
-    pub fn finish(mut self) -> (String, bool) {
-        self.cut();
-        if self.dropped {
-            match self.bytes.iter().position(|&b| b == b'\n') {
-                Some(i) => drop(self.bytes.drain(..=i)),
-                None => self.bytes.clear(),
-            }
-        }
-        (
-            String::from_utf8_lossy(&self.bytes).into_owned(),
-            self.dropped,
-        )
-    }
-}
 
 impl GithubSource {
     pub(super) async fn load_log(
@@ -91,14 +41,10 @@ impl GithubSource {
                 .observe(status, response.headers(), asked.path())?;
         }
         let mut response = response;
-        let mut tail = TailBuffer::default();
-        while let Some(chunk) = response
-            .chunk()
+        let mut tail = TailBuffer::new(LOG_TAIL_BYTES);
+        tail.read(&mut response)
             .await
-            .map_err(|e| self.own_timeout(transport_error(e)))?
-        {
-            tail.push(&chunk);
-        }
+            .map_err(|e| self.own_timeout(transport_error(e)))?;
         let (text, truncated) = tail.finish();
         if !status.is_success() {
             if redirected {
@@ -121,30 +67,5 @@ impl GithubSource {
             return Err(self.read_error(status, asked.path(), text.as_bytes(), &token, &read));
         }
         Ok(LogTail::from_text(job_id, &text, truncated))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_huge_stream_is_held_in_bounded_memory_and_cut_at_a_line() {
-        let mut tail = TailBuffer::default();
-        let line = b"2026-11-20T10:00:00.0000000Z some build output that goes on\n";
-        for _ in 0..200_000 {
-            tail.push(line);
-            assert!(tail.len() <= 2 * LOG_TAIL_BYTES + line.len());
-        }
-        let (text, truncated) = tail.finish();
-        assert!(truncated);
-        assert!(text.len() <= LOG_TAIL_BYTES);
-        assert!(
-            text.starts_with("2026-11-20T10:00:00"),
-            "cut at a whole line"
-        );
-        let mut small = TailBuffer::default();
-        small.push(b"one\ntwo\n");
-        assert_eq!(small.finish(), ("one\ntwo\n".to_string(), false));
     }
 }

@@ -124,20 +124,17 @@ impl GithubSource {
         token: &Token,
         accept: &str,
     ) -> Result<reqwest::RequestBuilder, SourceError> {
-        Ok(self
+        let request = self
             .client()?
             .request(method, url)
             .header(ACCEPT, accept)
-            .header("X-GitHub-Api-Version", API_VERSION)
-            .bearer_auth(token.value.expose()))
+            .header("X-GitHub-Api-Version", API_VERSION);
+        Ok(http::bearer(request, &token.value))
     }
 
     /// A transport timeout names this source's own limit.
     fn own_timeout(&self, e: SourceError) -> SourceError {
-        match e {
-            SourceError::Timeout(_) => SourceError::Timeout(self.config.timeout),
-            e => e,
-        }
+        http::own_timeout(e, self.config.timeout)
     }
 
     /// A polite GET; any answer but 2xx becomes an error in words.
@@ -195,44 +192,40 @@ impl GithubSource {
     ) -> SourceError {
         let message = api::message(body);
         let name = &self.name;
-        match status {
-            StatusCode::UNAUTHORIZED => SourceError::Auth(format!(
+        let words = match status {
+            StatusCode::UNAUTHORIZED => format!(
                 "{name}: token rejected by GitHub (401 on {path}: {message}); the token came \
                  from {} — renew it or point `token` at a valid one",
                 token.origin
-            )),
-            StatusCode::FORBIDDEN => SourceError::Auth(format!(
+            ),
+            StatusCode::FORBIDDEN => format!(
                 "{name}: no permission to read {} of {} (403 on {path}: {message}) — the token \
                  needs Actions: read (fine-grained) or the `repo` scope (classic, private \
                  repositories)",
                 read.what, self.config.repo
-            )),
-            StatusCode::NOT_FOUND => SourceError::Backend(format!(
+            ),
+            StatusCode::NOT_FOUND => format!(
                 "{name}: {} not found at {} (404 on {path}) — {}",
                 read.missing, self.config.api_url, read.advice
-            )),
-            s => SourceError::Backend(format!(
+            ),
+            s => format!(
                 "{name}: GitHub answered {} on {path}: {message}",
                 s.as_u16()
-            )),
-        }
+            ),
+        };
+        http::read_error(status, words)
     }
 
-    /// Follow `Link: rel="next"` only on the API's own origin: the token
-    /// goes with it.
-    fn follow(&self, next: Option<&str>) -> Option<String> {
-        let next = next?;
-        let (a, b) = (
-            url::Url::parse(next).ok()?,
-            url::Url::parse(&self.config.api_url).ok()?,
-        );
-        let same = a.scheme() == b.scheme()
-            && a.host_str() == b.host_str()
-            && a.port_or_known_default() == b.port_or_known_default();
-        if !same {
-            tracing::warn!(source = %self.name, "not following a next page on another host");
-        }
-        same.then(|| next.to_string())
+    /// The next page's request: `Link: rel="next"`, followed by the kit's
+    /// policy (only on the API's own origin: the token goes with it).
+    fn next_request(
+        &self,
+        page: &Page,
+        token: &Token,
+    ) -> Result<Option<reqwest::RequestBuilder>, SourceError> {
+        http::pages::follow(&self.name, &self.config.api_url, page.next.as_deref())
+            .map(|next| self.request(Method::GET, &next, token))
+            .transpose()
     }
 
     /// Runs from one list endpoint, newest first, page after page up to `limit`.
@@ -242,7 +235,6 @@ impl GithubSource {
         token: &Token,
         read: &Read<'_>,
     ) -> Result<Vec<PipelineRun>, SourceError> {
-        let limit = self.config.limit as usize;
         let mut query = vec![
             ("per_page", self.config.limit.min(MAX_PER_PAGE).to_string()),
             ("exclude_pull_requests", "true".to_string()),
@@ -253,27 +245,27 @@ impl GithubSource {
         if let Some(event) = &self.config.event {
             query.push(("event", event.clone()));
         }
-        let mut request = self.request(Method::GET, url, token)?.query(&query);
-        let mut runs = Vec::new();
-        loop {
+        let first = self.request(Method::GET, url, token)?.query(&query);
+        let bounds = http::pages::Bounds {
+            items: self.config.limit as usize,
+            pages: usize::MAX,
+        };
+        http::pages::collect(first, bounds, |request| async move {
             let page = self.get(request, token, read).await?;
             let list: api::RunList = self.decode(&page, read)?;
-            let empty = list.workflow_runs.is_empty();
-            runs.extend(
-                list.workflow_runs
-                    .into_iter()
-                    .map(|r| api::to_run(&self.name, &self.config.repo, r)),
-            );
-            if runs.len() >= limit || empty {
-                break;
-            }
-            match self.follow(page.next.as_deref()) {
-                Some(next) => request = self.request(Method::GET, &next, token)?,
-                None => break,
-            }
-        }
-        runs.truncate(limit);
-        Ok(runs)
+            let next = match list.workflow_runs.is_empty() {
+                true => None,
+                false => self.next_request(&page, token)?,
+            };
+            let items = list.workflow_runs.into_iter();
+            Ok(http::pages::PageOf {
+                items: items
+                    .map(|r| api::to_run(&self.name, &self.config.repo, r))
+                    .collect(),
+                next,
+            })
+        })
+        .await
     }
 
     /// The configured runs: the repository's, or those of each workflow
@@ -337,18 +329,21 @@ impl GithubSource {
             ("filter", "latest".to_string()),
             ("per_page", MAX_PER_PAGE.to_string()),
         ];
-        let mut request = self.request(Method::GET, &url, &token)?.query(&query);
-        let mut jobs = Vec::new();
-        for _ in 0..MAX_JOB_PAGES {
-            let page = self.get(request, &token, &read).await?;
-            let list: api::JobList = self.decode(&page, &read)?;
-            jobs.extend(list.jobs.into_iter().map(api::to_job));
-            match self.follow(page.next.as_deref()) {
-                Some(next) => request = self.request(Method::GET, &next, &token)?,
-                None => break,
-            }
-        }
-        Ok(jobs)
+        let first = self.request(Method::GET, &url, &token)?.query(&query);
+        let bounds = http::pages::Bounds {
+            items: usize::MAX,
+            pages: MAX_JOB_PAGES,
+        };
+        let (token, read) = (&token, &read);
+        http::pages::collect(first, bounds, |request| async move {
+            let page = self.get(request, token, read).await?;
+            let list: api::JobList = self.decode(&page, read)?;
+            Ok(http::pages::PageOf {
+                items: list.jobs.into_iter().map(api::to_job).collect(),
+                next: self.next_request(&page, token)?,
+            })
+        })
+        .await
     }
 
     async fn load_dispatch_form(&self, pipeline: &str) -> Result<DispatchForm, SourceError> {

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use super::api::{self, PipelineReply, Project};
 use super::{GitlabSource, Reading};
 use crate::model::{Action, ActionKind, DispatchForm};
-use crate::sources::http::transport_error;
+use crate::sources::http::{self, transport_error};
 use crate::sources::{ActionError, SourceError};
 
 /// What an action asks GitLab for, in words for its errors.
@@ -186,15 +186,8 @@ impl GitlabSource {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.map_err(|e| {
-            let never_sent = e.is_connect() || e.is_builder();
-            let why = format!("{}: {}", ask.what, self.named(transport_error(e)));
-            if never_sent {
-                ActionError::Rejected(why)
-            } else {
-                ActionError::Lost(why)
-            }
-        })?;
+        let response =
+            http::send_action(request, |e| format!("{}: {}", ask.what, self.named(e))).await?;
         let status = response.status();
         let path = response.url().path().to_string();
         self.polite
@@ -212,27 +205,26 @@ impl GitlabSource {
         }
         let message = api::message(&bytes);
         let (name, code, what) = (&self.name, status.as_u16(), &ask.what);
-        Err(match status {
-            StatusCode::UNAUTHORIZED => ActionError::Rejected(format!(
+        let words = match status {
+            StatusCode::UNAUTHORIZED => format!(
                 "{name}: token rejected by GitLab ({code}: {message}) — check the token from {}",
                 &self.config.token.origin()
-            )),
-            StatusCode::FORBIDDEN => ActionError::Rejected(format!(
+            ),
+            StatusCode::FORBIDDEN => format!(
                 "{name}: GitLab refused to {what} ({code}: {message}) — the token needs the api \
                  scope and Developer access, or the pipeline's state does not allow it"
-            )),
-            StatusCode::NOT_FOUND => ActionError::Rejected(format!(
+            ),
+            StatusCode::NOT_FOUND => format!(
                 "{name}: cannot {what}: GitLab found no {} ({code}: {message})",
                 ask.missing
-            )),
-            s if s.is_server_error() => ActionError::Lost(format!(
+            ),
+            s if s.is_server_error() => format!(
                 "{name}: GitLab failed while asked to {what} ({code}: {message}); it may or may \
                  not have happened"
-            )),
-            _ => ActionError::Rejected(format!(
-                "{name}: GitLab refused to {what} ({code}: {message})"
-            )),
-        })
+            ),
+            _ => format!("{name}: GitLab refused to {what} ({code}: {message})"),
+        };
+        Err(http::action_error(status, words))
     }
 }
 

@@ -246,23 +246,11 @@ pub fn to_jobs(mut entries: Vec<JobEntry>) -> Vec<Job> {
 /// field → list of problems, as validation errors come), else `error`,
 /// else the start of the body.
 pub fn message(body: &[u8]) -> String {
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(m) = value.get("message") {
-            if let Some(text) = flatten(m) {
-                return text;
-            }
-        }
-        if let Some(e) = value.get("error").and_then(|e| e.as_str()) {
-            return e.to_string();
-        }
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        "no details".into()
-    } else {
-        text.chars().take(300).collect()
-    }
+    // GitLab's `message` may be a list or a map of field errors.
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| value.get("message").and_then(flatten))
+        .unwrap_or_else(|| crate::sources::http::backend_words(body, &["error"]))
 }
 
 fn flatten(value: &serde_json::Value) -> Option<String> {

@@ -11,56 +11,12 @@ use reqwest::Method;
 use super::{GitlabSource, Reading};
 use crate::model::LogTail;
 use crate::sources::SourceError;
-use crate::sources::http::transport_error;
+use crate::sources::http::{TailBuffer, transport_error};
 use crate::sources::polite::Page;
 
 /// How much of the end of a log is kept while it streams in (the tail
 /// shown is the last `LOG_TAIL_LINES` lines of this).
 pub const LOG_TAIL_BYTES: usize = 256 * 1024;
-
-/// The end of a stream, at most `LOG_TAIL_BYTES` (plus one chunk while
-/// reading).
-#[derive(Default)]
-struct Tail {
-    bytes: Vec<u8>,
-    dropped: bool,
-}
-
-impl Tail {
-    fn push(&mut self, chunk: &[u8]) {
-        self.bytes.extend_from_slice(chunk);
-        // Cut in batches, not on every chunk: the copy is then amortised.
-        if self.bytes.len() > 2 * LOG_TAIL_BYTES {
-            self.cut();
-        }
-    }
-
-    fn cut(&mut self) {
-        let extra = self.bytes.len().saturating_sub(LOG_TAIL_BYTES);
-        if extra > 0 {
-            self.bytes.drain(..extra);
-            self.dropped = true;
-        }
-    }
-
-    /// The kept text; after a cut, from the first whole line on (the cut
-    /// may have split a line or a UTF-8 character).
-    fn finish(mut self) -> (String, bool) {
-        self.cut();
-        let start = if self.dropped {
-            self.bytes
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(self.bytes.len(), |i| i + 1)
-        } else {
-            0
-        };
-        (
-            String::from_utf8_lossy(&self.bytes[start..]).into_owned(),
-            self.dropped,
-        )
-    }
-}
 
 impl GitlabSource {
     pub(super) async fn log_tail(
@@ -97,14 +53,10 @@ impl GitlabSource {
             };
             return Err(self.read_error(&page, &Reading::Log(job)));
         }
-        let mut tail = Tail::default();
-        while let Some(chunk) = response
-            .chunk()
+        let mut tail = TailBuffer::new(LOG_TAIL_BYTES);
+        tail.read(&mut response)
             .await
-            .map_err(|e| self.named(transport_error(e)))?
-        {
-            tail.push(&chunk);
-        }
+            .map_err(|e| self.named(transport_error(e)))?;
         let (text, truncated) = tail.finish();
         let name = self
             .job_names
@@ -114,30 +66,5 @@ impl GitlabSource {
             .cloned()
             .unwrap_or_else(|| format!("job #{job}"));
         Ok(LogTail::from_text(name, &text, truncated))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_end_is_kept_and_it_starts_on_a_whole_line() {
-        let mut tail = Tail::default();
-        let line = "x".repeat(99) + "\n";
-        for _ in 0..(3 * LOG_TAIL_BYTES / 100) {
-            tail.push(line.as_bytes());
-            assert!(tail.bytes.len() <= 2 * LOG_TAIL_BYTES + 100);
-        }
-        tail.push(b"last line\n");
-        let (text, dropped) = tail.finish();
-        assert!(dropped);
-        assert!(text.len() <= LOG_TAIL_BYTES);
-        assert!(text.starts_with('x') && text.lines().all(|l| l.len() == 99 || l == "last line"));
-        assert!(text.ends_with("last line\n"));
-
-        let mut short = Tail::default();
-        short.push(b"one\ntwo\n");
-        assert_eq!(short.finish(), ("one\ntwo\n".to_string(), false));
     }
 }

@@ -144,18 +144,17 @@ impl GitlabSource {
             .header(TOKEN_HEADER, value))
     }
 
-    /// Only links back to the configured GitLab are followed: the token
-    /// must never go anywhere else.
-    fn same_origin(&self, link: &str) -> Result<(), SourceError> {
-        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
-        if origin(link).is_some() && origin(link) == origin(&self.config.url) {
-            return Ok(());
-        }
-        Err(SourceError::Backend(format!(
-            "{}: GitLab's next-page link leaves {} ({link}); not followed, so the token \
-             stays there — check GitLab's external_url",
-            self.name, self.config.url
-        )))
+    /// The next page's request: `Link: rel="next"`, followed by the kit's
+    /// policy (only back to the configured GitLab: the token never goes
+    /// anywhere else).
+    fn next_request(
+        &self,
+        page: &Page,
+        token: &SecretValue,
+    ) -> Result<Option<RequestBuilder>, SourceError> {
+        http::pages::follow(&self.name, &self.config.url, page.next.as_deref())
+            .map(|next| self.request(Method::GET, &next, token))
+            .transpose()
     }
 
     /// A polite GET; any status comes back for the caller to judge.
@@ -193,8 +192,7 @@ impl GitlabSource {
 
     /// Transport errors with this source's name, timeouts with its own limit.
     fn named(&self, e: SourceError) -> SourceError {
-        match e {
-            SourceError::Timeout(_) => SourceError::Timeout(self.config.timeout),
+        match http::own_timeout(e, self.config.timeout) {
             SourceError::Unreachable(why) => {
                 SourceError::Unreachable(format!("{} ({}): {why}", self.name, self.config.url))
             }
@@ -208,19 +206,19 @@ impl GitlabSource {
         let name = &self.name;
         let project = &self.config.project;
         let code = page.status.as_u16();
-        match page.status {
-            StatusCode::UNAUTHORIZED => SourceError::Auth(format!(
+        let words = match page.status {
+            StatusCode::UNAUTHORIZED => format!(
                 "{name}: token rejected by GitLab ({code} on {}: {message}) — check the token \
                  from {} (expired or revoked?)",
                 page.path,
                 &self.config.token.origin()
-            )),
-            StatusCode::FORBIDDEN => SourceError::Auth(format!(
+            ),
+            StatusCode::FORBIDDEN => format!(
                 "{name}: no permission to read {} ({code}: {message}) — the token needs the \
                  read_api scope and access to {project}",
                 reading.what(project)
-            )),
-            StatusCode::NOT_FOUND => SourceError::Backend(match reading {
+            ),
+            StatusCode::NOT_FOUND => match reading {
                 Reading::Pipelines | Reading::Project => format!(
                     "{name}: project {project} not found on {} ({code}: {message}) — check \
                      `project` (GitLab also says 404 when the token cannot see a private project)",
@@ -230,9 +228,10 @@ impl GitlabSource {
                     "{name}: {} not found ({code}: {message}) — deleted, or the token cannot see it",
                     other.what(project)
                 ),
-            }),
-            _ => SourceError::Backend(format!("{name}: {code} on {}: {message}", page.path)),
-        }
+            },
+            _ => format!("{name}: {code} on {}: {message}", page.path),
+        };
+        http::read_error(page.status, words)
     }
 
     fn pipeline_id(run_id: &str) -> Result<u64, String> {

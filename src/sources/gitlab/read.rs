@@ -15,7 +15,7 @@ use super::api::{self, JobEntry, PipelineBasic, PipelineDetail};
 use super::{GitlabSource, Reading};
 use crate::config::SecretValue;
 use crate::model::{Job, PipelineRun, Timestamp};
-use crate::sources::SourceError;
+use crate::sources::{SourceError, http};
 
 /// `updated_after` reaches back this far before the newest `updated_at`
 /// seen: GitLab shows milliseconds and commits updates in its own order, so
@@ -160,22 +160,22 @@ impl GitlabSource {
             ));
         }
         let url = format!("{}/pipelines", self.project_url());
-        let mut request = self.request(Method::GET, &url, token)?.query(&query);
-        let mut pipelines = Vec::new();
-        loop {
+        let first = self.request(Method::GET, &url, token)?.query(&query);
+        let bounds = http::pages::Bounds {
+            items: limit,
+            pages: usize::MAX,
+        };
+        http::pages::collect(first, bounds, |request| async move {
             let page = self.get_page(request, token).await?;
             if !page.is_success() {
                 return Err(self.read_error(&page, &Reading::Pipelines));
             }
-            pipelines.extend(self.decode::<Vec<PipelineBasic>>(&page)?);
-            let Some(next) = page.next.filter(|_| pipelines.len() < limit) else {
-                break;
-            };
-            self.same_origin(&next)?;
-            request = self.request(Method::GET, &next, token)?;
-        }
-        pipelines.truncate(limit);
-        Ok(pipelines)
+            Ok(http::pages::PageOf {
+                items: self.decode::<Vec<PipelineBasic>>(&page)?,
+                next: self.next_request(&page, token)?,
+            })
+        })
+        .await
     }
 
     /// Read the details of `stale` pipelines into the cache; the ids GitLab
@@ -219,18 +219,23 @@ impl GitlabSource {
             ("include_retried", "true".to_string()),
             ("per_page", MAX_PER_PAGE.to_string()),
         ];
-        let mut request = self.request(Method::GET, &url, &token)?.query(&query);
-        let mut entries: Vec<JobEntry> = Vec::new();
-        for _ in 0..MAX_JOB_PAGES {
-            let page = self.get_page(request, &token).await?;
+        let first = self.request(Method::GET, &url, &token)?.query(&query);
+        let bounds = http::pages::Bounds {
+            items: usize::MAX,
+            pages: MAX_JOB_PAGES,
+        };
+        let token = &token;
+        let entries: Vec<JobEntry> = http::pages::collect(first, bounds, |request| async move {
+            let page = self.get_page(request, token).await?;
             if !page.is_success() {
                 return Err(self.read_error(&page, &Reading::Jobs(id)));
             }
-            entries.extend(self.decode::<Vec<JobEntry>>(&page)?);
-            let Some(next) = page.next else { break };
-            self.same_origin(&next)?;
-            request = self.request(Method::GET, &next, &token)?;
-        }
+            Ok(http::pages::PageOf {
+                items: self.decode::<Vec<JobEntry>>(&page)?,
+                next: self.next_request(&page, token)?,
+            })
+        })
+        .await?;
         let jobs = api::to_jobs(entries);
         let mut names = self.job_names.lock().unwrap_or_else(|e| e.into_inner());
         names.clear();

@@ -13,7 +13,7 @@ use super::{Auth, JenkinsSource, RunRef, Subject, map, parse_run_id};
 use crate::config::SecretValue;
 use crate::model::{Action, ActionKind};
 use crate::sources::ActionError;
-use crate::sources::http::transport_error;
+use crate::sources::http::{self, transport_error};
 
 /// A CSRF crumb and the session it belongs to. Debug never shows them.
 #[derive(Clone, Debug)]
@@ -259,10 +259,13 @@ async fn post(
             answer.path
         )));
     }
-    Err(rejected(JenkinsSource::scrub(
-        source.refusal(answer.status, &answer.path, &answer.body, subject, verb),
-        &auth,
-    )))
+    Err(http::action_error(
+        answer.status,
+        JenkinsSource::scrub(
+            source.refusal(answer.status, &answer.path, &answer.body, subject, verb),
+            &auth,
+        ),
+    ))
 }
 
 async fn send(
@@ -292,15 +295,7 @@ async fn send(
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body);
     }
-    let response = request.send().await.map_err(|e| {
-        let never_sent = e.is_connect() || e.is_builder();
-        let why = source.transport(transport_error(e)).to_string();
-        if never_sent {
-            ActionError::Rejected(why)
-        } else {
-            ActionError::Lost(why)
-        }
-    })?;
+    let response = http::send_action(request, |e| source.transport(e).to_string()).await?;
     let status = response.status();
     let headers = response.headers().clone();
     let path = response.url().path().to_string();

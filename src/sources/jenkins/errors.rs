@@ -31,14 +31,10 @@ impl Subject<'_> {
 /// sentence of an HTML error page that says what is missing, else the
 /// start of its text.
 fn jenkins_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
-        for key in ["message", "error"] {
-            if let Some(m) = value.get(key).and_then(|m| m.as_str()) {
-                return m.to_string();
-            }
-        }
+    if let Some(m) = crate::sources::http::json_message(body, &["message", "error"]) {
+        return m;
     }
+    let text = String::from_utf8_lossy(body);
     let lower = text.to_ascii_lowercase();
     let html = match lower.find("<body") {
         Some(i) => &text[i..],
@@ -51,15 +47,10 @@ fn jenkins_message(body: &[u8]) -> String {
             || s.contains("no valid crumb")
             || s.contains("invalid password")
     });
-    let message = match telling {
-        Some(s) => s.clone(),
-        None => segments.join(" "),
-    };
-    let message = message.trim();
-    if message.is_empty() {
-        return "no details".into();
+    match telling {
+        Some(s) => crate::sources::http::snippet(s),
+        None => crate::sources::http::snippet(&segments.join(" ")),
     }
-    message.chars().take(300).collect()
 }
 
 /// The text between the tags of an HTML page (scripts and styles left out).

@@ -15,14 +15,12 @@ use super::api::job_url_path;
 use super::{Auth, JenkinsSource, Subject};
 use crate::model::LogTail;
 use crate::sources::SourceError;
-use crate::sources::http::transport_error;
+use crate::sources::http::{TailBuffer, transport_error};
 
 /// How much of the end of a console is fetched.
 pub const TAIL_BYTES: u64 = 64 * 1024;
 /// HEADs spent finding the end of a running build's console.
 const MAX_SIZE_PROBES: usize = 16;
-/// Reading an answer stops here, whatever the server sends.
-const MAX_BODY_BYTES: usize = 4 * TAIL_BYTES as usize;
 
 pub(super) async fn tail(
     source: &JenkinsSource,
@@ -58,29 +56,25 @@ pub(super) async fn tail(
         .map_err(|e| source.transport(transport_error(e)))?;
     let status = response.status();
     let url_path = response.url().path().to_string();
-    let mut body = Vec::new();
-    let mut cut = false;
-    while let Some(chunk) = response
-        .chunk()
+    // A log read from the middle of a line: its start is elsewhere (not so
+    // an error page). A log that grew since the probe keeps only its end.
+    let offset = if status.is_success() { start } else { 0 };
+    let mut tail = TailBuffer::new(TAIL_BYTES as usize).from_offset(offset);
+    tail.read(&mut response)
         .await
-        .map_err(|e| source.transport(transport_error(e)))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() >= MAX_BODY_BYTES {
-            cut = true;
-            break;
-        }
-    }
+        .map_err(|e| source.transport(transport_error(e)))?;
+    let (text, truncated) = tail.finish();
     if !status.is_success() {
-        return Err(error(source, status, &url_path, &body, subject, &auth));
+        return Err(error(
+            source,
+            status,
+            &url_path,
+            text.as_bytes(),
+            subject,
+            &auth,
+        ));
     }
-    let text = String::from_utf8_lossy(&body);
-    // Read from the middle of a line: its start is elsewhere.
-    let text = match (start > 0, text.find('\n')) {
-        (true, Some(i)) => &text[i + 1..],
-        _ => &text[..],
-    };
-    Ok(LogTail::from_text(job_id, text, start > 0 || cut))
+    Ok(LogTail::from_text(job_id, &text, truncated))
 }
 
 /// One HEAD from `start`: where the text read from there ends, and whether
@@ -138,8 +132,5 @@ fn error(
         source.refusal(status, path, body, subject, "read the console of"),
         auth,
     );
-    match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SourceError::Auth(words),
-        _ => SourceError::Backend(words),
-    }
+    crate::sources::http::read_error(status, words)
 }

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
+use super::http;
 use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
 use crate::config::{JenkinsConfig, SecretValue};
@@ -137,17 +138,14 @@ impl JenkinsSource {
 
     fn with_auth(request: reqwest::RequestBuilder, auth: &Option<Auth>) -> reqwest::RequestBuilder {
         match auth {
-            Some(a) => request.basic_auth(&a.user, Some(a.token.expose())),
+            Some(a) => http::basic(request, &a.user, &a.token),
             None => request,
         }
     }
 
     /// A transport failure, with this source's own timeout.
     fn transport(&self, e: SourceError) -> SourceError {
-        match e {
-            SourceError::Timeout(_) => SourceError::Timeout(self.config.timeout),
-            e => e,
-        }
+        http::own_timeout(e, self.config.timeout)
     }
 
     /// Never let a token reach a message, whatever the server echoed.
@@ -179,10 +177,7 @@ impl JenkinsSource {
                 self.refusal(page.status, &page.path, &page.body, subject, "read"),
                 &auth,
             );
-            return Err(match page.status {
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SourceError::Auth(words),
-                _ => SourceError::Backend(words),
-            });
+            return Err(http::read_error(page.status, words));
         }
         serde_json::from_slice(&page.body).map_err(|e| {
             SourceError::Decode(format!(
@@ -306,10 +301,7 @@ impl JenkinsSource {
                 ),
                 &auth,
             );
-            return Err(match page.status {
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SourceError::Auth(words),
-                _ => SourceError::Backend(words),
-            });
+            return Err(http::read_error(page.status, words));
         }
         serde_json::from_slice(&page.body).map(Some).map_err(|e| {
             SourceError::Decode(format!(

@@ -15,7 +15,16 @@ const VERSIONS_PAGE: u32 = 200;
 const HISTORY_PAGE: u32 = 5000;
 /// At most this many pages of one list are read: a bound, not a limit any
 /// real registry or monitoring run reaches.
-const MAX_PAGES: usize = 20;
+const ALL_PAGES: http::pages::Bounds = http::pages::Bounds {
+    items: usize::MAX,
+    pages: 20,
+};
+
+/// The cursor of the next page: `Some(token)` asks for the page after the
+/// first (`None` is the first); no token or an empty one means the last.
+fn next_token(token: Option<String>) -> Option<Option<String>> {
+    token.filter(|t| !t.is_empty()).map(Some)
+}
 
 /// A request that failed: MLflow's own `error_code: message`, or the transport.
 #[derive(Debug)]
@@ -54,8 +63,8 @@ struct ApiError {
 
 /// Decode a reply: MLflow's error body on failure, `T` on success.
 pub fn decode_reply<T: DeserializeOwned>(reply: &Reply) -> Result<T, MlflowError> {
-    if matches!(reply.status.as_u16(), 401 | 403) {
-        return Err(MlflowError::Http(reply.status_error()));
+    if let Some(e) = reply.auth_refusal() {
+        return Err(MlflowError::Http(e));
     }
     if !reply.is_success() {
         return Err(match serde_json::from_slice::<ApiError>(&reply.body) {
@@ -117,21 +126,19 @@ impl Api<'_> {
     pub async fn versions(&self, name: &str) -> Result<Vec<WireVersion>, MlflowError> {
         let filter = format!("name='{}'", name.replace('\'', "\\'"));
         let max = VERSIONS_PAGE.to_string();
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut params = vec![("filter", filter.as_str()), ("max_results", max.as_str())];
+        let (filter, max) = (filter.as_str(), max.as_str());
+        http::pages::collect(None, ALL_PAGES, |token: Option<String>| async move {
+            let mut params = vec![("filter", filter), ("max_results", max)];
             if let Some(t) = &token {
                 params.push(("page_token", t.as_str()));
             }
             let page: VersionsPage = self.get("model-versions/search", &params).await?;
-            all.extend(page.model_versions);
-            token = page.next_page_token.filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(all)
+            Ok(http::pages::PageOf {
+                items: page.model_versions,
+                next: next_token(page.next_page_token),
+            })
+        })
+        .await
     }
 
     /// The version an alias points at.
@@ -175,24 +182,23 @@ impl Api<'_> {
     /// Every logged point of one metric of one run, oldest first.
     pub async fn history(&self, run_id: &str, key: &str) -> Result<Vec<WireMetric>, MlflowError> {
         let max = HISTORY_PAGE.to_string();
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let max = max.as_str();
+        let pages = http::pages::collect(None, ALL_PAGES, |token: Option<String>| async move {
             let mut params = vec![
                 ("run_id", run_id),
                 ("metric_key", key),
-                ("max_results", max.as_str()),
+                ("max_results", max),
             ];
             if let Some(t) = &token {
                 params.push(("page_token", t.as_str()));
             }
             let page: HistoryPage = self.get("metrics/get-history", &params).await?;
-            all.extend(page.metrics);
-            token = page.next_page_token.filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
+            Ok::<_, MlflowError>(http::pages::PageOf {
+                items: page.metrics,
+                next: next_token(page.next_page_token),
+            })
+        });
+        let mut all: Vec<WireMetric> = pages.await?;
         all.sort_by_key(|m| (m.timestamp.unwrap_or(0), m.step.unwrap_or(0)));
         Ok(all)
     }

@@ -176,8 +176,8 @@ impl MlflowSource {
         })
     }
 
-    /// Send one mutating request. A refused connection means nothing was
-    /// sent (a clean failure); losing it afterwards leaves the outcome unknown.
+    /// Send one mutating request, by the kit's "was it sent?" rule; MLflow's
+    /// own refusal in its words (a 5xx leaves the outcome unknown).
     async fn send_action(
         &self,
         api: &Api<'_>,
@@ -187,23 +187,18 @@ impl MlflowSource {
         let request = api
             .credentials
             .apply(api.client.post(api.url(endpoint)).json(body));
-        let response = request.send().await.map_err(|e| {
-            if e.is_connect() {
-                ActionError::Rejected(format!(
-                    "cannot reach MLflow at {}: {}",
-                    self.config.http.url,
-                    http::transport_error(e)
-                ))
-            } else {
-                ActionError::Lost(format!("{endpoint}: {}", http::transport_error(e)))
-            }
-        })?;
+        let response = http::send_action(request, |e| {
+            format!("{endpoint} at MLflow {}: {e}", self.config.http.url)
+        })
+        .await?;
         let reply = Reply::read(response)
             .await
             .map_err(|e| ActionError::Lost(format!("{endpoint}: {e}")))?;
         decode_reply::<serde_json::Value>(&reply)
             .map(|_| ())
-            .map_err(|e| ActionError::Rejected(format!("MLflow refused {endpoint}: {e}")))
+            .map_err(|e| {
+                http::action_error(reply.status, format!("MLflow refused {endpoint}: {e}"))
+            })
     }
 
     async fn move_alias(&self, action: &Action) -> Result<String, ActionError> {

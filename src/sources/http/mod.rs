@@ -1,6 +1,9 @@
-//! Shared HTTP plumbing for backends reached over HTTP: one client per source
-//! (timeouts, CA file, explicit `insecure`), and the mapping of failures to
-//! `SourceError`s that say what failed, where, and what to do next.
+//! The HTTP layer of the backend kit: one client per source (timeouts, CA
+//! file, explicit `insecure`, redirects) and transport failures in words.
+//! Beside it: `answer` (an HTTP answer → `SourceError`/`ActionError`, the
+//! "was it sent?" rule, the backend's own words), `auth` (credentials on a
+//! request), `pages` (the page loop and the next-link policy), `tail` (the
+//! end of a streamed log); `polite` keeps ETags and rate limits.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,14 +12,23 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::SourceError;
-use crate::config::{HttpAuth, HttpBackend, SecretError, SecretValue};
+use crate::config::HttpBackend;
+
+mod answer;
+mod auth;
+pub mod pages;
+mod tail;
+pub use answer::{
+    action_error, backend_words, json_message, own_timeout, read_error, send_action, snippet,
+    unsent_or_lost,
+};
+pub use auth::{Credentials, basic, bearer};
+pub use tail::TailBuffer;
 
 /// Connecting may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole request may take this long (a read has its own, longer, timeout).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-/// How much of an error body is shown.
-const BODY_SNIPPET_LEN: usize = 300;
 
 /// TLS and timeout settings of one source.
 #[derive(Clone, Debug, Default)]
@@ -157,6 +169,17 @@ impl Reply {
         )
     }
 
+    /// A 401 or 403 as an auth error. They come from a proxy in front of
+    /// the backend as often as from the backend itself, so their body is
+    /// never read as the backend's own error shape.
+    pub fn auth_refusal(&self) -> Option<SourceError> {
+        matches!(
+            self.status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        )
+        .then(|| self.status_error())
+    }
+
     /// Read an answer whole (for callers that sent the request themselves).
     pub async fn read(response: Response) -> Result<Reply, SourceError> {
         let status = response.status();
@@ -190,50 +213,6 @@ pub fn options(backend: &HttpBackend) -> HttpOptions {
         insecure: backend.insecure,
         timeout: None,
         redirects: Redirects::Any,
-    }
-}
-
-/// Credentials read from their secrets, ready to go on a request. Debug
-/// never shows them.
-#[derive(Clone, Debug)]
-pub enum Credentials {
-    None,
-    Bearer(SecretValue),
-    Basic {
-        username: String,
-        password: SecretValue,
-    },
-}
-
-impl Credentials {
-    /// Look the secrets up now (a rotated token is picked up on the next read).
-    pub async fn resolve(auth: &HttpAuth) -> Result<Credentials, SourceError> {
-        let unreadable =
-            |key: &str, e: SecretError| SourceError::Auth(format!("cannot read the {key}: {e}"));
-        Ok(match auth {
-            HttpAuth::None => Credentials::None,
-            HttpAuth::Bearer(token) => {
-                Credentials::Bearer(token.resolve().await.map_err(|e| unreadable("token", e))?)
-            }
-            HttpAuth::Basic { username, password } => Credentials::Basic {
-                username: username.clone(),
-                password: password
-                    .resolve()
-                    .await
-                    .map_err(|e| unreadable("password", e))?,
-            },
-        })
-    }
-
-    /// Add the `Authorization` header, if any.
-    pub fn apply(&self, request: RequestBuilder) -> RequestBuilder {
-        match self {
-            Credentials::None => request,
-            Credentials::Bearer(token) => request.bearer_auth(token.expose()),
-            Credentials::Basic { username, password } => {
-                request.basic_auth(username, Some(password.expose()))
-            }
-        }
     }
 }
 
@@ -284,41 +263,18 @@ pub fn status_error(
     body: &str,
     retry_after: Option<&str>,
 ) -> SourceError {
-    let message = backend_message(body);
-    match status {
-        StatusCode::UNAUTHORIZED => {
-            SourceError::Auth(format!("401 on {path}: {message} — check the token"))
-        }
-        StatusCode::FORBIDDEN => SourceError::Auth(format!("403 on {path}: {message}")),
-        StatusCode::TOO_MANY_REQUESTS => SourceError::Backend(format!(
+    let message = backend_words(body.as_bytes(), &["message", "error", "error_code"]);
+    let words = match status {
+        StatusCode::UNAUTHORIZED => format!("401 on {path}: {message} — check the token"),
+        StatusCode::TOO_MANY_REQUESTS => format!(
             "429 rate limited on {path}{}",
             retry_after
                 .map(|r| format!(", retry after {r}s"))
                 .unwrap_or_default()
-        )),
-        s => SourceError::Backend(format!("{} on {path}: {message}", s.as_u16())),
-    }
-}
-
-/// The backend's own error words: a JSON `message`/`error` field, else the
-/// start of the body.
-fn backend_message(body: &str) -> String {
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
-        for key in ["message", "error", "error_code"] {
-            if let Some(m) = value.get(key).and_then(|m| m.as_str()) {
-                return m.to_string();
-            }
-        }
-    }
-    let trimmed = body.trim();
-    if trimmed.is_empty() {
-        return "no details".into();
-    }
-    let end = trimmed
-        .char_indices()
-        .nth(BODY_SNIPPET_LEN)
-        .map_or(trimmed.len(), |(i, _)| i);
-    trimmed[..end].to_string()
+        ),
+        s => format!("{} on {path}: {message}", s.as_u16()),
+    };
+    read_error(status, words)
 }
 
 #[cfg(test)]
