@@ -1,5 +1,7 @@
 //! `update` throughput: 10,000 source events (each a full demo snapshot,
-//! rebuilding every tab's rows), and 10,000 key presses on 100,000 runs.
+//! rebuilding every tab's rows), 10,000 key presses on 100,000 runs, and a
+//! burst of events on a large estate applied one at a time (settled after
+//! each) or as one batch (settled once).
 
 use std::hint::black_box;
 
@@ -7,7 +9,7 @@ use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::state::{SourceState, Tab};
-use opsdeck::app::{Command, Keymap, Msg, State, update};
+use opsdeck::app::{Command, Keymap, Msg, State, apply, settle, update};
 use opsdeck::model::{
     GitOpsApp, Health, PipelineRun, Provides, RunStatus, Snapshot, SyncStatus, Timestamp,
 };
@@ -278,6 +280,7 @@ fn burst(c: &mut Criterion) {
     let mut group = c.benchmark_group("burst");
     group.throughput(Throughput::Elements(BURST as u64));
     group.sample_size(10);
+    // `update` settles after every event: links and rows rebuilt per event.
     group.bench_function("1k events on 10k apps + 10k runs, one at a time", |b| {
         b.iter_custom(|iters| {
             let mut spent = std::time::Duration::ZERO;
@@ -289,6 +292,32 @@ fn burst(c: &mut Criterion) {
                     update(&mut state, event);
                     spent += started.elapsed();
                 }
+                black_box(state.pane(Tab::GitOps).rows.len());
+            }
+            spent
+        })
+    });
+    // The event loop's path: apply every event, then settle once.
+    group.bench_function("1k events on 10k apps + 10k runs, as one batch", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let mut state = estate_state(&apps);
+                let rebuilds = state.derived.rebuilds;
+                for n in 0..BURST {
+                    let event = estate_event(&apps, n);
+                    let started = std::time::Instant::now();
+                    apply(&mut state, event);
+                    spent += started.elapsed();
+                }
+                let started = std::time::Instant::now();
+                settle(&mut state);
+                spent += started.elapsed();
+                assert_eq!(
+                    state.derived.rebuilds,
+                    rebuilds + 1,
+                    "one rebuild per batch"
+                );
                 black_box(state.pane(Tab::GitOps).rows.len());
             }
             spent

@@ -1,5 +1,6 @@
 //! `update(state, msg) -> effects`: the only place the state changes. Plain
-//! function, no I/O: the event loop performs the returned effects.
+//! function, no I/O: the event loop performs the returned effects. A batch
+//! (`update_batch`) applies every message, then settles derived data once.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
