@@ -1,7 +1,7 @@
 //! Derived rows: each tab's sorted, filtered rows and the Overview's
 //! attention list, rebuilt when data or a filter changes — never while
 //! drawing, so a frame costs the same with 100 or 100,000 runs. Each source's
-//! share is sorted on its own (`source_rows`) and the tab merges the shares
+//! share is sorted on its own (`refresh_source`) and the tab merges the shares
 //! (`merged`), so a change to one source re-sorts only that source.
 
 use std::cmp::Ordering;
@@ -39,9 +39,9 @@ pub fn refilter_keeping(state: &mut State, tab: Tab, kept: Kept) {
         rows = filter_rows(state, &pane.sorted, &pane.filter);
     }
     let selected = kept
-        .and_then(|(tab, source, id)| {
+        .and_then(|(item_tab, source, id)| {
             rows.iter().position(|r| {
-                r.tab == tab && r.source == source && row_id(state, *r) == Some(id.as_str())
+                r.tab == item_tab && r.source == source && row_id(state, *r) == Some(id.as_str())
             })
         })
         .unwrap_or(state.pane(tab).selected);
