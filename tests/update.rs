@@ -1564,3 +1564,39 @@ fn keys_ticks_and_failed_reads_rebuild_nothing() {
     assert_eq!(state.derived.rebuilds, rebuilds);
     assert_eq!(state.sources[0].phase(), Phase::Error);
 }
+
+#[test]
+fn the_cursor_stays_on_its_app_when_a_burst_inserts_apps_before_it() {
+    let mut state = argocd_state();
+    select_app(&mut state, "manual");
+    let apps = |names: &[&str]| {
+        let template = state.sources[0].snapshot.apps[0].clone();
+        let apps = names
+            .iter()
+            .map(|name| opsdeck::model::GitOpsApp {
+                name: (*name).into(),
+                ..template.clone()
+            })
+            .collect();
+        Snapshot {
+            apps,
+            ..Snapshot::default()
+        }
+    };
+    // Row references point into the snapshot: after "a" and "b" arrive
+    // first, the old index of `manual` names another app.
+    let burst = [
+        apps(&["a", "auto", "manual"]),
+        apps(&["a", "auto", "b", "manual"]),
+    ]
+    .map(|snapshot| {
+        Msg::Source(SourceEvent {
+            source: 0,
+            at: start(),
+            result: Ok(snapshot),
+        })
+    });
+    update_batch(&mut state, burst);
+    let row = state.selected_row(Tab::GitOps).expect("a row");
+    assert_eq!(state.app(row).map(|a| a.name.as_str()), Some("manual"));
+}
