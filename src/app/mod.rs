@@ -8,8 +8,9 @@ pub mod command;
 pub mod executor;
 pub mod keymap;
 pub mod links;
-pub mod settle;
 pub mod state;
+// After `state`: settles what `update` leaves stale.
+pub mod settle;
 pub mod update;
 pub mod views;
 
