@@ -9,7 +9,7 @@ pub mod executor;
 pub mod keymap;
 pub mod links;
 pub mod state;
-// After `state`: settles what `update` leaves stale.
+// Derived data (links, rows), rebuilt once per batch of messages.
 pub mod settle;
 pub mod update;
 pub mod views;
