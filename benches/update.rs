@@ -1,5 +1,7 @@
 //! `update` throughput: 10,000 source events (each a full demo snapshot,
-//! rebuilding every tab's rows), and 10,000 key presses on 100,000 runs.
+//! rebuilding every tab's rows), 10,000 key presses on 100,000 runs, and a
+//! burst of events on a large estate applied one at a time (settled after
+//! each) or as one batch (settled once).
 
 use std::hint::black_box;
 
@@ -7,8 +9,10 @@ use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::state::{SourceState, Tab};
-use opsdeck::app::{Command, Keymap, Msg, State, update};
-use opsdeck::model::{Provides, Snapshot};
+use opsdeck::app::{Command, Keymap, Msg, State, apply, settle, update};
+use opsdeck::model::{
+    GitOpsApp, Health, PipelineRun, Provides, RunStatus, Snapshot, SyncStatus, Timestamp,
+};
 use opsdeck::sources::SourceEvent;
 use opsdeck::sources::demo::DemoFleet;
 
@@ -123,5 +127,204 @@ fn key_presses(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, source_events, key_presses);
+// ---- a burst on a large estate ----------------------------------------------
+//
+// 10,000 Argo CD apps (each event is the source's whole snapshot with one app
+// changed, as its stream sends) beside a GitHub source of 50 repositories ×
+// 200 runs. Building each event (a 10,000-app snapshot) is not timed.
+
+const ESTATE_APPS: usize = 10_000;
+const ESTATE_REPOS: usize = 50;
+const RUNS_PER_REPO: usize = 200;
+/// Events in the measured burst.
+const BURST: usize = 1_000;
+
+fn estate_time(minutes: i64) -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("time")
+        + chrono::Duration::minutes(minutes)
+}
+
+fn estate_app(i: usize) -> GitOpsApp {
+    GitOpsApp {
+        source: "argocd".into(),
+        name: format!("app-{i:05}"),
+        namespace: format!("team-{}", i % 40),
+        cluster: String::new(),
+        sync: SyncStatus::Synced,
+        health: if i % 97 == 0 {
+            Health::Degraded
+        } else {
+            Health::Healthy
+        },
+        health_message: None,
+        revision: Some(format!("{i:040x}")),
+        target_revision: None,
+        out_of_sync: Vec::new(),
+        auto_sync: true,
+        suspended: false,
+        last_operation: None,
+        history: Vec::new(),
+        last_change: Some(estate_time(i as i64)),
+        repo_url: None,
+        path: None,
+        production: false,
+        repo: None,
+        linked: None,
+        pending: None,
+        revision_commit: None,
+    }
+}
+
+fn estate_run(repo: usize, n: usize) -> PipelineRun {
+    let i = repo * RUNS_PER_REPO + n;
+    PipelineRun {
+        source: "github".into(),
+        id: format!("{}", 1_000_000 + i),
+        pipeline: "ci".into(),
+        pipeline_id: "ci.yml".into(),
+        project: format!("org/repo-{repo}"),
+        branch: if n % 3 == 0 { "main" } else { "feature" }.into(),
+        commit: format!("{i:040x}"),
+        actor: "dev".into(),
+        event: "push".into(),
+        status: if i % 13 == 0 {
+            RunStatus::Failure
+        } else {
+            RunStatus::Success
+        },
+        raw_status: None,
+        attempt: 1,
+        created_at: Some(estate_time((i * 7 % 10_007) as i64)),
+        started_at: Some(estate_time((i * 7 % 10_007) as i64)),
+        updated_at: Some(estate_time((i * 7 % 10_007) as i64 + 5)),
+        duration: None,
+        url: None,
+        jobs: None,
+    }
+}
+
+/// The estate loaded once: Argo CD is source 0, GitHub source 1.
+fn estate_state(apps: &[GitOpsApp]) -> State {
+    let gitops = Provides {
+        gitops: true,
+        ..Provides::default()
+    };
+    let pipelines = Provides {
+        pipelines: true,
+        ..Provides::default()
+    };
+    let mut state = State::new(
+        vec![
+            SourceState::new("argocd", "argocd", gitops, false),
+            SourceState::new("github", "github", pipelines, false),
+        ],
+        Keymap::default(),
+        false,
+        estate_time(0),
+    );
+    let runs = (0..ESTATE_REPOS)
+        .flat_map(|r| (0..RUNS_PER_REPO).map(move |n| estate_run(r, n)))
+        .collect();
+    for (source, snapshot) in [
+        (
+            0,
+            Snapshot {
+                apps: apps.to_vec(),
+                ..Snapshot::default()
+            },
+        ),
+        (
+            1,
+            Snapshot {
+                pipelines: runs,
+                ..Snapshot::default()
+            },
+        ),
+    ] {
+        update(
+            &mut state,
+            Msg::Source(SourceEvent {
+                source,
+                at: estate_time(0),
+                result: Ok(snapshot),
+            }),
+        );
+    }
+    state
+}
+
+/// Event `n` of the burst: the Argo CD snapshot with one app's health flipped.
+fn estate_event(apps: &[GitOpsApp], n: usize) -> Msg {
+    let changed = (n * 7_919) % apps.len();
+    let mut apps = apps.to_vec();
+    let app = &mut apps[changed];
+    app.health = if app.health == Health::Degraded {
+        Health::Progressing
+    } else {
+        Health::Degraded
+    };
+    Msg::Source(SourceEvent {
+        source: 0,
+        at: estate_time(n as i64),
+        result: Ok(Snapshot {
+            apps,
+            ..Snapshot::default()
+        }),
+    })
+}
+
+fn burst(c: &mut Criterion) {
+    let apps: Vec<GitOpsApp> = (0..ESTATE_APPS).map(estate_app).collect();
+    let mut group = c.benchmark_group("burst");
+    group.throughput(Throughput::Elements(BURST as u64));
+    group.sample_size(10);
+    // `update` settles after every event: links and rows rebuilt per event.
+    group.bench_function("1k events on 10k apps + 10k runs, one at a time", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let mut state = estate_state(&apps);
+                for n in 0..BURST {
+                    let event = estate_event(&apps, n);
+                    let started = std::time::Instant::now();
+                    update(&mut state, event);
+                    spent += started.elapsed();
+                }
+                black_box(state.pane(Tab::GitOps).rows.len());
+            }
+            spent
+        })
+    });
+    // The event loop's path: apply every event, then settle once.
+    group.bench_function("1k events on 10k apps + 10k runs, as one batch", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let mut state = estate_state(&apps);
+                let rebuilds = state.derived.rebuilds;
+                for n in 0..BURST {
+                    let event = estate_event(&apps, n);
+                    let started = std::time::Instant::now();
+                    apply(&mut state, event);
+                    spent += started.elapsed();
+                }
+                let started = std::time::Instant::now();
+                settle(&mut state);
+                spent += started.elapsed();
+                assert_eq!(
+                    state.derived.rebuilds,
+                    rebuilds + 1,
+                    "one rebuild per batch"
+                );
+                black_box(state.pane(Tab::GitOps).rows.len());
+            }
+            spent
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, source_events, key_presses, burst);
 criterion_main!(benches);

@@ -4,7 +4,7 @@
 use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::state::{Level, Overlay, Phase, SourceState, Tab};
-use opsdeck::app::{Command, Effect, Keymap, Msg, State, update};
+use opsdeck::app::{Command, Effect, Keymap, Msg, State, update, update_batch};
 use opsdeck::model::{
     ActionKind, Health, Outcome, Provides, Snapshot, SyncStatus, Target, TargetKind, Timestamp,
 };
@@ -1423,4 +1423,180 @@ fn a_cancel_that_did_not_take_is_offered_as_a_force_cancel() {
         panic!("confirm expected")
     };
     assert_eq!(confirm.action.kind, ActionKind::Cancel);
+}
+
+// ---- batches -----------------------------------------------------------------
+
+/// Two sources: the demo fleet's apps and models (source 0) and its runs
+/// (source 1), each fed once.
+fn split_state() -> (State, DemoFleet) {
+    let fleet = DemoFleet::new(7, start(), true);
+    let mut state = State::new(
+        vec![
+            SourceState::new("apps", "demo", Provides::ALL, false),
+            SourceState::new("runs", "demo", Provides::ALL, false),
+        ],
+        Keymap::default(),
+        false,
+        fleet.now(),
+    );
+    let msgs = split_events(&fleet);
+    for msg in msgs {
+        update(&mut state, msg);
+    }
+    (state, fleet)
+}
+
+/// The fleet's current read as one event per source.
+fn split_events(fleet: &DemoFleet) -> Vec<Msg> {
+    let snapshot = fleet.snapshot("demo");
+    let event = |source, snapshot| {
+        Msg::Source(SourceEvent {
+            source,
+            at: fleet.now(),
+            result: Ok(snapshot),
+        })
+    };
+    vec![
+        event(
+            0,
+            Snapshot {
+                apps: snapshot.apps,
+                models: snapshot.models,
+                ..Snapshot::default()
+            },
+        ),
+        event(
+            1,
+            Snapshot {
+                pipelines: snapshot.pipelines,
+                ..Snapshot::default()
+            },
+        ),
+    ]
+}
+
+#[test]
+fn a_burst_of_source_events_rebuilds_derived_data_once_and_ends_where_one_at_a_time_does() {
+    let (mut batched, _) = split_state();
+    let (mut one_by_one, _) = split_state();
+    cmd(&mut batched, Command::TabPipelines);
+    cmd(&mut one_by_one, Command::TabPipelines);
+    let rebuilds = batched.derived.rebuilds;
+    let tabs = batched.derived.tab_rebuilds;
+    // The same 40 reads of both sources, for each state.
+    let burst = || {
+        let mut fleet = DemoFleet::new(7, start(), true);
+        let mut msgs = Vec::new();
+        for _ in 0..40 {
+            fleet.step();
+            msgs.extend(split_events(&fleet));
+        }
+        msgs
+    };
+    let (burst, copy) = (burst(), burst());
+    assert_eq!(burst.len(), 80);
+    update_batch(&mut batched, burst);
+    assert_eq!(
+        batched.derived.rebuilds,
+        rebuilds + 1,
+        "one rebuild per batch"
+    );
+    assert_eq!(
+        batched.derived.tab_rebuilds,
+        tabs.map(|n| n + 1),
+        "each tab's rows rebuilt once"
+    );
+    for msg in copy {
+        update(&mut one_by_one, msg);
+    }
+    assert_eq!(one_by_one.derived.rebuilds, rebuilds + 80);
+    for tab in Tab::ALL {
+        assert_eq!(batched.pane(tab).rows, one_by_one.pane(tab).rows, "{tab:?}");
+    }
+    // The cursor stays on its run either way (Overview items come and go,
+    // so where its cursor lands depends on the path).
+    assert_eq!(
+        batched.pane(Tab::Pipelines).selected,
+        one_by_one.pane(Tab::Pipelines).selected
+    );
+    assert!(batched.pane(Tab::Pipelines).selected > 0, "new runs on top");
+    assert!(batched.dirty);
+}
+
+#[test]
+fn a_change_to_one_source_rebuilds_only_the_tabs_it_feeds() {
+    let (mut state, mut fleet) = split_state();
+    fleet.step();
+    let runs_only = split_events(&fleet).remove(1);
+    let before = state.derived.tab_rebuilds;
+    update(&mut state, runs_only);
+    let after = state.derived.tab_rebuilds;
+    assert_eq!(
+        after[Tab::Pipelines.index()],
+        before[Tab::Pipelines.index()] + 1
+    );
+    assert_eq!(
+        after[Tab::Overview.index()],
+        before[Tab::Overview.index()] + 1
+    );
+    assert_eq!(after[Tab::GitOps.index()], before[Tab::GitOps.index()]);
+    assert_eq!(after[Tab::Drift.index()], before[Tab::Drift.index()]);
+}
+
+#[test]
+fn keys_ticks_and_failed_reads_rebuild_nothing() {
+    let (mut state, _) = split_state();
+    let rebuilds = state.derived.rebuilds;
+    cmd(&mut state, Command::TabGitops);
+    cmd(&mut state, Command::Down);
+    update(&mut state, Msg::Tick(start()));
+    update_batch(
+        &mut state,
+        (0..5).map(|_| {
+            Msg::Source(SourceEvent {
+                source: 0,
+                at: start(),
+                result: Err("connection refused".into()),
+            })
+        }),
+    );
+    assert_eq!(state.derived.rebuilds, rebuilds);
+    assert_eq!(state.sources[0].phase(), Phase::Error);
+}
+
+#[test]
+fn the_cursor_stays_on_its_app_when_a_burst_inserts_apps_before_it() {
+    let mut state = argocd_state();
+    select_app(&mut state, "manual");
+    let apps = |names: &[&str]| {
+        let template = state.sources[0].snapshot.apps[0].clone();
+        let apps = names
+            .iter()
+            .map(|name| opsdeck::model::GitOpsApp {
+                name: (*name).into(),
+                ..template.clone()
+            })
+            .collect();
+        Snapshot {
+            apps,
+            ..Snapshot::default()
+        }
+    };
+    // Row references point into the snapshot: after "a" and "b" arrive
+    // first, the old index of `manual` names another app.
+    let burst = [
+        apps(&["a", "auto", "manual"]),
+        apps(&["a", "auto", "b", "manual"]),
+    ]
+    .map(|snapshot| {
+        Msg::Source(SourceEvent {
+            source: 0,
+            at: start(),
+            result: Ok(snapshot),
+        })
+    });
+    update_batch(&mut state, burst);
+    let row = state.selected_row(Tab::GitOps).expect("a row");
+    assert_eq!(state.app(row).map(|a| a.name.as_str()), Some("manual"));
 }

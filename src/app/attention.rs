@@ -8,8 +8,19 @@ use crate::model::{DriftStatus, GitOpsApp, ModelDrift, PipelineRun, RunStatus};
 /// Runs that are the newest of their (project, pipeline, branch) and failed:
 /// an old red run that a later green one fixed is history, not a problem.
 pub fn failing_runs<'a>(runs: impl IntoIterator<Item = &'a PipelineRun>) -> Vec<&'a PipelineRun> {
-    let mut latest: HashMap<(&str, &str, &str, &str), &PipelineRun> = HashMap::new();
-    for run in runs {
+    failing_runs_at(runs.into_iter().enumerate())
+        .into_iter()
+        .map(|(_, run)| run)
+        .collect()
+}
+
+/// `failing_runs`, each with the key it came with (the Overview passes
+/// indices: looking each run up again would cost a scan per failure).
+pub fn failing_runs_at<'a, K: Copy>(
+    runs: impl IntoIterator<Item = (K, &'a PipelineRun)>,
+) -> Vec<(K, &'a PipelineRun)> {
+    let mut latest: HashMap<(&str, &str, &str, &str), (K, &PipelineRun)> = HashMap::new();
+    for (at, run) in runs {
         if run.status.is_active() || matches!(run.status, RunStatus::Skipped | RunStatus::Cancelled)
         {
             continue;
@@ -21,17 +32,17 @@ pub fn failing_runs<'a>(runs: impl IntoIterator<Item = &'a PipelineRun>) -> Vec<
             run.branch.as_str(),
         );
         match latest.get(&key) {
-            Some(seen) if seen.sort_time() >= run.sort_time() => {}
+            Some((_, seen)) if seen.sort_time() >= run.sort_time() => {}
             _ => {
-                latest.insert(key, run);
+                latest.insert(key, (at, run));
             }
         }
     }
-    let mut failing: Vec<&PipelineRun> = latest
+    let mut failing: Vec<(K, &PipelineRun)> = latest
         .into_values()
-        .filter(|r| r.status == RunStatus::Failure)
+        .filter(|(_, r)| r.status == RunStatus::Failure)
         .collect();
-    failing.sort_by(|a, b| {
+    failing.sort_by(|(_, a), (_, b)| {
         b.sort_time()
             .cmp(&a.sort_time())
             .then_with(|| a.id.cmp(&b.id))

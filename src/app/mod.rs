@@ -10,10 +10,12 @@ pub mod keymap;
 pub mod links;
 pub mod resolver;
 pub mod state;
+// Derived data (links, rows), rebuilt once per batch of messages.
+pub mod settle;
 pub mod update;
 pub mod views;
 
 pub use command::Command;
 pub use keymap::Keymap;
 pub use state::{State, Tab};
-pub use update::{Effect, Msg, update};
+pub use update::{Effect, Msg, apply, settle, update, update_batch};

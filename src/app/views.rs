@@ -1,49 +1,47 @@
 //! Derived rows: each tab's sorted, filtered rows and the Overview's
 //! attention list, rebuilt when data or a filter changes — never while
-//! drawing, so a frame costs the same with 100 or 100,000 runs.
+//! drawing, so a frame costs the same with 100 or 100,000 runs. Each source's
+//! share is sorted on its own (`refresh_source`) and the tab merges the shares
+//! (`merged`), so a change to one source re-sorts only that source.
+
+use std::cmp::Ordering;
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config as MatcherConfig, Matcher, Utf32Str};
 
 use crate::app::attention;
-use crate::app::state::{Pane, RowRef, State, Tab};
-use crate::model::short_rev;
-
-/// Rebuild every tab's rows, keeping each selection on the same item.
-pub fn rebuild_all(state: &mut State) {
-    for tab in Tab::ALL {
-        rebuild(state, tab);
-    }
-}
-
-/// Rebuild one tab's rows from the data (sorting them), then apply its filter.
-pub fn rebuild(state: &mut State, tab: Tab) {
-    let sorted = match tab {
-        Tab::Overview => attention_rows(state),
-        Tab::Pipelines => pipeline_rows(state),
-        Tab::GitOps => app_rows(state),
-        Tab::Drift => model_rows(state),
-    };
-    state.pane_mut(tab).sorted = sorted;
-    refilter(state, tab);
-}
+use crate::app::state::{Kept, Kinds, Pane, RowRef, Scored, SourceRows, State, Tab};
+use crate::model::{GitOpsApp, ModelDrift, PipelineRun, short_rev};
 
 /// Apply the tab's filter to its already sorted rows (a filter keystroke
 /// does not sort again), keeping the selection on the same item.
 pub fn refilter(state: &mut State, tab: Tab) {
-    let keep = state
-        .selected_row(tab)
-        .and_then(|r| row_id(state, r).map(|id| (r, id.to_string())));
+    let kept = kept_selection(state, tab);
+    refilter_keeping(state, tab, kept);
+}
+
+/// The item under `tab`'s cursor, to find again once its rows change.
+pub fn kept_selection(state: &State, tab: Tab) -> Kept {
+    let row = state.selected_row(tab)?;
+    let id = row_id(state, row)?;
+    Some((row.tab, row.source, id.to_string()))
+}
+
+/// Apply the tab's filter to its sorted rows and put the cursor back on
+/// `kept` (or leave it at its place when that item is gone).
+pub fn refilter_keeping(state: &mut State, tab: Tab, kept: Kept) {
+    let mut rows = std::mem::take(&mut state.pane_mut(tab).rows);
     let pane = state.pane(tab);
-    let rows = if pane.filter.is_empty() {
-        pane.sorted.clone()
+    if pane.filter.is_empty() {
+        // Reuses the old rows' allocation.
+        rows.clone_from(&pane.sorted);
     } else {
-        filter_rows(state, &pane.sorted, &pane.filter)
-    };
-    let selected = keep
-        .and_then(|(old, id)| {
+        rows = filter_rows(state, &pane.sorted, &pane.filter);
+    }
+    let selected = kept
+        .and_then(|(item_tab, source, id)| {
             rows.iter().position(|r| {
-                r.tab == old.tab && r.source == old.source && row_id(state, *r) == Some(id.as_str())
+                r.tab == item_tab && r.source == source && row_id(state, *r) == Some(id.as_str())
             })
         })
         .unwrap_or(state.pane(tab).selected);
@@ -62,113 +60,166 @@ fn row_id(state: &State, row: RowRef) -> Option<&str> {
     }
 }
 
-fn pipeline_rows(state: &State) -> Vec<RowRef> {
-    let mut rows: Vec<RowRef> = Vec::new();
-    for (s, source) in state.sources.iter().enumerate() {
-        rows.extend((0..source.snapshot.pipelines.len()).map(|i| RowRef {
-            tab: Tab::Pipelines,
-            source: s as u32,
-            index: i as u32,
-        }));
+/// Sort source `s`'s rows of the kinds that changed and find which of its
+/// items need attention, into `state.derived.per_source[s]`.
+pub fn refresh_source(state: &mut State, s: usize, kinds: Kinds) {
+    let Some(source) = state.sources.get(s) else {
+        return;
+    };
+    let snap = &source.snapshot;
+    let mut rows = std::mem::take(&mut state.derived.per_source[s]);
+    let at = |tab, i: usize| RowRef {
+        tab,
+        source: s as u32,
+        index: i as u32,
+    };
+    if kinds.pipelines {
+        rows.pipelines = sorted(&snap.pipelines, run_order, |i| at(Tab::Pipelines, i));
+        rows.failing_runs = attention::failing_runs_at(snap.pipelines.iter().enumerate())
+            .into_iter()
+            .map(|(i, run)| {
+                (
+                    attention::run_score(run),
+                    run.sort_time(),
+                    at(Tab::Pipelines, i),
+                )
+            })
+            .collect();
     }
-    // Newest first; runs without a time last; ties by id, numerically when possible.
-    rows.sort_by(|a, b| {
-        let (ra, rb) = (state.run(*a), state.run(*b));
-        let ta = ra.and_then(|r| r.sort_time());
-        let tb = rb.and_then(|r| r.sort_time());
-        tb.cmp(&ta).then_with(|| {
-            let ia = ra.map(|r| (r.id.len(), r.id.as_str()));
-            let ib = rb.map(|r| (r.id.len(), r.id.as_str()));
-            ib.cmp(&ia)
-        })
-    });
+    if kinds.apps {
+        rows.apps = sorted(&snap.apps, app_order, |i| at(Tab::GitOps, i));
+        rows.attention_apps = snap
+            .apps
+            .iter()
+            .enumerate()
+            .filter(|(_, app)| attention::app_needs_attention(app))
+            .map(|(i, app)| {
+                (
+                    attention::app_score(app),
+                    app.last_change,
+                    at(Tab::GitOps, i),
+                )
+            })
+            .collect();
+    }
+    if kinds.models {
+        rows.models = sorted(&snap.models, model_order, |i| at(Tab::Drift, i));
+        rows.attention_models = snap
+            .models
+            .iter()
+            .enumerate()
+            .filter(|(_, model)| attention::model_needs_attention(model))
+            .map(|(i, model)| {
+                let score = attention::model_score(model);
+                (score, model.drifting_since, at(Tab::Drift, i))
+            })
+            .collect();
+    }
+    state.derived.per_source[s] = rows;
+}
+
+/// The rows of `items` in `order` (stable: ties keep the source's order).
+fn sorted<T>(
+    items: &[T],
+    order: fn(&T, &T) -> Ordering,
+    row: impl Fn(usize) -> RowRef,
+) -> Vec<RowRef> {
+    let mut indices: Vec<usize> = (0..items.len()).collect();
+    indices.sort_by(|a, b| order(&items[*a], &items[*b]));
+    indices.into_iter().map(row).collect()
+}
+
+/// One tab's rows, merged from every source's sorted share. Ties between
+/// sources keep the source order, as one sort of every row would.
+pub fn merged(state: &State, tab: Tab) -> Vec<RowRef> {
+    let shares = &state.derived.per_source;
+    match tab {
+        Tab::Overview => {
+            let mut scored: Vec<Scored> = shares
+                .iter()
+                .flat_map(|s| {
+                    s.failing_runs
+                        .iter()
+                        .chain(&s.attention_apps)
+                        .chain(&s.attention_models)
+                })
+                .cloned()
+                .collect();
+            // Worst first, then newest, then by kind.
+            scored.sort_by(|a, b| {
+                b.0.cmp(&a.0)
+                    .then(b.1.cmp(&a.1))
+                    .then(a.2.tab.cmp(&b.2.tab))
+            });
+            scored.into_iter().map(|(_, _, row)| row).collect()
+        }
+        Tab::Pipelines => merge(
+            shares,
+            |s| &s.pipelines,
+            |a, b| by(state.run(*a), state.run(*b), run_order),
+        ),
+        Tab::GitOps => merge(
+            shares,
+            |s| &s.apps,
+            |a, b| by(state.app(*a), state.app(*b), app_order),
+        ),
+        Tab::Drift => merge(
+            shares,
+            |s| &s.models,
+            |a, b| by(state.model(*a), state.model(*b), model_order),
+        ),
+    }
+}
+
+/// Every source's share, in order. One sorted share is the answer; more are
+/// merged by a stable sort, which finds the sorted runs and merges them.
+fn merge(
+    shares: &[SourceRows],
+    share: impl Fn(&SourceRows) -> &Vec<RowRef>,
+    order: impl FnMut(&RowRef, &RowRef) -> Ordering,
+) -> Vec<RowRef> {
+    let filled = shares.iter().filter(|s| !share(s).is_empty()).count();
+    let mut rows: Vec<RowRef> = shares
+        .iter()
+        .flat_map(|s| share(s).iter().copied())
+        .collect();
+    if filled > 1 {
+        rows.sort_by(order);
+    }
     rows
 }
 
-fn app_rows(state: &State) -> Vec<RowRef> {
-    let mut rows: Vec<RowRef> = Vec::new();
-    for (s, source) in state.sources.iter().enumerate() {
-        rows.extend((0..source.snapshot.apps.len()).map(|i| RowRef {
-            tab: Tab::GitOps,
-            source: s as u32,
-            index: i as u32,
-        }));
+/// Items first, then rows that point at nothing (none do once settled).
+fn by<T>(a: Option<&T>, b: Option<&T>, order: fn(&T, &T) -> Ordering) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => order(a, b),
+        (a, b) => b.is_none().cmp(&a.is_none()),
     }
-    // A stable order people can learn: by name, then source.
-    rows.sort_by(|a, b| {
-        let key = |r: &RowRef| state.app(*r).map(|a| (a.name.as_str(), a.source.as_str()));
-        key(a).cmp(&key(b))
-    });
-    rows
 }
 
-fn model_rows(state: &State) -> Vec<RowRef> {
-    let mut rows: Vec<RowRef> = Vec::new();
-    for (s, source) in state.sources.iter().enumerate() {
-        rows.extend((0..source.snapshot.models.len()).map(|i| RowRef {
-            tab: Tab::Drift,
-            source: s as u32,
-            index: i as u32,
-        }));
-    }
-    // Worst first: status, then how far past its threshold, then name.
-    rows.sort_by(|a, b| {
-        let (ma, mb) = (state.model(*a), state.model(*b));
-        let status = |m: Option<&crate::model::ModelDrift>| m.map(|m| m.status());
-        let severity = |m: Option<&crate::model::ModelDrift>| {
-            m.and_then(|m| m.worst_metric().map(|w| w.severity()))
-                .unwrap_or(f64::NEG_INFINITY)
-        };
-        status(mb)
-            .cmp(&status(ma))
-            .then(severity(mb).total_cmp(&severity(ma)))
-            .then_with(|| ma.map(|m| &m.model).cmp(&mb.map(|m| &m.model)))
-    });
-    rows
+/// Newest first; runs without a time last; ties by id, numerically when possible.
+fn run_order(a: &PipelineRun, b: &PipelineRun) -> Ordering {
+    b.sort_time()
+        .cmp(&a.sort_time())
+        .then_with(|| (b.id.len(), b.id.as_str()).cmp(&(a.id.len(), a.id.as_str())))
 }
 
-/// Failed runs, out-of-sync or unhealthy apps, drifting models: worst first.
-fn attention_rows(state: &State) -> Vec<RowRef> {
-    let mut scored: Vec<(u8, Option<crate::model::Timestamp>, RowRef)> = Vec::new();
-    for (s, source) in state.sources.iter().enumerate() {
-        let snap = &source.snapshot;
-        for run in attention::failing_runs(&snap.pipelines) {
-            if let Some(i) = snap.pipelines.iter().position(|r| std::ptr::eq(r, run)) {
-                let row = RowRef {
-                    tab: Tab::Pipelines,
-                    source: s as u32,
-                    index: i as u32,
-                };
-                scored.push((attention::run_score(run), run.sort_time(), row));
-            }
-        }
-        for (i, app) in snap.apps.iter().enumerate() {
-            if attention::app_needs_attention(app) {
-                let row = RowRef {
-                    tab: Tab::GitOps,
-                    source: s as u32,
-                    index: i as u32,
-                };
-                scored.push((attention::app_score(app), app.last_change, row));
-            }
-        }
-        for (i, model) in snap.models.iter().enumerate() {
-            if attention::model_needs_attention(model) {
-                let row = RowRef {
-                    tab: Tab::Drift,
-                    source: s as u32,
-                    index: i as u32,
-                };
-                scored.push((attention::model_score(model), model.drifting_since, row));
-            }
-        }
-    }
-    scored.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then(b.1.cmp(&a.1))
-            .then(a.2.tab.cmp(&b.2.tab))
-    });
-    scored.into_iter().map(|(_, _, row)| row).collect()
+/// A stable order people can learn: by name, then source.
+fn app_order(a: &GitOpsApp, b: &GitOpsApp) -> Ordering {
+    (a.name.as_str(), a.source.as_str()).cmp(&(b.name.as_str(), b.source.as_str()))
+}
+
+/// Worst first: status, then how far past its threshold, then name.
+fn model_order(a: &ModelDrift, b: &ModelDrift) -> Ordering {
+    let severity = |m: &ModelDrift| {
+        m.worst_metric()
+            .map(|w| w.severity())
+            .unwrap_or(f64::NEG_INFINITY)
+    };
+    b.status()
+        .cmp(&a.status())
+        .then(severity(b).total_cmp(&severity(a)))
+        .then_with(|| a.model.cmp(&b.model))
 }
 
 /// The words a row is matched against (Overview rows carry their item's tab).

@@ -1,12 +1,12 @@
 //! `update(state, msg) -> effects`: the only place the state changes. Plain
-//! function, no I/O: the event loop performs the returned effects.
+//! function, no I/O: the event loop performs the returned effects. A batch
+//! (`update_batch`) applies every message, then settles derived data once.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::app::command::Command;
-use crate::app::state::{
-    AppDetailState, Detail, Level, Overlay, SourceError, State, StatusLine, Tab,
-};
+pub use crate::app::settle::settle;
+use crate::app::state::{AppDetailState, Detail, Level, Overlay, State, StatusLine, Tab};
 use crate::app::views::{self, keep_visible, table_rows_for_height};
 use crate::model::{
     Action, AppDetail, DispatchForm, Job, LogTail, Outcome, Target, TargetKind, Timestamp,
@@ -16,10 +16,12 @@ use crate::sources::SourceEvent;
 mod act;
 mod dialogs;
 mod runs;
+mod source;
 
 use act::{on_action_command, on_outcome};
 pub use dialogs::takes_sync_options;
 use dialogs::{on_confirm_key, on_picker_key};
+use source::{on_app_detail, on_source};
 
 /// Longest text accepted in the filter or the typed confirmation.
 pub(super) const MAX_INPUT_LEN: usize = 256;
@@ -98,7 +100,32 @@ pub enum Effect {
     Quit,
 }
 
+/// Apply one message and settle: the state is consistent on return.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let effects = apply(state, msg);
+    settle(state);
+    effects
+}
+
+/// Apply messages that arrived together, rebuilding derived data (links,
+/// each tab's rows) once at the end instead of once per message. The
+/// effects come in message order.
+pub fn update_batch(state: &mut State, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for msg in msgs {
+        effects.extend(apply(state, msg));
+    }
+    settle(state);
+    effects
+}
+
+/// Apply one message without settling: source events only mark derived
+/// data stale. Anything else first settles what earlier messages left
+/// stale, since keys, commands and outcomes act on the rows on screen.
+pub fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
+    if !matches!(msg, Msg::Source(_) | Msg::Tick(_)) {
+        settle(state);
+    }
     match msg {
         Msg::Key(key) => on_key(state, key),
         Msg::Command(command) => on_command(state, command),
@@ -160,69 +187,7 @@ pub(super) fn say(state: &mut State, level: Level, text: impl Into<String>) {
     state.dirty = true;
 }
 
-// ---- sources ---------------------------------------------------------------
-
-fn on_source(state: &mut State, event: SourceEvent) {
-    let Some(source) = state.sources.get_mut(event.source) else {
-        return;
-    };
-    match event.result {
-        Ok(mut snapshot) => {
-            // Jobs loaded on drill-down survive a refresh that does not carry them.
-            for run in snapshot.pipelines.iter_mut().filter(|r| r.jobs.is_none()) {
-                if let Some(old) = source.snapshot.pipelines.iter().find(|o| {
-                    o.id == run.id && o.updated_at == run.updated_at && o.status == run.status
-                }) {
-                    run.jobs = old.jobs.clone();
-                }
-            }
-            // So do revision authors loaded with an app's drill-down.
-            for app in &mut snapshot.apps {
-                let target = Target::new(&source.name, TargetKind::App, &app.name);
-                if let Some(AppDetailState::Loaded(detail)) = state.app_details.get(&target) {
-                    app.apply_revisions(&detail.revisions);
-                }
-            }
-            source.snapshot = snapshot;
-            source.updated_at = Some(event.at);
-            source.error = None;
-        }
-        Err(message) => {
-            // The last good data stays on screen under the error.
-            source.error = Some(SourceError {
-                message,
-                at: event.at,
-            });
-        }
-    }
-    crate::app::links::link(&mut state.sources);
-    views::rebuild_all(state);
-    let visible = table_rows_for_height(state.size.1);
-    state
-        .panes
-        .iter_mut()
-        .for_each(|p| keep_visible(p, visible));
-    state.dirty = true;
-}
-
-fn on_app_detail(state: &mut State, target: Target, result: Result<AppDetail, String>) {
-    let detail = match result {
-        Ok(detail) => {
-            let app = state
-                .sources
-                .iter_mut()
-                .find(|s| s.name == target.source)
-                .and_then(|s| s.snapshot.apps.iter_mut().find(|a| a.name == target.id));
-            if let Some(app) = app {
-                app.apply_revisions(&detail.revisions);
-            }
-            AppDetailState::Loaded(Box::new(detail))
-        }
-        Err(e) => AppDetailState::Failed(e),
-    };
-    state.app_details.insert(target, detail);
-    state.dirty = true;
-}
+// ---- loads --------------------------------------------------------------------
 
 fn on_jobs(state: &mut State, target: Target, result: Result<Vec<Job>, String>) -> Vec<Effect> {
     let Some(source) = state.sources.iter_mut().find(|s| s.name == target.source) else {

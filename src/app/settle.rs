@@ -1,0 +1,85 @@
+//! The settle step: after a batch of messages, rebuild once what they made
+//! stale — the links between sources, then the rows of the tabs the changed
+//! sources feed — so a burst of source events costs one rebuild, not one
+//! per event. `update` settles after each message; the event loop applies a
+//! whole batch first (`update_batch`).
+
+use crate::app::links;
+use crate::app::state::{Kinds, State, Tab};
+use crate::app::views::{self, keep_visible, table_rows_for_height};
+
+/// Source `source` is about to change in `kinds`: mark it stale. Call
+/// before its snapshot is replaced: the first change of a batch notes each
+/// pane's selected item while the rows still point at the data it was
+/// chosen from.
+pub fn will_change(state: &mut State, source: usize, kinds: Kinds) {
+    if !kinds.any() {
+        return;
+    }
+    if !state.derived.is_stale() {
+        state.derived.kept = Tab::ALL.map(|tab| views::kept_selection(state, tab));
+    }
+    state.derived.mark(source, kinds);
+    // Links join apps across sources: only apps change them.
+    state.derived.links_stale |= kinds.apps;
+}
+
+/// Rebuild what is stale, once; nothing when nothing is.
+pub fn settle(state: &mut State) {
+    if !state.derived.is_stale() {
+        return;
+    }
+    if state.derived.links_stale {
+        links::link(&mut state.sources);
+        state.derived.links_stale = false;
+        // A link sets a repository app's sync, which its row is filtered on.
+        for s in 0..state.sources.len() {
+            if state.sources[s]
+                .snapshot
+                .apps
+                .iter()
+                .any(|a| a.repo.is_some())
+            {
+                let apps = Kinds {
+                    apps: true,
+                    ..Kinds::default()
+                };
+                state.derived.mark(s, apps);
+            }
+        }
+    }
+    let stale = std::mem::take(&mut state.derived.stale);
+    let sources = state.sources.len();
+    state
+        .derived
+        .per_source
+        .resize_with(sources, Default::default);
+    let mut tabs = [false; 4];
+    for (s, kinds) in stale.into_iter().enumerate().take(sources) {
+        if !kinds.any() {
+            continue;
+        }
+        views::refresh_source(state, s, kinds);
+        tabs[Tab::Overview.index()] = true;
+        tabs[Tab::Pipelines.index()] |= kinds.pipelines;
+        tabs[Tab::GitOps.index()] |= kinds.apps;
+        tabs[Tab::Drift.index()] |= kinds.models;
+    }
+    let kept = std::mem::take(&mut state.derived.kept);
+    for (tab, kept) in Tab::ALL.into_iter().zip(kept) {
+        if !tabs[tab.index()] {
+            continue;
+        }
+        let sorted = views::merged(state, tab);
+        state.pane_mut(tab).sorted = sorted;
+        views::refilter_keeping(state, tab, kept);
+        state.derived.tab_rebuilds[tab.index()] += 1;
+    }
+    let visible = table_rows_for_height(state.size.1);
+    state
+        .panes
+        .iter_mut()
+        .for_each(|p| keep_visible(p, visible));
+    state.derived.rebuilds += 1;
+    state.dirty = true;
+}

@@ -1,0 +1,92 @@
+//! Bookkeeping for derived data (links, each tab's rows): what the messages
+//! applied since the last settle made stale, and the per-source pieces the
+//! tabs are merged from, so one source's change re-sorts only that source.
+
+use super::{RowRef, Tab};
+use crate::model::{Snapshot, Timestamp};
+
+/// Which kinds of a source's items changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Kinds {
+    pub pipelines: bool,
+    pub apps: bool,
+    pub models: bool,
+}
+
+impl Kinds {
+    /// The kinds a snapshot holds any of (a kind that was and is empty
+    /// changes nothing).
+    pub fn held_by(snapshot: &Snapshot) -> Kinds {
+        Kinds {
+            pipelines: !snapshot.pipelines.is_empty(),
+            apps: !snapshot.apps.is_empty(),
+            models: !snapshot.models.is_empty(),
+        }
+    }
+
+    pub fn any(self) -> bool {
+        self.pipelines || self.apps || self.models
+    }
+
+    pub fn union(self, other: Kinds) -> Kinds {
+        Kinds {
+            pipelines: self.pipelines || other.pipelines,
+            apps: self.apps || other.apps,
+            models: self.models || other.models,
+        }
+    }
+}
+
+/// An Overview row with what it is ranked by: severity (higher is worse)
+/// and when it happened.
+pub type Scored = (u8, Option<Timestamp>, RowRef);
+
+/// One source's share of the tabs, in each tab's order.
+#[derive(Clone, Debug, Default)]
+pub struct SourceRows {
+    pub pipelines: Vec<RowRef>,
+    pub apps: Vec<RowRef>,
+    pub models: Vec<RowRef>,
+    /// Its items that need attention, per kind, unsorted across kinds.
+    pub failing_runs: Vec<Scored>,
+    pub attention_apps: Vec<Scored>,
+    pub attention_models: Vec<Scored>,
+}
+
+/// The item a pane's cursor was on before a batch changed the data: its
+/// row's tab and source, and its id.
+pub type Kept = Option<(Tab, u32, String)>;
+
+/// What is stale and what the tabs are rebuilt from.
+#[derive(Clone, Debug, Default)]
+pub struct Derived {
+    /// Indexed like `State::sources`.
+    pub per_source: Vec<SourceRows>,
+    /// What changed per source since the last settle.
+    pub stale: Vec<Kinds>,
+    /// A source with apps changed: the links between sources are recomputed.
+    pub links_stale: bool,
+    /// Each pane's item under the cursor when the data first went stale
+    /// (indexed by `Tab::index()`): row references point into snapshots,
+    /// so after a snapshot is replaced only the id finds the item again.
+    pub kept: [Kept; 4],
+    /// Times derived data was rebuilt: once per batch that changed data.
+    pub rebuilds: u64,
+    /// Times each tab's rows were rebuilt (indexed by `Tab::index()`).
+    pub tab_rebuilds: [u64; 4],
+}
+
+impl Derived {
+    /// Something waits for the next settle.
+    pub fn is_stale(&self) -> bool {
+        self.links_stale || self.stale.iter().any(|k| k.any())
+    }
+
+    /// Source `source` changed in these kinds.
+    pub fn mark(&mut self, source: usize, kinds: Kinds) {
+        if self.stale.len() <= source {
+            self.stale.resize(source + 1, Kinds::default());
+        }
+        self.stale[source] = self.stale[source].union(kinds);
+    }
+}
