@@ -103,10 +103,18 @@ pub(super) async fn run(
     }
 }
 
-/// Follow the stream until it breaks. Each batch of complete lines is
-/// applied, then the whole set sent once. While it is open, the set is
-/// re-sent at the poll interval (it is live, so it is current) and an
-/// action's wake-up lists again.
+/// At most one whole set this often while events stream in: each send is
+/// a copy of every app and a rebuild of the app side's rows, so a storm of
+/// events (100/s over 10,000 apps) is sent as one set per interval, never
+/// one per event. A change after a quiet interval goes out at once.
+pub const SEND_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Follow the stream until it breaks. Every line is applied as it comes;
+/// the whole set is sent at once when nothing was sent for
+/// [`SEND_EVERY`], else when that interval is up, and before the stream
+/// is left (so no applied event waits for the next list). While it is
+/// open, the set is re-sent at the poll interval (it is live, so it is
+/// current) and an action's wake-up lists again.
 async fn follow(
     source: &ArgoCdSource,
     index: usize,
@@ -144,49 +152,67 @@ async fn follow(
     let silence = silence_limit(source.poll);
     let mut last_heard = tokio::time::Instant::now();
     let mut unreadable = Unreadable::default();
+    // The list was just sent; `pending`: applied but not sent yet.
+    let mut sent_at = tokio::time::Instant::now();
+    let mut pending = false;
     loop {
-        tokio::select! {
+        let due = sent_at + SEND_EVERY;
+        let ended = tokio::select! {
             chunk = response.chunk() => match chunk {
                 Ok(Some(bytes)) => {
                     last_heard = tokio::time::Instant::now();
                     buffer.extend_from_slice(&bytes);
-                    let mut changed = false;
-                    while let Some(end) = buffer[scanned..].iter().position(|b| *b == b'\n') {
-                        let line: Vec<u8> = buffer.drain(..=scanned + end).collect();
+                    let mut start = 0;
+                    while let Some(end) = buffer[start + scanned..].iter().position(|b| *b == b'\n') {
+                        let line = start..start + scanned + end + 1;
                         scanned = 0;
-                        changed |= apply(source, apps, &line, &mut unreadable);
-                    }
-                    scanned = buffer.len();
-                    if changed {
-                        // It works again: the next break starts from a short wait.
-                        *retry = source.stream_retry;
-                        if !send(tx, index, Ok(apps)).await {
-                            return Ended::Closed;
+                        if apply(source, apps, &buffer[line.clone()], &mut unreadable) {
+                            // It works again: the next break starts from a short wait.
+                            *retry = source.stream_retry;
+                            pending = true;
                         }
+                        start = line.end;
+                    }
+                    buffer.drain(..start);
+                    scanned = buffer.len();
+                    if pending && tokio::time::Instant::now() >= due {
+                        None
+                    } else {
+                        continue;
                     }
                 }
-                Ok(None) => return Ended::Broken("the server closed the stream".into()),
-                Err(e) => return Ended::Broken(http::transport_error(e).to_string()),
+                Ok(None) => Some(Ended::Broken("the server closed the stream".into())),
+                Err(e) => Some(Ended::Broken(http::transport_error(e).to_string())),
             },
+            _ = tokio::time::sleep_until(due), if pending => None,
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() >= silence {
-                    return Ended::Broken(format!(
+                    Some(Ended::Broken(format!(
                         "no event or keep-alive on the stream for {}: reconnecting",
                         humantime::format_duration(silence)
-                    ));
-                }
-                if !send(tx, index, Ok(apps)).await {
-                    return Ended::Closed;
+                    )))
+                } else {
+                    None
                 }
             }
             _ = wake.notified() => {
                 if let Ok((list, _)) = source.list().await {
                     *apps = list.into_iter().map(|a| (a.name.clone(), a)).collect();
                 }
-                if !send(tx, index, Ok(apps)).await {
-                    return Ended::Closed;
-                }
+                None
             }
+        };
+        // Send what is current: when due, on the heartbeat, after a wake-up,
+        // and what was applied before leaving a broken stream.
+        if ended.is_none() || pending {
+            if !send(tx, index, Ok(apps)).await {
+                return Ended::Closed;
+            }
+            sent_at = tokio::time::Instant::now();
+            pending = false;
+        }
+        if let Some(ended) = ended {
+            return ended;
         }
     }
 }
