@@ -1378,6 +1378,7 @@ async fn a_401_names_the_source_the_user_and_where_the_token_came_from() {
         .mount(&f.server)
         .await;
     let run = PipelineRun {
+        error: None,
         source: "ci".into(),
         id: "deploy#26".into(),
         pipeline: "deploy".into(),
