@@ -357,3 +357,73 @@ fn worst_metric(m: &DriftStatusRow) -> String {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::demo::DemoFleet;
+
+    fn demo(incidents: bool) -> (Timestamp, Snapshot) {
+        let start = chrono::DateTime::from_timestamp(1_773_478_800, 0).expect("time");
+        let fleet = DemoFleet::new(7, start, incidents);
+        (fleet.now(), fleet.snapshot("demo"))
+    }
+
+    #[test]
+    fn a_partial_read_is_the_sources_error_with_its_data_and_item_errors_shown() {
+        let (at, mut snapshot) = demo(true);
+        snapshot.pipelines[0].error = Some("its jobs could not be read".into());
+        snapshot.apps[0].error = Some("its detail could not be read".into());
+        snapshot.models[0].error = Some("bad_data: parse error".into());
+        snapshot.problems = vec!["ci: job team/gone not found".into()];
+        let (runs, apps, models) = (
+            snapshot.pipelines.len(),
+            snapshot.apps.len(),
+            snapshot.models.len(),
+        );
+        let names = [("demo".to_string(), "demo".to_string())];
+        let report = StatusReport::build(&names, vec![(at, Ok(snapshot))]);
+        let json = serde_json::to_value(&report).expect("json");
+
+        let source = &json["sources"][0];
+        assert_eq!(source["ok"], serde_json::json!(false));
+        assert_eq!(source["error"], "ci: job team/gone not found");
+        assert!(source["updated_at"].is_string(), "it was read: {source}");
+        // What it did read is all there, each entry with its `error`.
+        for (list, count) in [("pipelines", runs), ("gitops", apps), ("drift", models)] {
+            let items = json[list].as_array().expect("list");
+            assert_eq!(items.len(), count, "{list}");
+            assert_eq!(
+                items.iter().filter(|i| i["error"].is_string()).count(),
+                1,
+                "{list}: one item in error"
+            );
+            assert!(
+                items
+                    .iter()
+                    .all(|i| i.as_object().is_some_and(|o| o.contains_key("error"))),
+                "{list}: `error` always present"
+            );
+        }
+        assert_eq!(report.exit_code(0), EXIT_ERROR);
+    }
+
+    #[test]
+    fn an_item_in_error_needs_attention_and_a_full_read_is_ok() {
+        // A calm fleet: nothing else needs attention.
+        let (at, snapshot) = demo(false);
+        let names = [("demo".to_string(), "demo".to_string())];
+        let calm = StatusReport::build(&names, vec![(at, Ok(snapshot.clone()))]);
+        assert_eq!(calm.exit_code(0), EXIT_OK);
+        let mut snapshot = snapshot;
+        snapshot.models[0].error = Some("bad_data: parse error".into());
+        let report = StatusReport::build(&names, vec![(at, Ok(snapshot))]);
+        assert!(report.sources[0].ok);
+        assert_eq!(report.sources[0].error, None);
+        assert_eq!(
+            report.drift[0].error.as_deref(),
+            Some("bad_data: parse error")
+        );
+        assert_eq!(report.exit_code(0), EXIT_ATTENTION);
+    }
+}
