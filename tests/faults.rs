@@ -203,10 +203,6 @@ const KUBE_TLS_TO_PLAIN_UNSAID: &str = "https to a plain-HTTP port says \"client
 const KUBE_UNRESOLVABLE_UNSAID: &str =
     "\"ServiceError: client error (Connect)\": does not say the host name does not resolve";
 const FLUX_404_IS_NOT_INSTALLED: &str = "a 404 on every resource reads as \"Flux not installed\": an empty, ok source instead of an error";
-const DRIFT_ERRORS_LEAVE_SOURCE_OK: &str = "every query fails yet the source stays ok: the error sits on each model (status shows every model unknown)";
-const DRIFT_HTML_ERROR_LEAVES_SOURCE_OK: &str = "every query fails yet the source stays ok (the error sits on each model) and the HTML page is pasted raw there";
-const DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK: &str = "every query is rate limited yet the source stays ok (the error sits on each model) and the next read is sent before the reset";
-const DRIFT_HTML_PAGE_LEAVES_SOURCE_OK: &str = "an HTML page for every query leaves the source ok; each model gets a JSON parse error that does not say it was HTML";
 
 /// Cells opsdeck does not pass yet: (kind, fault, what is wrong). The
 /// matrix asserts each is still failing; fix one and remove its line.
@@ -259,33 +255,24 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     ("flux", "unresolvable", KUBE_UNRESOLVABLE_UNSAID),
     ("prometheus", "silent", TIMEOUT_SAYS_NOT_WHERE),
     ("prometheus", "trickle", TIMEOUT_SAYS_NOT_WHERE),
-    ("prometheus", "500-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
-    ("prometheus", "502-html", DRIFT_HTML_ERROR_LEAVES_SOURCE_OK),
-    ("prometheus", "404", DRIFT_ERRORS_LEAVE_SOURCE_OK),
-    ("prometheus", "429", DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK),
-    ("prometheus", "malformed-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("prometheus", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
+    ("prometheus", "429", HTTP_429_NOT_A_RATE_LIMIT),
     ("prometheus", "truncated", CUT_BODY_IS_UNREACHABLE),
-    ("prometheus", "wrong-type", DRIFT_HTML_PAGE_LEAVES_SOURCE_OK),
+    ("prometheus", "wrong-type", HTML_IS_A_JSON_ERROR),
     ("prometheus", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
     ("mlflow", "silent", TIMEOUT_SAYS_NOT_WHERE),
     ("mlflow", "trickle", TIMEOUT_SAYS_NOT_WHERE),
-    ("mlflow", "500-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
-    ("mlflow", "502-html", DRIFT_HTML_ERROR_LEAVES_SOURCE_OK),
-    ("mlflow", "404", DRIFT_ERRORS_LEAVE_SOURCE_OK),
-    ("mlflow", "429", DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK),
-    ("mlflow", "malformed-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("mlflow", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
+    ("mlflow", "429", HTTP_429_NOT_A_RATE_LIMIT),
     ("mlflow", "truncated", CUT_BODY_IS_UNREACHABLE),
-    ("mlflow", "wrong-type", DRIFT_HTML_PAGE_LEAVES_SOURCE_OK),
+    ("mlflow", "wrong-type", HTML_IS_A_JSON_ERROR),
     ("mlflow", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
     ("evidently", "silent", TIMEOUT_SAYS_NOT_WHERE),
     ("evidently", "trickle", TIMEOUT_SAYS_NOT_WHERE),
-    ("evidently", "500-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
-    ("evidently", "502-html", DRIFT_HTML_ERROR_LEAVES_SOURCE_OK),
-    ("evidently", "404", DRIFT_ERRORS_LEAVE_SOURCE_OK),
-    ("evidently", "429", DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK),
-    ("evidently", "malformed-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
+    ("evidently", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
+    ("evidently", "429", HTTP_429_NOT_A_RATE_LIMIT),
     ("evidently", "truncated", CUT_BODY_IS_UNREACHABLE),
-    ("evidently", "wrong-type", DRIFT_HTML_PAGE_LEAVES_SOURCE_OK),
+    ("evidently", "wrong-type", HTML_IS_A_JSON_ERROR),
     ("evidently", "tls-to-plain", TLS_TO_PLAIN_UNSAID),
     ("git", "silent", TIMEOUT_SAYS_NOT_WHERE),
 ];

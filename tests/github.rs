@@ -321,6 +321,60 @@ async fn named_workflows_are_read_each_filtered_and_merged_newest_first() {
     f.server.verify().await;
 }
 
+#[tokio::test]
+async fn a_deleted_workflow_is_named_while_the_others_runs_show() {
+    let f = fixture().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/repos/octo-org/octo-repo/actions/workflows/ci.yml/runs",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(runs_page(
+            vec![run_with(7, "completed", Some("success"), json!({}))],
+            1,
+        )))
+        .mount(&f.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/repos/octo-org/octo-repo/actions/workflows/gone.yml/runs",
+        ))
+        .respond_with(ResponseTemplate::new(404).set_body_json(error("Not Found", "actions")))
+        .mount(&f.server)
+        .await;
+    let config = GithubConfig {
+        workflows: vec!["gone.yml".into(), "ci.yml".into()],
+        ..f.config()
+    };
+    let source = f.source_with(config);
+    let snapshot = source.fetch().await.expect("one workflow reads");
+    let ids: Vec<&str> = snapshot.pipelines.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["7"], "the other workflow's runs show");
+    assert_eq!(snapshot.problems.len(), 1, "{:?}", snapshot.problems);
+    let problem = &snapshot.problems[0];
+    assert!(
+        problem.contains("workflow gone.yml in octo-org/octo-repo not found")
+            && problem.contains("404 on /repos/octo-org/octo-repo/actions/workflows/gone.yml/runs"),
+        "{problem}"
+    );
+    assert!(!problem.contains(TOKEN), "{problem}");
+
+    // With no workflow left to read, the source itself is in error.
+    let config = GithubConfig {
+        workflows: vec!["gone.yml".into()],
+        ..f.config()
+    };
+    let e = f
+        .source_with(config)
+        .fetch()
+        .await
+        .expect_err("nothing read")
+        .to_string();
+    assert!(
+        e.contains("workflow gone.yml in octo-org/octo-repo not found"),
+        "{e}"
+    );
+}
+
 /// Answers 304 when `If-None-Match` carries the ETag, else the list.
 async fn serve_with_etag(server: &MockServer, etag: &str, body: Value) {
     Mock::given(method("GET"))

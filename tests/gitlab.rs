@@ -157,6 +157,7 @@ async fn pages_are_followed_by_link_up_to_the_limit_and_each_run_is_mapped() {
 
     let r = run(&snapshot, "70");
     let expected = PipelineRun {
+        error: None,
         source: NAME.into(),
         id: "70".into(),
         pipeline: "pipeline".into(),

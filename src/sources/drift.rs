@@ -57,8 +57,12 @@ pub fn empty_model(source: &str, model: &str, alias: &str, production: bool) -> 
 }
 
 /// Read every model, each under `timeout`. A model whose read fails shows
-/// its error; the source fails only when the backend cannot be reached or
-/// refuses us, or when every model timed out (the backend is not answering).
+/// its error; the source fails when the backend cannot be reached or
+/// refuses us, or when every model's read failed (5xx, 404, an HTML page,
+/// malformed JSON, no answer… to every request: the backend, not a model,
+/// is broken), with the first model's cause. A reader returns `Err` only
+/// when nothing of the model could be read; a backend's verdict on one
+/// query (Prometheus's `bad_data`) is the model's `error`, not an `Err`.
 pub async fn read_models<F, Fut>(
     names: Vec<(String, String)>,
     timeout: Duration,
@@ -73,7 +77,8 @@ where
     let reads = (0..names.len()).map(|i| tokio::time::timeout(timeout, read(i)));
     let results = futures::future::join_all(reads).await;
     let mut models = Vec::with_capacity(results.len());
-    let mut timed_out = 0;
+    let mut failed = 0;
+    let mut first_cause: Option<SourceError> = None;
     for ((name, alias), result) in names.into_iter().zip(results) {
         let error = match result {
             Ok(Ok(model)) => {
@@ -81,9 +86,14 @@ where
                 continue;
             }
             Ok(Err(e)) if is_source_wide(&e) => return Err(e),
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => {
+                failed += 1;
+                let text = e.to_string();
+                first_cause.get_or_insert(e);
+                text
+            }
             Err(_) => {
-                timed_out += 1;
+                failed += 1;
                 format!(
                     "no answer within {} for this model (raise `timeout` in the source's config if it is just slow)",
                     humantime::format_duration(timeout)
@@ -94,8 +104,8 @@ where
         model.error = Some(error);
         models.push(model);
     }
-    if timed_out > 0 && timed_out == models.len() {
-        return Err(SourceError::Timeout(timeout));
+    if failed > 0 && failed == models.len() {
+        return Err(first_cause.unwrap_or(SourceError::Timeout(timeout)));
     }
     Ok(models)
 }

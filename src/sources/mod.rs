@@ -62,6 +62,19 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// About the backend as a whole (cannot reach it, not allowed, no
+    /// answer, rate limited), not one configured item of it: reading the
+    /// next item is pointless and the whole read fails.
+    pub fn is_backend_wide(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Unreachable(_)
+                | SourceError::Auth(_)
+                | SourceError::Timeout(_)
+                | SourceError::RateLimited { .. }
+        )
+    }
+
     /// When the next read may be sent, if the backend asked to wait.
     pub fn retry_at(&self) -> Option<Timestamp> {
         match self {

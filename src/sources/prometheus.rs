@@ -206,6 +206,13 @@ impl PrometheusSource {
             }
         };
         let (instant, trend, version) = tokio::join!(instant, trend, version);
+        // Neither the value nor the trend came back, and not for a reason
+        // Prometheus gave about the query: nothing of the model was read.
+        if let (Err(QueryError::Http(e)), Err(QueryError::Http(_))) = (&instant, &trend) {
+            if !matches!(version, Some(Ok(_))) {
+                return Err(e.clone());
+            }
+        }
 
         let mut out = empty_model(&self.name, &model.name, SERVING, self.production);
         let mut errors = Vec::new();

@@ -138,6 +138,7 @@ pub fn to_run(source: &str, repo: &str, run: WorkflowRun) -> PipelineRun {
             .map_or_else(|| run.workflow_id.to_string(), str::to_string)
     });
     PipelineRun {
+        error: None,
         source: source.to_string(),
         id: run.id.to_string(),
         pipeline,

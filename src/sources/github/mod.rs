@@ -270,16 +270,23 @@ impl GithubSource {
 
     /// The configured runs: the repository's, or those of each workflow
     /// named, merged newest first.
-    pub async fn list_runs(&self) -> Result<Vec<PipelineRun>, SourceError> {
+    /// The runs, and the configured workflows that could not be read (a
+    /// deleted or renamed one): those are named while the others' runs
+    /// show. The read fails when GitHub cannot be read at all (token,
+    /// network, rate limit) or when no workflow could be read.
+    pub async fn list_runs(&self) -> Result<(Vec<PipelineRun>, Vec<String>), SourceError> {
         let token = self.token().await?;
         let repo = format!("repository {}", self.config.repo);
         if self.config.workflows.is_empty() {
             let read = Read::new("the workflow runs", repo, CHECK_REPO);
-            return self
+            let runs = self
                 .read_runs(&self.repo_url("/actions/runs"), &token, &read)
-                .await;
+                .await?;
+            return Ok((runs, Vec::new()));
         }
         let mut runs: Vec<PipelineRun> = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
+        let mut first_error: Option<SourceError> = None;
         for workflow in &self.config.workflows {
             let url = self.repo_url(&format!(
                 "/actions/workflows/{}/runs",
@@ -292,13 +299,25 @@ impl GithubSource {
                 "check `repo` and `workflows`; GitHub also answers 404 for a private \
                  repository the token cannot see",
             );
-            runs.extend(self.read_runs(&url, &token, &read).await?);
+            match self.read_runs(&url, &token, &read).await {
+                Ok(read) => runs.extend(read),
+                Err(e) if e.is_backend_wide() => return Err(e),
+                Err(e) => {
+                    problems.push(e.to_string());
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if problems.len() == self.config.workflows.len() {
+            if let Some(e) = first_error {
+                return Err(e);
+            }
         }
         // Newest first; run ids grow with time and break ties.
         runs.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id.parse::<u64>().unwrap_or(0))));
         runs.dedup_by(|a, b| a.id == b.id);
         runs.truncate(self.config.limit as usize);
-        Ok(runs)
+        Ok((runs, problems))
     }
 
     /// The repository's default branch (where a new run starts when no
@@ -442,8 +461,10 @@ impl Source for GithubSource {
     }
 
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
+        let (pipelines, problems) = self.list_runs().await?;
         Ok(Snapshot {
-            pipelines: self.list_runs().await?,
+            pipelines,
+            problems,
             ..Snapshot::default()
         })
     }

@@ -209,17 +209,42 @@ impl JenkinsSource {
         Ok(read)
     }
 
-    /// Builds of every configured job, and what waits in the queue for them.
-    async fn read_runs(&self) -> Result<Vec<PipelineRun>, SourceError> {
+    /// Builds of every configured job, and what waits in the queue for
+    /// them; and the jobs (or the queue) that could not be read, named,
+    /// while the rest shows. The read fails when Jenkins cannot be read at
+    /// all (network, credentials, no answer) or when no job could be read.
+    async fn read_runs(&self) -> Result<(Vec<PipelineRun>, Vec<String>), SourceError> {
         let jobs = futures::future::join_all(self.config.jobs.iter().map(|j| self.read_job(j)));
         let queue = self.get_json::<QueueJson>("/queue/api/json", api::QUEUE_TREE, Subject::Queue);
         let (jobs, queue) = futures::join!(jobs, queue);
         let mut runs = Vec::new();
         let mut read = Vec::new();
+        let mut problems = Vec::new();
+        let mut first_error = None;
         for (path, job) in self.config.jobs.iter().zip(jobs) {
-            let job = job?;
-            read.push((path, job));
+            match job {
+                Ok(job) => read.push((path, job)),
+                Err(e) if e.is_backend_wide() => return Err(e),
+                Err(e) => {
+                    problems.push(e.to_string());
+                    first_error.get_or_insert(e);
+                }
+            }
         }
+        if read.is_empty() {
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        let queue = match queue {
+            Ok(queue) => queue.items,
+            Err(e) if e.is_backend_wide() => return Err(e),
+            // The builds stand without the queue; only what waits is unknown.
+            Err(e) => {
+                problems.push(e.to_string());
+                Vec::new()
+            }
+        };
         for (path, job) in &read {
             let full_name = job.full_name.as_deref().unwrap_or(path.as_str());
             let job_ref = JobRef {
@@ -231,7 +256,7 @@ impl JenkinsSource {
                 runs.push(map::build_run(&self.name, &job_ref, build));
             }
         }
-        for item in queue?.items {
+        for item in queue {
             let Some(path) = item
                 .task
                 .as_ref()
@@ -257,7 +282,7 @@ impl JenkinsSource {
                 .cmp(&queued(a))
                 .then_with(|| b.sort_time().cmp(&a.sort_time()))
         });
-        Ok(runs)
+        Ok((runs, problems))
     }
 
     /// One build's state.
@@ -341,8 +366,10 @@ impl Source for JenkinsSource {
     }
 
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
+        let (pipelines, problems) = self.read_runs().await?;
         Ok(Snapshot {
-            pipelines: self.read_runs().await?,
+            pipelines,
+            problems,
             ..Snapshot::default()
         })
     }

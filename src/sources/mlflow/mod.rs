@@ -53,6 +53,17 @@ impl MlflowSource {
             api.alias(&model.name, &model.alias),
             self.read_drift(api, model),
         );
+        // Every request failed on the way (not MLflow's own "no such
+        // model"): nothing of the model was read.
+        if let (
+            Err(MlflowError::Http(e)),
+            Err(MlflowError::Http(_)),
+            Err(MlflowError::Http(_)),
+            Err(MlflowError::Http(_)),
+        ) = (&registered, &versions, &serving, &drift)
+        {
+            return Err(e.clone());
+        }
         let mut out = empty_model(&self.name, &model.name, &model.alias, self.production);
         let mut errors = Vec::new();
         match registered {
