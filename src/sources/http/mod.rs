@@ -22,7 +22,7 @@ pub use answer::{
     action_error, backend_words, json_message, own_timeout, read_error, send_action, snippet,
     unsent_or_lost,
 };
-pub use auth::{Credentials, basic, bearer};
+pub use auth::{Credentials, basic, bearer, copy, reauthorize, rebearer, renewing};
 pub use tail::TailBuffer;
 
 /// Connecting may take this long.
