@@ -163,10 +163,22 @@ impl GitlabSource {
         request: RequestBuilder,
         token: &SecretValue,
     ) -> Result<Page, SourceError> {
-        self.polite
-            .get(request, Some(token.expose()))
-            .await
-            .map_err(|e| self.named(e))
+        let token_header = reqwest::header::HeaderName::from_static("private-token");
+        let (page, _) = http::renewing(
+            token.clone(),
+            |token| {
+                let request = http::copy(&request)
+                    .and_then(|r| http::reauthorize(r, token_header.clone(), token.expose()));
+                async move {
+                    (self.polite.get(request?, Some(token.expose())).await)
+                        .map_err(|e| self.named(e))
+                }
+            },
+            |page| page.status,
+            |rejected| async move { self.config.token.renew(&rejected).await.ok().flatten() },
+        )
+        .await?;
+        Ok(page)
     }
 
     /// A polite GET of a JSON document; non-2xx answers become errors
