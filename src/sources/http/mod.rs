@@ -23,7 +23,7 @@ pub use answer::{
     unsent_or_lost,
 };
 pub use auth::{Credentials, basic, bearer, copy, reauthorize, rebearer, renewing};
-pub use tail::TailBuffer;
+pub use tail::{TailBuffer, ask_for_tail};
 
 /// Connecting may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
