@@ -6,6 +6,7 @@
 //! the dispatch form.
 
 mod support_gitlab;
+mod support_logs;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -1200,4 +1201,27 @@ async fn an_inline_token_is_refused_without_being_repeated() {
         "{stderr}"
     );
     assert!(!stderr.contains("glpat-inline-secret-value"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_100_mb_trace_is_streamed_keeping_only_its_true_tail() {
+    // GitLab documents no Range on the trace: nothing is asked by range,
+    // and the whole answer streams through in bounded memory.
+    let server = support_logs::start(true).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
+    let mut config = opsdeck::config::GitlabConfig::new(server.url.clone(), PROJECT);
+    config.token = opsdeck::config::Secret::File(token_file);
+    let source = GitlabSource::new(NAME, config, Duration::from_secs(30));
+    let tail = source.job_log("61", "705").await.expect("tail");
+    assert!(tail.truncated);
+    let last = support_logs::LINES;
+    let want: Vec<String> = (last - LOG_TAIL_LINES as u64..last)
+        .map(|i| support_logs::line(i).trim_end().to_string())
+        .collect();
+    assert_eq!(tail.lines, want);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].range, None, "no range asked of GitLab");
 }

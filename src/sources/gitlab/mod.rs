@@ -122,6 +122,12 @@ impl GitlabSource {
         })
     }
 
+    /// After a 401 with `rejected`: the token read again (a command runs
+    /// again), if it changed.
+    async fn renewed(&self, rejected: SecretValue) -> Option<SecretValue> {
+        self.config.token.renew(&rejected).await.ok().flatten()
+    }
+
     /// A request with the token in `PRIVATE-TOKEN` (marked sensitive, so
     /// no debug output shows it).
     fn request(
@@ -175,7 +181,7 @@ impl GitlabSource {
                 }
             },
             |page| page.status,
-            |rejected| async move { self.config.token.renew(&rejected).await.ok().flatten() },
+            |rejected| self.renewed(rejected),
         )
         .await?;
         Ok(page)
