@@ -213,3 +213,56 @@ pub fn bearer(request: RequestBuilder, token: &SecretValue) -> RequestBuilder {
 pub fn basic(request: RequestBuilder, user: &str, password: &SecretValue) -> RequestBuilder {
     request.basic_auth(user, Some(password.expose()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    /// `renewing` with a server that accepts only `good`, and a renewal
+    /// that gives `fresh`: the statuses sent, and what came back.
+    fn exchange(good: u32, fresh: Option<u32>) -> (Vec<u32>, StatusCode, u32, usize) {
+        let sent = std::sync::Mutex::new(Vec::new());
+        let renewals = AtomicUsize::new(0);
+        let (status, credential) = block_on(renewing(
+            1u32,
+            |credential| {
+                sent.lock().expect("lock").push(credential);
+                let status = match credential == good {
+                    true => StatusCode::OK,
+                    false => StatusCode::UNAUTHORIZED,
+                };
+                async move { Ok::<_, SourceError>(status) }
+            },
+            |status| *status,
+            |_| {
+                renewals.fetch_add(1, Ordering::Relaxed);
+                async move { fresh }
+            },
+        ))
+        .expect("answered");
+        let sent = sent.into_inner().expect("lock");
+        (sent, status, credential, renewals.into_inner())
+    }
+
+    #[test]
+    fn a_401_renews_once_and_sends_once_more_with_the_new_credential() {
+        assert_eq!(exchange(1, Some(2)), (vec![1], StatusCode::OK, 1, 0));
+        assert_eq!(exchange(2, Some(2)), (vec![1, 2], StatusCode::OK, 2, 1));
+        // Unchanged (or unreadable): the 401 stands, nothing sent again.
+        assert_eq!(exchange(2, None), (vec![1], StatusCode::UNAUTHORIZED, 1, 1));
+        // Refused again: that second 401 is the answer.
+        assert_eq!(
+            exchange(9, Some(2)),
+            (vec![1, 2], StatusCode::UNAUTHORIZED, 2, 1)
+        );
+    }
+}
