@@ -84,7 +84,7 @@ impl EvidentlySource {
         request: reqwest::RequestBuilder,
         credentials: &Credentials,
     ) -> Result<T, SourceError> {
-        let reply = http::reply(credentials.apply(request)).await?;
+        let reply = credentials.reply(request).await?;
         decode(&reply)
     }
 

@@ -138,8 +138,9 @@ impl Api<'_> {
         params: &[(&str, String)],
     ) -> Result<serde_json::Value, QueryError> {
         let url = format!("{}{path}", self.base);
-        let request = self.credentials.apply(self.client.get(&url).query(params));
-        let reply = http::reply(request).await?;
+        let reply = (self.credentials)
+            .reply(self.client.get(&url).query(params))
+            .await?;
         envelope_data(&reply)
     }
 }

@@ -84,6 +84,14 @@ impl ArgoCdSource {
         Ok(http::bearer(request, &token))
     }
 
+    /// After a 401: the token read again (a command runs again), if it changed.
+    async fn renewed(&self, rejected: SecretValue) -> Option<SecretValue> {
+        match &self.config.token {
+            ArgoToken::Secret(secret) => secret.renew(&rejected).await.ok().flatten(),
+            ArgoToken::CliConfig(_) => None,
+        }
+    }
+
     fn client(&self) -> Result<&reqwest::Client, SourceError> {
         self.client.as_ref().map_err(Clone::clone)
     }
@@ -95,11 +103,16 @@ impl ArgoCdSource {
         query: &[(&str, String)],
         what: &str,
     ) -> Result<T, SourceError> {
-        let request = self
-            .request(self.client()?, Method::GET, path)
-            .await?
-            .query(query);
-        let reply = http::reply(request).await?;
+        let (client, url) = (self.client()?, format!("{}{path}", self.config.url));
+        let token =
+            (self.token().await).map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))?;
+        let (reply, _) = http::renewing(
+            token,
+            |token| http::reply(http::bearer(client.get(&url).query(query), &token)),
+            |reply| reply.status,
+            |rejected| self.renewed(rejected),
+        )
+        .await?;
         if !reply.is_success() {
             return Err(self.read_error(&reply, what));
         }

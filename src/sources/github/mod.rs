@@ -97,6 +97,21 @@ impl GithubSource {
         .map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))
     }
 
+    /// After a 401 with `rejected`: the token looked up again (a command
+    /// runs again), if it changed.
+    async fn renewed(&self, rejected: Token) -> Option<Token> {
+        let host = self.gh_host();
+        token::renew(
+            self.config.token.as_ref(),
+            &self.env,
+            host.as_deref(),
+            &rejected,
+        )
+        .await
+        .ok()
+        .flatten()
+    }
+
     fn client(&self) -> Result<&reqwest::Client, SourceError> {
         self.client.as_ref().map_err(Clone::clone)
     }
@@ -144,13 +159,21 @@ impl GithubSource {
         token: &Token,
         read: &Read<'_>,
     ) -> Result<Page, SourceError> {
-        let page = self
-            .polite
-            .get(request, Some(token.value.expose()))
-            .await
-            .map_err(|e| self.own_timeout(e))?;
+        let (page, token) = http::renewing(
+            token.clone(),
+            |token| {
+                let request = http::copy(&request).and_then(|r| http::rebearer(r, &token.value));
+                async move {
+                    (self.polite.get(request?, Some(token.value.expose())).await)
+                        .map_err(|e| self.own_timeout(e))
+                }
+            },
+            |page| page.status,
+            |rejected| self.renewed(rejected),
+        )
+        .await?;
         if !page.is_success() {
-            return Err(self.read_error(page.status, &page.path, &page.body, token, read));
+            return Err(self.read_error(page.status, &page.path, &page.body, &token, read));
         }
         Ok(page)
     }

@@ -22,8 +22,8 @@ pub use answer::{
     action_error, backend_words, json_message, own_timeout, read_error, send_action, snippet,
     unsent_or_lost,
 };
-pub use auth::{Credentials, basic, bearer};
-pub use tail::TailBuffer;
+pub use auth::{Credentials, basic, bearer, copy, reauthorize, rebearer, renewing};
+pub use tail::{TailBuffer, ask_for_tail};
 
 /// Connecting may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::http;
-use super::polite::Polite;
+use super::polite::{Page, Polite};
 use super::{ActionError, Source, SourceError};
 use crate::config::{JenkinsConfig, SecretValue};
 use crate::model::{Action, DispatchForm, Job, LogTail, PipelineRun, RunStatus, Snapshot};
@@ -44,6 +44,7 @@ pub struct JenkinsSource {
 }
 
 /// The user and API token, read from their secret for one request.
+#[derive(Clone)]
 struct Auth {
     user: String,
     token: SecretValue,
@@ -132,6 +133,41 @@ impl JenkinsSource {
         }))
     }
 
+    /// A polite GET of `request` with `auth`; a 401 reads the token again
+    /// (a command runs again) and sends it once more (`http::renewing`).
+    /// Gives the page and the credentials it was read with.
+    async fn authorized_get(
+        &self,
+        request: reqwest::RequestBuilder,
+        auth: Option<Auth>,
+    ) -> Result<(Page, Option<Auth>), SourceError> {
+        http::renewing(
+            auth,
+            |auth| {
+                let request = http::copy(&request).map(|r| Self::with_auth(r, &auth));
+                async move {
+                    let credential = auth.as_ref().map(|a| a.token.expose());
+                    (self.polite.get(request?, credential).await).map_err(|e| self.transport(e))
+                }
+            },
+            |page| page.status,
+            |rejected| self.renewed(rejected),
+        )
+        .await
+    }
+
+    /// After a 401 with `rejected`: the token read again, if it changed.
+    async fn renewed(&self, rejected: Option<Auth>) -> Option<Option<Auth>> {
+        let (rejected, Some(secret)) = (rejected?, &self.config.token) else {
+            return None;
+        };
+        let token = secret.renew(&rejected.token).await.ok().flatten()?;
+        Some(Some(Auth {
+            user: rejected.user,
+            token,
+        }))
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.url)
     }
@@ -165,13 +201,7 @@ impl JenkinsSource {
     ) -> Result<T, SourceError> {
         let auth = self.auth().await.map_err(SourceError::Auth)?;
         let request = self.client()?.get(self.url(path)).query(&[("tree", tree)]);
-        let request = Self::with_auth(request, &auth);
-        let credential = auth.as_ref().map(|a| a.token.expose());
-        let page = self
-            .polite
-            .get(request, credential)
-            .await
-            .map_err(|e| self.transport(e))?;
+        let (page, auth) = self.authorized_get(request, auth).await?;
         if !page.is_success() {
             let words = Self::scrub(
                 self.refusal(page.status, &page.path, &page.body, subject, "read"),
@@ -305,13 +335,8 @@ impl JenkinsSource {
         let auth = self.auth().await.map_err(SourceError::Auth)?;
         let path = format!("{}/{number}/wfapi/describe", job_url_path(job));
         // The wfapi has no `tree=`: its answer is the stage list and no more.
-        let request = Self::with_auth(self.client()?.get(self.url(&path)), &auth);
-        let credential = auth.as_ref().map(|a| a.token.expose());
-        let page = self
-            .polite
-            .get(request, credential)
-            .await
-            .map_err(|e| self.transport(e))?;
+        let request = self.client()?.get(self.url(&path));
+        let (page, auth) = self.authorized_get(request, auth).await?;
         if page.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }

@@ -95,10 +95,8 @@ impl Api<'_> {
         endpoint: &str,
         params: &[(&str, &str)],
     ) -> Result<T, MlflowError> {
-        let request = self
-            .credentials
-            .apply(self.client.get(self.url(endpoint)).query(params));
-        decode_reply(&http::reply(request).await?)
+        let request = self.client.get(self.url(endpoint)).query(params);
+        decode_reply(&self.credentials.reply(request).await?)
     }
 
     async fn post<T: DeserializeOwned>(
@@ -106,10 +104,8 @@ impl Api<'_> {
         endpoint: &str,
         body: &serde_json::Value,
     ) -> Result<T, MlflowError> {
-        let request = self
-            .credentials
-            .apply(self.client.post(self.url(endpoint)).json(body));
-        decode_reply(&http::reply(request).await?)
+        let request = self.client.post(self.url(endpoint)).json(body);
+        decode_reply(&self.credentials.reply(request).await?)
     }
 
     pub async fn registered_model(&self, name: &str) -> Result<RegisteredModel, MlflowError> {
