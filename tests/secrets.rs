@@ -131,11 +131,12 @@ async fn github_runs_the_token_command_again_once_after_a_401_and_retries_once()
         ..f.config()
     });
     for _ in 0..3 {
-        let runs = source
+        let (runs, problems) = source
             .list_runs()
             .await
             .expect("read with the renewed token");
         assert_eq!(runs.len(), 1);
+        assert!(problems.is_empty(), "{problems:?}");
     }
     assert_eq!(command.runs(), 2, "one run, and one more after the 401");
     let auth: Vec<String> = f
