@@ -46,14 +46,25 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
 pub enum SourceError {
     #[error("cannot reach the backend: {0}")]
     Unreachable(String),
+    /// A read ran out of time with no one request to blame.
     #[error("no answer within {}", humantime::format_duration(*.0))]
     Timeout(Duration),
+    /// One request went unanswered: `from` is its URL path (or host:port,
+    /// or the kube request in words), never a query or credentials.
+    #[error(
+        "no answer within {} from {from} — is the server overloaded or the address wrong?",
+        humantime::format_duration(*.within)
+    )]
+    NoAnswer { within: Duration, from: String },
     #[error("not allowed: {0}")]
     Auth(String),
     #[error("the backend answered with an error: {0}")]
     Backend(String),
     #[error("cannot understand the backend's answer: {0}")]
     Decode(String),
+    /// An answer that stopped before its end (the words say from where).
+    #[error("{0}")]
+    CutOff(String),
     #[error("{0}")]
     Unsupported(String),
     /// The backend's rate limit is used up: nothing is sent before `until`.
