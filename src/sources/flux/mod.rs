@@ -534,4 +534,8 @@ impl k8s::watch::Watchable for FluxSource {
     fn snapshot(&self, objects: &[(FluxKind, KubeObject)]) -> Snapshot {
         FluxSource::snapshot(self, objects)
     }
+
+    fn nothing_served(&self) -> String {
+        FluxSource::nothing_served(self).to_string()
+    }
 }
