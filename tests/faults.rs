@@ -221,7 +221,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     ("evidently", "429", DRIFT_RATE_LIMIT_LEAVES_SOURCE_OK),
     ("evidently", "malformed-json", DRIFT_ERRORS_LEAVE_SOURCE_OK),
     ("evidently", "wrong-type", DRIFT_HTML_PAGE_LEAVES_SOURCE_OK),
-    ("git", "silent", TIMEOUT_SAYS_NOT_WHERE),
 ];
 
 /// What a cell saw that it should not have.

@@ -148,6 +148,12 @@ pub trait Source: Send + Sync {
             self.kind()
         )))
     }
+    /// Where the source reads from (a URL, a path), named when a read
+    /// runs out of time with no one request to blame. Credentials and
+    /// queries are cut off before it is shown.
+    fn location(&self) -> Option<String> {
+        None
+    }
     /// Something about how the source is set up that the engineer must
     /// see (certificate checks off), shown beside its name.
     fn warning(&self) -> Option<String> {
@@ -205,9 +211,29 @@ pub async fn within<T>(
     work: impl std::future::Future<Output = Result<T, SourceError>>,
 ) -> Result<T, SourceError> {
     let limit = source.fetch_timeout();
-    tokio::time::timeout(limit, work)
-        .await
-        .unwrap_or(Err(SourceError::Timeout(limit)))
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(match source.location() {
+            Some(at) => SourceError::NoAnswer {
+                within: limit,
+                from: without_secrets(&at),
+            },
+            None => SourceError::Timeout(limit),
+        })
+    })
+}
+
+/// A location to show: a URL without its user, password and query.
+fn without_secrets(location: &str) -> String {
+    match url::Url::parse(location) {
+        Ok(mut url) if url.has_host() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        _ => location.to_string(),
+    }
 }
 
 /// Read every source once, concurrently (for `opsdeck status`).
@@ -283,5 +309,28 @@ async fn poll(
             _ = tokio::time::sleep(wait) => {}
             _ = wake.notified() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_shown_without_credentials_or_query() {
+        assert_eq!(
+            without_secrets("https://me:s3cret@git.example.com/org/repo.git?token=x"),
+            "https://git.example.com/org/repo.git"
+        );
+        assert_eq!(without_secrets("/srv/repo"), "/srv/repo");
+        let e = SourceError::NoAnswer {
+            within: Duration::from_secs(20),
+            from: "git://127.0.0.1:9418/remote.git".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "no answer within 20s from git://127.0.0.1:9418/remote.git — is the server \
+             overloaded or the address wrong?"
+        );
     }
 }
