@@ -712,8 +712,20 @@ async fn a_slow_answer_times_out_at_the_configured_timeout() {
     assert_eq!(source.fetch_timeout(), Duration::from_secs(3));
     let started = std::time::Instant::now();
     let e = fetch_with_timeout(&source).await.expect_err("too slow");
-    assert_eq!(e, SourceError::Timeout(Duration::from_secs(1)));
-    assert_eq!(e.to_string(), "no answer within 1s");
+    // The request left unanswered is named (its path, never the query).
+    assert_eq!(
+        e,
+        SourceError::NoAnswer {
+            within: Duration::from_secs(1),
+            from: RUNS_PATH.into()
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "no answer within 1s from {RUNS_PATH} — is the server overloaded or the address wrong?"
+        )
+    );
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "did not wait for the answer"

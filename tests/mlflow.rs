@@ -482,7 +482,7 @@ async fn failures_stay_on_their_model_unless_the_backend_refuses_us() {
         (
             502,
             "<html>Bad Gateway</html>",
-            "502 on /api/2.0/mlflow/experiments/get-by-name",
+            "502 Bad Gateway from /api/2.0/mlflow/experiments/get-by-name",
         ),
         (
             200,

@@ -283,7 +283,7 @@ async fn server_errors_and_garbage_stay_on_the_model() {
         (
             500,
             "<html>internal error</html>",
-            "500 on /api/v1/query: <html>internal error</html>",
+            "500 Internal Server Error from /api/v1/query",
         ),
         (
             503,

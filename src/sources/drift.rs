@@ -31,7 +31,10 @@ pub fn from_seconds(s: f64) -> Option<Timestamp> {
 /// Whether an error means the backend itself cannot be read (so the whole
 /// source is in error) rather than one model's data.
 pub fn is_source_wide(e: &SourceError) -> bool {
-    matches!(e, SourceError::Unreachable(_) | SourceError::Auth(_))
+    matches!(
+        e,
+        SourceError::Unreachable(_) | SourceError::CutOff(_) | SourceError::Auth(_)
+    )
 }
 
 /// What to show beside a source that skips certificate checks.

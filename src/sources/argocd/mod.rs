@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 
 use super::http::{self, HttpOptions};
+use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
 use crate::config::{ArgoCdConfig, ArgoToken, SecretValue};
 use crate::model::{Action, ActionKind, AppDetail, GitOpsApp, Job, Snapshot};
@@ -29,6 +30,9 @@ pub struct ArgoCdSource {
     stream_retry: Duration,
     client: Result<reqwest::Client, SourceError>,
     stream_client: Result<reqwest::Client, SourceError>,
+    /// Argo CD's (or its proxy's) rate limit: nothing is read before a
+    /// 429's reset.
+    polite: Polite,
 }
 
 impl ArgoCdSource {
@@ -46,6 +50,7 @@ impl ArgoCdSource {
             config,
             poll,
             stream_retry: STREAM_RETRY_INTERVAL,
+            polite: Polite::new(),
         }
     }
 
@@ -103,6 +108,7 @@ impl ArgoCdSource {
         query: &[(&str, String)],
         what: &str,
     ) -> Result<T, SourceError> {
+        self.polite.check(chrono::Utc::now())?;
         let (client, url) = (self.client()?, format!("{}{path}", self.config.url));
         let token =
             (self.token().await).map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))?;
@@ -113,6 +119,8 @@ impl ArgoCdSource {
             |rejected| self.renewed(rejected),
         )
         .await?;
+        self.polite
+            .observe(reply.status, &reply.headers, &reply.path)?;
         if !reply.is_success() {
             return Err(self.read_error(&reply, what));
         }

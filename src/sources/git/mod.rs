@@ -138,6 +138,17 @@ impl Source for GitSource {
         self.poll
     }
 
+    /// The remote a read fetches from (a silent remote is what times out).
+    fn location(&self) -> Option<String> {
+        let remote = match &self.config.location {
+            RepoLocation::Path(path) => git2::Repository::open(path)
+                .ok()
+                .and_then(|r| repo::remote_url(&r, &self.config.remote)),
+            RepoLocation::Url(url) => Some(url.clone()),
+        };
+        Some(remote.unwrap_or_else(|| self.location_text()))
+    }
+
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         let token = self.token().await.map_err(SourceError::Auth)?;
         let _guard = self.lock.lock().await;

@@ -250,6 +250,7 @@ mod tests {
             "Bad credentials"
         );
         assert_eq!(message(b""), "no details");
-        assert_eq!(message(b"<html>oops</html>"), "<html>oops</html>");
+        // An HTML page (a proxy's) is never pasted.
+        assert_eq!(message(b"<html>oops</html>"), "an HTML page");
     }
 }

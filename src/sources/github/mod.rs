@@ -196,12 +196,10 @@ impl GithubSource {
         page: &Page,
         read: &Read<'_>,
     ) -> Result<T, SourceError> {
-        serde_json::from_slice(&page.body).map_err(|e| {
-            SourceError::Decode(format!(
-                "{}: {} at {}: {e}",
-                self.name, read.what, page.path
-            ))
-        })
+        http::decode(
+            &page.body,
+            &format!("{}: {} at {}", self.name, read.what, page.path),
+        )
     }
 
     /// A failed read, saying what GitHub refused and what to do.

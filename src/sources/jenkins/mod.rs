@@ -209,14 +209,10 @@ impl JenkinsSource {
             );
             return Err(http::read_error(page.status, words));
         }
-        serde_json::from_slice(&page.body).map_err(|e| {
-            SourceError::Decode(format!(
-                "{}: {} from {}: {e}",
-                self.name,
-                subject.describe(),
-                page.path
-            ))
-        })
+        http::decode(
+            &page.body,
+            &format!("{}: {} from {}", self.name, subject.describe(), page.path),
+        )
     }
 
     /// One job with its last builds. A folder is refused by name.
@@ -353,12 +349,14 @@ impl JenkinsSource {
             );
             return Err(http::read_error(page.status, words));
         }
-        serde_json::from_slice(&page.body).map(Some).map_err(|e| {
-            SourceError::Decode(format!(
-                "{}: the stages of build {job} #{number} from {}: {e}",
+        http::decode(
+            &page.body,
+            &format!(
+                "{}: the stages of build {job} #{number} from {}",
                 self.name, page.path
-            ))
-        })
+            ),
+        )
+        .map(Some)
     }
 
     /// A job's name and parameter definitions.
