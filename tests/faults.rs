@@ -186,33 +186,9 @@ fn not_applicable(kind: Kind, case: Case) -> Option<&'static str> {
     None
 }
 
-// What is wrong, once per kind of gap.
-const TIMEOUT_SAYS_NOT_WHERE: &str =
-    "a timeout says only \"no answer within …\": not which URL path (or remote) went unanswered";
-const HTML_ERROR_PAGE_PASTED_RAW: &str =
-    "the HTML error page is pasted raw instead of summarised as \"502 Bad Gateway from …\"";
-const HTML_IS_A_JSON_ERROR: &str = "an HTML page where JSON was expected is a JSON parse error (\"expected value at line 1 column 1\"), not \"HTML, not JSON\"";
-const HTTP_429_NOT_A_RATE_LIMIT: &str = "a 429 with Retry-After is a plain backend error, not a rate limit: the next read is sent before the reset";
-
 /// Cells opsdeck does not pass yet: (kind, fault, what is wrong). The
 /// matrix asserts each is still failing; fix one and remove its line.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    ("prometheus", "silent", TIMEOUT_SAYS_NOT_WHERE),
-    ("prometheus", "trickle", TIMEOUT_SAYS_NOT_WHERE),
-    ("prometheus", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
-    ("prometheus", "429", HTTP_429_NOT_A_RATE_LIMIT),
-    ("prometheus", "wrong-type", HTML_IS_A_JSON_ERROR),
-    ("mlflow", "silent", TIMEOUT_SAYS_NOT_WHERE),
-    ("mlflow", "trickle", TIMEOUT_SAYS_NOT_WHERE),
-    ("mlflow", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
-    ("mlflow", "429", HTTP_429_NOT_A_RATE_LIMIT),
-    ("mlflow", "wrong-type", HTML_IS_A_JSON_ERROR),
-    ("evidently", "silent", TIMEOUT_SAYS_NOT_WHERE),
-    ("evidently", "trickle", TIMEOUT_SAYS_NOT_WHERE),
-    ("evidently", "502-html", HTML_ERROR_PAGE_PASTED_RAW),
-    ("evidently", "429", HTTP_429_NOT_A_RATE_LIMIT),
-    ("evidently", "wrong-type", HTML_IS_A_JSON_ERROR),
-];
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 /// What a cell saw that it should not have.
 type Problems = Vec<String>;

@@ -6,6 +6,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::SourceError;
+use super::http::{Credentials, Reply};
+use super::polite::Polite;
 use crate::config::HttpBackend;
 use crate::model::{Metric, ModelDrift, Timestamp, Worse};
 
@@ -33,8 +35,25 @@ pub fn from_seconds(s: f64) -> Option<Timestamp> {
 pub fn is_source_wide(e: &SourceError) -> bool {
     matches!(
         e,
-        SourceError::Unreachable(_) | SourceError::CutOff(_) | SourceError::Auth(_)
+        SourceError::Unreachable(_)
+            | SourceError::CutOff(_)
+            | SourceError::Auth(_)
+            | SourceError::RateLimited { .. }
     )
+}
+
+/// Send one request of a drift backend: nothing while the backend's rate
+/// limit says to wait, and every answer's rate-limit headers read (a 429
+/// blocks the source until its reset, as for the CI backends).
+pub async fn send(
+    polite: &Polite,
+    credentials: &Credentials,
+    request: reqwest::RequestBuilder,
+) -> Result<Reply, SourceError> {
+    polite.check(chrono::Utc::now())?;
+    let reply = credentials.reply(request).await?;
+    polite.observe(reply.status, &reply.headers, &reply.path)?;
+    Ok(reply)
 }
 
 /// What to show beside a source that skips certificate checks.
@@ -69,6 +88,7 @@ pub fn empty_model(source: &str, model: &str, alias: &str, production: bool) -> 
 pub async fn read_models<F, Fut>(
     names: Vec<(String, String)>,
     timeout: Duration,
+    location: &str,
     source: &str,
     production: bool,
     read: F,
@@ -98,8 +118,9 @@ where
             Err(_) => {
                 failed += 1;
                 format!(
-                    "no answer within {} for this model (raise `timeout` in the source's config if it is just slow)",
-                    humantime::format_duration(timeout)
+                    "no answer within {} from {} for this model (raise `timeout` in the source's config if it is just slow)",
+                    humantime::format_duration(timeout),
+                    super::without_secrets(location)
                 )
             }
         };
@@ -108,7 +129,10 @@ where
         models.push(model);
     }
     if failed > 0 && failed == models.len() {
-        return Err(first_cause.unwrap_or(SourceError::Timeout(timeout)));
+        return Err(first_cause.unwrap_or_else(|| SourceError::NoAnswer {
+            within: timeout,
+            from: super::without_secrets(location),
+        }));
     }
     Ok(models)
 }

@@ -236,7 +236,7 @@ pub async fn within<T>(
 }
 
 /// A location to show: a URL without its user, password and query.
-fn without_secrets(location: &str) -> String {
+pub(crate) fn without_secrets(location: &str) -> String {
     match url::Url::parse(location) {
         Ok(mut url) if url.has_host() => {
             let _ = url.set_username("");

@@ -83,6 +83,7 @@ pub struct Api<'a> {
     pub client: &'a reqwest::Client,
     pub base: &'a str,
     pub credentials: &'a Credentials,
+    pub polite: &'a crate::sources::polite::Polite,
 }
 
 impl Api<'_> {
@@ -96,7 +97,7 @@ impl Api<'_> {
         params: &[(&str, &str)],
     ) -> Result<T, MlflowError> {
         let request = self.client.get(self.url(endpoint)).query(params);
-        decode_reply(&self.credentials.reply(request).await?)
+        decode_reply(&crate::sources::drift::send(self.polite, self.credentials, request).await?)
     }
 
     async fn post<T: DeserializeOwned>(
@@ -105,7 +106,7 @@ impl Api<'_> {
         body: &serde_json::Value,
     ) -> Result<T, MlflowError> {
         let request = self.client.post(self.url(endpoint)).json(body);
-        decode_reply(&self.credentials.reply(request).await?)
+        decode_reply(&crate::sources::drift::send(self.polite, self.credentials, request).await?)
     }
 
     pub async fn registered_model(&self, name: &str) -> Result<RegisteredModel, MlflowError> {

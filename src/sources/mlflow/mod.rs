@@ -28,6 +28,8 @@ pub struct MlflowSource {
     production: bool,
     poll: Duration,
     client: Result<reqwest::Client, SourceError>,
+    /// Its rate limit, if it answers with one (a proxy in front of it may).
+    polite: crate::sources::polite::Polite,
 }
 
 impl MlflowSource {
@@ -39,6 +41,7 @@ impl MlflowSource {
             production,
             poll,
             client,
+            polite: Default::default(),
         }
     }
 
@@ -184,6 +187,7 @@ impl MlflowSource {
             client: self.client.as_ref().map_err(Clone::clone)?,
             base: &self.config.http.url,
             credentials,
+            polite: &self.polite,
         })
     }
 
@@ -369,6 +373,10 @@ impl Source for MlflowSource {
         self.poll
     }
 
+    fn location(&self) -> Option<String> {
+        Some(self.config.http.url.clone())
+    }
+
     fn warning(&self) -> Option<String> {
         drift::insecure_warning(&self.config.http)
     }
@@ -385,6 +393,7 @@ impl Source for MlflowSource {
         let models = drift::read_models(
             names,
             self.config.http.timeout,
+            &self.config.http.url,
             &self.name,
             self.production,
             |i| self.read_model(&api, &self.config.models[i]),
