@@ -33,6 +33,7 @@ fn run(i: usize) -> PipelineRun {
     let started = now() - chrono::Duration::seconds(30 * i as i64 + 5);
     let status = STATUSES[i % STATUSES.len()];
     PipelineRun {
+        error: None,
         source: "ci".into(),
         id: (100_000 + i).to_string(),
         pipeline: ["CI", "Deploy", "Release", "nightly"][i % 4].into(),

@@ -148,6 +148,7 @@ fn estate_time(minutes: i64) -> Timestamp {
 
 fn estate_app(i: usize) -> GitOpsApp {
     GitOpsApp {
+        error: None,
         source: "argocd".into(),
         name: format!("app-{i:05}"),
         namespace: format!("team-{}", i % 40),
@@ -180,6 +181,7 @@ fn estate_app(i: usize) -> GitOpsApp {
 fn estate_run(repo: usize, n: usize) -> PipelineRun {
     let i = repo * RUNS_PER_REPO + n;
     PipelineRun {
+        error: None,
         source: "github".into(),
         id: format!("{}", 1_000_000 + i),
         pipeline: "ci".into(),

@@ -1126,7 +1126,10 @@ async fn an_untrusted_certificate_names_the_ca_file_fix_and_ca_file_fixes_it() {
     );
     let e = trusted.fetch().await.expect_err("not Argo CD").to_string();
     assert!(
-        e.starts_with("cannot understand the backend's answer: the application list"),
+        e.starts_with(
+            "cannot understand the backend's answer: the server answered an HTML page where JSON \
+             was expected (the application list)"
+        ),
         "{e}"
     );
 }

@@ -98,6 +98,7 @@ fn status_json_follows_the_contract_exactly() {
         "started_at",
         "duration_s",
         "url",
+        "error",
     ]);
     let runs = doc["pipelines"].as_array().expect("pipelines");
     assert!(runs.len() > 10);
@@ -120,6 +121,8 @@ fn status_json_follows_the_contract_exactly() {
         assert_rfc3339_or_null(&run["started_at"], "started_at");
         assert!(run["duration_s"].is_null() || run["duration_s"].is_u64());
         assert_eq!(run["commit"].as_str().map(str::len), Some(40), "full SHA");
+        // Always present; the demo's runs (failed ones too) were read fine.
+        assert_eq!(run["error"], Value::Null, "{run}");
     }
     // Queued runs have not started: null, not omitted.
     assert!(runs.iter().any(|r| r["status"] == "queued"
@@ -139,6 +142,7 @@ fn status_json_follows_the_contract_exactly() {
         "suspended",
         "out_of_sync",
         "message",
+        "error",
     ]);
     let apps = doc["gitops"].as_array().expect("gitops");
     assert_eq!(apps.len(), 6);
@@ -161,6 +165,7 @@ fn status_json_follows_the_contract_exactly() {
         for resource in app["out_of_sync"].as_array().expect("array") {
             assert_eq!(keys(resource), vec!["kind", "name", "namespace"]);
         }
+        assert_eq!(app["error"], Value::Null, "{app}");
     }
     assert!(
         apps.iter().any(|a| a["sync"] == "out_of_sync"),
@@ -172,8 +177,11 @@ fn status_json_follows_the_contract_exactly() {
     for model in models {
         assert_eq!(
             keys(model),
-            sorted(vec!["source", "model", "version", "status", "metrics"])
+            sorted(vec![
+                "source", "model", "version", "status", "metrics", "error"
+            ])
         );
+        assert_eq!(model["error"], Value::Null, "{model}");
         assert!(
             ["ok", "warning", "drifting", "unknown"]
                 .contains(&model["status"].as_str().expect("status"))

@@ -2,12 +2,20 @@
 //! decoding either fails with an error that names what was being read, or
 //! gives a value that maps to domain rows without a panic.
 
+#[path = "common/mutate.rs"]
+mod mutate;
+#[allow(dead_code)]
+#[path = "support_kube/objects.rs"]
+mod objects;
+
+use mutate::{mutate, replacement};
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use opsdeck::sources::http::decode;
-use opsdeck::sources::{argocd, github, gitlab, jenkins};
+use opsdeck::sources::kube::KubeObject;
+use opsdeck::sources::{argocd, flux, github, gitlab, jenkins};
 
 // ---- real-shaped payloads (as the backends' API references give them) ----
 
@@ -169,138 +177,41 @@ fn argocd_tree() -> Value {
     ]})
 }
 
-// ---- mutation of a JSON document ----
-
-/// What replaces one node of the document.
-#[derive(Clone, Debug)]
-enum Replacement {
-    Null,
-    Remove,
-    Text(String),
-    Integer(i64),
-    Float(f64),
-    Bool(bool),
-    EmptyArray,
-    EmptyObject,
-    /// The node wrapped in an array (a single value where a list was
-    /// expected, or the other way round).
-    Wrapped,
+/// Flux objects as the API server lists them: a GitRepository, a
+/// Kustomization of it, a HelmRelease and its OCIRepository.
+fn flux_objects() -> Value {
+    json!([
+        objects::git_repository("flux-system", "fleet", objects::SHA_B),
+        objects::kustomization(
+            "flux-system",
+            "web",
+            objects::SHA_A,
+            objects::ready(
+                "False",
+                "HealthCheckFailed",
+                "timeout waiting for Deployment"
+            ),
+        ),
+        objects::helm_release("apps", "podinfo"),
+        objects::oci_repository("apps", "podinfo", "6.5.4@sha256:beef"),
+    ])
 }
 
-fn replacement() -> impl Strategy<Value = Replacement> {
-    prop_oneof![
-        Just(Replacement::Null),
-        Just(Replacement::Remove),
-        prop_oneof![
-            Just(String::new()),
-            Just("2026-13-45T99:99:99Z".to_string()),
-            Just("1970-01-01T00:00:00Z".to_string()),
-            Just("9999-12-31T23:59:59Z".to_string()),
-            Just("-1".to_string()),
-            Just("é€\u{0}\u{feff}".to_string()),
-            any::<String>(),
-        ]
-        .prop_map(Replacement::Text),
-        prop_oneof![
-            Just(i64::MAX),
-            Just(i64::MIN),
-            Just(-1),
-            Just(0),
-            any::<i64>()
-        ]
-        .prop_map(Replacement::Integer),
-        prop_oneof![
-            Just(f64::MAX),
-            Just(-f64::MAX),
-            Just(1e300),
-            Just(-0.5),
-            any::<f64>()
-        ]
-        .prop_map(Replacement::Float),
-        any::<bool>().prop_map(Replacement::Bool),
-        Just(Replacement::EmptyArray),
-        Just(Replacement::EmptyObject),
-        Just(Replacement::Wrapped),
-    ]
-}
-
-/// How many nodes the document has (itself included).
-fn count(value: &Value) -> usize {
-    1 + match value {
-        Value::Array(items) => items.iter().map(count).sum(),
-        Value::Object(map) => map.values().map(count).sum(),
-        _ => 0,
-    }
-}
-
-/// Replace the `target`-th node (pre-order) of `value`.
-fn mutate(value: &mut Value, target: usize, with: &Replacement) {
-    fn walk(value: &mut Value, target: &mut usize, with: &Replacement) -> bool {
-        // Children first check: removal needs the parent.
-        match value {
-            Value::Array(items) => {
-                for i in 0..items.len() {
-                    if *target == 0 {
-                        return false;
-                    }
-                    *target -= 1;
-                    if *target == 0 && matches!(with, Replacement::Remove) {
-                        items.remove(i);
-                        return true;
-                    }
-                    if *target == 0 {
-                        replace(&mut items[i], with);
-                        return true;
-                    }
-                    if walk(&mut items[i], target, with) {
-                        return true;
-                    }
-                }
-                false
-            }
-            Value::Object(map) => {
-                let keys: Vec<String> = map.keys().cloned().collect();
-                for key in keys {
-                    if *target == 0 {
-                        return false;
-                    }
-                    *target -= 1;
-                    if *target == 0 && matches!(with, Replacement::Remove) {
-                        map.remove(&key);
-                        return true;
-                    }
-                    if let Some(child) = map.get_mut(&key) {
-                        if *target == 0 {
-                            replace(child, with);
-                            return true;
-                        }
-                        if walk(child, target, with) {
-                            return true;
-                        }
-                    }
-                }
-                false
-            }
-            _ => false,
-        }
-    }
-    fn replace(node: &mut Value, with: &Replacement) {
-        *node = match with {
-            Replacement::Null | Replacement::Remove => Value::Null,
-            Replacement::Text(s) => Value::String(s.clone()),
-            Replacement::Integer(i) => json!(i),
-            Replacement::Float(f) => json!(f),
-            Replacement::Bool(b) => json!(b),
-            Replacement::EmptyArray => json!([]),
-            Replacement::EmptyObject => json!({}),
-            Replacement::Wrapped => json!([node.clone()]),
-        };
-    }
-    let mut target = target % count(value);
-    if target == 0 {
-        replace(value, with);
-    } else {
-        walk(value, &mut target, with);
+/// Map Flux objects to apps, their inventories, sources and conditions.
+fn map_flux(objects: &[KubeObject]) {
+    let entries: Vec<flux::map::Entry<'_>> = objects
+        .iter()
+        .filter_map(|o| {
+            let kind = flux::map::FluxKind::from_word(o.raw.get("kind")?.as_str()?)?;
+            Some(flux::map::Entry { kind, object: o })
+        })
+        .collect();
+    let _ = flux::map::to_apps("flux", "prod", &entries);
+    for e in &entries {
+        let _ = flux::map::inventory(e.object);
+        let _ = flux::map::ready(e.object);
+        let _ = flux::map::is_suspended(e.object);
+        let _ = flux::map::source_of(e.kind, e.object);
     }
 }
 
@@ -331,7 +242,12 @@ fn decode_all(which: usize, bytes: &[u8]) -> Result<(), TestCaseError> {
         name: "deploy",
         full_name: "deploy",
     };
-    match which % 10 {
+    match which % 11 {
+        10 => {
+            if let Some(objects) = decoded::<Vec<KubeObject>>(bytes, "the Flux objects")? {
+                map_flux(&objects);
+            }
+        }
         0 => {
             if let Some(list) = decoded::<github::api::RunList>(bytes, "the run list")? {
                 for run in list.workflow_runs {
@@ -408,7 +324,7 @@ fn decode_all(which: usize, bytes: &[u8]) -> Result<(), TestCaseError> {
 
 /// The real payload each decoder of `decode_all` reads.
 fn payload(which: usize) -> Value {
-    match which % 10 {
+    match which % 11 {
         0 => github_runs(),
         1 => github_jobs(),
         2 => gitlab_pipelines(),
@@ -418,14 +334,15 @@ fn payload(which: usize) -> Value {
         6 => jenkins_queue(),
         7 => jenkins_stages(),
         8 => argocd_apps(),
-        _ => argocd_tree(),
+        9 => argocd_tree(),
+        _ => flux_objects(),
     }
 }
 
 #[test]
 fn every_real_payload_decodes_and_maps() {
     // The mutations start from payloads the decoders accept.
-    for which in 0..10 {
+    for which in 0..11 {
         let bytes = serde_json::to_vec(&payload(which)).expect("json");
         let mut decodes = true;
         let result = (|| -> Result<(), TestCaseError> {
@@ -439,7 +356,8 @@ fn every_real_payload_decodes_and_maps() {
                 6 => decodes &= decoded::<jenkins::api::QueueJson>(&bytes, "x")?.is_some(),
                 7 => decodes &= decoded::<jenkins::api::RunDescription>(&bytes, "x")?.is_some(),
                 8 => decodes &= decoded::<argocd::api::ApplicationList>(&bytes, "x")?.is_some(),
-                _ => decodes &= decoded::<argocd::api::ResourceTree>(&bytes, "x")?.is_some(),
+                9 => decodes &= decoded::<argocd::api::ResourceTree>(&bytes, "x")?.is_some(),
+                _ => decodes &= decoded::<Vec<KubeObject>>(&bytes, "x")?.is_some(),
             }
             Ok(())
         })();
@@ -452,7 +370,7 @@ proptest! {
 
     #[test]
     fn mutated_real_payloads_never_panic(
-        which in 0usize..10,
+        which in 0usize..11,
         edits in proptest::collection::vec((any::<usize>(), replacement()), 1..4),
     ) {
         let mut document = payload(which);
@@ -464,14 +382,14 @@ proptest! {
     }
 
     #[test]
-    fn cut_real_payloads_never_panic(which in 0usize..10, cut in any::<usize>()) {
+    fn cut_real_payloads_never_panic(which in 0usize..11, cut in any::<usize>()) {
         let bytes = serde_json::to_vec(&payload(which)).expect("json");
         let cut = cut % bytes.len().max(1);
         decode_all(which, &bytes[..cut])?;
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(which in 0usize..10, bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+    fn arbitrary_bytes_never_panic(which in 0usize..11, bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
         decode_all(which, &bytes)?;
     }
 }

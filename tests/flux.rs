@@ -431,6 +431,36 @@ async fn an_expired_resource_version_makes_the_watcher_list_again() {
     assert!(lists_after > lists_before, "the watcher listed again");
 }
 
+/// A cluster (or a wrong URL) that serves no Flux kind at all: every list
+/// and watch answers 404. That is an error, not an empty, healthy source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_serving_no_flux_kind_is_an_error_read_and_watched() {
+    let server = wiremock::MockServer::start().await; // 404 to everything
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = write_kubeconfig(
+        dir.path(),
+        &[("bare", server.uri(), User::Token(TOKEN.into()))],
+    );
+    let fixture = Fixture {
+        _dir: dir,
+        kubeconfig,
+    };
+    let flux = Arc::new(source("flux-bare", &fixture, "bare"));
+    let e = flux.fetch().await.expect_err("nothing served").to_string();
+    assert!(
+        e.contains("none of the Flux kinds")
+            && e.contains(&format!("served at {} (404)", server.uri()))
+            && e.contains("is Flux installed in this cluster"),
+        "{e}"
+    );
+    let mut live = watch(flux, 0);
+    let down = live
+        .until("the watch to say nothing is served", |r| r.is_err())
+        .await
+        .expect_err("an error");
+    assert!(down.contains("none of the Flux kinds"), "{down}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_watch_shows_reconnecting_then_resumes() {
     let server = cluster().await;

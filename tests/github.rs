@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 mod support_github;
+mod support_logs;
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use opsdeck::sources::github::token;
 use opsdeck::sources::{Source, SourceError, fetch_with_timeout};
 use serde_json::{Value, json};
 use support_github::*;
+use support_logs as lazy_log;
 use wiremock::matchers::{header as header_is, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -319,6 +321,60 @@ async fn named_workflows_are_read_each_filtered_and_merged_newest_first() {
     assert_eq!(ids, ["3", "2"], "merged newest first, cut at the limit");
     assert_eq!(snapshot.pipelines[1].pipeline, "Deploy");
     f.server.verify().await;
+}
+
+#[tokio::test]
+async fn a_deleted_workflow_is_named_while_the_others_runs_show() {
+    let f = fixture().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/repos/octo-org/octo-repo/actions/workflows/ci.yml/runs",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(runs_page(
+            vec![run_with(7, "completed", Some("success"), json!({}))],
+            1,
+        )))
+        .mount(&f.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/repos/octo-org/octo-repo/actions/workflows/gone.yml/runs",
+        ))
+        .respond_with(ResponseTemplate::new(404).set_body_json(error("Not Found", "actions")))
+        .mount(&f.server)
+        .await;
+    let config = GithubConfig {
+        workflows: vec!["gone.yml".into(), "ci.yml".into()],
+        ..f.config()
+    };
+    let source = f.source_with(config);
+    let snapshot = source.fetch().await.expect("one workflow reads");
+    let ids: Vec<&str> = snapshot.pipelines.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["7"], "the other workflow's runs show");
+    assert_eq!(snapshot.problems.len(), 1, "{:?}", snapshot.problems);
+    let problem = &snapshot.problems[0];
+    assert!(
+        problem.contains("workflow gone.yml in octo-org/octo-repo not found")
+            && problem.contains("404 on /repos/octo-org/octo-repo/actions/workflows/gone.yml/runs"),
+        "{problem}"
+    );
+    assert!(!problem.contains(TOKEN), "{problem}");
+
+    // With no workflow left to read, the source itself is in error.
+    let config = GithubConfig {
+        workflows: vec!["gone.yml".into()],
+        ..f.config()
+    };
+    let e = f
+        .source_with(config)
+        .fetch()
+        .await
+        .expect_err("nothing read")
+        .to_string();
+    assert!(
+        e.contains("workflow gone.yml in octo-org/octo-repo not found"),
+        "{e}"
+    );
 }
 
 /// Answers 304 when `If-None-Match` carries the ETag, else the list.
@@ -656,8 +712,20 @@ async fn a_slow_answer_times_out_at_the_configured_timeout() {
     assert_eq!(source.fetch_timeout(), Duration::from_secs(3));
     let started = std::time::Instant::now();
     let e = fetch_with_timeout(&source).await.expect_err("too slow");
-    assert_eq!(e, SourceError::Timeout(Duration::from_secs(1)));
-    assert_eq!(e.to_string(), "no answer within 1s");
+    // The request left unanswered is named (its path, never the query).
+    assert_eq!(
+        e,
+        SourceError::NoAnswer {
+            within: Duration::from_secs(1),
+            from: RUNS_PATH.into()
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "no answer within 1s from {RUNS_PATH} — is the server overloaded or the address wrong?"
+        )
+    );
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "did not wait for the answer"
@@ -1546,4 +1614,116 @@ fn the_config_reads_every_key_and_never_echoes_an_inline_token() {
         .to_string();
     assert!(e.contains(":6:9: token must not be written inline"), "{e}");
     assert!(!e.contains("ghp_inlineSecretDoNotEcho"), "{e}");
+}
+
+/// The API's 302 to the lazy storage.
+async fn redirect_to(f: &Fixture, job_id: u64, storage: &lazy_log::Storage) {
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/repos/octo-org/octo-repo/actions/jobs/{job_id}/logs"
+        )))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/signedlogcontent?urlSignature=s1gn3d", storage.url).as_str(),
+        ))
+        .mount(&f.server)
+        .await;
+}
+
+/// The last `LOG_TAIL_LINES` lines of the 100 MB log, as the screen shows them.
+fn true_tail() -> Vec<String> {
+    let last = lazy_log::LINES;
+    (last - LOG_TAIL_LINES as u64..last)
+        .map(|i| lazy_log::line(i).trim_end().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_100_mb_log_is_asked_for_its_end_only() {
+    let f = fixture().await;
+    let storage = lazy_log::start(true).await;
+    redirect_to(&f, 11, &storage).await;
+    let tail = f.source().job_log("1", "11").await.expect("tail");
+    assert!(tail.truncated);
+    assert_eq!(tail.lines, true_tail());
+    let seen = storage.seen();
+    assert_eq!(seen.len(), 1);
+    let asked = seen[0].range.as_deref().expect("a Range header");
+    let n: usize = asked
+        .strip_prefix("bytes=-")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a suffix range: {asked}"));
+    assert!(n < 1 << 20, "only the end is asked for: {asked}");
+    assert_eq!(seen[0].authorization, None, "the token stays with GitHub");
+}
+
+#[tokio::test]
+async fn a_100_mb_log_from_storage_ignoring_ranges_still_shows_its_true_tail() {
+    let f = fixture().await;
+    let storage = lazy_log::start(false).await;
+    redirect_to(&f, 12, &storage).await;
+    let tail = f.source().job_log("1", "12").await.expect("tail");
+    assert!(tail.truncated);
+    assert_eq!(tail.lines, true_tail());
+    assert!(storage.seen()[0].range.is_some(), "the range was asked for");
+
+    // The kit's buffer, on the same 100 MB answer, never held more than
+    // twice its limit plus a chunk.
+    let limit = opsdeck::sources::github::log::LOG_TAIL_BYTES;
+    let mut response = reqwest::get(format!("{}/signedlogcontent", storage.url))
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 200);
+    let mut buffer = opsdeck::sources::http::TailBuffer::new(limit);
+    buffer.read_tail(&mut response).await.expect("streamed");
+    assert!(
+        buffer.peak() <= 2 * limit + 1024 * 1024,
+        "held {} bytes at most",
+        buffer.peak()
+    );
+    let (text, truncated) = buffer.finish();
+    assert!(truncated && text.len() <= limit);
+    assert!(text.ends_with(&lazy_log::line(lazy_log::LINES - 1)));
+}
+
+#[tokio::test]
+async fn a_short_log_answered_206_from_byte_0_is_whole_and_an_empty_one_is_empty() {
+    let f = fixture().await;
+    let storage = MockServer::start().await;
+    for (job, answer) in [
+        (
+            21,
+            ResponseTemplate::new(206)
+                .insert_header("content-range", "bytes 0-11/12")
+                .set_body_string("first\nlast\r\n"),
+        ),
+        (
+            22,
+            ResponseTemplate::new(416).insert_header("content-range", "bytes */0"),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/repos/octo-org/octo-repo/actions/jobs/{job}/logs"
+            )))
+            .respond_with(
+                ResponseTemplate::new(302)
+                    .insert_header("location", format!("{}/blob/{job}", storage.uri()).as_str()),
+            )
+            .mount(&f.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/blob/{job}")))
+            .and(header_is("range", "bytes=-262144"))
+            .respond_with(answer)
+            .mount(&storage)
+            .await;
+    }
+    let tail = f.source().job_log("1", "21").await.expect("tail");
+    assert_eq!(
+        (tail.lines, tail.truncated),
+        (vec!["first".to_string(), "last".to_string()], false)
+    );
+    let tail = f.source().job_log("1", "22").await.expect("empty");
+    assert_eq!((tail.lines.len(), tail.truncated), (0, false));
 }

@@ -1378,6 +1378,7 @@ async fn a_401_names_the_source_the_user_and_where_the_token_came_from() {
         .mount(&f.server)
         .await;
     let run = PipelineRun {
+        error: None,
         source: "ci".into(),
         id: "deploy#26".into(),
         pipeline: "deploy".into(),
@@ -1514,12 +1515,55 @@ async fn a_404_names_the_job_and_a_500_the_path() {
         ))
         .mount(&f.server)
         .await;
-    let e = f.source(&["deploy"]).fetch().await.expect_err("broken");
+    // The builds stand without the queue: the queue is the source's error.
+    let snapshot = f.source(&["deploy"]).fetch().await.expect("builds read");
+    assert!(!snapshot.pipelines.is_empty());
     assert_eq!(
-        e.to_string(),
-        "the backend answered with an error: ci: 500 on /queue/api/json: HTTP ERROR 500 java.lang.NullPointerException"
+        snapshot.problems,
+        [
+            "the backend answered with an error: ci: 500 on /queue/api/json: HTTP ERROR 500 java.lang.NullPointerException"
+        ]
     );
-    assert!(!e.to_string().contains(TOKEN));
+    assert!(!snapshot.problems[0].contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_vanished_job_is_named_while_its_siblings_builds_show() {
+    let f = fixture().await;
+    f.get("/job/deploy/api/json", JOB_TREE, deploy()).await;
+    Mock::given(method("GET"))
+        .and(path("/job/team/job/gone/api/json"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_string("<html><body><h2>HTTP ERROR 404 Not Found</h2></body></html>"),
+        )
+        .mount(&f.server)
+        .await;
+    f.get(
+        "/queue/api/json",
+        QUEUE_TREE,
+        json!({"_class": "hudson.model.Queue", "items": []}),
+    )
+    .await;
+    let snapshot = f
+        .source(&["team/gone", "deploy"])
+        .fetch()
+        .await
+        .expect("the other job reads");
+    assert!(
+        !snapshot.pipelines.is_empty()
+            && snapshot.pipelines.iter().all(|r| r.pipeline_id == "deploy"),
+        "{:?}",
+        snapshot.pipelines
+    );
+    assert_eq!(
+        snapshot.problems,
+        [
+            "the backend answered with an error: ci: job team/gone not found (404 on \
+          /job/team/job/gone/api/json): check `jobs` (a job in a folder is written folder/job) \
+          and that alice may see it"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -1569,7 +1613,13 @@ async fn a_dead_jenkins_times_out_on_its_own_timeout() {
     let e = opsdeck::sources::fetch_with_timeout(&source)
         .await
         .expect_err("too slow");
-    assert_eq!(e, SourceError::Timeout(Duration::from_secs(1)));
+    assert_eq!(
+        e,
+        SourceError::NoAnswer {
+            within: Duration::from_secs(1),
+            from: "/job/deploy/api/json".into()
+        }
+    );
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "it did not wait for the answer"

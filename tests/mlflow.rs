@@ -482,7 +482,7 @@ async fn failures_stay_on_their_model_unless_the_backend_refuses_us() {
         (
             502,
             "<html>Bad Gateway</html>",
-            "502 on /api/2.0/mlflow/experiments/get-by-name",
+            "502 Bad Gateway from /api/2.0/mlflow/experiments/get-by-name",
         ),
         (
             200,
@@ -527,6 +527,25 @@ async fn failures_stay_on_their_model_unless_the_backend_refuses_us() {
             .expect_err("refused");
         assert!(matches!(err, SourceError::Auth(_)), "{err}");
     }
+
+    // Every request of every model fails: the backend is broken, and the
+    // source says so with the cause instead of showing unknown models.
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(503).set_body_string(r#"{"message":"service unavailable"}"#),
+        )
+        .mount(&server)
+        .await;
+    let err = support::source_of(&config(&server.uri(), &["churn", "fraud"]))
+        .fetch()
+        .await
+        .expect_err("nothing read")
+        .to_string();
+    assert!(
+        err.contains("503") && err.contains("/api/2.0/mlflow/"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -283,7 +283,7 @@ async fn server_errors_and_garbage_stay_on_the_model() {
         (
             500,
             "<html>internal error</html>",
-            "500 on /api/v1/query: <html>internal error</html>",
+            "500 Internal Server Error from /api/v1/query",
         ),
         (
             503,
@@ -322,6 +322,67 @@ async fn server_errors_and_garbage_stay_on_the_model() {
         assert!(error.contains(expect), "{status} {body}: {error}");
         assert_ne!(churn.status(), DriftStatus::Ok);
     }
+}
+
+const TWO_MODELS: &str = r#"
+  [[source.model]]
+  name = "fraud"
+  query = 'model_feature_psi{model="fraud"}'
+  warn = 0.1
+  critical = 0.25
+  [[source.model]]
+  name = "churn"
+  query = 'model_feature_psi{model="churn"}'
+  warn = 0.1
+  critical = 0.25
+"#;
+
+#[tokio::test]
+async fn one_models_failed_queries_stay_on_it_and_every_query_failing_fails_the_source() {
+    // fraud's queries answer 502 (value and trend); churn's read fine.
+    let server = MockServer::start().await;
+    for endpoint in ["/api/v1/query", "/api/v1/query_range"] {
+        Mock::given(method("GET"))
+            .and(path(endpoint))
+            .and(query_param("query", "model_feature_psi{model=\"fraud\"}"))
+            .respond_with(ResponseTemplate::new(502).set_body_string("upstream gone"))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/v1/query"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(vector(&[("age", "0.3")])))
+        .mount(&server)
+        .await;
+    healthy_mock(&server).await;
+    let snapshot = support::source_of(&config(&server.uri(), "", TWO_MODELS))
+        .fetch()
+        .await
+        .expect("one model's failure leaves the source up");
+    let fraud = model(&snapshot, "fraud");
+    let error = fraud.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("502") && error.contains("/api/v1/query"),
+        "{error}"
+    );
+    assert_eq!(fraud.status(), DriftStatus::Unknown);
+    let churn = model(&snapshot, "churn");
+    assert_eq!(churn.error, None);
+    assert_eq!(churn.status(), DriftStatus::Drifting);
+
+    // Every query of every model answers 502: the backend is broken, and
+    // the source says so with the cause instead of two unknown models.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("upstream gone"))
+        .mount(&server)
+        .await;
+    let e = support::source_of(&config(&server.uri(), "", TWO_MODELS))
+        .fetch()
+        .await
+        .expect_err("nothing could be read");
+    let e = e.to_string();
+    assert!(e.contains("502") && e.contains("/api/v1/query"), "{e}");
 }
 
 #[tokio::test]

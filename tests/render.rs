@@ -31,6 +31,16 @@ fn start() -> Timestamp {
 /// The demo fleet after `STEPS` steps, read once, in a state sized `size`.
 /// `production` marks the source itself as production.
 fn demo_state(size: (u16, u16), read_only: bool, production: bool) -> State {
+    demo_state_with(size, read_only, production, |_| {})
+}
+
+/// `demo_state`, with the snapshot changed by `edit` before it is read.
+fn demo_state_with(
+    size: (u16, u16),
+    read_only: bool,
+    production: bool,
+    edit: impl FnOnce(&mut opsdeck::model::Snapshot),
+) -> State {
     let mut fleet = DemoFleet::new(SEED, start(), true);
     for _ in 0..STEPS {
         fleet.step();
@@ -39,10 +49,12 @@ fn demo_state(size: (u16, u16), read_only: bool, production: bool) -> State {
     let source = SourceState::new("demo", "demo", Provides::ALL, production);
     let mut state = State::new(vec![source], Keymap::default(), read_only, now);
     update(&mut state, Msg::Resize(size.0, size.1));
+    let mut snapshot = fleet.snapshot("demo");
+    edit(&mut snapshot);
     let event = SourceEvent {
         source: 0,
         at: now,
-        result: Ok(fleet.snapshot("demo")),
+        result: Ok(snapshot),
     };
     update(&mut state, Msg::Source(event));
     // A few seconds later: ages read "5s", the spinner has moved.
@@ -173,6 +185,37 @@ fn drift_model_detail() {
         command(s, Command::Open);
         assert!(s.pane(Tab::Drift).detail.is_some());
     });
+}
+
+/// A read that was not full: one run carries its own error, and one
+/// configured pipeline could not be read at all. The source's title says
+/// so while its runs show; the run is marked, and its detail says why.
+#[test]
+fn a_partial_read_marks_the_item_and_names_what_could_not_be_read() {
+    let theme = Theme::builtin("default").expect("default theme");
+    let size = (80, 24);
+    let mut state = demo_state_with(size, false, false, |snapshot| {
+        snapshot.pipelines[0].error =
+            Some("its jobs could not be read: 502 on /repos/acme/web/actions/runs/1/jobs".into());
+        snapshot.problems =
+            vec!["demo: workflow gone.yml in acme/web not found (404 on /repos/acme/web/actions/workflows/gone.yml/runs)".into()];
+    });
+    command(&mut state, Command::TabPipelines);
+    select(&mut state, |s, r| {
+        s.run(r).is_some_and(|run| run.error.is_some())
+    });
+    let screen = text(&render(&state, &theme, size));
+    assert!(screen.contains("workflow gone.yml"), "{screen}");
+    let mark = format!("{} Deploy", theme.glyphs().warn);
+    assert!(screen.contains(&mark), "the run is marked: {screen}");
+    insta::assert_snapshot!("partial_read_pipelines_80x24", screen);
+    command(&mut state, Command::Open);
+    let screen = text(&render(&state, &theme, size));
+    assert!(
+        screen.contains("its jobs could not be read: 502 on"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("partial_read_detail_80x24", screen);
 }
 
 #[test]

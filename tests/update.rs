@@ -123,6 +123,69 @@ fn pipelines_are_newest_first() {
     );
 }
 
+/// A read that was not full: items carrying their own error need attention
+/// (whatever their status says), and the configured items that could not
+/// be read at all are the source's error while its data stays shown.
+#[test]
+fn a_partial_read_is_the_sources_error_and_its_items_in_error_need_attention() {
+    let fleet = DemoFleet::new(7, start(), true);
+    let mut state = State::new(
+        vec![SourceState::new("demo", "demo", Provides::ALL, false)],
+        Keymap::default(),
+        false,
+        fleet.now(),
+    );
+    let mut snapshot = fleet.snapshot("demo");
+    let run = snapshot
+        .pipelines
+        .iter_mut()
+        .find(|r| r.status == opsdeck::model::RunStatus::Success)
+        .expect("a green run");
+    run.error = Some("its jobs could not be read".into());
+    let run_id = run.id.clone();
+    let model = snapshot
+        .models
+        .iter_mut()
+        .find(|m| m.status() < opsdeck::model::DriftStatus::Warning)
+        .expect("a calm model");
+    model.error = Some("bad_data: parse error".into());
+    let model_name = model.model.clone();
+    snapshot.problems =
+        vec!["demo: job team/gone not found (404 on /job/team/job/gone/api/json)".into()];
+    let runs = snapshot.pipelines.len();
+    feed(&mut state, snapshot, fleet.now());
+
+    let source = &state.sources[0];
+    assert_eq!(source.phase(), Phase::Error);
+    assert_eq!(
+        source.error_message().as_deref(),
+        Some("demo: job team/gone not found (404 on /job/team/job/gone/api/json)")
+    );
+    assert_eq!(
+        source.snapshot.pipelines.len(),
+        runs,
+        "the data stays shown"
+    );
+    assert_eq!(state.pane(Tab::Pipelines).rows.len(), runs);
+
+    let rows = &state.pane(Tab::Overview).rows;
+    assert!(
+        rows.iter()
+            .any(|r| state.run(*r).is_some_and(|run| run.id == run_id)),
+        "the green run in error is listed"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| state.model(*r).is_some_and(|m| m.model == model_name)),
+        "the model in error is listed"
+    );
+
+    // The next full read clears the source's error.
+    feed(&mut state, fleet.snapshot("demo"), fleet.now());
+    assert_eq!(state.sources[0].phase(), Phase::Ok);
+    assert_eq!(state.sources[0].error_message(), None);
+}
+
 #[test]
 fn overview_lists_what_needs_attention_worst_first() {
     let state = demo_state(false);
@@ -698,6 +761,7 @@ fn the_demo_story_plays_out_runs_finish_apps_degrade_models_drift() {
 fn argocd_state() -> State {
     use opsdeck::model::{Deployment, GitOpsApp, Operation, OperationPhase};
     let app = |name: &str, auto_sync: bool| GitOpsApp {
+        error: None,
         source: "argo".into(),
         name: name.into(),
         namespace: name.into(),

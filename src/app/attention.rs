@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use crate::model::{DriftStatus, GitOpsApp, ModelDrift, PipelineRun, RunStatus};
 
-/// Runs that are the newest of their (project, pipeline, branch) and failed:
-/// an old red run that a later green one fixed is history, not a problem.
+/// Runs that are the newest of their (project, pipeline, branch) and failed
+/// or could not be read (they carry an error): an old red run that a later
+/// green one fixed is history, not a problem.
 pub fn failing_runs<'a>(runs: impl IntoIterator<Item = &'a PipelineRun>) -> Vec<&'a PipelineRun> {
     failing_runs_at(runs.into_iter().enumerate())
         .into_iter()
@@ -40,7 +41,7 @@ pub fn failing_runs_at<'a, K: Copy>(
     }
     let mut failing: Vec<(K, &PipelineRun)> = latest
         .into_values()
-        .filter(|(_, r)| r.status == RunStatus::Failure)
+        .filter(|(_, r)| r.status == RunStatus::Failure || r.error.is_some())
         .collect();
     failing.sort_by(|(_, a), (_, b)| {
         b.sort_time()
@@ -51,14 +52,18 @@ pub fn failing_runs_at<'a, K: Copy>(
 }
 
 /// A repository's view of an app is not a deployment: its linked app
-/// carries the attention.
+/// carries the attention. An app that could not be read (fully) needs it.
 pub fn app_needs_attention(app: &GitOpsApp) -> bool {
-    app.repo.is_none() && app.needs_attention()
+    app.repo.is_none() && (app.needs_attention() || app.error.is_some())
 }
 
+/// Past warn, or its drift could not be read (an unknown is never ok).
 pub fn model_needs_attention(model: &ModelDrift) -> bool {
-    model.status() >= DriftStatus::Warning
+    model.status() >= DriftStatus::Warning || model.error.is_some()
 }
+
+/// An item that could not be read ranks beside a warning.
+const UNREAD_SCORE: u8 = 2;
 
 /// Severity on one scale for all three kinds (higher is worse).
 pub fn run_score(_run: &PipelineRun) -> u8 {
@@ -66,13 +71,18 @@ pub fn run_score(_run: &PipelineRun) -> u8 {
 }
 
 pub fn app_score(app: &GitOpsApp) -> u8 {
-    app.severity()
+    if app.error.is_some() {
+        app.severity().max(UNREAD_SCORE)
+    } else {
+        app.severity()
+    }
 }
 
 pub fn model_score(model: &ModelDrift) -> u8 {
     match model.status() {
         DriftStatus::Drifting => 3,
         DriftStatus::Warning => 1,
+        _ if model.error.is_some() => UNREAD_SCORE,
         _ => 0,
     }
 }

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod attention;
 pub mod audit;
+pub mod choices;
 pub mod command;
 pub mod executor;
 pub mod keymap;

@@ -36,6 +36,8 @@ pub struct PipelineStatus {
     pub started_at: Option<Timestamp>,
     pub duration_s: Option<u64>,
     pub url: Option<String>,
+    /// Why this run could not be read (fully); `null` when fine.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,6 +61,8 @@ pub struct GitOpsStatus {
     pub suspended: bool,
     pub out_of_sync: Vec<ResourceStatus>,
     pub message: Option<String>,
+    /// Why this app could not be read (fully); `null` when fine.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +82,9 @@ pub struct DriftStatusRow {
     pub version: Option<String>,
     pub status: DriftStatus,
     pub metrics: Vec<MetricStatus>,
+    /// Why this model could not be read (fully), in the backend's words;
+    /// `null` when fine.
+    pub error: Option<String>,
 }
 
 /// The whole `status --format json` document.
@@ -103,12 +110,14 @@ impl StatusReport {
         };
         for ((name, kind), (at, result)) in names.iter().zip(reads) {
             let snapshot = match result {
+                // Configured items it could not read make the source's
+                // error; what it did read is still reported below.
                 Ok(s) => {
                     report.sources.push(SourceStatus {
                         name: name.clone(),
                         kind: kind.clone(),
-                        ok: true,
-                        error: None,
+                        ok: s.problems.is_empty(),
+                        error: s.problems_text(),
                         updated_at: Some(at),
                     });
                     s
@@ -140,6 +149,7 @@ impl StatusReport {
                     status: r.status,
                     started_at: r.started_at,
                     url: r.url,
+                    error: r.error,
                 }));
             report.gitops.extend(snapshot.apps.into_iter().map(|a| {
                 GitOpsStatus {
@@ -159,6 +169,7 @@ impl StatusReport {
                     target_revision: a.target_revision,
                     auto_sync: a.auto_sync,
                     suspended: a.suspended,
+                    error: a.error,
                     out_of_sync: a
                         .out_of_sync
                         .into_iter()
@@ -188,19 +199,26 @@ impl StatusReport {
                     source: m.source,
                     model: m.model,
                     version: m.version,
+                    error: m.error,
                 }
             }));
         }
         report
     }
 
-    /// 2 when a source could not be read, 1 when something needs attention, else 0.
+    /// 2 when a source could not be read (fully: a configured item it
+    /// could not read at all counts), 1 when something needs attention
+    /// (an item carrying its own error among them), else 0.
     /// `needing_attention`: failing runs and apps that need attention, as
     /// counted on the domain objects.
     pub fn exit_code(&self, needing_attention: usize) -> u8 {
+        let item_errors = self.pipelines.iter().any(|r| r.error.is_some())
+            || self.gitops.iter().any(|a| a.error.is_some())
+            || self.drift.iter().any(|m| m.error.is_some());
         if self.sources.iter().any(|s| !s.ok) {
             EXIT_ERROR
         } else if needing_attention > 0
+            || item_errors
             || self.drift.iter().any(|m| m.status == DriftStatus::Drifting)
         {
             EXIT_ATTENTION
@@ -271,8 +289,12 @@ fn print_table(report: &StatusReport, failing: &[(String, String)]) {
         .filter(|r| failing.contains(&(r.source.clone(), r.id.clone())))
     {
         any = true;
+        let what = match &r.error {
+            Some(e) => format!("cannot be read: {e}"),
+            None => "failed".to_string(),
+        };
         println!(
-            "  run    {}/{:<8} {} on {} @ {} failed  {}",
+            "  run    {}/{:<8} {} on {} @ {} {what}  {}",
             r.source,
             r.id,
             r.pipeline,
@@ -284,7 +306,7 @@ fn print_table(report: &StatusReport, failing: &[(String, String)]) {
     for a in report
         .gitops
         .iter()
-        .filter(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy())
+        .filter(|a| a.sync == SyncStatus::OutOfSync || a.health.is_unhealthy() || a.error.is_some())
     {
         any = true;
         println!(
@@ -293,25 +315,19 @@ fn print_table(report: &StatusReport, failing: &[(String, String)]) {
             a.app,
             a.sync,
             a.health,
-            a.message.as_deref().unwrap_or("")
+            a.error.as_deref().or(a.message.as_deref()).unwrap_or("")
         );
     }
     for m in report
         .drift
         .iter()
-        .filter(|m| m.status >= DriftStatus::Warning)
+        .filter(|m| m.status >= DriftStatus::Warning || m.error.is_some())
     {
         any = true;
-        let worst = m.metrics.first().map_or(String::new(), |x| {
-            let label = x
-                .feature
-                .as_ref()
-                .map_or(x.name.clone(), |f| format!("{}[{f}]", x.name));
-            format!(
-                "{label} = {}",
-                x.value.map_or("no data".into(), |v| format!("{v:.3}"))
-            )
-        });
+        let worst = match &m.error {
+            Some(e) => format!("cannot be read: {e}"),
+            None => worst_metric(m),
+        };
         println!(
             "  model  {}/{:<16} {}  {worst}",
             m.source, m.model, m.status
@@ -326,4 +342,88 @@ fn print_table(report: &StatusReport, failing: &[(String, String)]) {
         report.gitops.len(),
         report.drift.len()
     );
+}
+
+/// "psi[age] = 0.310" for a model's worst metric.
+fn worst_metric(m: &DriftStatusRow) -> String {
+    m.metrics.first().map_or(String::new(), |x| {
+        let label = x
+            .feature
+            .as_ref()
+            .map_or(x.name.clone(), |f| format!("{}[{f}]", x.name));
+        format!(
+            "{label} = {}",
+            x.value.map_or("no data".into(), |v| format!("{v:.3}"))
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::demo::DemoFleet;
+
+    fn demo(incidents: bool) -> (Timestamp, Snapshot) {
+        let start = chrono::DateTime::from_timestamp(1_773_478_800, 0).expect("time");
+        let fleet = DemoFleet::new(7, start, incidents);
+        (fleet.now(), fleet.snapshot("demo"))
+    }
+
+    #[test]
+    fn a_partial_read_is_the_sources_error_with_its_data_and_item_errors_shown() {
+        let (at, mut snapshot) = demo(true);
+        snapshot.pipelines[0].error = Some("its jobs could not be read".into());
+        snapshot.apps[0].error = Some("its detail could not be read".into());
+        snapshot.models[0].error = Some("bad_data: parse error".into());
+        snapshot.problems = vec!["ci: job team/gone not found".into()];
+        let (runs, apps, models) = (
+            snapshot.pipelines.len(),
+            snapshot.apps.len(),
+            snapshot.models.len(),
+        );
+        let names = [("demo".to_string(), "demo".to_string())];
+        let report = StatusReport::build(&names, vec![(at, Ok(snapshot))]);
+        let json = serde_json::to_value(&report).expect("json");
+
+        let source = &json["sources"][0];
+        assert_eq!(source["ok"], serde_json::json!(false));
+        assert_eq!(source["error"], "ci: job team/gone not found");
+        assert!(source["updated_at"].is_string(), "it was read: {source}");
+        // What it did read is all there, each entry with its `error`.
+        for (list, count) in [("pipelines", runs), ("gitops", apps), ("drift", models)] {
+            let items = json[list].as_array().expect("list");
+            assert_eq!(items.len(), count, "{list}");
+            assert_eq!(
+                items.iter().filter(|i| i["error"].is_string()).count(),
+                1,
+                "{list}: one item in error"
+            );
+            assert!(
+                items
+                    .iter()
+                    .all(|i| i.as_object().is_some_and(|o| o.contains_key("error"))),
+                "{list}: `error` always present"
+            );
+        }
+        assert_eq!(report.exit_code(0), EXIT_ERROR);
+    }
+
+    #[test]
+    fn an_item_in_error_needs_attention_and_a_full_read_is_ok() {
+        // A calm fleet: nothing else needs attention.
+        let (at, snapshot) = demo(false);
+        let names = [("demo".to_string(), "demo".to_string())];
+        let calm = StatusReport::build(&names, vec![(at, Ok(snapshot.clone()))]);
+        assert_eq!(calm.exit_code(0), EXIT_OK);
+        let mut snapshot = snapshot;
+        snapshot.models[0].error = Some("bad_data: parse error".into());
+        let report = StatusReport::build(&names, vec![(at, Ok(snapshot))]);
+        assert!(report.sources[0].ok);
+        assert_eq!(report.sources[0].error, None);
+        assert_eq!(
+            report.drift[0].error.as_deref(),
+            Some("bad_data: parse error")
+        );
+        assert_eq!(report.exit_code(0), EXIT_ATTENTION);
+    }
 }

@@ -41,7 +41,7 @@ pub use schema::{
     Config, DEFAULT_DEMO_SEED, DEFAULT_DEMO_STEP_INTERVAL, DEFAULT_REFRESH_INTERVAL,
     KeyBindingSpec, SourceConfig, SourceKind, default_path,
 };
-pub use secret::{Secret, SecretError, SecretValue, expand_home};
+pub use secret::{Secret, SecretError, SecretValue, expand_home, forget_kept_secret, kept_secret};
 
 use location::LineIndex;
 

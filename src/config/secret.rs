@@ -1,8 +1,17 @@
 //! Secrets: where one comes from (`env`, `file`, `command` — never inline),
 //! reading it when needed, and a value that never prints itself.
+//!
+//! `env` and `file` are read fresh on every use (cheap, and a rotation is
+//! picked up at once). A `command` (`gh auth token`, a vault CLI) may be
+//! slow or rate limited, so it runs once per process and its value is kept;
+//! when a backend rejects that value (401), `forget` drops it and the next
+//! read runs the command again — once, however many requests were refused.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -121,8 +130,36 @@ impl Secret {
         }
     }
 
-    /// Read the secret now. Trailing newlines are trimmed.
+    /// The secret's value: `env` and `file` read now, a `command` run the
+    /// first time and then kept for the process (see `forget`). Trailing
+    /// newlines are trimmed.
     pub async fn resolve(&self) -> Result<SecretValue, SecretError> {
+        match self {
+            Secret::Command(command) => kept_secret(command, || self.read()).await,
+            _ => self.read().await,
+        }
+    }
+
+    /// `rejected` was refused by a backend (401): a command's kept value is
+    /// dropped if it is still that one, so the next `resolve` runs the
+    /// command again (a caller that lost the race gets the value already
+    /// renewed, without a second run). `env` and `file` are read fresh anyway.
+    pub async fn forget(&self, rejected: &SecretValue) {
+        if let Secret::Command(command) = self {
+            forget_kept_secret(command, rejected).await;
+        }
+    }
+
+    /// After a 401 with `rejected`: the value read again (a command runs
+    /// again), or None when it is still the one refused (retrying is futile).
+    pub async fn renew(&self, rejected: &SecretValue) -> Result<Option<SecretValue>, SecretError> {
+        self.forget(rejected).await;
+        let fresh = self.resolve().await?;
+        Ok((fresh != *rejected).then_some(fresh))
+    }
+
+    /// Read the secret from its source, now.
+    async fn read(&self) -> Result<SecretValue, SecretError> {
         let (value, from) = match self {
             Secret::Env(var) => (
                 std::env::var(var).map_err(|_| SecretError::EnvMissing(var.clone()))?,
@@ -149,6 +186,49 @@ impl Secret {
             return Err(SecretError::Empty(from));
         }
         Ok(SecretValue(value))
+    }
+}
+
+/// Values of secret commands, kept for the process: one slot per command
+/// (the config names a handful), each locked while its command runs so
+/// concurrent first reads run it once.
+type Slot = Arc<tokio::sync::Mutex<Option<SecretValue>>>;
+static COMMAND_VALUES: LazyLock<Mutex<HashMap<String, Slot>>> = LazyLock::new(Mutex::default);
+
+fn slot(key: &str) -> Slot {
+    COMMAND_VALUES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key.to_string())
+        .or_default()
+        .clone()
+}
+
+/// The value kept under `key` (a command line, and whatever else decides
+/// its output), else `run`'s, kept if it succeeds (a failure runs again
+/// next time).
+pub async fn kept_secret<E, F, Fut>(key: &str, run: F) -> Result<SecretValue, E>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<SecretValue, E>>,
+{
+    let slot = slot(key);
+    let mut kept = slot.lock().await;
+    if let Some(value) = kept.as_ref() {
+        return Ok(value.clone());
+    }
+    let value = run().await?;
+    *kept = Some(value.clone());
+    Ok(value)
+}
+
+/// Drop the value kept under `key` if it is `rejected` (not one a
+/// concurrent caller has renewed already).
+pub async fn forget_kept_secret(key: &str, rejected: &SecretValue) {
+    let slot = slot(key);
+    let mut kept = slot.lock().await;
+    if kept.as_ref() == Some(rejected) {
+        *kept = None;
     }
 }
 

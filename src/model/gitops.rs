@@ -133,6 +133,9 @@ pub struct GitOpsApp {
     /// Author and subject of the commit the app runs, when a linked
     /// repository knows it.
     pub revision_commit: Option<Commit>,
+    /// Why this app could not be read fully (its detail failed…), in the
+    /// backend's words; a failed sync is a status, not an error.
+    pub error: Option<String>,
 }
 
 /// One commit of a desired-state repository.

@@ -30,6 +30,17 @@ pub struct Snapshot {
     pub pipelines: Vec<PipelineRun>,
     pub apps: Vec<GitOpsApp>,
     pub models: Vec<ModelDrift>,
+    /// Configured items that could not be read at all (a deleted workflow,
+    /// a vanished job), each in words naming the item. The source shows
+    /// them as its error while the rest of this snapshot is shown.
+    pub problems: Vec<String>,
+}
+
+impl Snapshot {
+    /// The problems as one line, when there are any.
+    pub fn problems_text(&self) -> Option<String> {
+        (!self.problems.is_empty()).then(|| self.problems.join("; "))
+    }
 }
 
 /// What a source offers beyond reading and its actions.

@@ -101,6 +101,9 @@ pub struct PipelineRun {
     pub url: Option<String>,
     /// Jobs and steps; `None` until loaded on drill-down.
     pub jobs: Option<Vec<Job>>,
+    /// Why this run (or its pipeline) could not be read fully, in the
+    /// backend's words; a failed run is a status, not an error.
+    pub error: Option<String>,
 }
 
 impl PipelineRun {

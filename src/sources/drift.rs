@@ -6,6 +6,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::SourceError;
+use super::http::{Credentials, Reply};
+use super::polite::Polite;
 use crate::config::HttpBackend;
 use crate::model::{Metric, ModelDrift, Timestamp, Worse};
 
@@ -31,7 +33,27 @@ pub fn from_seconds(s: f64) -> Option<Timestamp> {
 /// Whether an error means the backend itself cannot be read (so the whole
 /// source is in error) rather than one model's data.
 pub fn is_source_wide(e: &SourceError) -> bool {
-    matches!(e, SourceError::Unreachable(_) | SourceError::Auth(_))
+    matches!(
+        e,
+        SourceError::Unreachable(_)
+            | SourceError::CutOff(_)
+            | SourceError::Auth(_)
+            | SourceError::RateLimited { .. }
+    )
+}
+
+/// Send one request of a drift backend: nothing while the backend's rate
+/// limit says to wait, and every answer's rate-limit headers read (a 429
+/// blocks the source until its reset, as for the CI backends).
+pub async fn send(
+    polite: &Polite,
+    credentials: &Credentials,
+    request: reqwest::RequestBuilder,
+) -> Result<Reply, SourceError> {
+    polite.check(chrono::Utc::now())?;
+    let reply = credentials.reply(request).await?;
+    polite.observe(reply.status, &reply.headers, &reply.path)?;
+    Ok(reply)
 }
 
 /// What to show beside a source that skips certificate checks.
@@ -57,11 +79,16 @@ pub fn empty_model(source: &str, model: &str, alias: &str, production: bool) -> 
 }
 
 /// Read every model, each under `timeout`. A model whose read fails shows
-/// its error; the source fails only when the backend cannot be reached or
-/// refuses us, or when every model timed out (the backend is not answering).
+/// its error; the source fails when the backend cannot be reached or
+/// refuses us, or when every model's read failed (5xx, 404, an HTML page,
+/// malformed JSON, no answer… to every request: the backend, not a model,
+/// is broken), with the first model's cause. A reader returns `Err` only
+/// when nothing of the model could be read; a backend's verdict on one
+/// query (Prometheus's `bad_data`) is the model's `error`, not an `Err`.
 pub async fn read_models<F, Fut>(
     names: Vec<(String, String)>,
     timeout: Duration,
+    location: &str,
     source: &str,
     production: bool,
     read: F,
@@ -73,7 +100,8 @@ where
     let reads = (0..names.len()).map(|i| tokio::time::timeout(timeout, read(i)));
     let results = futures::future::join_all(reads).await;
     let mut models = Vec::with_capacity(results.len());
-    let mut timed_out = 0;
+    let mut failed = 0;
+    let mut first_cause: Option<SourceError> = None;
     for ((name, alias), result) in names.into_iter().zip(results) {
         let error = match result {
             Ok(Ok(model)) => {
@@ -81,12 +109,18 @@ where
                 continue;
             }
             Ok(Err(e)) if is_source_wide(&e) => return Err(e),
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => {
+                failed += 1;
+                let text = e.to_string();
+                first_cause.get_or_insert(e);
+                text
+            }
             Err(_) => {
-                timed_out += 1;
+                failed += 1;
                 format!(
-                    "no answer within {} for this model (raise `timeout` in the source's config if it is just slow)",
-                    humantime::format_duration(timeout)
+                    "no answer within {} from {} for this model (raise `timeout` in the source's config if it is just slow)",
+                    humantime::format_duration(timeout),
+                    super::without_secrets(location)
                 )
             }
         };
@@ -94,8 +128,11 @@ where
         model.error = Some(error);
         models.push(model);
     }
-    if timed_out > 0 && timed_out == models.len() {
-        return Err(SourceError::Timeout(timeout));
+    if failed > 0 && failed == models.len() {
+        return Err(first_cause.unwrap_or_else(|| SourceError::NoAnswer {
+            within: timeout,
+            from: super::without_secrets(location),
+        }));
     }
     Ok(models)
 }

@@ -32,6 +32,8 @@ pub struct EvidentlySource {
     production: bool,
     poll: Duration,
     client: Result<reqwest::Client, SourceError>,
+    /// Its rate limit, if it answers with one (a proxy in front of it may).
+    polite: crate::sources::polite::Polite,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +78,7 @@ impl EvidentlySource {
             production,
             poll,
             client,
+            polite: Default::default(),
         }
     }
 
@@ -84,7 +87,7 @@ impl EvidentlySource {
         request: reqwest::RequestBuilder,
         credentials: &Credentials,
     ) -> Result<T, SourceError> {
-        let reply = http::reply(credentials.apply(request)).await?;
+        let reply = drift::send(&self.polite, credentials, request).await?;
         decode(&reply)
     }
 
@@ -283,6 +286,10 @@ impl Source for EvidentlySource {
         self.poll
     }
 
+    fn location(&self) -> Option<String> {
+        Some(self.config.http.url.clone())
+    }
+
     fn warning(&self) -> Option<String> {
         drift::insecure_warning(&self.config.http)
     }
@@ -292,6 +299,7 @@ impl Source for EvidentlySource {
         let models = drift::read_models(
             vec![(self.model_name(), SERVING.to_string())],
             self.config.http.timeout,
+            &self.config.http.url,
             &self.name,
             self.production,
             |_| self.read_model(&credentials),

@@ -46,14 +46,25 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
 pub enum SourceError {
     #[error("cannot reach the backend: {0}")]
     Unreachable(String),
+    /// A read ran out of time with no one request to blame.
     #[error("no answer within {}", humantime::format_duration(*.0))]
     Timeout(Duration),
+    /// One request went unanswered: `from` is its URL path (or host:port,
+    /// or the kube request in words), never a query or credentials.
+    #[error(
+        "no answer within {} from {from} — is the server overloaded or the address wrong?",
+        humantime::format_duration(*.within)
+    )]
+    NoAnswer { within: Duration, from: String },
     #[error("not allowed: {0}")]
     Auth(String),
     #[error("the backend answered with an error: {0}")]
     Backend(String),
     #[error("cannot understand the backend's answer: {0}")]
     Decode(String),
+    /// An answer that stopped before its end (the words say from where).
+    #[error("{0}")]
+    CutOff(String),
     #[error("{0}")]
     Unsupported(String),
     /// The backend's rate limit is used up: nothing is sent before `until`.
@@ -62,6 +73,19 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// About the backend as a whole (cannot reach it, not allowed, no
+    /// answer, rate limited), not one configured item of it: reading the
+    /// next item is pointless and the whole read fails.
+    pub fn is_backend_wide(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Unreachable(_)
+                | SourceError::Auth(_)
+                | SourceError::Timeout(_)
+                | SourceError::RateLimited { .. }
+        )
+    }
+
     /// When the next read may be sent, if the backend asked to wait.
     pub fn retry_at(&self) -> Option<Timestamp> {
         match self {
@@ -137,6 +161,12 @@ pub trait Source: Send + Sync {
             self.kind()
         )))
     }
+    /// Where the source reads from (a URL, a path), named when a read
+    /// runs out of time with no one request to blame. Credentials and
+    /// queries are cut off before it is shown.
+    fn location(&self) -> Option<String> {
+        None
+    }
     /// Something about how the source is set up that the engineer must
     /// see (certificate checks off), shown beside its name.
     fn warning(&self) -> Option<String> {
@@ -194,9 +224,29 @@ pub async fn within<T>(
     work: impl std::future::Future<Output = Result<T, SourceError>>,
 ) -> Result<T, SourceError> {
     let limit = source.fetch_timeout();
-    tokio::time::timeout(limit, work)
-        .await
-        .unwrap_or(Err(SourceError::Timeout(limit)))
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(match source.location() {
+            Some(at) => SourceError::NoAnswer {
+                within: limit,
+                from: without_secrets(&at),
+            },
+            None => SourceError::Timeout(limit),
+        })
+    })
+}
+
+/// A location to show: a URL without its user, password and query.
+pub(crate) fn without_secrets(location: &str) -> String {
+    match url::Url::parse(location) {
+        Ok(mut url) if url.has_host() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        _ => location.to_string(),
+    }
 }
 
 /// Read every source once, concurrently (for `opsdeck status`).
@@ -272,5 +322,28 @@ async fn poll(
             _ = tokio::time::sleep(wait) => {}
             _ = wake.notified() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_shown_without_credentials_or_query() {
+        assert_eq!(
+            without_secrets("https://me:s3cret@git.example.com/org/repo.git?token=x"),
+            "https://git.example.com/org/repo.git"
+        );
+        assert_eq!(without_secrets("/srv/repo"), "/srv/repo");
+        let e = SourceError::NoAnswer {
+            within: Duration::from_secs(20),
+            from: "git://127.0.0.1:9418/remote.git".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "no answer within 20s from git://127.0.0.1:9418/remote.git — is the server \
+             overloaded or the address wrong?"
+        );
     }
 }

@@ -233,6 +233,15 @@ impl Polite {
             .cloned()
     }
 
+    /// Remember a rate limit found elsewhere (a kube client's 429): nothing
+    /// is sent before its reset. Any other error changes nothing.
+    pub fn hold(&self, e: &SourceError) {
+        if let Some(until) = e.retry_at() {
+            let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());
+            limit.blocked_until = Some(until.min(chrono::Utc::now() + MAX_BACKOFF));
+        }
+    }
+
     /// Send nothing before `until`; the error says so.
     fn block(&self, until: Timestamp, detail: String) -> SourceError {
         let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());

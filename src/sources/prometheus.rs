@@ -31,6 +31,8 @@ pub struct PrometheusSource {
     production: bool,
     poll: Duration,
     client: Result<reqwest::Client, SourceError>,
+    /// Its rate limit, if it answers with one (a proxy in front of it may).
+    polite: crate::sources::polite::Polite,
 }
 
 impl PrometheusSource {
@@ -42,6 +44,7 @@ impl PrometheusSource {
             production,
             poll,
             client,
+            polite: Default::default(),
         }
     }
 }
@@ -122,6 +125,7 @@ struct Api<'a> {
     client: &'a reqwest::Client,
     base: &'a str,
     credentials: &'a Credentials,
+    polite: &'a crate::sources::polite::Polite,
 }
 
 impl Api<'_> {
@@ -138,8 +142,12 @@ impl Api<'_> {
         params: &[(&str, String)],
     ) -> Result<serde_json::Value, QueryError> {
         let url = format!("{}{path}", self.base);
-        let request = self.credentials.apply(self.client.get(&url).query(params));
-        let reply = http::reply(request).await?;
+        let reply = drift::send(
+            self.polite,
+            self.credentials,
+            self.client.get(&url).query(params),
+        )
+        .await?;
         envelope_data(&reply)
     }
 }
@@ -149,7 +157,7 @@ fn envelope_data(reply: &Reply) -> Result<serde_json::Value, QueryError> {
     if let Some(e) = reply.auth_refusal() {
         return Err(QueryError::Http(e));
     }
-    match serde_json::from_slice::<Envelope>(&reply.body) {
+    match http::decode::<Envelope>(&reply.body, &reply.path) {
         Ok(env) if env.status == "error" => Err(QueryError::Prometheus(format!(
             "{}: {}",
             env.error_type.as_deref().unwrap_or("error"),
@@ -163,10 +171,7 @@ fn envelope_data(reply: &Reply) -> Result<serde_json::Value, QueryError> {
         }),
         Ok(_) => Err(QueryError::Http(reply.status_error())),
         Err(_) if !reply.is_success() => Err(QueryError::Http(reply.status_error())),
-        Err(e) => Err(QueryError::Http(SourceError::Decode(format!(
-            "{}: {e}",
-            reply.path
-        )))),
+        Err(e) => Err(QueryError::Http(e)),
     }
 }
 
@@ -206,6 +211,13 @@ impl PrometheusSource {
             }
         };
         let (instant, trend, version) = tokio::join!(instant, trend, version);
+        // Neither the value nor the trend came back, and not for a reason
+        // Prometheus gave about the query: nothing of the model was read.
+        if let (Err(QueryError::Http(e)), Err(QueryError::Http(_))) = (&instant, &trend) {
+            if !matches!(version, Some(Ok(_))) {
+                return Err(e.clone());
+            }
+        }
 
         let mut out = empty_model(&self.name, &model.name, SERVING, self.production);
         let mut errors = Vec::new();
@@ -375,6 +387,10 @@ impl Source for PrometheusSource {
         self.poll
     }
 
+    fn location(&self) -> Option<String> {
+        Some(self.config.http.url.clone())
+    }
+
     fn warning(&self) -> Option<String> {
         drift::insecure_warning(&self.config.http)
     }
@@ -386,6 +402,7 @@ impl Source for PrometheusSource {
             client,
             base: &self.config.http.url,
             credentials: &credentials,
+            polite: &self.polite,
         };
         let now = chrono::Utc::now();
         let timeout = self.config.http.timeout;
@@ -397,9 +414,14 @@ impl Source for PrometheusSource {
             .collect();
         let (alerts, models) = tokio::join!(
             tokio::time::timeout(timeout, self.alerts(&api)),
-            drift::read_models(names, timeout, &self.name, self.production, |i| {
-                self.read_model(&api, &self.config.models[i], now)
-            }),
+            drift::read_models(
+                names,
+                timeout,
+                &self.config.http.url,
+                &self.name,
+                self.production,
+                |i| { self.read_model(&api, &self.config.models[i], now) }
+            ),
         );
         let mut models = models?;
         let alerts = match alerts {

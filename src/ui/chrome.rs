@@ -113,13 +113,10 @@ pub fn pane_block<'a>(
             spans.push(Span::styled(format!("{} {warning} ", g.warn), theme.warn()));
         }
         spans.push(Span::styled(glyph, style));
-        let detail = match (source.phase(), &source.error, source.updated_at) {
+        let detail = match (source.phase(), source.error_message(), source.updated_at) {
             (Phase::Error, Some(error), _) => {
-                let message = format::truncate(
-                    format::first_line(&error.message),
-                    TITLE_ERROR_CHARS,
-                    g.ellipsis,
-                );
+                let message =
+                    format::truncate(format::first_line(&error), TITLE_ERROR_CHARS, g.ellipsis);
                 Span::styled(format!(" {message} "), theme.error())
             }
             (Phase::Loading, _, _) => Span::styled(" loading ", theme.muted()),

@@ -83,17 +83,23 @@ fn auto_sync(theme: &Theme, app: &GitOpsApp) -> Span<'static> {
 
 /// The app's name, with the suspended marker when reconciliation is stopped.
 fn app_name(theme: &Theme, app: &GitOpsApp) -> Line<'static> {
-    if app.suspended {
-        Line::from(vec![
-            Span::raw(app.name.clone()),
-            Span::styled(
-                format!(" {} suspended", theme.glyphs().suspended),
-                theme.warn(),
-            ),
-        ])
-    } else {
-        Line::from(app.name.clone())
+    let mut spans = Vec::new();
+    if app.error.is_some() {
+        // Not read fully (its error is in the detail view): the mark goes
+        // first, so a narrow column cannot cut it off.
+        spans.push(Span::styled(
+            format!("{} ", theme.glyphs().warn),
+            theme.error(),
+        ));
     }
+    spans.push(Span::raw(app.name.clone()));
+    if app.suspended {
+        spans.push(Span::styled(
+            format!(" {} suspended", theme.glyphs().suspended),
+            theme.warn(),
+        ));
+    }
+    Line::from(spans)
 }
 
 fn app_cells(state: &State, theme: &Theme, row: RowRef, app: &GitOpsApp) -> Vec<Line<'static>> {
@@ -177,6 +183,15 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
             "",
             message,
             health_style,
+            width,
+        ));
+    }
+    if let Some(error) = &app.error {
+        lines.extend(detail::wrapped_field(
+            theme,
+            "error",
+            error,
+            theme.error(),
             width,
         ));
     }

@@ -281,8 +281,8 @@ fn source_cells(
     };
     let snap = &source.snapshot;
     let [failed_runs, bad_apps, drifting] = attention_counts(state, source_index);
-    let error = match &source.error {
-        Some(e) => Span::styled(
+    let error = match (&source.error, source.snapshot.problems_text()) {
+        (Some(e), _) => Span::styled(
             format!(
                 "{} ago: {}",
                 format::age(state.now, e.at),
@@ -290,7 +290,11 @@ fn source_cells(
             ),
             theme.error(),
         ),
-        None => Span::styled(g.none, theme.muted()),
+        // Read, but not fully: the items it could not read, its data shown.
+        (None, Some(problems)) => {
+            Span::styled(format::first_line(&problems).to_string(), theme.error())
+        }
+        (None, None) => Span::styled(g.none, theme.muted()),
     };
     let provides = source.provides;
     let count = |shown: bool, total: usize, attention: usize| {

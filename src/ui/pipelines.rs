@@ -105,6 +105,12 @@ fn run_cells(state: &State, theme: &Theme, row: RowRef, run: &PipelineRun) -> Ve
     } else {
         run.pipeline.clone()
     };
+    let mut pipeline = vec![Span::raw(pipeline)];
+    if run.error.is_some() {
+        // Not read fully (its error is in the detail view): the mark goes
+        // first, so a narrow column cannot cut it off.
+        pipeline.insert(0, Span::styled(format!("{} ", g.warn), theme.error()));
+    }
     vec![
         busy_marker(state, theme, row),
         Line::from(status::glyph_and_word(glyph, &status_text(run), style)),
@@ -144,9 +150,17 @@ fn run_detail<'a>(state: &State, theme: &Theme, run: &PipelineRun, width: u16) -
             theme.warn(),
         ));
     }
-    let mut lines = vec![
-        Line::from(title),
-        Line::default(),
+    let mut lines = vec![Line::from(title), Line::default()];
+    if let Some(error) = &run.error {
+        lines.extend(detail::wrapped_field(
+            theme,
+            "error",
+            error,
+            theme.error(),
+            width,
+        ));
+    }
+    lines.extend([
         detail::text_field(theme, "source", &run.source, theme.base()),
         detail::text_field(theme, "project", &run.project, theme.base()),
         detail::text_field(theme, "branch", &run.branch, theme.base()),
@@ -168,7 +182,7 @@ fn run_detail<'a>(state: &State, theme: &Theme, run: &PipelineRun, width: u16) -
             run.url.clone().unwrap_or_else(|| g.none.to_string()),
             theme.accent(),
         ),
-    ];
+    ]);
     let Some(jobs) = &run.jobs else {
         lines.extend(detail::heading(theme, "Jobs"));
         lines.push(Line::styled(

@@ -9,7 +9,8 @@ pub enum Phase {
     /// Never read yet.
     Loading,
     Ok,
-    /// The last read failed (the last good data is still shown).
+    /// The last read failed (the last good data is still shown), or it
+    /// could not read some configured items (the rest is shown).
     Error,
 }
 
@@ -83,8 +84,17 @@ impl SourceState {
         self
     }
 
+    /// What is wrong with the source: the last read's error, else the
+    /// configured items its last snapshot could not read.
+    pub fn error_message(&self) -> Option<String> {
+        match &self.error {
+            Some(e) => Some(e.message.clone()),
+            None => self.snapshot.problems_text(),
+        }
+    }
+
     pub fn phase(&self) -> Phase {
-        if self.error.is_some() {
+        if self.error.is_some() || !self.snapshot.problems.is_empty() {
             Phase::Error
         } else if self.updated_at.is_none() {
             Phase::Loading

@@ -346,6 +346,7 @@ pub fn to_app(source: &str, app: Application) -> GitOpsApp {
         })
         .collect();
     GitOpsApp {
+        error: None,
         source: source.to_string(),
         name: metadata.name,
         namespace: spec.destination.namespace.unwrap_or_default(),

@@ -20,6 +20,7 @@ use crate::model::{
     Action, ActionKind, AppDetail, Capabilities, GitOpsApp, Health, Job, Snapshot, SyncStatus,
 };
 use crate::sources::kube::{self as k8s, KubeObject, Request};
+use crate::sources::polite::Polite;
 use crate::sources::{ActionError, Source, SourceError, SourceEvent};
 
 /// The annotation the application controller reads as "refresh now".
@@ -37,6 +38,8 @@ pub struct ArgoCdKubeSource {
     keys: Mutex<BTreeMap<String, (String, String)>>,
     /// The kubeconfig context in use, once a client was made.
     context: Mutex<String>,
+    /// The cluster's 429s: nothing is read before their reset.
+    polite: Polite,
 }
 
 impl ArgoCdKubeSource {
@@ -47,6 +50,7 @@ impl ArgoCdKubeSource {
             poll,
             keys: Mutex::new(BTreeMap::new()),
             context: Mutex::new(String::new()),
+            polite: Polite::new(),
         }
     }
 
@@ -59,7 +63,8 @@ impl ArgoCdKubeSource {
         &self,
         read_timeout: Option<Duration>,
     ) -> Result<kube::Client, SourceError> {
-        let (client, context) = k8s::client(&self.name, &self.config.cluster, read_timeout).await?;
+        let (client, context, _) =
+            k8s::client(&self.name, &self.config.cluster, read_timeout).await?;
         if let Ok(mut c) = self.context.lock() {
             *c = context;
         }
@@ -141,16 +146,19 @@ impl ArgoCdKubeSource {
     async fn list_all(&self, client: &kube::Client) -> Result<Vec<KubeObject>, SourceError> {
         let mut objects = Vec::new();
         let ar = resource();
+        self.polite.check(chrono::Utc::now())?;
         for (api, ns) in self.apis(client) {
-            match api.list(&self.list_params()).await {
+            let request = Request {
+                verb: "list",
+                resource: &ar,
+                namespace: ns.as_deref(),
+            };
+            match k8s::within(&request, api.list(&self.list_params())).await? {
                 Ok(list) => objects.extend(list.items),
                 Err(e) => {
-                    let request = Request {
-                        verb: "list",
-                        resource: &ar,
-                        namespace: ns.as_deref(),
-                    };
-                    return Err(k8s::describe(&self.name, &request, &e));
+                    let e = k8s::describe(&self.name, &request, &e);
+                    self.polite.hold(&e);
+                    return Err(e);
                 }
             }
         }

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 
 use super::http::{self, HttpOptions};
+use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
 use crate::config::{ArgoCdConfig, ArgoToken, SecretValue};
 use crate::model::{Action, ActionKind, AppDetail, GitOpsApp, Job, Snapshot};
@@ -29,6 +30,9 @@ pub struct ArgoCdSource {
     stream_retry: Duration,
     client: Result<reqwest::Client, SourceError>,
     stream_client: Result<reqwest::Client, SourceError>,
+    /// Argo CD's (or its proxy's) rate limit: nothing is read before a
+    /// 429's reset.
+    polite: Polite,
 }
 
 impl ArgoCdSource {
@@ -46,6 +50,7 @@ impl ArgoCdSource {
             config,
             poll,
             stream_retry: STREAM_RETRY_INTERVAL,
+            polite: Polite::new(),
         }
     }
 
@@ -84,6 +89,14 @@ impl ArgoCdSource {
         Ok(http::bearer(request, &token))
     }
 
+    /// After a 401: the token read again (a command runs again), if it changed.
+    async fn renewed(&self, rejected: SecretValue) -> Option<SecretValue> {
+        match &self.config.token {
+            ArgoToken::Secret(secret) => secret.renew(&rejected).await.ok().flatten(),
+            ArgoToken::CliConfig(_) => None,
+        }
+    }
+
     fn client(&self) -> Result<&reqwest::Client, SourceError> {
         self.client.as_ref().map_err(Clone::clone)
     }
@@ -95,11 +108,19 @@ impl ArgoCdSource {
         query: &[(&str, String)],
         what: &str,
     ) -> Result<T, SourceError> {
-        let request = self
-            .request(self.client()?, Method::GET, path)
-            .await?
-            .query(query);
-        let reply = http::reply(request).await?;
+        self.polite.check(chrono::Utc::now())?;
+        let (client, url) = (self.client()?, format!("{}{path}", self.config.url));
+        let token =
+            (self.token().await).map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))?;
+        let (reply, _) = http::renewing(
+            token,
+            |token| http::reply(http::bearer(client.get(&url).query(query), &token)),
+            |reply| reply.status,
+            |rejected| self.renewed(rejected),
+        )
+        .await?;
+        self.polite
+            .observe(reply.status, &reply.headers, &reply.path)?;
         if !reply.is_success() {
             return Err(self.read_error(&reply, what));
         }

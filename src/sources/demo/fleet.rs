@@ -142,6 +142,7 @@ impl DemoFleet {
             .iter_mut()
             .for_each(|m| m.source = source.to_string());
         Snapshot {
+            problems: Vec::new(),
             pipelines,
             apps,
             models,

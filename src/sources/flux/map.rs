@@ -241,6 +241,7 @@ pub fn to_apps(source: &str, cluster: &str, entries: &[Entry<'_>]) -> Vec<(Key, 
 
 fn blank(source: &str, cluster: &str, id: String, namespace: &str) -> GitOpsApp {
     GitOpsApp {
+        error: None,
         source: source.to_string(),
         name: id,
         namespace: namespace.to_string(),

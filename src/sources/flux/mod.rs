@@ -17,6 +17,7 @@ use kube::core::ApiResource;
 use kube::runtime::wait::await_condition;
 
 use super::kube::{self as k8s, KubeObject, Request};
+use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
 use crate::config::FluxConfig;
 use crate::model::{Action, ActionKind, AppDetail, GitOpsApp, Job, Snapshot};
@@ -87,6 +88,10 @@ pub struct FluxSource {
     keys: Mutex<BTreeMap<String, Key>>,
     /// The kubeconfig context in use, once a client was made.
     context: Mutex<String>,
+    /// The API server's URL, once a client was made (for messages).
+    server: Mutex<String>,
+    /// The cluster's 429s: nothing is read before their reset.
+    polite: Polite,
 }
 
 impl FluxSource {
@@ -97,6 +102,8 @@ impl FluxSource {
             poll,
             keys: Mutex::new(BTreeMap::new()),
             context: Mutex::new(String::new()),
+            server: Mutex::new(String::new()),
+            polite: Polite::new(),
         }
     }
 
@@ -117,9 +124,13 @@ impl FluxSource {
         &self,
         read_timeout: Option<Duration>,
     ) -> Result<kube::Client, SourceError> {
-        let (client, context) = k8s::client(&self.name, &self.config.cluster, read_timeout).await?;
+        let (client, context, server) =
+            k8s::client(&self.name, &self.config.cluster, read_timeout).await?;
         if let Ok(mut c) = self.context.lock() {
             *c = context;
+        }
+        if let Ok(mut s) = self.server.lock() {
+            *s = server;
         }
         Ok(client)
     }
@@ -150,30 +161,50 @@ impl FluxSource {
     }
 
     /// List every watched kind once. A kind the cluster does not serve
-    /// (its CRD is not installed) reads as empty.
+    /// (its CRD is not installed) reads as empty; when none is served, the
+    /// URL or context is wrong or Flux is not installed: an error.
     async fn list_all(
         &self,
         client: &kube::Client,
     ) -> Result<Vec<(FluxKind, KubeObject)>, SourceError> {
+        self.polite.check(chrono::Utc::now())?;
         let mut objects = Vec::new();
+        let (mut asked, mut absent) = (0, 0);
         for kind in WATCHED {
             let ar = resource(kind);
             for (api, ns) in self.apis(client, &ar) {
-                match api.list(&Default::default()).await {
+                let request = Request {
+                    verb: "list",
+                    resource: &ar,
+                    namespace: ns.as_deref(),
+                };
+                asked += 1;
+                match k8s::within(&request, api.list(&Default::default())).await? {
                     Ok(list) => objects.extend(list.items.into_iter().map(|o| (kind, o))),
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => absent += 1,
                     Err(e) => {
-                        let request = Request {
-                            verb: "list",
-                            resource: &ar,
-                            namespace: ns.as_deref(),
-                        };
-                        return Err(k8s::describe(&self.name, &request, &e));
+                        let e = k8s::describe(&self.name, &request, &e);
+                        self.polite.hold(&e);
+                        return Err(e);
                     }
                 }
             }
         }
+        if asked > 0 && absent == asked {
+            return Err(self.nothing_served());
+        }
         Ok(objects)
+    }
+
+    /// Every watched kind answered 404.
+    fn nothing_served(&self) -> SourceError {
+        let server = self.server.lock().map(|s| s.clone()).unwrap_or_default();
+        SourceError::Backend(format!(
+            "{}: none of the Flux kinds (kustomizations, helmreleases, gitrepositories, \
+             ocirepositories) is served at {server} (404) — is Flux installed in this cluster, \
+             and is the URL/context right?",
+            self.name
+        ))
     }
 
     /// The APIs to read one kind through, with their namespace (None: all).
@@ -502,5 +533,9 @@ impl k8s::watch::Watchable for FluxSource {
 
     fn snapshot(&self, objects: &[(FluxKind, KubeObject)]) -> Snapshot {
         FluxSource::snapshot(self, objects)
+    }
+
+    fn nothing_served(&self) -> String {
+        FluxSource::nothing_served(self).to_string()
     }
 }

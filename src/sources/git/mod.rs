@@ -89,6 +89,7 @@ fn to_app(
         .collect();
     let last_change = history.first().and_then(|d| d.deployed_at);
     GitOpsApp {
+        error: None,
         source: source.to_string(),
         name: app.name.clone(),
         namespace: app.path.clone(),
@@ -135,6 +136,17 @@ impl Source for GitSource {
 
     fn poll_interval(&self) -> Duration {
         self.poll
+    }
+
+    /// The remote a read fetches from (a silent remote is what times out).
+    fn location(&self) -> Option<String> {
+        let remote = match &self.config.location {
+            RepoLocation::Path(path) => git2::Repository::open(path)
+                .ok()
+                .and_then(|r| repo::remote_url(&r, &self.config.remote)),
+            RepoLocation::Url(url) => Some(url.clone()),
+        };
+        Some(remote.unwrap_or_else(|| self.location_text()))
     }
 
     async fn fetch(&self) -> Result<Snapshot, SourceError> {

@@ -138,6 +138,7 @@ pub fn to_run(source: &str, repo: &str, run: WorkflowRun) -> PipelineRun {
             .map_or_else(|| run.workflow_id.to_string(), str::to_string)
     });
     PipelineRun {
+        error: None,
         source: source.to_string(),
         id: run.id.to_string(),
         pipeline,
@@ -249,6 +250,7 @@ mod tests {
             "Bad credentials"
         );
         assert_eq!(message(b""), "no details");
-        assert_eq!(message(b"<html>oops</html>"), "<html>oops</html>");
+        // An HTML page (a proxy's) is never pasted.
+        assert_eq!(message(b"<html>oops</html>"), "an HTML page");
     }
 }

@@ -1,14 +1,17 @@
 //! The tail of one job's log. GitHub answers `302` to a short-lived signed
 //! URL on its log storage; reqwest follows it and drops `Authorization` on
-//! the way to another host, so the token never reaches the storage. The
-//! body is streamed and only its end is kept: a log can be hundreds of MB.
+//! the way to another host, so the token never reaches the storage. Only
+//! the end is asked for (`Range: bytes=-N`, kept across the redirect): the
+//! storage, a blob store, answers `206` with just that. A storage that
+//! ignores the range answers `200` with the whole log, which is streamed
+//! keeping only its end: a log can be hundreds of MB.
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 
 use super::{GithubSource, Read};
 use crate::model::LogTail;
 use crate::sources::SourceError;
-use crate::sources::http::{TailBuffer, transport_error};
+use crate::sources::http::{self, TailBuffer, transport_error};
 
 /// The most of a log's end that is kept (far more than `LOG_TAIL_LINES`
 /// lines of any sane log).
@@ -28,11 +31,21 @@ impl GithubSource {
         let asked = url::Url::parse(&url).map_err(|e| {
             SourceError::Unreachable(format!("{}: `{url}` is not a URL: {e}", self.name))
         })?;
-        let response = self
-            .request(Method::GET, asked.as_str(), &token)?
-            .send()
-            .await
-            .map_err(|e| self.own_timeout(transport_error(e)))?;
+        let (mut response, token) =
+            http::renewing(
+                token,
+                |token| {
+                    let request = self
+                        .request(Method::GET, asked.as_str(), &token)
+                        .map(|r| http::ask_for_tail(r, LOG_TAIL_BYTES));
+                    async move {
+                        (request?.send().await).map_err(|e| self.own_timeout(transport_error(e)))
+                    }
+                },
+                |response| response.status(),
+                |rejected| self.renewed(rejected),
+            )
+            .await?;
         let status = response.status();
         let redirected = response.url() != &asked;
         if !redirected {
@@ -40,9 +53,12 @@ impl GithubSource {
             self.polite
                 .observe(status, response.headers(), asked.path())?;
         }
-        let mut response = response;
+        if redirected && status == StatusCode::RANGE_NOT_SATISFIABLE {
+            // No byte to end with: the log is empty.
+            return Ok(LogTail::from_text(job_id, "", false));
+        }
         let mut tail = TailBuffer::new(LOG_TAIL_BYTES);
-        tail.read(&mut response)
+        tail.read_tail(&mut response)
             .await
             .map_err(|e| self.own_timeout(transport_error(e)))?;
         let (text, truncated) = tail.finish();

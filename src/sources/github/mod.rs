@@ -97,6 +97,21 @@ impl GithubSource {
         .map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))
     }
 
+    /// After a 401 with `rejected`: the token looked up again (a command
+    /// runs again), if it changed.
+    async fn renewed(&self, rejected: Token) -> Option<Token> {
+        let host = self.gh_host();
+        token::renew(
+            self.config.token.as_ref(),
+            &self.env,
+            host.as_deref(),
+            &rejected,
+        )
+        .await
+        .ok()
+        .flatten()
+    }
+
     fn client(&self) -> Result<&reqwest::Client, SourceError> {
         self.client.as_ref().map_err(Clone::clone)
     }
@@ -144,13 +159,21 @@ impl GithubSource {
         token: &Token,
         read: &Read<'_>,
     ) -> Result<Page, SourceError> {
-        let page = self
-            .polite
-            .get(request, Some(token.value.expose()))
-            .await
-            .map_err(|e| self.own_timeout(e))?;
+        let (page, token) = http::renewing(
+            token.clone(),
+            |token| {
+                let request = http::copy(&request).and_then(|r| http::rebearer(r, &token.value));
+                async move {
+                    (self.polite.get(request?, Some(token.value.expose())).await)
+                        .map_err(|e| self.own_timeout(e))
+                }
+            },
+            |page| page.status,
+            |rejected| self.renewed(rejected),
+        )
+        .await?;
         if !page.is_success() {
-            return Err(self.read_error(page.status, &page.path, &page.body, token, read));
+            return Err(self.read_error(page.status, &page.path, &page.body, &token, read));
         }
         Ok(page)
     }
@@ -173,12 +196,10 @@ impl GithubSource {
         page: &Page,
         read: &Read<'_>,
     ) -> Result<T, SourceError> {
-        serde_json::from_slice(&page.body).map_err(|e| {
-            SourceError::Decode(format!(
-                "{}: {} at {}: {e}",
-                self.name, read.what, page.path
-            ))
-        })
+        http::decode(
+            &page.body,
+            &format!("{}: {} at {}", self.name, read.what, page.path),
+        )
     }
 
     /// A failed read, saying what GitHub refused and what to do.
@@ -270,16 +291,23 @@ impl GithubSource {
 
     /// The configured runs: the repository's, or those of each workflow
     /// named, merged newest first.
-    pub async fn list_runs(&self) -> Result<Vec<PipelineRun>, SourceError> {
+    /// The runs, and the configured workflows that could not be read (a
+    /// deleted or renamed one): those are named while the others' runs
+    /// show. The read fails when GitHub cannot be read at all (token,
+    /// network, rate limit) or when no workflow could be read.
+    pub async fn list_runs(&self) -> Result<(Vec<PipelineRun>, Vec<String>), SourceError> {
         let token = self.token().await?;
         let repo = format!("repository {}", self.config.repo);
         if self.config.workflows.is_empty() {
             let read = Read::new("the workflow runs", repo, CHECK_REPO);
-            return self
+            let runs = self
                 .read_runs(&self.repo_url("/actions/runs"), &token, &read)
-                .await;
+                .await?;
+            return Ok((runs, Vec::new()));
         }
         let mut runs: Vec<PipelineRun> = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
+        let mut first_error: Option<SourceError> = None;
         for workflow in &self.config.workflows {
             let url = self.repo_url(&format!(
                 "/actions/workflows/{}/runs",
@@ -292,13 +320,25 @@ impl GithubSource {
                 "check `repo` and `workflows`; GitHub also answers 404 for a private \
                  repository the token cannot see",
             );
-            runs.extend(self.read_runs(&url, &token, &read).await?);
+            match self.read_runs(&url, &token, &read).await {
+                Ok(read) => runs.extend(read),
+                Err(e) if e.is_backend_wide() => return Err(e),
+                Err(e) => {
+                    problems.push(e.to_string());
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if problems.len() == self.config.workflows.len() {
+            if let Some(e) = first_error {
+                return Err(e);
+            }
         }
         // Newest first; run ids grow with time and break ties.
         runs.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id.parse::<u64>().unwrap_or(0))));
         runs.dedup_by(|a, b| a.id == b.id);
         runs.truncate(self.config.limit as usize);
-        Ok(runs)
+        Ok((runs, problems))
     }
 
     /// The repository's default branch (where a new run starts when no
@@ -442,8 +482,10 @@ impl Source for GithubSource {
     }
 
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
+        let (pipelines, problems) = self.list_runs().await?;
         Ok(Snapshot {
-            pipelines: self.list_runs().await?,
+            pipelines,
+            problems,
             ..Snapshot::default()
         })
     }

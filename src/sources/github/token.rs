@@ -1,12 +1,14 @@
 //! Where a GitHub token comes from: the config's `token`, else
 //! `GITHUB_TOKEN`, else `GH_TOKEN`, else the GitHub CLI's `gh auth token`.
 //! The environment is read through a lookup function, so tests can give
-//! their own without touching the process environment.
+//! their own without touching the process environment. Variables are read
+//! on every lookup; a command (`token = { command = … }` or `gh auth
+//! token`) runs once per process, and again after a 401 (`renew`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Secret, SecretValue};
+use crate::config::{Secret, SecretValue, forget_kept_secret, kept_secret};
 
 /// How long `gh auth token` may take.
 pub const GH_TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,15 +58,62 @@ pub async fn lookup(
             });
         }
     }
-    gh_auth_token(env, host).await
+    let key = gh_key(env, host);
+    let value = kept_secret(&key, || async {
+        gh_auth_token(env, host).await.map(|token| token.value)
+    })
+    .await?;
+    Ok(Token {
+        value,
+        origin: gh_origin(host),
+    })
 }
 
-async fn gh_auth_token(env: &EnvLookup, host: Option<&str>) -> Result<Token, String> {
+/// After a 401 with `rejected`: the token looked up again (a command runs
+/// again), or None when it is still the one refused.
+pub async fn renew(
+    configured: Option<&Secret>,
+    env: &EnvLookup,
+    host: Option<&str>,
+    rejected: &Token,
+) -> Result<Option<Token>, String> {
+    match configured {
+        Some(secret) => secret.forget(&rejected.value).await,
+        None => forget_kept_secret(&gh_key(env, host), &rejected.value).await,
+    }
+    let fresh = lookup(configured, env, host).await?;
+    Ok((fresh.value != rejected.value).then_some(fresh))
+}
+
+/// What `gh auth token`'s answer depends on: its arguments and the
+/// environment it finds `gh` and its config through.
+fn gh_key(env: &EnvLookup, host: Option<&str>) -> String {
+    let mut key = gh_origin(host);
+    for var in GH_ENV {
+        key.push('\0');
+        key.push_str(&env(var).unwrap_or_default());
+    }
+    key
+}
+
+fn gh_args(host: Option<&str>) -> Vec<&str> {
     let mut args = vec!["auth", "token"];
     if let Some(host) = host {
         args.extend(["--hostname", host]);
     }
-    let origin = format!("`gh {}`", args.join(" "));
+    args
+}
+
+fn gh_origin(host: Option<&str>) -> String {
+    format!("`gh {}`", gh_args(host).join(" "))
+}
+
+/// The variables `gh` is run with.
+const GH_ENV: [&str; 4] = ["PATH", "HOME", "XDG_CONFIG_HOME", "GH_CONFIG_DIR"];
+
+async fn gh_auth_token(env: &EnvLookup, host: Option<&str>) -> Result<Token, String> {
+    let args = gh_args(host);
+    let origin = gh_origin(host);
     let none = "no GitHub token: set `token = { env = \"…\" }` in the config, or GITHUB_TOKEN \
                 or GH_TOKEN, or log in with the GitHub CLI (`gh auth login`)";
     let mut command = tokio::process::Command::new("gh");
@@ -75,7 +124,7 @@ async fn gh_auth_token(env: &EnvLookup, host: Option<&str>) -> Result<Token, Str
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
     // The child finds `gh` (and `gh` its config) through this environment.
-    for var in ["PATH", "HOME", "XDG_CONFIG_HOME", "GH_CONFIG_DIR"] {
+    for var in GH_ENV {
         match env(var) {
             Some(value) => command.env(var, value),
             None => command.env_remove(var),

@@ -155,6 +155,7 @@ pub fn to_run(
         .unwrap_or_else(|| origin.pipeline_id.to_string());
     let finished = mapped.is_some_and(|s| !s.is_active());
     PipelineRun {
+        error: None,
         source: origin.source.to_string(),
         id: p.id.to_string(),
         pipeline: detail

@@ -122,6 +122,12 @@ impl GitlabSource {
         })
     }
 
+    /// After a 401 with `rejected`: the token read again (a command runs
+    /// again), if it changed.
+    async fn renewed(&self, rejected: SecretValue) -> Option<SecretValue> {
+        self.config.token.renew(&rejected).await.ok().flatten()
+    }
+
     /// A request with the token in `PRIVATE-TOKEN` (marked sensitive, so
     /// no debug output shows it).
     fn request(
@@ -163,10 +169,22 @@ impl GitlabSource {
         request: RequestBuilder,
         token: &SecretValue,
     ) -> Result<Page, SourceError> {
-        self.polite
-            .get(request, Some(token.expose()))
-            .await
-            .map_err(|e| self.named(e))
+        let token_header = reqwest::header::HeaderName::from_static("private-token");
+        let (page, _) = http::renewing(
+            token.clone(),
+            |token| {
+                let request = http::copy(&request)
+                    .and_then(|r| http::reauthorize(r, token_header.clone(), token.expose()));
+                async move {
+                    (self.polite.get(request?, Some(token.expose())).await)
+                        .map_err(|e| self.named(e))
+                }
+            },
+            |page| page.status,
+            |rejected| self.renewed(rejected),
+        )
+        .await?;
+        Ok(page)
     }
 
     /// A polite GET of a JSON document; non-2xx answers become errors

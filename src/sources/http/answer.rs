@@ -59,6 +59,10 @@ pub fn unsent_or_lost(e: reqwest::Error, words: impl FnOnce(SourceError) -> Stri
 pub fn own_timeout(e: SourceError, limit: Duration) -> SourceError {
     match e {
         SourceError::Timeout(_) => SourceError::Timeout(limit),
+        SourceError::NoAnswer { from, .. } => SourceError::NoAnswer {
+            within: limit,
+            from,
+        },
         e => e,
     }
 }
@@ -67,7 +71,44 @@ pub fn own_timeout(e: SourceError, limit: Duration) -> SourceError {
 /// JSON string, else the start of the text (`backend_words` is the usual
 /// hook; a backend with richer bodies reads them first).
 pub fn backend_words(body: &[u8], keys: &[&str]) -> String {
+    if is_html(body) {
+        return match html_title(body) {
+            Some(title) => format!("an HTML page titled “{title}”"),
+            None => "an HTML page".into(),
+        };
+    }
     json_message(body, keys).unwrap_or_else(|| snippet(&String::from_utf8_lossy(body)))
+}
+
+/// How long a page title may be to be shown.
+const TITLE_LEN: usize = 80;
+
+/// A body that is an HTML page (it starts with a tag), not JSON or text.
+pub fn is_html(body: &[u8]) -> bool {
+    let start = &body[..body.len().min(1024)];
+    let text = String::from_utf8_lossy(start);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("<!doctype html")
+        || lower.starts_with("<html")
+        || lower.starts_with("<head")
+        || lower.starts_with("<body")
+        || (lower.starts_with('<') && lower.contains("<html"))
+}
+
+/// An HTML page's `<title>`, when it has a short one.
+pub fn html_title(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+    let lower = text.to_ascii_lowercase();
+    let open = lower.find("<title")?;
+    let start = open + lower[open..].find('>')? + 1;
+    let end = start + lower[start..].find("</title")?;
+    let title = text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!title.is_empty() && title.chars().count() <= TITLE_LEN && !title.contains('<'))
+        .then_some(title)
 }
 
 /// The first of `keys` that is a string in a JSON object body.
@@ -170,9 +211,17 @@ mod tests {
             ),
             "nope"
         );
+        // An HTML page is never pasted: its title, if it has one.
         assert_eq!(
             backend_words(b"<html>bad</html>", &["message"]),
-            "<html>bad</html>"
+            "an HTML page"
+        );
+        assert_eq!(
+            backend_words(
+                b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head></html>",
+                &["message"]
+            ),
+            "an HTML page titled “Sign in”"
         );
         assert_eq!(backend_words(b"  ", &["message"]), "no details");
     }

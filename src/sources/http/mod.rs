@@ -19,11 +19,11 @@ mod auth;
 pub mod pages;
 mod tail;
 pub use answer::{
-    action_error, backend_words, json_message, own_timeout, read_error, send_action, snippet,
-    unsent_or_lost,
+    action_error, backend_words, html_title, is_html, json_message, own_timeout, read_error,
+    send_action, snippet, unsent_or_lost,
 };
-pub use auth::{Credentials, basic, bearer};
-pub use tail::TailBuffer;
+pub use auth::{Credentials, basic, bearer, copy, reauthorize, rebearer, renewing};
+pub use tail::{TailBuffer, ask_for_tail};
 
 /// Connecting may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -151,6 +151,8 @@ pub struct Reply {
     /// The request's path, for messages.
     pub path: String,
     pub body: Vec<u8>,
+    /// The answer's headers (rate limits, content type).
+    pub headers: reqwest::header::HeaderMap,
     retry_after: Option<String>,
 }
 
@@ -189,11 +191,13 @@ impl Reply {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport_error)?.to_vec();
         Ok(Reply {
             status,
             path,
             body,
+            headers,
             retry_after,
         })
     }
@@ -225,20 +229,44 @@ pub fn path_segment(segment: &str) -> String {
 }
 
 /// Decode a JSON body; the error names `what` and where in the body it broke.
+/// An HTML page (a login portal, a proxy's page) is said to be one.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, SourceError> {
-    serde_json::from_slice(bytes).map_err(|e| SourceError::Decode(format!("{what}: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        if is_html(bytes) {
+            html_not_json(what)
+        } else {
+            SourceError::Decode(format!("{what}: {e}"))
+        }
+    })
 }
 
-/// A failure before any HTTP status: DNS, refused, TLS, timeout.
+/// An HTML page came where JSON was expected (`what` names the read).
+pub fn html_not_json(what: &str) -> SourceError {
+    SourceError::Decode(format!(
+        "the server answered an HTML page where JSON was expected ({what}) — is the URL right, \
+         or is a proxy or login page in the way?"
+    ))
+}
+
+/// A failure before any HTTP status (DNS, refused, TLS, timeout), or a body
+/// that stopped coming (cut off, or too slow).
 pub fn transport_error(e: reqwest::Error) -> SourceError {
-    if e.is_timeout() {
-        return SourceError::Timeout(REQUEST_TIMEOUT);
-    }
     // Only the path: a URL's query can carry a signature (GitHub's log
     // storage) and its user part a password.
     let path = e.url().map(|u| u.path().to_string());
+    let address = e.url().and_then(address);
+    if e.is_timeout() {
+        return match path.or(address) {
+            Some(from) => SourceError::NoAnswer {
+                within: REQUEST_TIMEOUT,
+                from,
+            },
+            None => SourceError::Timeout(REQUEST_TIMEOUT),
+        };
+    }
+    let body_failed = e.is_body() || e.is_decode();
     let e = e.without_url();
-    let mut chain = match path {
+    let mut chain = match &path {
         Some(path) => format!("{e} ({path})"),
         None => e.to_string(),
     };
@@ -248,6 +276,9 @@ pub fn transport_error(e: reqwest::Error) -> SourceError {
         chain.push_str(&s.to_string());
         source = s.source();
     }
+    if let Some(words) = transport_words(&chain, path.as_deref(), address.as_deref(), body_failed) {
+        return words;
+    }
     if chain.contains("certificate") || chain.contains("UnknownIssuer") {
         return SourceError::Unreachable(format!(
             "{chain} — the server's certificate is not trusted: set `ca_file` to its CA (PEM)"
@@ -256,25 +287,113 @@ pub fn transport_error(e: reqwest::Error) -> SourceError {
     SourceError::Unreachable(chain)
 }
 
+/// `host:port` of a URL, for messages about a connection.
+pub fn address(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
+/// The transport failures said in words of their own, read from an error's
+/// whole chain (reqwest's or kube's): an answer cut off, TLS spoken to a
+/// plain-HTTP port, a host name that does not resolve. `path` and
+/// `address` say where; `body_failed`: the failure came while reading a
+/// body whose head had arrived.
+pub fn transport_words(
+    chain: &str,
+    path: Option<&str>,
+    address: Option<&str>,
+    body_failed: bool,
+) -> Option<SourceError> {
+    let lower = chain.to_ascii_lowercase();
+    let cut = lower.contains("end of file before message length reached")
+        || lower.contains("incomplete message")
+        || lower.contains("error reading a body from connection")
+        || (body_failed && lower.contains("connection closed"));
+    if cut {
+        let from = path
+            .map(|p| format!(" from {p}"))
+            .or_else(|| address.map(|a| format!(" from {a}")))
+            .unwrap_or_default();
+        return Some(SourceError::CutOff(format!(
+            "the answer{from} was cut off before its end (connection closed) — try again; if it \
+             keeps happening, a proxy in the way may be cutting answers short"
+        )));
+    }
+    if lower.contains("invalidcontenttype")
+        || lower.contains("corrupt message")
+        || lower.contains("wrong version number")
+        || lower.contains("http request to an https server")
+    {
+        let at = address.map(|a| format!(" at {a}")).unwrap_or_default();
+        return Some(SourceError::Unreachable(format!(
+            "the server{at} does not speak TLS — use http:// or check the port"
+        )));
+    }
+    let unresolved = lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+        || lower.contains("nodename nor servname");
+    if unresolved {
+        let host = address
+            .map(|a| a.rsplit_once(':').map_or(a, |(h, _)| h).to_string())
+            .unwrap_or_else(|| "the server's host name".into());
+        return Some(SourceError::Unreachable(format!(
+            "cannot resolve {host} (DNS lookup failed) — check the host name in the URL, \
+             or your DNS or VPN"
+        )));
+    }
+    None
+}
+
 /// Map an HTTP error status (and the backend's own message) to an error.
+/// An HTML error page (a proxy's, a load balancer's) is never pasted: it is
+/// the status, the path and the page's title.
 pub fn status_error(
     status: StatusCode,
     path: &str,
     body: &str,
     retry_after: Option<&str>,
 ) -> SourceError {
-    let message = backend_words(body.as_bytes(), &["message", "error", "error_code"]);
     let words = match status {
-        StatusCode::UNAUTHORIZED => format!("401 on {path}: {message} — check the token"),
         StatusCode::TOO_MANY_REQUESTS => format!(
             "429 rate limited on {path}{}",
             retry_after
                 .map(|r| format!(", retry after {r}s"))
                 .unwrap_or_default()
         ),
-        s => format!("{} on {path}: {message}", s.as_u16()),
+        s if is_html(body.as_bytes()) => {
+            let title = html_title(body.as_bytes())
+                .filter(|t| !t.eq_ignore_ascii_case(&status_line(s)))
+                .map(|t| format!(" (page title “{t}”)"))
+                .unwrap_or_default();
+            let hint = if s == StatusCode::UNAUTHORIZED {
+                " — check the token"
+            } else {
+                ""
+            };
+            format!("{} from {path}{title}{hint}", status_line(s))
+        }
+        StatusCode::UNAUTHORIZED => {
+            let message = backend_words(body.as_bytes(), &["message", "error", "error_code"]);
+            format!("401 on {path}: {message} — check the token")
+        }
+        s => {
+            let message = backend_words(body.as_bytes(), &["message", "error", "error_code"]);
+            format!("{} on {path}: {message}", s.as_u16())
+        }
     };
     read_error(status, words)
+}
+
+/// `502 Bad Gateway`: the code and its reason phrase.
+pub fn status_line(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -298,16 +417,78 @@ mod tests {
             e.to_string(),
             "the backend answered with an error: 429 rate limited on /x, retry after 30s"
         );
+        // An HTML error page is summarised, never pasted.
         let e = status_error(
             StatusCode::BAD_GATEWAY,
             "/x",
-            "<html>bad gateway</html>",
+            "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
             None,
         );
-        assert!(
-            e.to_string()
-                .contains("502 on /x: <html>bad gateway</html>")
+        assert_eq!(
+            e.to_string(),
+            "the backend answered with an error: 502 Bad Gateway from /x"
         );
+        let e = status_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "/x",
+            "<!DOCTYPE html><html><title>Maintenance</title></html>",
+            None,
+        );
+        assert_eq!(
+            e.to_string(),
+            "the backend answered with an error: 503 Service Unavailable from /x \
+             (page title “Maintenance”)"
+        );
+    }
+
+    #[test]
+    fn an_html_page_where_json_was_expected_is_said_to_be_one() {
+        let e = decode::<Vec<u32>>(b"\n<html><body>Sign in</body></html>", "the app list")
+            .expect_err("html");
+        assert!(
+            e.to_string().contains(
+                "the server answered an HTML page where JSON was expected (the app list)"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn transport_failures_have_words_of_their_own() {
+        let cut = transport_words(
+            "error decoding response body: end of file before message length reached",
+            Some("/api/v1/applications"),
+            Some("127.0.0.1:8080"),
+            true,
+        );
+        assert!(
+            matches!(&cut, Some(SourceError::CutOff(w)) if w.starts_with(
+                "the answer from /api/v1/applications was cut off before its end (connection closed)"
+            )),
+            "{cut:?}"
+        );
+        let tls = transport_words(
+            "error sending request: client error (Connect): received corrupt message of type \
+             InvalidContentType",
+            Some("/x"),
+            Some("127.0.0.1:8080"),
+            false,
+        );
+        assert_eq!(
+            tls.map(|e| e.to_string()).as_deref(),
+            Some(
+                "cannot reach the backend: the server at 127.0.0.1:8080 does not speak TLS — \
+                 use http:// or check the port"
+            )
+        );
+        let dns = transport_words(
+            "client error (Connect): dns error: failed to lookup address information",
+            None,
+            Some("ci.example.invalid:443"),
+            false,
+        );
+        assert!(dns.is_some_and(|e| e.to_string().contains("cannot resolve ci.example.invalid")),);
+        assert!(transport_words("connection refused", None, None, false).is_none());
     }
 
     #[test]

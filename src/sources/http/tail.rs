@@ -1,7 +1,17 @@
 //! The end of a log streamed over HTTP, in bounded memory: a log can be
-//! hundreds of MB, and only its last lines are ever shown.
+//! hundreds of MB, and only its last lines are ever shown. Where the server
+//! allows ranges, only the end is asked for (`ask_for_tail`); an answer
+//! that ignores the range is streamed, keeping the tail.
 
-use reqwest::Response;
+use reqwest::header::{CONTENT_RANGE, RANGE};
+use reqwest::{RequestBuilder, Response, StatusCode};
+
+/// Ask for the last `bytes` of the body only: `Range: bytes=-N` (a suffix
+/// range, RFC 9110 §14.1.2). The server may answer `206` with just that,
+/// or ignore it and send `200` with everything.
+pub fn ask_for_tail(request: RequestBuilder, bytes: usize) -> RequestBuilder {
+    request.header(RANGE, format!("bytes=-{bytes}"))
+}
 
 /// The end of a byte stream: at most `limit` bytes kept (twice that, plus
 /// a chunk, while reading).
@@ -13,6 +23,8 @@ pub struct TailBuffer {
     dropped: bool,
     /// The stream itself starts inside a line (read from a byte offset).
     mid_line: bool,
+    /// The most bytes held at once.
+    peak: usize,
 }
 
 impl TailBuffer {
@@ -22,6 +34,7 @@ impl TailBuffer {
             limit,
             dropped: false,
             mid_line: false,
+            peak: 0,
         }
     }
 
@@ -34,6 +47,7 @@ impl TailBuffer {
     /// Add a chunk.
     pub fn push(&mut self, chunk: &[u8]) {
         self.bytes.extend_from_slice(chunk);
+        self.peak = self.peak.max(self.bytes.len());
         // Cut in batches, not on every chunk: the copy is then amortised.
         if self.bytes.len() > 2 * self.limit {
             self.cut();
@@ -55,6 +69,31 @@ impl TailBuffer {
 
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+
+    /// The most bytes held at once so far: never more than twice the limit
+    /// plus one chunk, however long the stream.
+    pub fn peak(&self) -> usize {
+        self.peak
+    }
+
+    /// Read the answer to a request sent with `ask_for_tail`: a `206` is
+    /// the end of the body (its first line is a piece unless it starts at
+    /// byte 0, per `Content-Range`); a `200` is the whole body, from a
+    /// server that ignored the range, streamed with only its end kept.
+    pub async fn read_tail(&mut self, response: &mut Response) -> Result<(), reqwest::Error> {
+        if response.status() == StatusCode::PARTIAL_CONTENT {
+            // `bytes 1000-1999/2000`; unreadable: assume it starts mid-line.
+            let start = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().strip_prefix("bytes "))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            self.mid_line = start != Some(0);
+        }
+        self.read(response).await
     }
 
     /// Read the rest of a response into the buffer, chunk by chunk.

@@ -178,6 +178,7 @@ pub fn build_run(source: &str, job: &JobRef<'_>, build: &BuildJson) -> PipelineR
     let started_at = millis(build.timestamp);
     let duration = (!build.building).then(|| Duration::from_millis(build.duration));
     PipelineRun {
+        error: None,
         source: source.to_string(),
         id: format!("{}#{}", job.path, build.number),
         pipeline: job.name.to_string(),
@@ -208,6 +209,7 @@ pub fn build_run(source: &str, job: &JobRef<'_>, build: &BuildJson) -> PipelineR
 pub fn queued_run(source: &str, job: &JobRef<'_>, item: &QueueItemJson) -> PipelineRun {
     let (branch, _) = branch_and_commit(&item.actions);
     PipelineRun {
+        error: None,
         source: source.to_string(),
         id: format!("{}#queue-{}", job.path, item.id),
         pipeline: job.name.to_string(),

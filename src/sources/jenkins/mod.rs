@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::http;
-use super::polite::Polite;
+use super::polite::{Page, Polite};
 use super::{ActionError, Source, SourceError};
 use crate::config::{JenkinsConfig, SecretValue};
 use crate::model::{Action, DispatchForm, Job, LogTail, PipelineRun, RunStatus, Snapshot};
@@ -44,6 +44,7 @@ pub struct JenkinsSource {
 }
 
 /// The user and API token, read from their secret for one request.
+#[derive(Clone)]
 struct Auth {
     user: String,
     token: SecretValue,
@@ -132,6 +133,41 @@ impl JenkinsSource {
         }))
     }
 
+    /// A polite GET of `request` with `auth`; a 401 reads the token again
+    /// (a command runs again) and sends it once more (`http::renewing`).
+    /// Gives the page and the credentials it was read with.
+    async fn authorized_get(
+        &self,
+        request: reqwest::RequestBuilder,
+        auth: Option<Auth>,
+    ) -> Result<(Page, Option<Auth>), SourceError> {
+        http::renewing(
+            auth,
+            |auth| {
+                let request = http::copy(&request).map(|r| Self::with_auth(r, &auth));
+                async move {
+                    let credential = auth.as_ref().map(|a| a.token.expose());
+                    (self.polite.get(request?, credential).await).map_err(|e| self.transport(e))
+                }
+            },
+            |page| page.status,
+            |rejected| self.renewed(rejected),
+        )
+        .await
+    }
+
+    /// After a 401 with `rejected`: the token read again, if it changed.
+    async fn renewed(&self, rejected: Option<Auth>) -> Option<Option<Auth>> {
+        let (rejected, Some(secret)) = (rejected?, &self.config.token) else {
+            return None;
+        };
+        let token = secret.renew(&rejected.token).await.ok().flatten()?;
+        Some(Some(Auth {
+            user: rejected.user,
+            token,
+        }))
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.url)
     }
@@ -165,13 +201,7 @@ impl JenkinsSource {
     ) -> Result<T, SourceError> {
         let auth = self.auth().await.map_err(SourceError::Auth)?;
         let request = self.client()?.get(self.url(path)).query(&[("tree", tree)]);
-        let request = Self::with_auth(request, &auth);
-        let credential = auth.as_ref().map(|a| a.token.expose());
-        let page = self
-            .polite
-            .get(request, credential)
-            .await
-            .map_err(|e| self.transport(e))?;
+        let (page, auth) = self.authorized_get(request, auth).await?;
         if !page.is_success() {
             let words = Self::scrub(
                 self.refusal(page.status, &page.path, &page.body, subject, "read"),
@@ -179,14 +209,10 @@ impl JenkinsSource {
             );
             return Err(http::read_error(page.status, words));
         }
-        serde_json::from_slice(&page.body).map_err(|e| {
-            SourceError::Decode(format!(
-                "{}: {} from {}: {e}",
-                self.name,
-                subject.describe(),
-                page.path
-            ))
-        })
+        http::decode(
+            &page.body,
+            &format!("{}: {} from {}", self.name, subject.describe(), page.path),
+        )
     }
 
     /// One job with its last builds. A folder is refused by name.
@@ -209,17 +235,42 @@ impl JenkinsSource {
         Ok(read)
     }
 
-    /// Builds of every configured job, and what waits in the queue for them.
-    async fn read_runs(&self) -> Result<Vec<PipelineRun>, SourceError> {
+    /// Builds of every configured job, and what waits in the queue for
+    /// them; and the jobs (or the queue) that could not be read, named,
+    /// while the rest shows. The read fails when Jenkins cannot be read at
+    /// all (network, credentials, no answer) or when no job could be read.
+    async fn read_runs(&self) -> Result<(Vec<PipelineRun>, Vec<String>), SourceError> {
         let jobs = futures::future::join_all(self.config.jobs.iter().map(|j| self.read_job(j)));
         let queue = self.get_json::<QueueJson>("/queue/api/json", api::QUEUE_TREE, Subject::Queue);
         let (jobs, queue) = futures::join!(jobs, queue);
         let mut runs = Vec::new();
         let mut read = Vec::new();
+        let mut problems = Vec::new();
+        let mut first_error = None;
         for (path, job) in self.config.jobs.iter().zip(jobs) {
-            let job = job?;
-            read.push((path, job));
+            match job {
+                Ok(job) => read.push((path, job)),
+                Err(e) if e.is_backend_wide() => return Err(e),
+                Err(e) => {
+                    problems.push(e.to_string());
+                    first_error.get_or_insert(e);
+                }
+            }
         }
+        if read.is_empty() {
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        let queue = match queue {
+            Ok(queue) => queue.items,
+            Err(e) if e.is_backend_wide() => return Err(e),
+            // The builds stand without the queue; only what waits is unknown.
+            Err(e) => {
+                problems.push(e.to_string());
+                Vec::new()
+            }
+        };
         for (path, job) in &read {
             let full_name = job.full_name.as_deref().unwrap_or(path.as_str());
             let job_ref = JobRef {
@@ -231,7 +282,7 @@ impl JenkinsSource {
                 runs.push(map::build_run(&self.name, &job_ref, build));
             }
         }
-        for item in queue?.items {
+        for item in queue {
             let Some(path) = item
                 .task
                 .as_ref()
@@ -257,7 +308,7 @@ impl JenkinsSource {
                 .cmp(&queued(a))
                 .then_with(|| b.sort_time().cmp(&a.sort_time()))
         });
-        Ok(runs)
+        Ok((runs, problems))
     }
 
     /// One build's state.
@@ -280,13 +331,8 @@ impl JenkinsSource {
         let auth = self.auth().await.map_err(SourceError::Auth)?;
         let path = format!("{}/{number}/wfapi/describe", job_url_path(job));
         // The wfapi has no `tree=`: its answer is the stage list and no more.
-        let request = Self::with_auth(self.client()?.get(self.url(&path)), &auth);
-        let credential = auth.as_ref().map(|a| a.token.expose());
-        let page = self
-            .polite
-            .get(request, credential)
-            .await
-            .map_err(|e| self.transport(e))?;
+        let request = self.client()?.get(self.url(&path));
+        let (page, auth) = self.authorized_get(request, auth).await?;
         if page.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -303,12 +349,14 @@ impl JenkinsSource {
             );
             return Err(http::read_error(page.status, words));
         }
-        serde_json::from_slice(&page.body).map(Some).map_err(|e| {
-            SourceError::Decode(format!(
-                "{}: the stages of build {job} #{number} from {}: {e}",
+        http::decode(
+            &page.body,
+            &format!(
+                "{}: the stages of build {job} #{number} from {}",
                 self.name, page.path
-            ))
-        })
+            ),
+        )
+        .map(Some)
     }
 
     /// A job's name and parameter definitions.
@@ -341,8 +389,10 @@ impl Source for JenkinsSource {
     }
 
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
+        let (pipelines, problems) = self.read_runs().await?;
         Ok(Snapshot {
-            pipelines: self.read_runs().await?,
+            pipelines,
+            problems,
             ..Snapshot::default()
         })
     }

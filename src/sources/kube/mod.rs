@@ -15,8 +15,17 @@ use kube::core::{ApiResource, DynamicResourceScope, GroupVersionKind};
 use kube::{Api, Client};
 use serde::Deserialize;
 
+use super::http::{self, transport_words};
 use super::{ActionError, SourceError};
 use crate::config::KubeTarget;
+
+/// One request to the API server (a list, a get) may take this long: under
+/// the source's read timeout, so a silent or trickling API server is named
+/// by the request it left unanswered.
+pub const REQUEST_TIMEOUT: Duration = http::REQUEST_TIMEOUT;
+/// The cluster said 429 but kube-rs does not pass on its `Retry-After`:
+/// nothing is sent for this long (the API server's own default is 1 s).
+pub const RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
 
 /// A resource opsdeck reads, by group, version, kind and plural.
 pub fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
@@ -117,8 +126,9 @@ fn default_kubeconfig() -> Option<PathBuf> {
     dirs::home_dir().map(|h| h.join(".kube").join("config"))
 }
 
-/// A client for the target's context, and that context's name (the
-/// kubeconfig's current one when none is configured). An exec credential
+/// A client for the target's context, that context's name (the
+/// kubeconfig's current one when none is configured) and the API server's
+/// URL (for messages: no credentials, no query). An exec credential
 /// plugin runs here (and again when its token expires); its failure is a
 /// refusal in words. `read_timeout`: the longest a response may stay silent
 /// (a watch's, too) before it counts as failed; None keeps kube's default.
@@ -126,7 +136,7 @@ pub async fn client(
     source: &str,
     target: &KubeTarget,
     read_timeout: Option<Duration>,
-) -> Result<(Client, String), SourceError> {
+) -> Result<(Client, String, String), SourceError> {
     let path = target.kubeconfig.clone().or_else(default_kubeconfig);
     let Some(path) = path else {
         return Err(SourceError::Unsupported(format!(
@@ -171,6 +181,17 @@ pub async fn client(
             ))
         })?;
     let mut config = config;
+    // The API server's URL for messages: no user info, no query.
+    let server = {
+        let uri = &config.cluster_url;
+        let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+        format!(
+            "{}://{}{port}{}",
+            uri.scheme_str().unwrap_or("https"),
+            uri.host().unwrap_or_default(),
+            uri.path().trim_end_matches('/')
+        )
+    };
     if let Some(limit) = read_timeout {
         config.read_timeout = Some(limit);
     }
@@ -178,7 +199,21 @@ pub async fn client(
         Some(why) => SourceError::Auth(format!("{source}: {why}")),
         None => SourceError::Unreachable(format!("{source}: cannot set up the client: {e}")),
     })?;
-    Ok((client, context))
+    Ok((client, context, server))
+}
+
+/// One request, cut at `REQUEST_TIMEOUT`: a silent (or trickling) API
+/// server is named by the request it left unanswered.
+pub async fn within<T>(
+    request: &Request<'_>,
+    work: impl Future<Output = Result<T, kube::Error>>,
+) -> Result<Result<T, kube::Error>, SourceError> {
+    tokio::time::timeout(REQUEST_TIMEOUT, work)
+        .await
+        .map_err(|_| SourceError::NoAnswer {
+            within: REQUEST_TIMEOUT,
+            from: format!("the API server to {request}"),
+        })
 }
 
 /// The APIs of one resource: one per configured namespace, or one for all.
@@ -235,22 +270,112 @@ pub fn describe(source: &str, request: &Request<'_>, error: &kube::Error) -> Sou
             };
             SourceError::Auth(format!(
                 "{source}: the cluster refused {request} (403 Forbidden): {} — {hint}",
-                status.message
+                api_words(&status.message)
             ))
         }
         kube::Error::Api(status) if status.code == 401 => SourceError::Auth(format!(
             "{source}: the cluster did not accept the credentials (401) for {request}: the token \
              may have expired — log in again (or check the kubeconfig's user)"
         )),
-        kube::Error::Api(status) => SourceError::Backend(format!(
-            "{source}: {request} failed ({} {}): {}",
-            status.code, status.reason, status.message
+        kube::Error::Api(status) if status.code == 429 => SourceError::RateLimited {
+            until: chrono::Utc::now()
+                + chrono::TimeDelta::from_std(RATE_LIMIT_WAIT).unwrap_or_default(),
+            detail: format!(
+                "{source}: the cluster answered 429 Too Many Requests to {request}: {}",
+                api_words(&status.message)
+            ),
+        },
+        kube::Error::Api(status) => {
+            let line = reqwest::StatusCode::from_u16(status.code)
+                .map(http::status_line)
+                .unwrap_or_else(|_| status.code.to_string());
+            let body = unquoted(&status.message);
+            if http::is_html(body.as_bytes()) {
+                // A proxy's page in front of the API server: never pasted.
+                let title = http::html_title(body.as_bytes())
+                    .filter(|t| !t.eq_ignore_ascii_case(&line))
+                    .map(|t| format!(" (page title “{t}”)"))
+                    .unwrap_or_default();
+                SourceError::Backend(format!(
+                    "{source}: {request} failed: {line} as an HTML page{title} — is a proxy in \
+                     front of the API server failing?"
+                ))
+            } else if status.reason == "Failed to parse error data" {
+                // Not a Kubernetes Status: the body in the kit's words.
+                SourceError::Backend(format!(
+                    "{source}: {request} failed ({line}): {}",
+                    api_words(&status.message)
+                ))
+            } else {
+                SourceError::Backend(format!(
+                    "{source}: {request} failed ({} {}): {}",
+                    status.code, status.reason, status.message
+                ))
+            }
+        }
+        kube::Error::SerdeError(e) if e.line() == 1 && e.column() == 1 => {
+            SourceError::Decode(format!(
+                "{source}: the answer to {request} is not JSON (an HTML page or a proxy's answer?) \
+                 — is the cluster URL right, or is a proxy or login page in the way?"
+            ))
+        }
+        kube::Error::SerdeError(e) => SourceError::Decode(format!(
+            "{source}: the answer to {request} is malformed JSON: {e}"
         )),
         other => match auth_problem(other) {
             Some(why) => SourceError::Auth(format!("{source}: {why}")),
-            None => SourceError::Unreachable(format!("{source}: {request} failed: {other}")),
+            None => {
+                let chain = chain(other);
+                match transport_words(&chain, None, None, false) {
+                    Some(SourceError::CutOff(_)) => SourceError::CutOff(format!(
+                        "{source}: the answer to {request} was cut off before its end \
+                         (connection closed) — try again; if it keeps happening, a proxy in \
+                         the way may be cutting answers short"
+                    )),
+                    Some(words) => {
+                        let words = match words {
+                            SourceError::Unreachable(w) => w,
+                            other => other.to_string(),
+                        };
+                        SourceError::Unreachable(format!("{source}: {request} failed: {words}"))
+                    }
+                    None => {
+                        SourceError::Unreachable(format!("{source}: {request} failed: {chain}"))
+                    }
+                }
+            }
         },
     }
+}
+
+/// The words of an API error's message: a JSON body's `message`, else its
+/// start (an HTML page is never pasted).
+fn api_words(message: &str) -> String {
+    http::backend_words(unquoted(message).as_bytes(), &["message", "error"])
+}
+
+/// kube-rs puts a body that is not a Kubernetes Status in the message as a
+/// quoted string (`"<html>…"`): the body itself.
+fn unquoted(message: &str) -> Cow<'_, str> {
+    match serde_json::from_str::<String>(message) {
+        Ok(body) if message.starts_with('"') => Cow::Owned(body),
+        _ => Cow::Borrowed(message),
+    }
+}
+
+/// An error and every cause under it, in one line.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// The same, for an action: refused when the server (or the credentials)
@@ -262,6 +387,7 @@ pub fn describe_action(source: &str, request: &Request<'_>, error: &kube::Error)
         | SourceError::Backend(m)
         | SourceError::Unreachable(m)
         | SourceError::Decode(m)
+        | SourceError::CutOff(m)
         | SourceError::Unsupported(m) => m,
         other => other.to_string(),
     };

@@ -39,6 +39,16 @@ pub trait Watchable: Sync {
     fn watches(&self, client: &kube::Client) -> Vec<WatchSpec<Self::Kind>>;
     /// The apps the objects make.
     fn snapshot(&self, objects: &[(Self::Kind, KubeObject)]) -> Snapshot;
+    /// Why the source is in error when no watched kind is served (every
+    /// watch answered 404): the URL or context is wrong, or the CRDs are
+    /// not installed.
+    fn nothing_served(&self) -> String {
+        format!(
+            "{}: none of the watched kinds is served by the cluster (404) — are its CRDs \
+             installed, and is the kubeconfig context right?",
+            self.source_name()
+        )
+    }
 }
 
 /// One kind in one namespace (None: all) to watch, and how.
@@ -82,6 +92,9 @@ async fn send(
 fn current<S: Watchable>(source: &S, watched: &[Watched<S::Kind>]) -> Result<Snapshot, String> {
     if let Some(why) = watched.iter().find_map(|w| w.failing.clone()) {
         return Err(format!("reconnecting: {why}"));
+    }
+    if !watched.is_empty() && watched.iter().all(|w| w.absent) {
+        return Err(source.nothing_served());
     }
     let objects: Vec<(S::Kind, KubeObject)> = watched
         .iter()
@@ -241,8 +254,10 @@ fn apply<S: Watchable>(
     let error = match event {
         Ok(event) => {
             let was_failing = w.failing.take().is_some();
+            // Served after all (its CRD was installed meanwhile).
+            let was_absent = std::mem::take(&mut w.absent);
             let changed = match event {
-                watcher::Event::Init | watcher::Event::InitApply(_) => was_failing,
+                watcher::Event::Init | watcher::Event::InitApply(_) => was_failing || was_absent,
                 _ => true,
             };
             return Applied {

@@ -83,6 +83,7 @@ pub struct Api<'a> {
     pub client: &'a reqwest::Client,
     pub base: &'a str,
     pub credentials: &'a Credentials,
+    pub polite: &'a crate::sources::polite::Polite,
 }
 
 impl Api<'_> {
@@ -95,10 +96,8 @@ impl Api<'_> {
         endpoint: &str,
         params: &[(&str, &str)],
     ) -> Result<T, MlflowError> {
-        let request = self
-            .credentials
-            .apply(self.client.get(self.url(endpoint)).query(params));
-        decode_reply(&http::reply(request).await?)
+        let request = self.client.get(self.url(endpoint)).query(params);
+        decode_reply(&crate::sources::drift::send(self.polite, self.credentials, request).await?)
     }
 
     async fn post<T: DeserializeOwned>(
@@ -106,10 +105,8 @@ impl Api<'_> {
         endpoint: &str,
         body: &serde_json::Value,
     ) -> Result<T, MlflowError> {
-        let request = self
-            .credentials
-            .apply(self.client.post(self.url(endpoint)).json(body));
-        decode_reply(&http::reply(request).await?)
+        let request = self.client.post(self.url(endpoint)).json(body);
+        decode_reply(&crate::sources::drift::send(self.polite, self.credentials, request).await?)
     }
 
     pub async fn registered_model(&self, name: &str) -> Result<RegisteredModel, MlflowError> {

@@ -28,6 +28,8 @@ pub struct MlflowSource {
     production: bool,
     poll: Duration,
     client: Result<reqwest::Client, SourceError>,
+    /// Its rate limit, if it answers with one (a proxy in front of it may).
+    polite: crate::sources::polite::Polite,
 }
 
 impl MlflowSource {
@@ -39,6 +41,7 @@ impl MlflowSource {
             production,
             poll,
             client,
+            polite: Default::default(),
         }
     }
 
@@ -53,6 +56,17 @@ impl MlflowSource {
             api.alias(&model.name, &model.alias),
             self.read_drift(api, model),
         );
+        // Every request failed on the way (not MLflow's own "no such
+        // model"): nothing of the model was read.
+        if let (
+            Err(MlflowError::Http(e)),
+            Err(MlflowError::Http(_)),
+            Err(MlflowError::Http(_)),
+            Err(MlflowError::Http(_)),
+        ) = (&registered, &versions, &serving, &drift)
+        {
+            return Err(e.clone());
+        }
         let mut out = empty_model(&self.name, &model.name, &model.alias, self.production);
         let mut errors = Vec::new();
         match registered {
@@ -173,6 +187,7 @@ impl MlflowSource {
             client: self.client.as_ref().map_err(Clone::clone)?,
             base: &self.config.http.url,
             credentials,
+            polite: &self.polite,
         })
     }
 
@@ -358,6 +373,10 @@ impl Source for MlflowSource {
         self.poll
     }
 
+    fn location(&self) -> Option<String> {
+        Some(self.config.http.url.clone())
+    }
+
     fn warning(&self) -> Option<String> {
         drift::insecure_warning(&self.config.http)
     }
@@ -374,6 +393,7 @@ impl Source for MlflowSource {
         let models = drift::read_models(
             names,
             self.config.http.timeout,
+            &self.config.http.url,
             &self.name,
             self.production,
             |i| self.read_model(&api, &self.config.models[i]),

@@ -58,6 +58,7 @@ impl DemoFleet {
                 "HorizontalPodAutoscaler",
             ];
             let app = GitOpsApp {
+                error: None,
                 source: String::new(),
                 name: name.to_string(),
                 namespace: namespace.to_string(),

@@ -38,6 +38,7 @@ impl DemoFleet {
         let jobs = Self::make_jobs(pipeline, &id.to_string(), project);
         SimRun {
             run: PipelineRun {
+                error: None,
                 source: String::new(),
                 id: id.to_string(),
                 pipeline: pipeline.to_string(),
