@@ -170,6 +170,9 @@ static SERVERS: LazyLock<Vec<MockServer>> = LazyLock::new(|| {
     })
 });
 
+/// The servers are shared: one test at a time uses them.
+static IN_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// What the mutated answer is.
 #[derive(Clone, Debug)]
 enum Answer {
@@ -193,6 +196,7 @@ fn read(which: usize, target: usize, answer: &Answer) -> Result<(), TestCaseErro
     let (config, routes) = &backends[which % backends.len()];
     let server = &SERVERS[which % backends.len()];
     let target = target % routes.len();
+    let _turn = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
     let result = RUNTIME.block_on(async {
         server.reset().await;
         for (i, r) in routes.iter().enumerate() {
@@ -247,6 +251,7 @@ fn the_real_answers_read_whole() {
     for which in 0..backends().len() {
         let backends = backends();
         let server = &SERVERS[which];
+        let _turn = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
         let snapshot = RUNTIME.block_on(async {
             server.reset().await;
             for r in &backends[which].1 {
