@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::model::{Deployment, GitOpsApp, Health, SyncStatus, Timestamp, TreeNode};
+use crate::model::{Deployment, GitOpsApp, Health, SyncStatus, Timestamp};
 use crate::sources::kube::KubeObject;
 
 /// Which Flux kind an object is.
@@ -60,55 +60,55 @@ pub struct SourceRef {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct Spec {
-    suspend: bool,
-    source_ref: Option<SourceRef>,
-    chart_ref: Option<SourceRef>,
-    chart: Option<ChartTemplate>,
-    path: Option<String>,
-    target_namespace: Option<String>,
-    url: Option<String>,
+pub(super) struct Spec {
+    pub(super) suspend: bool,
+    pub(super) source_ref: Option<SourceRef>,
+    pub(super) chart_ref: Option<SourceRef>,
+    pub(super) chart: Option<ChartTemplate>,
+    pub(super) path: Option<String>,
+    pub(super) target_namespace: Option<String>,
+    pub(super) url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct ChartTemplate {
-    spec: ChartSpec,
+pub(super) struct ChartTemplate {
+    pub(super) spec: ChartSpec,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct ChartSpec {
-    chart: Option<String>,
-    source_ref: Option<SourceRef>,
+pub(super) struct ChartSpec {
+    pub(super) chart: Option<String>,
+    pub(super) source_ref: Option<SourceRef>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct Status {
-    conditions: Vec<Condition>,
-    last_applied_revision: Option<String>,
-    last_attempted_revision: Option<String>,
-    inventory: Option<Inventory>,
-    history: Vec<HelmSnapshot>,
-    artifact: Option<Artifact>,
+pub(super) struct Status {
+    pub(super) conditions: Vec<Condition>,
+    pub(super) last_applied_revision: Option<String>,
+    pub(super) last_attempted_revision: Option<String>,
+    pub(super) inventory: Option<Inventory>,
+    pub(super) history: Vec<HelmSnapshot>,
+    pub(super) artifact: Option<Artifact>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct Inventory {
-    entries: Vec<InventoryEntry>,
+pub(super) struct Inventory {
+    pub(super) entries: Vec<InventoryEntry>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct InventoryEntry {
-    id: String,
+pub(super) struct InventoryEntry {
+    pub(super) id: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct HelmSnapshot {
+pub(super) struct HelmSnapshot {
     version: serde_json::Value,
     chart_name: String,
     chart_version: String,
@@ -119,16 +119,16 @@ struct HelmSnapshot {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct Artifact {
+pub(super) struct Artifact {
     revision: Option<String>,
 }
 
 /// The typed parts of one object.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct Object {
-    spec: Spec,
-    status: Status,
+pub(super) struct Object {
+    pub(super) spec: Spec,
+    pub(super) status: Status,
 }
 
 /// One object as read, with its kind.
@@ -137,7 +137,7 @@ pub struct Entry<'a> {
     pub object: &'a KubeObject,
 }
 
-fn decode(object: &KubeObject) -> Result<Object, String> {
+pub(super) fn decode(object: &KubeObject) -> Result<Object, String> {
     if let Some(problem) = &object.problem {
         return Err(problem.clone());
     }
@@ -398,85 +398,7 @@ fn to_app(
     }
 }
 
-/// A Kustomization's inventory as the rows of its drill-down.
-pub fn inventory(object: &KubeObject) -> Vec<TreeNode> {
-    let Ok(o) = decode(object) else {
-        return Vec::new();
-    };
-    let mut rows: Vec<TreeNode> = o
-        .status
-        .inventory
-        .map(|i| i.entries)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| {
-            // `<namespace>_<name>_<group>_<kind>`; none of them has a `_`.
-            let parts: Vec<&str> = e.id.split('_').collect();
-            let [namespace, name, _group, kind] = parts.as_slice() else {
-                return None;
-            };
-            Some(TreeNode {
-                depth: 0,
-                kind: kind.to_string(),
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-                health: None,
-                message: None,
-            })
-        })
-        .collect();
-    rows.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
-    rows
-}
-
-/// The source to reconcile before an object (kind, namespace, name), as
-/// `flux reconcile --with-source` picks it: the Kustomization's
-/// `sourceRef`; a HelmRelease's `chartRef`, else the HelmChart Flux made
-/// from its chart template (`<namespace>-<name>` in the source's namespace).
-pub fn source_of(kind: FluxKind, object: &KubeObject) -> Option<(String, String, String)> {
-    let o = decode(object).ok()?;
-    let own_ns = || object.namespace().to_string();
-    match kind {
-        FluxKind::HelmRelease => {
-            if let Some(r) = o.spec.chart_ref {
-                return Some((r.kind, r.namespace.unwrap_or_else(own_ns), r.name));
-            }
-            let r = o.spec.chart?.spec.source_ref?;
-            Some((
-                "HelmChart".into(),
-                r.namespace.unwrap_or_else(own_ns),
-                format!("{}-{}", object.namespace(), object.name()),
-            ))
-        }
-        _ => {
-            let r = o.spec.source_ref?;
-            Some((r.kind, r.namespace.unwrap_or_else(own_ns), r.name))
-        }
-    }
-}
-
-/// `spec.suspend`, when readable.
-pub fn is_suspended(object: &KubeObject) -> bool {
-    object
-        .raw
-        .pointer("/spec/suspend")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
-}
-
-/// The Ready condition's status and words.
-pub fn ready(object: &KubeObject) -> (String, String) {
-    let conditions: Vec<Condition> = object
-        .raw
-        .pointer("/status/conditions")
-        .cloned()
-        .and_then(|c| serde_json::from_value(c).ok())
-        .unwrap_or_default();
-    match conditions.into_iter().find(|c| c.kind == "Ready") {
-        Some(c) => (c.status, format!("{}: {}", c.reason, c.message)),
-        None => ("Unknown".into(), "no Ready condition yet".into()),
-    }
-}
+pub use super::object::{inventory, is_suspended, ready, source_of};
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,86 @@
+//! What one Flux object says on its own: its inventory, the source to
+//! reconcile before it, whether it is suspended, its Ready condition.
+
+use super::map::{Condition, FluxKind, decode};
+use crate::model::TreeNode;
+use crate::sources::kube::KubeObject;
+
+/// A Kustomization's inventory as the rows of its drill-down.
+pub fn inventory(object: &KubeObject) -> Vec<TreeNode> {
+    let Ok(o) = decode(object) else {
+        return Vec::new();
+    };
+    let mut rows: Vec<TreeNode> = o
+        .status
+        .inventory
+        .map(|i| i.entries)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| {
+            // `<namespace>_<name>_<group>_<kind>`; none of them has a `_`.
+            let parts: Vec<&str> = e.id.split('_').collect();
+            let [namespace, name, _group, kind] = parts.as_slice() else {
+                return None;
+            };
+            Some(TreeNode {
+                depth: 0,
+                kind: kind.to_string(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                health: None,
+                message: None,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
+    rows
+}
+
+/// The source to reconcile before an object (kind, namespace, name), as
+/// `flux reconcile --with-source` picks it: the Kustomization's
+/// `sourceRef`; a HelmRelease's `chartRef`, else the HelmChart Flux made
+/// from its chart template (`<namespace>-<name>` in the source's namespace).
+pub fn source_of(kind: FluxKind, object: &KubeObject) -> Option<(String, String, String)> {
+    let o = decode(object).ok()?;
+    let own_ns = || object.namespace().to_string();
+    match kind {
+        FluxKind::HelmRelease => {
+            if let Some(r) = o.spec.chart_ref {
+                return Some((r.kind, r.namespace.unwrap_or_else(own_ns), r.name));
+            }
+            let r = o.spec.chart?.spec.source_ref?;
+            Some((
+                "HelmChart".into(),
+                r.namespace.unwrap_or_else(own_ns),
+                format!("{}-{}", object.namespace(), object.name()),
+            ))
+        }
+        _ => {
+            let r = o.spec.source_ref?;
+            Some((r.kind, r.namespace.unwrap_or_else(own_ns), r.name))
+        }
+    }
+}
+
+/// `spec.suspend`, when readable.
+pub fn is_suspended(object: &KubeObject) -> bool {
+    object
+        .raw
+        .pointer("/spec/suspend")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// The Ready condition's status and words.
+pub fn ready(object: &KubeObject) -> (String, String) {
+    let conditions: Vec<Condition> = object
+        .raw
+        .pointer("/status/conditions")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
+    match conditions.into_iter().find(|c| c.kind == "Ready") {
+        Some(c) => (c.status, format!("{}: {}", c.reason, c.message)),
+        None => ("Unknown".into(), "no Ready condition yet".into()),
+    }
+}
