@@ -1,9 +1,72 @@
-//! What starting a workflow by hand asks for: the `on.workflow_dispatch`
-//! trigger of its YAML file and the inputs it declares.
+//! What starting a workflow by hand asks for: the workflow and its file
+//! read from GitHub, then the `on.workflow_dispatch` trigger of that YAML
+//! and the inputs it declares.
 
+use reqwest::Method;
 use serde_norway::Value;
 
+use super::{GithubSource, MEDIA_RAW, Read, api};
 use crate::model::{DispatchForm, FormInput};
+use crate::sources::{SourceError, http};
+
+impl GithubSource {
+    /// The new-run form of a workflow: its `workflow_dispatch` inputs, read
+    /// from its file on the configured (or default) branch.
+    pub(super) async fn load_dispatch_form(
+        &self,
+        pipeline: &str,
+    ) -> Result<DispatchForm, SourceError> {
+        let token = self.token().await?;
+        let missing = format!("workflow {pipeline} in {}", self.config.repo);
+        let read = Read::new(
+            "the workflow",
+            missing,
+            "it may have been deleted or renamed meanwhile",
+        );
+        let url = self.repo_url(&format!(
+            "/actions/workflows/{}",
+            http::path_segment(pipeline)
+        ));
+        let workflow: api::Workflow = self.get_json(&url, &[], &token, &read).await?;
+        if workflow.state != "active" {
+            return Err(SourceError::Unsupported(format!(
+                "workflow {} is {}: GitHub will not start it until it is enabled again",
+                workflow.name, workflow.state
+            )));
+        }
+        let path: Vec<String> = workflow.path.split('/').map(http::path_segment).collect();
+        let url = self.repo_url(&format!("/contents/{}", path.join("/")));
+        let query: Vec<(&str, String)> = self
+            .config
+            .branch
+            .iter()
+            .map(|b| ("ref", b.clone()))
+            .collect();
+        let read = Read::new(
+            "the workflow file",
+            format!("workflow file {} in {}", workflow.path, self.config.repo),
+            "the file may be missing on the branch read (`branch`, else the default branch)",
+        );
+        let request = self
+            .request_for(Method::GET, &url, &token, MEDIA_RAW)?
+            .query(&query);
+        let page = self.get(request, &token, &read).await?;
+        let yaml = String::from_utf8_lossy(&page.body);
+        let mut form = form(
+            pipeline,
+            &workflow.name,
+            &workflow.path,
+            &yaml,
+            self.config.branch.clone(),
+        )
+        .map_err(|e| SourceError::Unsupported(format!("{}: {e}", self.name)))?;
+        if form.git_ref.is_none() {
+            form.git_ref = Some(self.default_branch(&token).await?);
+        }
+        tracing::debug!(source = %self.name, workflow = workflow.id, "dispatch form read");
+        Ok(form)
+    }
+}
 
 /// The form of one workflow, read from its YAML. `Err` says why it cannot
 /// be started by hand (no `workflow_dispatch` trigger, unreadable YAML).

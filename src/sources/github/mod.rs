@@ -385,58 +385,6 @@ impl GithubSource {
         })
         .await
     }
-
-    async fn load_dispatch_form(&self, pipeline: &str) -> Result<DispatchForm, SourceError> {
-        let token = self.token().await?;
-        let missing = format!("workflow {pipeline} in {}", self.config.repo);
-        let read = Read::new(
-            "the workflow",
-            missing,
-            "it may have been deleted or renamed meanwhile",
-        );
-        let url = self.repo_url(&format!(
-            "/actions/workflows/{}",
-            http::path_segment(pipeline)
-        ));
-        let workflow: api::Workflow = self.get_json(&url, &[], &token, &read).await?;
-        if workflow.state != "active" {
-            return Err(SourceError::Unsupported(format!(
-                "workflow {} is {}: GitHub will not start it until it is enabled again",
-                workflow.name, workflow.state
-            )));
-        }
-        let path: Vec<String> = workflow.path.split('/').map(http::path_segment).collect();
-        let url = self.repo_url(&format!("/contents/{}", path.join("/")));
-        let query: Vec<(&str, String)> = self
-            .config
-            .branch
-            .iter()
-            .map(|b| ("ref", b.clone()))
-            .collect();
-        let read = Read::new(
-            "the workflow file",
-            format!("workflow file {} in {}", workflow.path, self.config.repo),
-            "the file may be missing on the branch read (`branch`, else the default branch)",
-        );
-        let request = self
-            .request_for(Method::GET, &url, &token, MEDIA_RAW)?
-            .query(&query);
-        let page = self.get(request, &token, &read).await?;
-        let yaml = String::from_utf8_lossy(&page.body);
-        let mut form = dispatch::form(
-            pipeline,
-            &workflow.name,
-            &workflow.path,
-            &yaml,
-            self.config.branch.clone(),
-        )
-        .map_err(|e| SourceError::Unsupported(format!("{}: {e}", self.name)))?;
-        if form.git_ref.is_none() {
-            form.git_ref = Some(self.default_branch(&token).await?);
-        }
-        tracing::debug!(source = %self.name, workflow = workflow.id, "dispatch form read");
-        Ok(form)
-    }
 }
 
 /// What a read is about, for its error messages.
