@@ -18,7 +18,7 @@ use crate::app::executor::Executor;
 use crate::app::state::SourceState;
 use crate::app::{Effect, Keymap, Msg, State, update, update_batch};
 use crate::config::{Config, ConfigErrors};
-use crate::model::{Action, ActionKind, Target, TargetKind};
+use crate::model::{Action, Target, TargetKind};
 use crate::sources::{self, Source, SourceEvent};
 use crate::theme::{TermCaps, Theme};
 use crate::{term, ui};
@@ -83,14 +83,7 @@ fn source_states(config: &Config, sources: &[Arc<dyn Source>]) -> Vec<SourceStat
     sources
         .iter()
         .zip(&config.sources)
-        .map(|(s, c)| {
-            let actions =
-                <ActionKind as strum::IntoEnumIterator>::iter().filter(|k| s.supports(*k));
-            SourceState::new(s.name(), s.kind(), s.provides(), c.production)
-                .with_actions(actions)
-                .with_warning(s.warning())
-                .with_capabilities(s.capabilities())
-        })
+        .map(|(s, c)| SourceState::of(s.as_ref(), c.production))
         .collect()
 }
 

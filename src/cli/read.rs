@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::app::links;
 use crate::app::state::SourceState;
 use crate::config::SourceConfig;
-use crate::model::{ActionKind, Snapshot, Timestamp};
+use crate::model::{Snapshot, Timestamp};
 use crate::sources::{self, Source};
 
 /// One source as read: its state (the snapshot, linked) and the read's
@@ -18,13 +18,9 @@ pub struct Read {
     pub error: Option<String>,
 }
 
-/// A source as the dashboard holds it: its kind, the actions it supports,
-/// its capabilities and whether it is production.
+/// A source's state before its first read (`SourceState::of`).
 pub fn source_state(source: &dyn Source, production: bool) -> SourceState {
-    let actions = <ActionKind as strum::IntoEnumIterator>::iter().filter(|k| source.supports(*k));
-    SourceState::new(source.name(), source.kind(), source.provides(), production)
-        .with_actions(actions)
-        .with_capabilities(source.capabilities())
+    SourceState::of(source, production)
 }
 
 /// Read every source once (`configs` are theirs, in the same order) and

@@ -41,6 +41,18 @@ pub struct SourceState {
 }
 
 impl SourceState {
+    /// The state of a built source before its first read: what it offers
+    /// (actions, capabilities) and its set-up warning, as the dashboard
+    /// and the headless commands both see it.
+    pub fn of(source: &dyn crate::sources::Source, production: bool) -> Self {
+        let actions =
+            <ActionKind as strum::IntoEnumIterator>::iter().filter(|k| source.supports(*k));
+        SourceState::new(source.name(), source.kind(), source.provides(), production)
+            .with_actions(actions)
+            .with_warning(source.warning())
+            .with_capabilities(source.capabilities())
+    }
+
     pub fn new(
         name: impl Into<String>,
         kind: impl Into<String>,
