@@ -127,6 +127,38 @@ impl ArgoCdSource {
         http::decode(&reply.body, what)
     }
 
+    /// GET a JSON document that may be large (the application list),
+    /// decoded as it arrives rather than read whole first.
+    async fn get_large<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        what: &str,
+    ) -> Result<T, SourceError> {
+        self.polite.check(chrono::Utc::now())?;
+        let (client, url) = (self.client()?, format!("{}{path}", self.config.url));
+        let token =
+            (self.token().await).map_err(|e| SourceError::Auth(format!("{}: {e}", self.name)))?;
+        let (response, _) = http::renewing(
+            token,
+            |token| {
+                let request = http::bearer(client.get(&url).query(query), &token);
+                async move { request.send().await.map_err(http::transport_error) }
+            },
+            |response| response.status(),
+            |rejected| self.renewed(rejected),
+        )
+        .await?;
+        let path = response.url().path().to_string();
+        self.polite
+            .observe(response.status(), response.headers(), &path)?;
+        if !response.status().is_success() {
+            let reply = http::Reply::read(response).await?;
+            return Err(self.read_error(&reply, what));
+        }
+        http::decode_streamed(response, what).await
+    }
+
     /// A failed read in words naming the source and what Argo CD refused.
     fn read_error(&self, reply: &http::Reply, what: &str) -> SourceError {
         let message = argo_message(&reply.body);
@@ -163,7 +195,7 @@ impl ArgoCdSource {
         let mut query = self.scope();
         query.push(("fields", api::LIST_FIELDS.join(",")));
         let list: api::ApplicationList = self
-            .get("/api/v1/applications", &query, "the application list")
+            .get_large("/api/v1/applications", &query, "the application list")
             .await?;
         let mut apps: Vec<GitOpsApp> = list
             .items

@@ -16,6 +16,7 @@ use crate::config::HttpBackend;
 
 mod answer;
 mod auth;
+mod large;
 pub mod pages;
 mod tail;
 pub use answer::{
@@ -23,6 +24,7 @@ pub use answer::{
     send_action, snippet, unsent_or_lost,
 };
 pub use auth::{Credentials, basic, bearer, copy, reauthorize, rebearer, renewing};
+pub use large::decode_streamed;
 pub use tail::{TailBuffer, ask_for_tail};
 
 /// Connecting may take this long.
