@@ -27,6 +27,7 @@ pub const LIST_FIELDS: &[&str] = &[
     "items.status.reconciledAt",
     "items.status.conditions",
     "items.status.history",
+    "items.status.summary.images",
 ];
 
 #[derive(Debug, Default, Deserialize)]
