@@ -62,7 +62,7 @@ mod tests {
             AppImage::new("127.0.0.1:5000/team/payments:1.4.2"),
             AppImage::new("docker.io/library/redis:7"),
         ];
-        let at = |h| chrono::DateTime::from_timestamp(h * 3600, 0);
+        let at = |h: i64| chrono::DateTime::from_timestamp(h * 3600, 0);
         let tag = |t: &str, h| ImageTag {
             tag: t.into(),
             digest: Some(format!("sha256:{t}")),
