@@ -143,7 +143,7 @@ pub async fn tags(
         if !reply.is_success() {
             return Err(refused(&reply, "the tag list"));
         }
-        let list: TagList = http::decode(&reply.body, "the tag list")?;
+        let list: TagList = http::decode(&reply.body, &format!("the tag list ({})", reply.path))?;
         // A relative next link is on the registry's own origin.
         let next = next_link(&reply.headers).and_then(|n| {
             let absolute = url::Url::parse(&url).ok()?.join(&n).ok()?.to_string();
@@ -175,7 +175,8 @@ pub async fn tag_digest(
         .map(str::to_string)
         .ok_or_else(|| {
             SourceError::Decode(format!(
-                "the registry named no Docker-Content-Digest for tag {tag}"
+                "the registry named no Docker-Content-Digest for tag {tag} ({})",
+                reply.path
             ))
         })
 }
@@ -193,7 +194,7 @@ pub async fn manifest(
     if !reply.is_success() {
         return Err(refused(&reply, &format!("manifest {digest}")));
     }
-    http::decode(&reply.body, &format!("manifest {digest}"))
+    http::decode(&reply.body, &format!("manifest {digest} ({})", reply.path))
 }
 
 /// An image config blob by digest.
@@ -207,7 +208,10 @@ pub async fn config(
     if !reply.is_success() {
         return Err(refused(&reply, &format!("config blob {digest}")));
     }
-    http::decode(&reply.body, &format!("config blob {digest}"))
+    http::decode(
+        &reply.body,
+        &format!("config blob {digest} ({})", reply.path),
+    )
 }
 
 /// When and from what an image was built.

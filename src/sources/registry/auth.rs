@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::config::SecretValue;
 use crate::sources::SourceError;
 use crate::sources::http::{self, Credentials, Reply};
+use crate::sources::polite::Polite;
 
 /// A `WWW-Authenticate: Bearer` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,9 +95,24 @@ pub struct Session<'a> {
     pub tokens: &'a Tokens,
     /// Basic credentials were configured (and may go to a token realm).
     pub has_login: bool,
+    /// Its rate limit (Docker Hub's pull limit): nothing is sent while it
+    /// says to wait.
+    pub polite: &'a Polite,
 }
 
 impl Session<'_> {
+    /// One request with the rate limit checked before and read after.
+    async fn metered(
+        &self,
+        send: impl std::future::Future<Output = Result<Reply, SourceError>>,
+    ) -> Result<Reply, SourceError> {
+        self.polite.check(chrono::Utc::now())?;
+        let reply = send.await?;
+        self.polite
+            .observe(reply.status, &reply.headers, &reply.path)?;
+        Ok(reply)
+    }
+
     /// Send a GET (or HEAD) for `repository`, answering a bearer challenge
     /// once; the answer read whole, whatever its status.
     pub async fn send(
@@ -116,14 +132,18 @@ impl Session<'_> {
             r.header(reqwest::header::ACCEPT, accept)
         };
         if let Some(token) = self.tokens.get(&scope) {
-            let reply = http::reply(http::bearer(request(), &token)).await?;
+            let reply = self
+                .metered(http::reply(http::bearer(request(), &token)))
+                .await?;
             if reply.status != StatusCode::UNAUTHORIZED {
                 return Ok(reply);
             }
             // Expired: ask for a new one below.
             self.tokens.put(&scope, None);
         }
-        let reply = http::reply(self.credentials.apply(request())).await?;
+        let reply = self
+            .metered(http::reply(self.credentials.apply(request())))
+            .await?;
         if reply.status != StatusCode::UNAUTHORIZED {
             return Ok(reply);
         }
@@ -135,11 +155,12 @@ impl Session<'_> {
         else {
             // Basic (or no) challenge: the configured credentials were
             // refused; the kit's rule renews them once and sends again.
-            return self.credentials.reply(request()).await;
+            return self.metered(self.credentials.reply(request())).await;
         };
         let token = self.token(&challenge, &scope).await?;
         self.tokens.put(&scope, Some(token.clone()));
-        http::reply(http::bearer(request(), &token)).await
+        self.metered(http::reply(http::bearer(request(), &token)))
+            .await
     }
 
     /// A pull token from the challenge's realm.
@@ -166,7 +187,9 @@ impl Session<'_> {
             query.append_pair("scope", challenge.scope.as_deref().unwrap_or(scope));
         }
         let at = realm.path().to_string();
-        let reply = self.credentials.reply(self.client.get(realm)).await?;
+        let reply = self
+            .metered(self.credentials.reply(self.client.get(realm)))
+            .await?;
         if !reply.is_success() {
             let words = super::api::words(&reply.body);
             return Err(SourceError::Auth(format!(

@@ -36,6 +36,7 @@ pub struct RegistrySource {
     /// The registry's host[:port], as image references name it.
     host: String,
     tokens: auth::Tokens,
+    polite: super::polite::Polite,
     /// What each manifest digest was built from (immutable: read once).
     builds: Mutex<HashMap<String, api::Build>>,
 }
@@ -63,6 +64,7 @@ impl RegistrySource {
             client,
             host,
             tokens: auth::Tokens::default(),
+            polite: Default::default(),
             builds: Mutex::new(HashMap::new()),
         }
     }
@@ -209,6 +211,7 @@ impl Source for RegistrySource {
             credentials: &credentials,
             tokens: &self.tokens,
             has_login: !matches!(self.config.http.auth, crate::config::HttpAuth::None),
+            polite: &self.polite,
         };
         let limit = self.config.http.timeout;
         let reads = self.config.repositories.iter().map(|repository| {
