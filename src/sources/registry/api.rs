@@ -157,14 +157,18 @@ pub async fn tags(
     .await
 }
 
-/// The digest a tag points at now (tags move; digests do not).
+/// The digest a tag points at now (tags move; digests do not); None when
+/// the tag is gone (deleted between the list and this request).
 pub async fn tag_digest(
     session: &Session<'_>,
     repository: &str,
     tag: &str,
-) -> Result<String, SourceError> {
+) -> Result<Option<String>, SourceError> {
     let url = format!("{}/v2/{repository}/manifests/{tag}", session.base);
     let reply = session.send(repository, &url, MANIFEST_TYPES, true).await?;
+    if reply.status == StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
     if !reply.is_success() {
         return Err(refused(&reply, &format!("tag {tag}")));
     }
@@ -172,7 +176,7 @@ pub async fn tag_digest(
         .headers
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+        .map(|d| Some(d.to_string()))
         .ok_or_else(|| {
             SourceError::Decode(format!(
                 "the registry named no Docker-Content-Digest for tag {tag} ({})",

@@ -95,7 +95,9 @@ impl RegistrySource {
         names.truncate(self.config.max_tags);
         let reads = futures::stream::iter(names.into_iter().map(|tag| async move {
             let read = async {
-                let digest = api::tag_digest(session, repository, &tag).await?;
+                let Some(digest) = api::tag_digest(session, repository, &tag).await? else {
+                    return Ok(None);
+                };
                 let build = match self.cached(&digest) {
                     Some(b) => b,
                     None => {
@@ -104,7 +106,7 @@ impl RegistrySource {
                         b
                     }
                 };
-                Ok::<_, SourceError>((digest, build))
+                Ok::<_, SourceError>(Some((digest, build)))
             };
             let read = read.await;
             (tag, read)
@@ -116,7 +118,9 @@ impl RegistrySource {
         let mut failed = Vec::new();
         for (tag, read) in reads {
             match read {
-                Ok((digest, build)) => tags.push(ImageTag {
+                // Deleted since the list was read: not a tag any more.
+                Ok(None) => {}
+                Ok(Some((digest, build))) => tags.push(ImageTag {
                     tag,
                     digest: Some(digest),
                     created_at: build.created_at,
