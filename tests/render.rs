@@ -818,7 +818,7 @@ fn an_apps_image_shows_its_build_and_the_newer_images() {
         let event = SourceEvent {
             source,
             at: now,
-            result: Ok(snapshot),
+            result: Ok(snapshot.into()),
         };
         update(state, Msg::Source(event));
     };
