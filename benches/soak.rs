@@ -130,7 +130,7 @@ fn main() -> ExitCode {
             Msg::Source(SourceEvent {
                 source: 0,
                 at: fleet.now(),
-                result: Ok(snapshot),
+                result: Ok(snapshot.into()),
             }),
         );
         update(&mut state, Msg::Tick(fleet.now()));

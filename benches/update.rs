@@ -57,7 +57,7 @@ fn source_events(c: &mut Criterion) {
                     .map(|i| SourceEvent {
                         source: 0,
                         at: Utc::now(),
-                        result: Ok(distinct[i % distinct.len()].clone()),
+                        result: Ok(distinct[i % distinct.len()].clone().into()),
                     })
                     .collect::<Vec<_>>()
             },
@@ -89,7 +89,7 @@ fn key_presses(c: &mut Criterion) {
         Msg::Source(SourceEvent {
             source: 0,
             at: Utc::now(),
-            result: Ok(big),
+            result: Ok(big.into()),
         }),
     );
     update(&mut state, Msg::Command(Command::TabPipelines));
@@ -251,7 +251,7 @@ fn estate_state(apps: &[GitOpsApp]) -> State {
             Msg::Source(SourceEvent {
                 source,
                 at: estate_time(0),
-                result: Ok(snapshot),
+                result: Ok(snapshot.into()),
             }),
         );
     }
@@ -274,7 +274,8 @@ fn estate_event(apps: &[GitOpsApp], n: usize) -> Msg {
         result: Ok(Snapshot {
             apps,
             ..Snapshot::default()
-        }),
+        }
+        .into()),
     })
 }
 

@@ -8,6 +8,9 @@
 #[path = "support/server.rs"]
 mod server;
 
+#[path = "common/feed.rs"]
+mod feed;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -699,15 +702,28 @@ async fn the_drill_down_loads_results_authors_tree_and_diff() {
     );
 }
 
-/// Wait for the next source event (or fail after a generous deadline).
-async fn next_event(
-    rx: &mut tokio::sync::mpsc::Receiver<opsdeck::sources::SourceEvent>,
-) -> Result<Snapshot, String> {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("an event within 10 s")
-        .expect("the watch is running")
-        .result
+/// A watch's events as the state they leave (what the app side shows).
+struct Feed {
+    rx: tokio::sync::mpsc::Receiver<opsdeck::sources::SourceEvent>,
+    current: Snapshot,
+}
+
+impl Feed {
+    fn new(rx: tokio::sync::mpsc::Receiver<opsdeck::sources::SourceEvent>) -> Feed {
+        Feed {
+            rx,
+            current: Snapshot::default(),
+        }
+    }
+
+    /// Wait for the next source event (or fail after a generous deadline).
+    async fn next(&mut self) -> Result<Snapshot, String> {
+        let event = tokio::time::timeout(Duration::from_secs(10), self.rx.recv())
+            .await
+            .expect("an event within 10 s")
+            .expect("the watch is running");
+        feed::fold(&mut self.current, event.result)
+    }
 }
 
 #[tokio::test]
@@ -730,7 +746,8 @@ async fn a_dropped_stream_falls_back_to_a_read_and_reconnects() {
         .await;
     let source =
         Arc::new(f.source().with_stream_retry(Duration::from_millis(50))) as Arc<dyn Source>;
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut rx = Feed::new(rx);
     let wake = Arc::new(tokio::sync::Notify::new());
     let task = {
         let source = source.clone();
@@ -738,16 +755,16 @@ async fn a_dropped_stream_falls_back_to_a_read_and_reconnects() {
         tokio::spawn(async move { source.watch(0, &tx, &wake).await })
     };
     // 1. The list.
-    let first = next_event(&mut rx).await.expect("listed");
+    let first = rx.next().await.expect("listed");
     assert_eq!(first.apps.len(), 1);
     // 2. The two events, applied.
-    let mut live = next_event(&mut rx).await.expect("streamed");
+    let mut live = rx.next().await.expect("streamed");
     while live.apps.len() < 2 || app(&live, "web").health != Health::Degraded {
-        live = next_event(&mut rx).await.expect("streamed");
+        live = rx.next().await.expect("streamed");
     }
     assert_eq!(app(&live, "payments").sync, SyncStatus::OutOfSync);
     // 3. The stream dropped: the fallback read shows the list again.
-    let fallback = next_event(&mut rx).await.expect("read again");
+    let fallback = rx.next().await.expect("read again");
     assert_eq!(fallback.apps.len(), 1);
     assert_eq!(app(&fallback, "web").health, Health::Healthy);
     // 4. And the stream is opened again.
@@ -763,7 +780,7 @@ async fn a_dropped_stream_falls_back_to_a_read_and_reconnects() {
             tokio::time::Instant::now() < deadline,
             "the stream was not reopened"
         );
-        let _ = next_event(&mut rx).await;
+        let _ = rx.next().await;
     }
     let requests = f.server.received_requests().await.unwrap_or_default();
     let lists = requests
@@ -796,14 +813,15 @@ async fn events_larger_than_any_fixed_buffer_are_read_whole() {
         .mount(&f.server)
         .await;
     let source = Arc::new(f.source().with_stream_retry(Duration::from_secs(60))) as Arc<dyn Source>;
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut rx = Feed::new(rx);
     let wake = Arc::new(tokio::sync::Notify::new());
     let task = {
         let source = source.clone();
         tokio::spawn(async move { source.watch(0, &tx, &wake).await })
     };
-    assert!(next_event(&mut rx).await.expect("listed").apps.is_empty());
-    let streamed = next_event(&mut rx).await.expect("streamed");
+    assert!(rx.next().await.expect("listed").apps.is_empty());
+    let streamed = rx.next().await.expect("streamed");
     assert_eq!(app(&streamed, "payments").out_of_sync.len(), 40_000);
     task.abort();
 }
@@ -1247,7 +1265,8 @@ async fn a_stream_that_goes_silent_is_left_listed_again_and_reopened() {
         ArgoCdSource::new("argo", config, Duration::from_secs(1))
             .with_stream_retry(Duration::from_millis(50)),
     ) as Arc<dyn Source>;
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut rx = Feed::new(rx);
     let wake = Arc::new(tokio::sync::Notify::new());
     let task = {
         let source = source.clone();
@@ -1255,14 +1274,14 @@ async fn a_stream_that_goes_silent_is_left_listed_again_and_reopened() {
         tokio::spawn(async move { source.watch(0, &tx, &wake).await })
     };
     // The first stream's event arrives, then it goes quiet.
-    let mut live = next_event(&mut rx).await.expect("listed");
+    let mut live = rx.next().await.expect("listed");
     while live.apps.len() < 2 {
-        live = next_event(&mut rx).await.expect("streamed");
+        live = rx.next().await.expect("streamed");
     }
     // Left after the silence, listed again, reopened: the second stream's
     // change shows.
     while app(&live, "web").health != Health::Degraded {
-        live = next_event(&mut rx).await.expect("read again");
+        live = rx.next().await.expect("read again");
     }
     assert!(
         streams.load(std::sync::atomic::Ordering::SeqCst) >= 2,
@@ -1288,17 +1307,27 @@ async fn server_sent_events_are_read_and_an_unreadable_one_does_not_stop_the_res
         .mount(&f.server)
         .await;
     let source = Arc::new(f.source()) as Arc<dyn Source>;
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut rx = Feed::new(rx);
     let wake = Arc::new(tokio::sync::Notify::new());
     let task = {
         let source = source.clone();
         let wake = wake.clone();
         tokio::spawn(async move { source.watch(0, &tx, &wake).await })
     };
-    let mut live = next_event(&mut rx).await.expect("listed");
+    let mut live = rx.next().await.expect("listed");
     while live.apps.len() < 2 || app(&live, "web").health != Health::Degraded {
-        live = next_event(&mut rx).await.expect("streamed");
+        live = rx.next().await.expect("streamed");
     }
     assert_eq!(app(&live, "payments").sync, SyncStatus::OutOfSync);
+    // The unreadable event is the source's problem, in words, beside the
+    // apps that were read.
+    assert_eq!(live.problems.len(), 1, "{:?}", live.problems);
+    assert!(
+        live.problems[0]
+            .starts_with("1 stream event could not be read and was skipped (the last: "),
+        "{:?}",
+        live.problems
+    );
     task.abort();
 }

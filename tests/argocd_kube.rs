@@ -8,6 +8,9 @@
 
 mod support_kube;
 
+#[path = "common/feed.rs"]
+mod feed;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -117,8 +120,9 @@ async fn applications_map_as_the_rest_source_maps_them_and_follow_live() {
     };
     let mut wait = async |cond: &dyn Fn(&Snapshot) -> bool| {
         tokio::time::timeout(WAIT_TIMEOUT, async {
+            let mut current = Snapshot::default();
             while let Some(event) = rx.recv().await {
-                if let Ok(s) = event.result
+                if let Ok(s) = feed::fold(&mut current, event.result)
                     && cond(&s)
                 {
                     return s;

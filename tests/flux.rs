@@ -9,6 +9,9 @@
 
 mod support_kube;
 
+#[path = "common/feed.rs"]
+mod feed;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +122,8 @@ fn app<'a>(snapshot: &'a Snapshot, name: &str) -> &'a GitOpsApp {
 struct Watching {
     rx: mpsc::Receiver<SourceEvent>,
     task: tokio::task::JoinHandle<()>,
+    /// The state the events so far leave (what the app side shows).
+    current: Snapshot,
 }
 
 impl Drop for Watching {
@@ -133,7 +138,11 @@ fn watch(source: Arc<FluxSource>, index: usize) -> Watching {
         let wake = Notify::new();
         source.watch(index, &tx, &wake).await;
     });
-    Watching { rx, task }
+    Watching {
+        rx,
+        task,
+        current: Snapshot::default(),
+    }
 }
 
 impl Watching {
@@ -146,10 +155,11 @@ impl Watching {
         let mut last = None;
         let found = tokio::time::timeout(WAIT_TIMEOUT, async {
             while let Some(event) = self.rx.recv().await {
-                if cond(&event.result) {
-                    return Some(event.result);
+                let result = feed::fold(&mut self.current, event.result);
+                if cond(&result) {
+                    return Some(result);
                 }
-                last = Some(format!("{:?}", event.result.as_ref().map(|s| s.apps.len())));
+                last = Some(format!("{:?}", result.as_ref().map(|s| s.apps.len())));
             }
             None
         })
@@ -1019,7 +1029,8 @@ async fn dashboard_with_repository(flux: &FluxSource) -> opsdeck::app::State {
                 result: Ok(Snapshot {
                     apps,
                     ..Snapshot::default()
-                }),
+                }
+                .into()),
             }),
         );
     }
@@ -1400,7 +1411,7 @@ async fn dashboard_of(config: &std::path::Path) -> opsdeck::app::State {
         let event = SourceEvent {
             source: index,
             at: now,
-            result,
+            result: result.map(Into::into),
         };
         update(&mut state, Msg::Source(event));
     }

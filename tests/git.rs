@@ -764,7 +764,7 @@ fn linked_state(repos: &Repos, live: &str) -> opsdeck::app::State {
         let event = opsdeck::sources::SourceEvent {
             source,
             at: chrono::Utc::now(),
-            result: Ok(snapshot),
+            result: Ok(snapshot.into()),
         };
         opsdeck::app::update(&mut state, opsdeck::app::Msg::Source(event));
     }

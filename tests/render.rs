@@ -54,7 +54,7 @@ fn demo_state_with(
     let event = SourceEvent {
         source: 0,
         at: now,
-        result: Ok(snapshot),
+        result: Ok(snapshot.into()),
     };
     update(&mut state, Msg::Source(event));
     // A few seconds later: ages read "5s", the spinner has moved.
@@ -234,7 +234,7 @@ fn detail_of_an_item_that_is_gone() {
         Msg::Source(SourceEvent {
             source: 0,
             at: now,
-            result: Ok(snapshot),
+            result: Ok(snapshot.into()),
         }),
     );
     let screen = text(&render(&state, &theme, size));
@@ -565,7 +565,8 @@ fn argocd_state(size: (u16, u16)) -> State {
         result: Ok(opsdeck::model::Snapshot {
             apps: vec![opsdeck::sources::argocd::api::to_app("argo", app)],
             ..Default::default()
-        }),
+        }
+        .into()),
     };
     update(&mut state, Msg::Source(event));
     command(&mut state, Command::TabGitops);

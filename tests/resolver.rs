@@ -247,7 +247,7 @@ fn dashboard_state(states: &[SourceState], snapshots: &[Snapshot], read_only: bo
             Msg::Source(SourceEvent {
                 source,
                 at: now,
-                result: Ok(snapshot.clone()),
+                result: Ok(snapshot.clone().into()),
             }),
         );
     }

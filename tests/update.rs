@@ -36,7 +36,7 @@ fn feed(state: &mut State, snapshot: Snapshot, at: Timestamp) {
         Msg::Source(SourceEvent {
             source: 0,
             at,
-            result: Ok(snapshot),
+            result: Ok(snapshot.into()),
         }),
     );
 }
@@ -269,6 +269,72 @@ fn selection_moves_and_stays_on_its_item_across_a_refresh() {
         .target_of(state.selected_row(Tab::Pipelines).expect("row"))
         .expect("target");
     assert_eq!(now_selected, chosen);
+}
+
+/// A live feed's news (only the apps that changed), as a watch sends it.
+fn feed_changes(state: &mut State, changes: opsdeck::sources::AppChanges, at: Timestamp) {
+    update(
+        state,
+        Msg::Source(SourceEvent {
+            source: 0,
+            at,
+            result: Ok(opsdeck::sources::Update::Apps(changes)),
+        }),
+    );
+}
+
+#[test]
+fn a_feeds_changed_apps_are_replaced_in_place_and_the_rest_stands() {
+    let mut state = demo_state(false);
+    let before = state.sources[0].snapshot.apps.clone();
+    assert!(before.len() >= 3, "the demo has apps");
+    select_app(&mut state, &before[2].name);
+    let mut degraded = before[1].clone();
+    degraded.health = Health::Degraded;
+    degraded.health_message = Some("pod crash".into());
+    let mut added = before[0].clone();
+    added.name = "newcomer".into();
+    let rebuilds = state.derived.rebuilds;
+    feed_changes(
+        &mut state,
+        opsdeck::sources::AppChanges {
+            changed: vec![degraded.clone(), added],
+            removed: vec![before[0].name.clone()],
+            problems: Some(vec!["1 stream event could not be read".into()]),
+        },
+        start(),
+    );
+    let apps = &state.sources[0].snapshot.apps;
+    assert_eq!(apps.len(), before.len(), "one gone, one new");
+    assert!(!apps.iter().any(|a| a.name == before[0].name));
+    let app = apps.iter().find(|a| a.name == degraded.name).expect("kept");
+    assert_eq!(app.health, Health::Degraded);
+    // Everything else is as it was, the pipelines and models too.
+    for (was, now) in before[2..].iter().zip(&apps[1..]) {
+        assert_eq!(was.name, now.name);
+    }
+    assert!(!state.sources[0].snapshot.pipelines.is_empty());
+    assert_eq!(
+        state.sources[0].snapshot.problems,
+        ["1 stream event could not be read"]
+    );
+    // The rows are rebuilt once, the new app is on the GitOps tab, and the
+    // cursor stays on the app it was on.
+    assert_eq!(state.derived.rebuilds, rebuilds + 1);
+    assert!(
+        state
+            .pane(Tab::GitOps)
+            .rows
+            .iter()
+            .any(|r| state.app(*r).is_some_and(|a| a.name == "newcomer"))
+    );
+    let selected = state
+        .app(state.selected_row(Tab::GitOps).expect("a row"))
+        .map(|a| a.name.clone());
+    assert_eq!(selected.as_deref(), Some(before[2].name.as_str()));
+    // An empty change (a live feed's heartbeat) rebuilds nothing.
+    feed_changes(&mut state, opsdeck::sources::AppChanges::default(), start());
+    assert_eq!(state.derived.rebuilds, rebuilds + 1);
 }
 
 #[test]
@@ -867,7 +933,8 @@ fn argocd_state() -> State {
             result: Ok(Snapshot {
                 apps: vec![repo_app],
                 ..Snapshot::default()
-            }),
+            }
+            .into()),
         }),
     );
     state
@@ -1515,11 +1582,11 @@ fn split_state() -> (State, DemoFleet) {
 /// The fleet's current read as one event per source.
 fn split_events(fleet: &DemoFleet) -> Vec<Msg> {
     let snapshot = fleet.snapshot("demo");
-    let event = |source, snapshot| {
+    let event = |source, snapshot: Snapshot| {
         Msg::Source(SourceEvent {
             source,
             at: fleet.now(),
-            result: Ok(snapshot),
+            result: Ok(snapshot.into()),
         })
     };
     vec![
@@ -1658,7 +1725,7 @@ fn the_cursor_stays_on_its_app_when_a_burst_inserts_apps_before_it() {
         Msg::Source(SourceEvent {
             source: 0,
             at: start(),
-            result: Ok(snapshot),
+            result: Ok(snapshot.into()),
         })
     });
     update_batch(&mut state, burst);

@@ -11,6 +11,7 @@ use super::Timestamp;
     PartialEq,
     Eq,
     Hash,
+    Default,
     Serialize,
     Deserialize,
     strum::Display,
@@ -21,6 +22,7 @@ use super::Timestamp;
 pub enum SyncStatus {
     Synced,
     OutOfSync,
+    #[default]
     Unknown,
 }
 
@@ -31,6 +33,7 @@ pub enum SyncStatus {
     PartialEq,
     Eq,
     Hash,
+    Default,
     Serialize,
     Deserialize,
     strum::Display,
@@ -44,6 +47,7 @@ pub enum Health {
     Degraded,
     Suspended,
     Missing,
+    #[default]
     Unknown,
 }
 
@@ -96,7 +100,7 @@ pub struct Deployment {
 }
 
 /// An Argo CD Application, Flux Kustomization or HelmRelease.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GitOpsApp {
     pub source: String,
     pub name: String,

@@ -3,6 +3,7 @@
 //! over a channel to the one owner of the state.
 
 pub mod argocd;
+pub mod changes;
 pub mod demo;
 pub mod drift;
 pub mod evidently;
@@ -185,13 +186,16 @@ pub trait Source: Send + Sync {
     }
 }
 
-/// What a source task sends: a new snapshot or why there is none.
+pub use changes::{AppChanges, Update};
+
+/// What a source task sends: what it read (everything, or the apps that
+/// changed) or why it could not.
 #[derive(Debug)]
 pub struct SourceEvent {
     /// Index into the configured sources (and `State::sources`).
     pub source: usize,
     pub at: Timestamp,
-    pub result: Result<Snapshot, String>,
+    pub result: Result<Update, String>,
 }
 
 /// Build one source from its config, through its kind's table entry.
@@ -314,7 +318,7 @@ async fn poll(
         let event = SourceEvent {
             source: index,
             at: chrono::Utc::now(),
-            result: result.map_err(|e| e.to_string()),
+            result: result.map(Update::Whole).map_err(|e| e.to_string()),
         };
         if tx.send(event).await.is_err() {
             return;

@@ -6,22 +6,38 @@ use std::collections::HashMap;
 
 use crate::app::settle;
 use crate::app::state::{AppDetailState, Kinds, SourceError, State};
-use crate::model::{AppDetail, Snapshot, Target, TargetKind};
-use crate::sources::SourceEvent;
+use crate::model::{AppDetail, GitOpsApp, Snapshot, Target, TargetKind};
+use crate::sources::{SourceEvent, Update};
 
 pub(super) fn on_source(state: &mut State, event: SourceEvent) {
     let Some(old) = state.sources.get(event.source).map(|s| &s.snapshot) else {
         return;
     };
     match event.result {
-        Ok(mut snapshot) => {
+        Ok(Update::Whole(mut snapshot)) => {
             let kinds = Kinds::held_by(old).union(Kinds::held_by(&snapshot));
             settle::will_change(state, event.source, kinds);
             let source = &mut state.sources[event.source];
             carry_over(&mut source.snapshot, &mut snapshot);
-            apply_loaded_revisions(state, event.source, &mut snapshot);
+            apply_loaded_revisions(state, event.source, &mut snapshot.apps);
             let source = &mut state.sources[event.source];
             source.snapshot = snapshot;
+            source.updated_at = Some(event.at);
+            source.error = None;
+        }
+        Ok(Update::Apps(mut changes)) => {
+            // Only these apps changed: they are replaced in place, the rest
+            // of the snapshot stays (and nothing is copied).
+            if !changes.is_empty() {
+                let apps = Kinds {
+                    apps: true,
+                    ..Kinds::default()
+                };
+                settle::will_change(state, event.source, apps);
+                apply_loaded_revisions(state, event.source, &mut changes.changed);
+            }
+            let source = &mut state.sources[event.source];
+            changes.apply_to(&mut source.snapshot);
             source.updated_at = Some(event.at);
             source.error = None;
         }
@@ -69,7 +85,7 @@ fn carry_over(old: &mut Snapshot, new: &mut Snapshot) {
 }
 
 /// Revision authors loaded with an app's drill-down survive a refresh too.
-fn apply_loaded_revisions(state: &State, source: usize, snapshot: &mut Snapshot) {
+fn apply_loaded_revisions(state: &State, source: usize, apps: &mut [GitOpsApp]) {
     let name = &state.sources[source].name;
     let loaded: HashMap<&str, &AppDetail> = state
         .app_details
@@ -83,7 +99,7 @@ fn apply_loaded_revisions(state: &State, source: usize, snapshot: &mut Snapshot)
     if loaded.is_empty() {
         return;
     }
-    for app in &mut snapshot.apps {
+    for app in apps {
         if let Some(detail) = loaded.get(app.name.as_str()) {
             app.apply_revisions(&detail.revisions);
         }

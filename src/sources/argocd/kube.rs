@@ -4,7 +4,7 @@
 //! CLI's core mode does: a refresh is an annotation, a sync or rollback sets
 //! the Application's `operation` field for the application controller.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -84,11 +84,15 @@ impl ArgoCdKubeSource {
     }
 
     /// Objects as apps: each decoded on its own, filtered by project.
-    fn snapshot(&self, objects: &[KubeObject]) -> Snapshot {
+    fn snapshot(&self, objects: &[&KubeObject]) -> Snapshot {
         let mut apps: Vec<((String, String), GitOpsApp)> = Vec::new();
+        let mut named: HashMap<&str, usize> = HashMap::new();
+        for object in objects {
+            *named.entry(object.name()).or_default() += 1;
+        }
         for object in objects {
             let (ns, name) = (object.namespace(), object.name());
-            let shared = objects.iter().filter(|o| o.name() == name).nth(1).is_some();
+            let shared = named.get(name).is_some_and(|n| *n > 1);
             let id = if shared {
                 format!("{ns}/{name}")
             } else {
@@ -177,7 +181,7 @@ impl ArgoCdKubeSource {
             .list_all(client)
             .await
             .map_err(|e| ActionError::Rejected(e.to_string()))?;
-        self.snapshot(&objects);
+        self.snapshot(&objects.iter().collect::<Vec<_>>());
         self.keys
             .lock()
             .ok()
@@ -355,7 +359,7 @@ impl Source for ArgoCdKubeSource {
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         let client = self.client().await?;
         let objects = self.list_all(&client).await?;
-        Ok(self.snapshot(&objects))
+        Ok(self.snapshot(&objects.iter().collect::<Vec<_>>()))
     }
 
     fn supports(&self, kind: ActionKind) -> bool {
@@ -431,8 +435,8 @@ impl k8s::watch::Watchable for ArgoCdKubeSource {
             .collect()
     }
 
-    fn snapshot(&self, objects: &[((), KubeObject)]) -> Snapshot {
-        let objects: Vec<KubeObject> = objects.iter().map(|(_, o)| o.clone()).collect();
+    fn snapshot(&self, objects: &[((), &KubeObject)]) -> Snapshot {
+        let objects: Vec<&KubeObject> = objects.iter().map(|(_, o)| *o).collect();
         ArgoCdKubeSource::snapshot(self, &objects)
     }
 }

@@ -7,14 +7,14 @@
 //! twice the refresh interval is taken for a half-open connection and
 //! reconnected the same way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
 use tokio::sync::{Notify, mpsc};
 
 use super::{ArgoCdSource, api};
 use crate::model::{GitOpsApp, Snapshot};
-use crate::sources::{FETCH_TIMEOUT, SourceError, SourceEvent, http};
+use crate::sources::{AppChanges, FETCH_TIMEOUT, SourceError, SourceEvent, Update, http};
 
 /// The stream's field selection: the list's, under `result.application`.
 fn stream_fields() -> String {
@@ -28,19 +28,12 @@ fn stream_fields() -> String {
     fields.join(",")
 }
 
-/// Send the whole current set of apps; false when nobody listens any more.
+/// Send what was read; false when nobody listens any more.
 async fn send(
     tx: &mpsc::Sender<SourceEvent>,
     index: usize,
-    result: Result<&BTreeMap<String, GitOpsApp>, &SourceError>,
+    result: Result<Update, String>,
 ) -> bool {
-    let result = match result {
-        Ok(apps) => Ok(Snapshot {
-            apps: apps.values().cloned().collect(),
-            ..Snapshot::default()
-        }),
-        Err(e) => Err(e.to_string()),
-    };
     tx.send(SourceEvent {
         source: index,
         at: chrono::Utc::now(),
@@ -48,6 +41,32 @@ async fn send(
     })
     .await
     .is_ok()
+}
+
+/// The whole set, as listed.
+fn whole(apps: &BTreeMap<String, GitOpsApp>) -> Update {
+    Update::Whole(Snapshot {
+        apps: apps.values().cloned().collect(),
+        ..Snapshot::default()
+    })
+}
+
+/// The names of the apps the stream changed since the last send.
+#[derive(Default)]
+struct Touched(BTreeSet<String>);
+
+impl Touched {
+    /// The news for the app side: each touched app as it is now, or gone.
+    fn take(&mut self, apps: &BTreeMap<String, GitOpsApp>) -> Update {
+        let mut changes = AppChanges::default();
+        for name in std::mem::take(&mut self.0) {
+            match apps.get(&name) {
+                Some(app) => changes.changed.push(app.clone()),
+                None => changes.removed.push(name),
+            }
+        }
+        Update::Apps(changes)
+    }
 }
 
 /// How a stream ended.
@@ -77,13 +96,13 @@ pub(super) async fn run(
             Ok((list, version)) => {
                 let mut apps: BTreeMap<String, GitOpsApp> =
                     list.into_iter().map(|a| (a.name.clone(), a)).collect();
-                if !send(tx, index, Ok(&apps)).await {
+                if !send(tx, index, Ok(whole(&apps))).await {
                     return;
                 }
                 follow(source, index, tx, wake, &mut apps, version, &mut retry).await
             }
             Err(e) => {
-                if !send(tx, index, Err(&e)).await {
+                if !send(tx, index, Err(e.to_string())).await {
                     return;
                 }
                 Ended::Broken(e.to_string())
@@ -103,18 +122,19 @@ pub(super) async fn run(
     }
 }
 
-/// At most one whole set this often while events stream in: each send is
-/// a copy of every app and a rebuild of the app side's rows, so a storm of
-/// events (100/s over 10,000 apps) is sent as one set per interval, never
-/// one per event. A change after a quiet interval goes out at once.
+/// At most one send this often while events stream in: each send costs a
+/// rebuild of the app side's rows, so a storm of events (100/s over 10,000
+/// apps) goes out as the apps it changed once per interval, never one send
+/// per event. A change after a quiet interval goes out at once.
 pub const SEND_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Follow the stream until it breaks. Every line is applied as it comes;
-/// the whole set is sent at once when nothing was sent for
+/// the apps it changed are sent at once when nothing was sent for
 /// [`SEND_EVERY`], else when that interval is up, and before the stream
 /// is left (so no applied event waits for the next list). While it is
-/// open, the set is re-sent at the poll interval (it is live, so it is
-/// current) and an action's wake-up lists again.
+/// open, an empty change goes out at the poll interval (the data is live,
+/// so it is current) and an action's wake-up lists and sends the whole set
+/// again. Lines that cannot be read are the source's problem, in words.
 async fn follow(
     source: &ArgoCdSource,
     index: usize,
@@ -152,9 +172,11 @@ async fn follow(
     let silence = silence_limit(source.poll);
     let mut last_heard = tokio::time::Instant::now();
     let mut unreadable = Unreadable::default();
-    // The list was just sent; `pending`: applied but not sent yet.
+    // The list was just sent; `touched`: applied but not sent yet.
     let mut sent_at = tokio::time::Instant::now();
-    let mut pending = false;
+    let mut touched = Touched::default();
+    let mut relisted = false;
+    let mut unreadable_sent = 0;
     loop {
         let due = sent_at + SEND_EVERY;
         let ended = tokio::select! {
@@ -166,15 +188,16 @@ async fn follow(
                     while let Some(end) = buffer[start + scanned..].iter().position(|b| *b == b'\n') {
                         let line = start..start + scanned + end + 1;
                         scanned = 0;
-                        if apply(source, apps, &buffer[line.clone()], &mut unreadable) {
+                        if let Some(name) = apply(source, apps, &buffer[line.clone()], &mut unreadable) {
                             // It works again: the next break starts from a short wait.
                             *retry = source.stream_retry;
-                            pending = true;
+                            touched.0.insert(name);
                         }
                         start = line.end;
                     }
                     buffer.drain(..start);
                     scanned = buffer.len();
+                    let pending = !touched.0.is_empty() || unreadable.count > unreadable_sent;
                     if pending && tokio::time::Instant::now() >= due {
                         None
                     } else {
@@ -184,7 +207,7 @@ async fn follow(
                 Ok(None) => Some(Ended::Broken("the server closed the stream".into())),
                 Err(e) => Some(Ended::Broken(http::transport_error(e).to_string())),
             },
-            _ = tokio::time::sleep_until(due), if pending => None,
+            _ = tokio::time::sleep_until(due), if !touched.0.is_empty() || unreadable.count > unreadable_sent => None,
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() >= silence {
                     Some(Ended::Broken(format!(
@@ -198,23 +221,51 @@ async fn follow(
             _ = wake.notified() => {
                 if let Ok((list, _)) = source.list().await {
                     *apps = list.into_iter().map(|a| (a.name.clone(), a)).collect();
+                    relisted = true;
                 }
                 None
             }
         };
         // Send what is current: when due, on the heartbeat, after a wake-up,
         // and what was applied before leaving a broken stream.
-        if ended.is_none() || pending {
-            if !send(tx, index, Ok(apps)).await {
+        if ended.is_none() || !touched.0.is_empty() {
+            let update = if std::mem::take(&mut relisted) {
+                touched.0.clear();
+                whole(apps)
+            } else {
+                touched.take(apps)
+            };
+            let update = with_problems(update, &unreadable, &mut unreadable_sent);
+            if !send(tx, index, Ok(update)).await {
                 return Ended::Closed;
             }
             sent_at = tokio::time::Instant::now();
-            pending = false;
         }
         if let Some(ended) = ended {
             return ended;
         }
     }
+}
+
+/// Unreadable lines, once some were seen, ride along as the source's
+/// problem (the apps read are still shown).
+fn with_problems(mut update: Update, unreadable: &Unreadable, sent: &mut u64) -> Update {
+    if unreadable.count == 0 {
+        return update;
+    }
+    let problem = format!(
+        "{} stream event{} could not be read and {} skipped (the last: {})",
+        unreadable.count,
+        if unreadable.count == 1 { "" } else { "s" },
+        if unreadable.count == 1 { "was" } else { "were" },
+        unreadable.last.as_deref().unwrap_or("unknown")
+    );
+    *sent = unreadable.count;
+    match &mut update {
+        Update::Whole(snapshot) => snapshot.problems = vec![problem],
+        Update::Apps(changes) => changes.problems = Some(vec![problem]),
+    }
+    update
 }
 
 /// How long the stream may say nothing before it counts as dead: twice
@@ -251,16 +302,14 @@ pub fn event_json(line: &[u8]) -> Option<&[u8]> {
     Some(line)
 }
 
-/// Apply one stream line; true when it changed the set.
+/// Apply one stream line; the name of the app it changed, if any.
 fn apply(
     source: &ArgoCdSource,
     apps: &mut BTreeMap<String, GitOpsApp>,
     line: &[u8],
     unreadable: &mut Unreadable,
-) -> bool {
-    let Some(json) = event_json(line) else {
-        return false;
-    };
+) -> Option<String> {
+    let json = event_json(line)?;
     let parsed: api::StreamLine = match serde_json::from_slice(json) {
         Ok(l) => l,
         Err(e) => {
@@ -272,25 +321,24 @@ fn apply(
                 unreadable = unreadable.count,
                 "an unreadable stream event (the others are applied)"
             );
-            return false;
+            return None;
         }
     };
     if let Some(error) = parsed.error {
         tracing::warn!(source = source.name, %error, "the stream reported an error");
-        return false;
+        return None;
     }
-    let Some(event) = parsed.result else {
-        return false;
-    };
+    let event = parsed.result?;
     let app = api::to_app(&source.name, event.application);
     if app.name.is_empty() {
-        return false;
+        return None;
     }
+    let name = app.name.clone();
     match event.kind.as_str() {
-        "DELETED" => apps.remove(&app.name).is_some(),
+        "DELETED" => apps.remove(&name).map(|_| name),
         _ => {
-            apps.insert(app.name.clone(), app);
-            true
+            apps.insert(name.clone(), app);
+            Some(name)
         }
     }
 }

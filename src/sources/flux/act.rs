@@ -26,7 +26,7 @@ impl FluxSource {
             .list_all(client)
             .await
             .map_err(|e| ActionError::Rejected(e.to_string()))?;
-        self.snapshot(&objects);
+        self.snapshot(&super::borrowed(&objects));
         self.keys
             .lock()
             .ok()

@@ -137,7 +137,7 @@ impl FluxSource {
     }
 
     /// Map objects to apps and remember which object each app is.
-    fn snapshot(&self, objects: &[(FluxKind, KubeObject)]) -> Snapshot {
+    fn snapshot(&self, objects: &[(FluxKind, &KubeObject)]) -> Snapshot {
         let entries: Vec<map::Entry<'_>> = objects
             .iter()
             .map(|(kind, object)| map::Entry {
@@ -249,7 +249,7 @@ impl Source for FluxSource {
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         let client = self.client().await?;
         let objects = self.list_all(&client).await?;
-        Ok(self.snapshot(&objects))
+        Ok(self.snapshot(&borrowed(&objects)))
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
@@ -334,11 +334,20 @@ impl k8s::watch::Watchable for FluxSource {
         specs
     }
 
-    fn snapshot(&self, objects: &[(FluxKind, KubeObject)]) -> Snapshot {
+    fn snapshot(&self, objects: &[(FluxKind, &KubeObject)]) -> Snapshot {
         FluxSource::snapshot(self, objects)
     }
 
     fn nothing_served(&self) -> String {
         FluxSource::nothing_served(self).to_string()
     }
+}
+
+/// Listed objects as the mapping takes them (borrowed, as the watch's
+/// stores lend theirs).
+fn borrowed(objects: &[(FluxKind, KubeObject)]) -> Vec<(FluxKind, &KubeObject)> {
+    objects
+        .iter()
+        .map(|(kind, object)| (*kind, object))
+        .collect()
 }

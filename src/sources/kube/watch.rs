@@ -6,8 +6,8 @@
 //! caught by the client's read timeout: the API server is asked to end
 //! every watch after one refresh interval, so a healthy quiet watch always
 //! says something (its end) before the read timeout of twice that.
-//! Events that arrive together are applied together and sent as one
-//! snapshot.
+//! Events that arrive together are applied together; what they changed
+//! goes out as one update (the apps that differ from the last send).
 
 use std::time::Duration;
 
@@ -22,7 +22,8 @@ use kube::core::ApiResource;
 
 use super::{KubeObject, Request, describe};
 use crate::model::Snapshot;
-use crate::sources::{RETRY_INTERVAL, SourceError, SourceEvent};
+use crate::sources::changes::LastSent;
+use crate::sources::{AppChanges, RETRY_INTERVAL, SourceError, SourceEvent, Update};
 
 /// What a Kubernetes source tells the watch loop.
 pub trait Watchable: Sync {
@@ -38,7 +39,7 @@ pub trait Watchable: Sync {
     /// Everything to watch with this client.
     fn watches(&self, client: &kube::Client) -> Vec<WatchSpec<Self::Kind>>;
     /// The apps the objects make.
-    fn snapshot(&self, objects: &[(Self::Kind, KubeObject)]) -> Snapshot;
+    fn snapshot(&self, objects: &[(Self::Kind, &KubeObject)]) -> Snapshot;
     /// Why the source is in error when no watched kind is served (every
     /// watch answered 404): the URL or context is wrong, or the CRDs are
     /// not installed.
@@ -77,7 +78,7 @@ struct Watched<K> {
 async fn send(
     tx: &mpsc::Sender<SourceEvent>,
     index: usize,
-    result: Result<Snapshot, String>,
+    result: Result<Update, String>,
 ) -> bool {
     tx.send(SourceEvent {
         source: index,
@@ -88,7 +89,8 @@ async fn send(
     .is_ok()
 }
 
-/// The current state of every store, or why some watch is down.
+/// The current state of every store, or why some watch is down. The
+/// stores' objects are lent to the mapping, not copied.
 fn current<S: Watchable>(source: &S, watched: &[Watched<S::Kind>]) -> Result<Snapshot, String> {
     if let Some(why) = watched.iter().find_map(|w| w.failing.clone()) {
         return Err(format!("reconnecting: {why}"));
@@ -96,16 +98,31 @@ fn current<S: Watchable>(source: &S, watched: &[Watched<S::Kind>]) -> Result<Sna
     if !watched.is_empty() && watched.iter().all(|w| w.absent) {
         return Err(source.nothing_served());
     }
-    let objects: Vec<(S::Kind, KubeObject)> = watched
+    let held: Vec<(S::Kind, std::sync::Arc<KubeObject>)> = watched
         .iter()
-        .flat_map(|w| {
-            w.store
-                .state()
-                .into_iter()
-                .map(move |o| (w.kind, (*o).clone()))
-        })
+        .flat_map(|w| w.store.state().into_iter().map(move |o| (w.kind, o)))
         .collect();
+    let objects: Vec<(S::Kind, &KubeObject)> = held.iter().map(|(k, o)| (*k, &**o)).collect();
     Ok(source.snapshot(&objects))
+}
+
+/// What to send for the stores as they are: the whole set after a start
+/// or an error, then only the apps that changed; None when nothing did
+/// (the heartbeat then sends an empty change: the source is live).
+fn news<S: Watchable>(
+    source: &S,
+    watched: &[Watched<S::Kind>],
+    sent: &mut LastSent,
+) -> Result<Update, String> {
+    match current(source, watched) {
+        Ok(snapshot) => Ok(sent
+            .update(snapshot)
+            .unwrap_or_else(|| Update::Apps(AppChanges::default()))),
+        Err(why) => {
+            sent.forget();
+            Err(why)
+        }
+    }
 }
 
 /// At most this many events already waiting are applied before one
@@ -173,6 +190,7 @@ pub async fn run<S: Watchable>(
         streams.push(events.map(move |e| (slot, e)).boxed());
     }
     let mut events = futures::stream::select_all(streams);
+    let mut sent = LastSent::new();
     let mut heartbeat = tokio::time::interval(source.poll());
     heartbeat.tick().await;
     // A watch that resumes quietly (nothing changed meanwhile) sends no
@@ -218,7 +236,7 @@ pub async fn run<S: Watchable>(
             _ = heartbeat.tick() => true,
             _ = wake.notified() => true,
         };
-        if changed && !send(tx, index, current(source, &watched)).await {
+        if changed && !send(tx, index, news(source, &watched, &mut sent)).await {
             return;
         }
     }
