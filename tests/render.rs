@@ -815,7 +815,7 @@ fn an_apps_image_shows_its_build_and_the_newer_images() {
     let mut fleet = DemoFleet::new(SEED, now, false).snapshot("demo");
     fleet.apps.truncate(1);
     fleet.apps[0].images = vec![AppImage::new("ghcr.io/acme/payments:1.4.2")];
-    let send = |state: &mut State, source, snapshot| {
+    let send = |state: &mut State, source, snapshot: Snapshot| {
         let event = SourceEvent {
             source,
             at: now,
