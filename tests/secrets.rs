@@ -267,3 +267,81 @@ async fn prometheus_credentials_renew_a_command_token_once_after_a_401() {
         r.headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer token-2")
     }));
 }
+
+#[tokio::test]
+async fn argocd_actions_run_the_token_command_again_once_after_a_401_and_send_once_more() {
+    use opsdeck::app::actions::{PlanContext, plan_app};
+    use opsdeck::config::{ArgoCdConfig, ArgoToken};
+    use opsdeck::model::ActionKind;
+    use opsdeck::sources::Source;
+    use opsdeck::sources::argocd::{ArgoCdSource, api};
+    use serde_json::json;
+
+    let server = MockServer::start().await;
+    let command = CountingCommand::new();
+    let refresh = || {
+        Mock::given(method("GET"))
+            .and(path("/api/v1/applications/web"))
+            .and(wiremock::matchers::query_param("refresh", "normal"))
+    };
+    refresh()
+        .and(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid session: token has invalid claims: token is expired",
+            "code": 16,
+            "message": "invalid session: token has invalid claims: token is expired"
+        })))
+        .mount(&server)
+        .await;
+    refresh()
+        .and(header("authorization", "Bearer token-2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"metadata": {"name": "web"}})),
+        )
+        .mount(&server)
+        .await;
+    let source = ArgoCdSource::new(
+        "argo",
+        ArgoCdConfig {
+            url: server.uri(),
+            token: ArgoToken::Secret(command.secret()),
+            project: None,
+            selector: None,
+            ca_file: None,
+            insecure: false,
+        },
+        std::time::Duration::from_secs(30),
+    );
+    let app = api::to_app(
+        "argo",
+        serde_json::from_value(json!({"metadata": {"name": "web", "namespace": "argocd"}}))
+            .expect("an application"),
+    );
+    let ctx = PlanContext {
+        read_only: false,
+        source_production: false,
+        now: chrono::Utc::now(),
+        rerun_starts_new: false,
+    };
+    let action = plan_app(ActionKind::Refresh, &app, None, ctx).expect("planned");
+    let done = source
+        .execute(&action)
+        .await
+        .expect("sent with the renewed token");
+    assert_eq!(done, "refresh requested");
+    assert_eq!(command.runs(), 2, "one run, and one more after the 401");
+    let auth: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(auth, ["Bearer token-1", "Bearer token-2"]);
+}

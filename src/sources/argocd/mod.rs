@@ -191,18 +191,32 @@ impl ArgoCdSource {
         let client = self
             .client()
             .map_err(|e| ActionError::Rejected(e.to_string()))?;
-        let mut request = self
-            .request(client, method, &path)
+        let token = self
+            .token()
             .await
-            .map_err(|e| ActionError::Rejected(e.to_string()))?
-            .query(query);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = http::send_action(request, |e| e.to_string()).await?;
-        let reply = http::Reply::read(response)
-            .await
-            .map_err(|e| ActionError::Lost(e.to_string()))?;
+            .map_err(|e| ActionError::Rejected(format!("{}: {e}", self.name)))?;
+        let url = format!("{}{path}", self.config.url);
+        // A 401 changed nothing: the token is read again (a command runs
+        // again) and the action sent once more, as for reads.
+        let (reply, _) = http::renewing(
+            token,
+            |token| {
+                let mut request =
+                    http::bearer(client.request(method.clone(), &url).query(query), &token);
+                if let Some(body) = &body {
+                    request = request.json(body);
+                }
+                async move {
+                    let response = http::send_action(request, |e| e.to_string()).await?;
+                    http::Reply::read(response)
+                        .await
+                        .map_err(|e| ActionError::Lost(e.to_string()))
+                }
+            },
+            |reply| reply.status,
+            |rejected| self.renewed(rejected),
+        )
+        .await?;
         if reply.is_success() {
             return Ok(reply);
         }

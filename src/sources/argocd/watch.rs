@@ -7,7 +7,7 @@
 //! twice the refresh interval is taken for a half-open connection and
 //! reconnected the same way.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use reqwest::Method;
 use tokio::sync::{Notify, mpsc};
@@ -43,25 +43,27 @@ async fn send(
     .is_ok()
 }
 
-/// The whole set, as listed.
-fn whole(apps: &BTreeMap<String, GitOpsApp>) -> Update {
+/// The whole set, as listed (moved: the watch keeps no copy).
+fn whole(apps: Vec<GitOpsApp>) -> Update {
     Update::Whole(Snapshot {
-        apps: apps.values().cloned().collect(),
+        apps,
         ..Snapshot::default()
     })
 }
 
-/// The names of the apps the stream changed since the last send.
+/// What the stream changed since the last send, by app name: the app as
+/// it is now, or None when it was deleted. The watch holds nothing else:
+/// the app side has the set.
 #[derive(Default)]
-struct Touched(BTreeSet<String>);
+struct Touched(BTreeMap<String, Option<GitOpsApp>>);
 
 impl Touched {
-    /// The news for the app side: each touched app as it is now, or gone.
-    fn take(&mut self, apps: &BTreeMap<String, GitOpsApp>) -> Update {
+    /// The news for the app side.
+    fn take(&mut self) -> Update {
         let mut changes = AppChanges::default();
-        for name in std::mem::take(&mut self.0) {
-            match apps.get(&name) {
-                Some(app) => changes.changed.push(app.clone()),
+        for (name, app) in std::mem::take(&mut self.0) {
+            match app {
+                Some(app) => changes.changed.push(app),
                 None => changes.removed.push(name),
             }
         }
@@ -94,12 +96,10 @@ pub(super) async fn run(
         };
         let ended = match listed {
             Ok((list, version)) => {
-                let mut apps: BTreeMap<String, GitOpsApp> =
-                    list.into_iter().map(|a| (a.name.clone(), a)).collect();
-                if !send(tx, index, Ok(whole(&apps))).await {
+                if !send(tx, index, Ok(whole(list))).await {
                     return;
                 }
-                follow(source, index, tx, wake, &mut apps, version, &mut retry).await
+                follow(source, index, tx, wake, version, &mut retry).await
             }
             Err(e) => {
                 if !send(tx, index, Err(e.to_string())).await {
@@ -140,7 +140,6 @@ async fn follow(
     index: usize,
     tx: &mpsc::Sender<SourceEvent>,
     wake: &Notify,
-    apps: &mut BTreeMap<String, GitOpsApp>,
     version: Option<String>,
     retry: &mut std::time::Duration,
 ) -> Ended {
@@ -175,7 +174,7 @@ async fn follow(
     // The list was just sent; `touched`: applied but not sent yet.
     let mut sent_at = tokio::time::Instant::now();
     let mut touched = Touched::default();
-    let mut relisted = false;
+    let mut relisted: Option<Vec<GitOpsApp>> = None;
     let mut unreadable_sent = 0;
     loop {
         let due = sent_at + SEND_EVERY;
@@ -188,10 +187,9 @@ async fn follow(
                     while let Some(end) = buffer[start + scanned..].iter().position(|b| *b == b'\n') {
                         let line = start..start + scanned + end + 1;
                         scanned = 0;
-                        if let Some(name) = apply(source, apps, &buffer[line.clone()], &mut unreadable) {
+                        if apply(source, &mut touched, &buffer[line.clone()], &mut unreadable) {
                             // It works again: the next break starts from a short wait.
                             *retry = source.stream_retry;
-                            touched.0.insert(name);
                         }
                         start = line.end;
                     }
@@ -220,8 +218,7 @@ async fn follow(
             }
             _ = wake.notified() => {
                 if let Ok((list, _)) = source.list().await {
-                    *apps = list.into_iter().map(|a| (a.name.clone(), a)).collect();
-                    relisted = true;
+                    relisted = Some(list);
                 }
                 None
             }
@@ -229,11 +226,12 @@ async fn follow(
         // Send what is current: when due, on the heartbeat, after a wake-up,
         // and what was applied before leaving a broken stream.
         if ended.is_none() || !touched.0.is_empty() {
-            let update = if std::mem::take(&mut relisted) {
-                touched.0.clear();
-                whole(apps)
-            } else {
-                touched.take(apps)
+            let update = match relisted.take() {
+                Some(list) => {
+                    touched.0.clear();
+                    whole(list)
+                }
+                None => touched.take(),
             };
             let update = with_problems(update, &unreadable, &mut unreadable_sent);
             if !send(tx, index, Ok(update)).await {
@@ -302,14 +300,16 @@ pub fn event_json(line: &[u8]) -> Option<&[u8]> {
     Some(line)
 }
 
-/// Apply one stream line; the name of the app it changed, if any.
+/// Apply one stream line; true when it changed an app.
 fn apply(
     source: &ArgoCdSource,
-    apps: &mut BTreeMap<String, GitOpsApp>,
+    touched: &mut Touched,
     line: &[u8],
     unreadable: &mut Unreadable,
-) -> Option<String> {
-    let json = event_json(line)?;
+) -> bool {
+    let Some(json) = event_json(line) else {
+        return false;
+    };
     let parsed: api::StreamLine = match serde_json::from_slice(json) {
         Ok(l) => l,
         Err(e) => {
@@ -321,26 +321,24 @@ fn apply(
                 unreadable = unreadable.count,
                 "an unreadable stream event (the others are applied)"
             );
-            return None;
+            return false;
         }
     };
     if let Some(error) = parsed.error {
         tracing::warn!(source = source.name, %error, "the stream reported an error");
-        return None;
+        return false;
     }
-    let event = parsed.result?;
+    let Some(event) = parsed.result else {
+        return false;
+    };
     let app = api::to_app(&source.name, event.application);
     if app.name.is_empty() {
-        return None;
+        return false;
     }
     let name = app.name.clone();
-    match event.kind.as_str() {
-        "DELETED" => apps.remove(&name).map(|_| name),
-        _ => {
-            apps.insert(name.clone(), app);
-            Some(name)
-        }
-    }
+    let now = (event.kind != "DELETED").then_some(app);
+    touched.0.insert(name, now);
+    true
 }
 
 #[cfg(test)]
