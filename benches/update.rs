@@ -175,6 +175,7 @@ fn estate_app(i: usize) -> GitOpsApp {
         linked: None,
         pending: None,
         revision_commit: None,
+        images: Vec::new(),
     }
 }
 

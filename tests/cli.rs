@@ -74,7 +74,12 @@ fn status_json_follows_the_contract_exactly() {
         "the demo with incidents needs attention: {stderr}"
     );
     let doc: Value = serde_json::from_str(&stdout).expect("valid JSON");
-    assert_eq!(keys(&doc), vec!["drift", "gitops", "pipelines", "sources"]);
+    assert_eq!(
+        keys(&doc),
+        vec!["drift", "gitops", "pipelines", "registries", "sources"]
+    );
+    // No registry source in the demo: an empty list, not an absent key.
+    assert_eq!(doc["registries"], serde_json::json!([]));
 
     let sources = doc["sources"].as_array().expect("sources");
     assert_eq!(sources.len(), 1);
@@ -142,6 +147,7 @@ fn status_json_follows_the_contract_exactly() {
         "suspended",
         "out_of_sync",
         "message",
+        "images",
         "error",
     ]);
     let apps = doc["gitops"].as_array().expect("gitops");
@@ -166,6 +172,7 @@ fn status_json_follows_the_contract_exactly() {
             assert_eq!(keys(resource), vec!["kind", "name", "namespace"]);
         }
         assert_eq!(app["error"], Value::Null, "{app}");
+        assert!(app["images"].is_array(), "images always present: {app}");
     }
     assert!(
         apps.iter().any(|a| a["sync"] == "out_of_sync"),

@@ -312,6 +312,64 @@ async fn kustomizations_and_helm_releases_map_to_apps_with_their_sources() {
     );
 }
 
+/// The images a Kustomization's `spec.images` overrides set and a
+/// HelmRelease's values name (the common `image:` shape) are the app's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_images_flux_objects_declare_are_the_apps_images() {
+    let server = cluster().await;
+    let mut web = kustomization(
+        "flux-system",
+        "web",
+        SHA_B,
+        ready("True", "ReconciliationSucceeded", "Applied"),
+    );
+    web["spec"]["images"] = json!([
+        {"name": "payments", "newName": "ghcr.io/acme/payments", "newTag": "1.4.2"},
+        {"name": "ghcr.io/acme/worker", "digest": "sha256:0123"}
+    ]);
+    server.apply(web);
+    server.apply(oci_repository("podinfo", "podinfo", "6.5.4@sha256:beef"));
+    let mut hr = helm_release("podinfo", "podinfo");
+    hr["spec"]["values"] = json!({
+        "image": {"repository": "ghcr.io/stefanprodan/podinfo", "tag": "6.5.4"},
+        "replicaCount": 2
+    });
+    server.apply(hr);
+    let fixture = kubeconfig(&[("prod", &server)]);
+    let snapshot = source("flux-prod", &fixture, "prod")
+        .fetch()
+        .await
+        .expect("fetch");
+    let images = |name: &str| -> Vec<String> {
+        app(&snapshot, name)
+            .images
+            .iter()
+            .map(|i| i.image.clone())
+            .collect()
+    };
+    assert_eq!(
+        images("flux-system/web"),
+        [
+            "ghcr.io/acme/payments:1.4.2",
+            "ghcr.io/acme/worker@sha256:0123"
+        ]
+    );
+    assert_eq!(
+        app(&snapshot, "flux-system/web").images[1]
+            .digest
+            .as_deref(),
+        Some("sha256:0123")
+    );
+    assert_eq!(
+        images("podinfo/podinfo"),
+        ["ghcr.io/stefanprodan/podinfo:6.5.4"]
+    );
+    assert!(
+        images("flux-system/api").is_empty(),
+        "no overrides: the workloads' own images are not read"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_object_is_reported_next_to_the_good_ones() {
     let server = cluster().await;

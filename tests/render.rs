@@ -797,3 +797,70 @@ fn new_run_form() {
         assert!(matches!(s.overlay, Some(Overlay::Form(_))));
     });
 }
+
+/// An app running an image a registry source holds: its row names the
+/// image and how many newer ones exist, its detail the build and the
+/// newer tags. The registry's read arrives after the app's, alone in its
+/// batch: the link is made then.
+#[test]
+fn an_apps_image_shows_its_build_and_the_newer_images() {
+    use opsdeck::model::{AppImage, ImageTag, RegistryRepo, Snapshot};
+    let theme = Theme::builtin("default").expect("default theme");
+    let size = (160, 48);
+    let now = start();
+    let demo = SourceState::new("demo", "demo", Provides::ALL, false);
+    let registry = SourceState::new("images", "registry", Provides::default(), false);
+    let mut state = State::new(vec![demo, registry], Keymap::default(), false, now);
+    update(&mut state, Msg::Resize(size.0, size.1));
+    let mut fleet = DemoFleet::new(SEED, now, false).snapshot("demo");
+    fleet.apps.truncate(1);
+    fleet.apps[0].images = vec![AppImage::new("ghcr.io/acme/payments:1.4.2")];
+    let send = |state: &mut State, source, snapshot: Snapshot| {
+        let event = SourceEvent {
+            source,
+            at: now,
+            result: Ok(snapshot.into()),
+        };
+        update(state, Msg::Source(event));
+    };
+    send(&mut state, 0, fleet);
+    let tag = |name: &str, hours: i64, rev: &str| ImageTag {
+        tag: name.into(),
+        digest: Some(format!("sha256:{name}")),
+        created_at: Some(now - chrono::Duration::hours(hours)),
+        revision: Some(rev.into()),
+    };
+    let repo = RegistryRepo {
+        source: "images".into(),
+        host: "ghcr.io".into(),
+        repository: "acme/payments".into(),
+        tags: vec![
+            tag("1.4.4", 1, "9d194cc2"),
+            tag("1.4.3", 2, "8c083bb1"),
+            tag("1.4.2", 3, "7b972aa0"),
+        ],
+        error: None,
+    };
+    send(
+        &mut state,
+        1,
+        Snapshot {
+            registries: vec![repo],
+            ..Snapshot::default()
+        },
+    );
+    command(&mut state, Command::TabGitops);
+    let screen = text(&render(&state, &theme, size));
+    assert!(screen.contains("payments:1.4.2, 2 newer"), "{screen}");
+    command(&mut state, Command::Open);
+    let screen = text(&render(&state, &theme, size));
+    for words in [
+        "Images (1)",
+        "running payments:1.4.2 (built 3h ago from 7b972aa), 2 newer images",
+        "ghcr.io/acme/payments:1.4.2",
+        "newer: 1.4.4, 1.4.3",
+        "images: ghcr.io/acme/payments, 3 tags",
+    ] {
+        assert!(screen.contains(words), "{words}:\n{screen}");
+    }
+}

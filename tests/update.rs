@@ -865,6 +865,7 @@ fn argocd_state() -> State {
         linked: None,
         pending: None,
         revision_commit: None,
+        images: Vec::new(),
     };
     let mut auto = app("auto", true);
     auto.last_operation = Some(Operation {

@@ -1,7 +1,8 @@
 //! Joins a desired-state repository (a `git` source) with the apps it
 //! deploys to: by `link = "SOURCE/APP"`, or by matching repository URL and
 //! path. The repo app learns how far behind the live revision is; the
-//! deployed app learns who wrote the commit it runs.
+//! deployed app learns who wrote the commit it runs. Then each app's images
+//! with the registry repositories that hold them (`images.rs`).
 
 use crate::app::state::SourceState;
 use crate::model::repo_url::normalize_url;
@@ -75,6 +76,7 @@ pub fn link(sources: &mut [SourceState]) {
         deployed_app.pending = pending;
         deployed_app.revision_commit = commit;
     }
+    super::images::link(sources);
 }
 
 /// The app a repo app deploys to: its explicit link, else the one app whose

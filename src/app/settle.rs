@@ -20,8 +20,9 @@ pub fn will_change(state: &mut State, source: usize, kinds: Kinds) {
         state.derived.kept = Tab::ALL.map(|tab| views::kept_selection(state, tab));
     }
     state.derived.mark(source, kinds);
-    // Links join apps across sources: only apps change them.
-    state.derived.links_stale |= kinds.apps;
+    // Links join apps across sources (and with registries' images): only
+    // apps and registry repositories change them.
+    state.derived.links_stale |= kinds.apps || kinds.registries;
 }
 
 /// Rebuild what is stale, once; nothing when nothing is.

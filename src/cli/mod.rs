@@ -6,6 +6,7 @@ mod act;
 mod confirm;
 mod dispatch;
 mod globals;
+mod images;
 mod logs;
 mod read;
 mod setup;

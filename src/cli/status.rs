@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::images::{ImageStatus, RegistryStatus};
 use super::{EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, Globals, fail};
 use crate::app::attention;
 use crate::model::{DriftStatus, Health, RunStatus, Snapshot, SyncStatus, Timestamp, short_rev};
@@ -61,6 +62,8 @@ pub struct GitOpsStatus {
     pub suspended: bool,
     pub out_of_sync: Vec<ResourceStatus>,
     pub message: Option<String>,
+    /// The images it runs (always present; `[]` when none are known).
+    pub images: Vec<ImageStatus>,
     /// Why this app could not be read (fully); `null` when fine.
     pub error: Option<String>,
 }
@@ -94,6 +97,7 @@ pub struct StatusReport {
     pub pipelines: Vec<PipelineStatus>,
     pub gitops: Vec<GitOpsStatus>,
     pub drift: Vec<DriftStatusRow>,
+    pub registries: Vec<RegistryStatus>,
 }
 
 impl StatusReport {
@@ -107,6 +111,7 @@ impl StatusReport {
             pipelines: Vec::new(),
             gitops: Vec::new(),
             drift: Vec::new(),
+            registries: Vec::new(),
         };
         for ((name, kind), (at, result)) in names.iter().zip(reads) {
             let snapshot = match result {
@@ -170,6 +175,7 @@ impl StatusReport {
                     auto_sync: a.auto_sync,
                     suspended: a.suspended,
                     error: a.error,
+                    images: a.images.into_iter().map(ImageStatus::of).collect(),
                     out_of_sync: a
                         .out_of_sync
                         .into_iter()
@@ -181,6 +187,9 @@ impl StatusReport {
                         .collect(),
                 }
             }));
+            report
+                .registries
+                .extend(snapshot.registries.into_iter().map(RegistryStatus::of));
             report.drift.extend(snapshot.models.into_iter().map(|m| {
                 DriftStatusRow {
                     status: m.status(),
@@ -214,7 +223,8 @@ impl StatusReport {
     pub fn exit_code(&self, needing_attention: usize) -> u8 {
         let item_errors = self.pipelines.iter().any(|r| r.error.is_some())
             || self.gitops.iter().any(|a| a.error.is_some())
-            || self.drift.iter().any(|m| m.error.is_some());
+            || self.drift.iter().any(|m| m.error.is_some())
+            || self.registries.iter().any(|r| r.error.is_some());
         if self.sources.iter().any(|s| !s.ok) {
             EXIT_ERROR
         } else if needing_attention > 0

@@ -19,6 +19,7 @@ mod location;
 pub mod mlflow;
 mod parse;
 pub mod prometheus;
+pub mod registry;
 mod schema;
 mod secret;
 
@@ -37,6 +38,7 @@ pub use location::{ConfigError, ConfigErrors, Located, Location};
 pub use mlflow::{DEFAULT_MLFLOW_ALIAS, MlflowConfig, MlflowModel};
 pub use parse::{load, parse};
 pub use prometheus::{DEFAULT_PROMETHEUS_RANGE, PrometheusConfig, PrometheusModel};
+pub use registry::{DEFAULT_REGISTRY_MAX_TAGS, RegistryConfig};
 pub use schema::{
     Config, DEFAULT_DEMO_SEED, DEFAULT_DEMO_STEP_INTERVAL, DEFAULT_REFRESH_INTERVAL,
     KeyBindingSpec, SourceConfig, SourceKind, default_path,

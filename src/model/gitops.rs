@@ -137,6 +137,9 @@ pub struct GitOpsApp {
     /// Author and subject of the commit the app runs, when a linked
     /// repository knows it.
     pub revision_commit: Option<Commit>,
+    /// The container images it runs (what a registry says about each is
+    /// filled by linking).
+    pub images: Vec<super::AppImage>,
     /// Why this app could not be read fully (its detail failed…), in the
     /// backend's words; a failed sync is a status, not an error.
     pub error: Option<String>,

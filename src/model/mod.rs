@@ -6,6 +6,7 @@ pub mod drift;
 pub mod duration;
 pub mod gitops;
 pub mod identity;
+pub mod image;
 pub mod pipeline;
 pub mod repo_url;
 
@@ -16,6 +17,7 @@ pub use gitops::{
     RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus, TreeNode,
 };
 pub use identity::Operator;
+pub use image::{AppImage, ImageBuild, ImageRef, ImageTag, RegistryRepo};
 pub use pipeline::{
     DispatchForm, FormInput, Job, LOG_TAIL_LINES, LogTail, PipelineRun, RunStatus, Step,
 };
@@ -30,6 +32,8 @@ pub struct Snapshot {
     pub pipelines: Vec<PipelineRun>,
     pub apps: Vec<GitOpsApp>,
     pub models: Vec<ModelDrift>,
+    /// Repositories of a container registry, each with its tags.
+    pub registries: Vec<RegistryRepo>,
     /// Configured items that could not be read at all (a deleted workflow,
     /// a vanished job), each in words naming the item. The source shows
     /// them as its error while the rest of this snapshot is shown.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{FETCH_TIMEOUT, Source, argocd, demo, evidently, flux, git, github, gitlab};
-use super::{jenkins, mlflow, prometheus};
+use super::{jenkins, mlflow, prometheus, registry};
 use crate::config::{self, KindParse, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Capabilities, Provides};
 
@@ -47,6 +47,7 @@ pub static KINDS: &[&Descriptor] = &[
     &PROMETHEUS,
     &MLFLOW,
     &EVIDENTLY,
+    &REGISTRY,
 ];
 
 const NOTHING: Provides = Provides {
@@ -296,6 +297,18 @@ pub static EVIDENTLY: Descriptor = Descriptor {
     parse: config::evidently::parse,
     build: built!(Evidently, evidently::EvidentlySource::new, production),
     starter: config::evidently::STARTER,
+};
+
+pub static REGISTRY: Descriptor = Descriptor {
+    kind: "registry",
+    summary: "container image tags of an OCI registry (read-only; linked to apps' images)",
+    provides: NOTHING,
+    capabilities: READ_ONLY,
+    actions: &[],
+    timeout: FETCH_TIMEOUT,
+    parse: config::registry::parse,
+    build: built!(Registry, registry::RegistrySource::new),
+    starter: config::registry::STARTER,
 };
 
 /// The kind called `name`, if this build has it.

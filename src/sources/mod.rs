@@ -18,6 +18,7 @@ pub mod kube;
 pub mod mlflow;
 pub mod polite;
 pub mod prometheus;
+pub mod registry;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,7 +11,7 @@ use crate::model::{GitOpsApp, OperationPhase, short_rev};
 use crate::theme::Theme;
 use crate::ui::pane::{self, Nouns, TabView};
 use crate::ui::table::Column;
-use crate::ui::{app_detail, busy_marker, detail, format, repo, status};
+use crate::ui::{app_detail, busy_marker, detail, format, images, repo, status};
 
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "details"),
@@ -128,8 +128,19 @@ fn app_cells(state: &State, theme: &Theme, row: RowRef, app: &GitOpsApp) -> Vec<
             format::age_or(state.now, app.last_change, g.none),
             theme.muted(),
         )),
-        Line::from(Span::styled(repo::commit_cell(app), theme.muted())),
+        Line::from(Span::styled(commit_and_image(app), theme.muted())),
     ]
+}
+
+/// The commit it runs, after the image when a registry knows it
+/// ("payments:1.4.2, 2 newer · fix rounding (ana)").
+fn commit_and_image(app: &GitOpsApp) -> String {
+    let commit = repo::commit_cell(app);
+    match images::row_words(app) {
+        image if image.is_empty() => commit,
+        image if commit.is_empty() => image,
+        image => format!("{image} · {commit}"),
+    }
 }
 
 fn operation_style(theme: &Theme, phase: OperationPhase) -> ratatui::style::Style {
@@ -241,6 +252,7 @@ fn app_detail<'a>(state: &State, theme: &Theme, app: &GitOpsApp, width: u16) -> 
         detail::text_field(theme, "changed", time(app.last_change), theme.base()),
     ]);
     lines.extend(repo::link_lines(state, theme, app, width));
+    lines.extend(images::detail_lines(state, theme, app, width));
 
     lines.extend(detail::heading(
         theme,

@@ -11,6 +11,7 @@ mod form;
 pub mod format;
 mod gitops;
 mod help;
+mod images;
 mod overview;
 mod pane;
 mod picker;

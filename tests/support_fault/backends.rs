@@ -33,9 +33,10 @@ pub enum Kind {
     Mlflow,
     Evidently,
     Git,
+    Registry,
 }
 
-pub const KINDS: [Kind; 10] = [
+pub const KINDS: [Kind; 11] = [
     Kind::Github,
     Kind::Gitlab,
     Kind::Jenkins,
@@ -46,6 +47,7 @@ pub const KINDS: [Kind; 10] = [
     Kind::Mlflow,
     Kind::Evidently,
     Kind::Git,
+    Kind::Registry,
 ];
 
 impl Kind {
@@ -61,6 +63,7 @@ impl Kind {
             Kind::Mlflow => "mlflow",
             Kind::Evidently => "evidently",
             Kind::Git => "git",
+            Kind::Registry => "registry",
         }
     }
 
@@ -88,6 +91,7 @@ impl Kind {
             Kind::Mlflow => &["/api/2.0/mlflow/"],
             Kind::Evidently => &["/api/projects", "/api/v2/snapshots"],
             Kind::Git => &["remote.git"],
+            Kind::Registry => &["/v2/team/web/"],
         }
     }
 
@@ -254,6 +258,7 @@ async fn mount(kind: Kind, server: &MockServer) {
         }
         Kind::Mlflow => mount_mlflow(server).await,
         Kind::Evidently => mount_evidently(server).await,
+        Kind::Registry => mount_registry(server).await,
         Kind::ArgoKube | Kind::Flux | Kind::Git => unreachable!("not a wiremock upstream"),
     }
 }
@@ -363,6 +368,37 @@ async fn mount_evidently(server: &MockServer) {
         .await;
 }
 
+/// One repository with one tag, as an OCI Distribution registry serves it.
+async fn mount_registry(server: &MockServer) {
+    get(
+        server,
+        "/v2/team/web/tags/list",
+        json!({"name": "team/web", "tags": ["1.0"]}),
+    )
+    .await;
+    Mock::given(method("HEAD"))
+        .and(path("/v2/team/web/manifests/1.0"))
+        .respond_with(
+            ResponseTemplate::new(200).insert_header("docker-content-digest", "sha256:m1"),
+        )
+        .mount(server)
+        .await;
+    get(
+        server,
+        "/v2/team/web/manifests/sha256:m1",
+        json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+               "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:c1", "size": 2},
+               "layers": [], "annotations": {"org.opencontainers.image.revision": "0123456789abcdef0123456789abcdef01234567"}}),
+    )
+    .await;
+    get(
+        server,
+        "/v2/team/web/blobs/sha256:c1",
+        json!({"created": "2026-11-20T10:00:00Z", "config": {}}),
+    )
+    .await;
+}
+
 /// Write the token file (its value is `marker`) and the kubeconfig a kind
 /// needs, then the config text of one source named `name` reading `base`.
 pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> String {
@@ -410,6 +446,9 @@ pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> S
         ),
         Kind::Evidently => format!(
             "{head}kind = \"evidently\"\nurl = \"{base}\"\nproject = \"churn-monitoring\"\n{token}\n{timeout}\n"
+        ),
+        Kind::Registry => format!(
+            "{head}kind = \"registry\"\nurl = \"{base}\"\nrepositories = [\"team/web\"]\n{token}\n{timeout}\n"
         ),
         Kind::Git => {
             // A clone whose `origin` is the remote behind `base` (git://).

@@ -11,6 +11,8 @@ pub struct Kinds {
     pub pipelines: bool,
     pub apps: bool,
     pub models: bool,
+    /// Registry repositories: no rows of their own, but apps link to them.
+    pub registries: bool,
 }
 
 impl Kinds {
@@ -21,11 +23,12 @@ impl Kinds {
             pipelines: !snapshot.pipelines.is_empty(),
             apps: !snapshot.apps.is_empty(),
             models: !snapshot.models.is_empty(),
+            registries: !snapshot.registries.is_empty(),
         }
     }
 
     pub fn any(self) -> bool {
-        self.pipelines || self.apps || self.models
+        self.pipelines || self.apps || self.models || self.registries
     }
 
     pub fn union(self, other: Kinds) -> Kinds {
@@ -33,6 +36,7 @@ impl Kinds {
             pipelines: self.pipelines || other.pipelines,
             apps: self.apps || other.apps,
             models: self.models || other.models,
+            registries: self.registries || other.registries,
         }
     }
 }
@@ -64,7 +68,8 @@ pub struct Derived {
     pub per_source: Vec<SourceRows>,
     /// What changed per source since the last settle.
     pub stale: Vec<Kinds>,
-    /// A source with apps changed: the links between sources are recomputed.
+    /// A source with apps or registry repositories changed: the links
+    /// between sources are recomputed.
     pub links_stale: bool,
     /// Each pane's item under the cursor when the data first went stale
     /// (indexed by `Tab::index()`): row references point into snapshots,

@@ -27,6 +27,7 @@ pub const LIST_FIELDS: &[&str] = &[
     "items.status.reconciledAt",
     "items.status.conditions",
     "items.status.history",
+    "items.status.summary.images",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +103,14 @@ pub struct AppStatus {
     pub reconciled_at: Option<String>,
     pub conditions: Vec<Condition>,
     pub history: Vec<History>,
+    /// `status.summary.images`: the images the app's workloads run.
+    pub summary: Summary,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Summary {
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -373,6 +382,12 @@ pub fn to_app(source: &str, app: Application) -> GitOpsApp {
         linked: None,
         pending: None,
         revision_commit: None,
+        images: status
+            .summary
+            .images
+            .iter()
+            .map(|i| crate::model::AppImage::new(i))
+            .collect(),
     }
 }
 

@@ -143,6 +143,7 @@ impl DemoFleet {
             .for_each(|m| m.source = source.to_string());
         Snapshot {
             problems: Vec::new(),
+            registries: Vec::new(),
             pipelines,
             apps,
             models,

@@ -68,6 +68,10 @@ pub(super) struct Spec {
     pub(super) path: Option<String>,
     pub(super) target_namespace: Option<String>,
     pub(super) url: Option<String>,
+    /// A Kustomization's image overrides.
+    pub(super) images: Vec<super::images::KustomizeImage>,
+    /// A HelmRelease's values.
+    pub(super) values: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,6 +268,7 @@ fn blank(source: &str, cluster: &str, id: String, namespace: &str) -> GitOpsApp 
         linked: None,
         pending: None,
         revision_commit: None,
+        images: Vec::new(),
     }
 }
 
@@ -376,7 +381,13 @@ fn to_app(
         ),
         _ => (None, None),
     };
+    let images = match kind {
+        FluxKind::Kustomization => super::images::kustomization(&spec.images),
+        FluxKind::HelmRelease => super::images::helm_values(spec.values.as_ref()),
+        _ => Vec::new(),
+    };
     GitOpsApp {
+        images,
         sync,
         health,
         health_message,

@@ -121,6 +121,7 @@ fn to_app(
         linked: None,
         pending: None,
         revision_commit: None,
+        images: Vec::new(),
     }
 }
 

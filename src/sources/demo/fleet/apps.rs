@@ -93,6 +93,7 @@ impl DemoFleet {
                 linked: None,
                 pending: None,
                 revision_commit: None,
+                images: Vec::new(),
             };
             let _ = resources;
             self.apps.push(SimApp {
