@@ -77,7 +77,7 @@ impl AirflowSource {
             .client()?
             .post(&url)
             .json(&json!({"username": username, "password": secret.expose()}));
-        let reply = http::reply(request).await.map_err(|e| self.named(e))?;
+        let reply = self.sent(request).await?;
         if !reply.is_success() {
             let said = api::message(&reply.body);
             let code = reply.status.as_u16();
@@ -103,6 +103,16 @@ impl AirflowSource {
         let token: api::TokenReply =
             http::decode(&reply.body, &format!("{}: the login answer", self.name))?;
         Ok(SecretValue::new(token.access_token))
+    }
+
+    /// Send a request (not while rate limited) and read its answer whole;
+    /// a 429 holds the source until its reset.
+    async fn sent(&self, request: RequestBuilder) -> Result<Reply, SourceError> {
+        self.polite.check(chrono::Utc::now())?;
+        let reply = http::reply(request).await.map_err(|e| self.named(e))?;
+        self.polite
+            .observe(reply.status, &reply.headers, &reply.path)?;
+        Ok(reply)
     }
 
     /// A request to `url` (under the API) with the token on it.
@@ -133,7 +143,7 @@ impl AirflowSource {
             token,
             |token| {
                 let request = self.authorised(&method, url, &token, JSON, build);
-                async move { http::reply(request?).await.map_err(|e| self.named(e)) }
+                async move { self.sent(request?).await }
             },
             |reply| reply.status,
             |rejected| self.renewed(rejected),
@@ -156,10 +166,15 @@ impl AirflowSource {
             |token| {
                 let request = self.authorised(&Method::GET, url, &token, accept, build);
                 async move {
-                    request?
+                    self.polite.check(chrono::Utc::now())?;
+                    let response = request?
                         .send()
                         .await
-                        .map_err(|e| self.named(http::transport_error(e)))
+                        .map_err(|e| self.named(http::transport_error(e)))?;
+                    let path = response.url().path().to_string();
+                    self.polite
+                        .observe(response.status(), response.headers(), &path)?;
+                    Ok(response)
                 }
             },
             |response| response.status(),
@@ -188,13 +203,21 @@ impl AirflowSource {
                 let request = self.authorised(&method, url, &token, JSON, &build);
                 async move {
                     let request = request.map_err(|e| ActionError::Rejected(e.to_string()))?;
+                    self.polite
+                        .check(chrono::Utc::now())
+                        .map_err(|e| ActionError::Rejected(format!("{}: {e}", self.name)))?;
                     let response = http::send_action(request, |e| {
                         format!("{} ({}): {e}", self.name, self.config.http.url)
                     })
                     .await?;
-                    Reply::read(response)
+                    let reply = Reply::read(response)
                         .await
-                        .map_err(|e| ActionError::Lost(format!("{}: {e}", self.name)))
+                        .map_err(|e| ActionError::Lost(format!("{}: {e}", self.name)))?;
+                    // A 429 changed nothing: refused, and the source waits.
+                    self.polite
+                        .observe(reply.status, &reply.headers, &reply.path)
+                        .map_err(|e| ActionError::Rejected(format!("{}: {e}", self.name)))?;
+                    Ok(reply)
                 }
             },
             |reply| reply.status,

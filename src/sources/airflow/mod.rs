@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 
 use super::http::{self, HttpOptions, Reply};
+use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
 use crate::config::{AirflowConfig, SecretValue};
 use crate::model::{Action, DispatchForm, Job, LogTail, Snapshot};
@@ -26,6 +27,9 @@ pub struct AirflowSource {
     client: Result<reqwest::Client, SourceError>,
     /// The JWT a login gave, kept until a 401 (one login at a time).
     jwt: tokio::sync::Mutex<Option<SecretValue>>,
+    /// A 429 (from Airflow or a proxy in front) holds every request until
+    /// its reset. Airflow sends no ETags: nothing is cached.
+    polite: Polite,
 }
 
 /// What a request was about, for errors that name what was refused or
@@ -107,6 +111,7 @@ impl AirflowSource {
             config,
             poll,
             jwt: tokio::sync::Mutex::new(None),
+            polite: Polite::new(),
         }
     }
 
@@ -158,18 +163,23 @@ impl AirflowSource {
                 }
             ),
             StatusCode::FORBIDDEN => format!(
-                "{name}: not allowed to {} ({code}: {said}) — the user needs the permission \
-                 {} (the simple auth manager's `user` role or above to act, `viewer` to read)",
+                "{name}: not allowed to {} ({code} on {}: {said}) — the user needs the \
+                 permission {} (the simple auth manager's `user` role or above to act, \
+                 `viewer` to read)",
                 reading.what(),
+                reply.path,
                 reading.permission()
             ),
-            StatusCode::NOT_FOUND => {
-                format!("{name}: {} not found ({code}: {said})", reading.missing())
-            }
+            StatusCode::NOT_FOUND => format!(
+                "{name}: {} not found ({code} on {}: {said})",
+                reading.missing(),
+                reply.path
+            ),
             StatusCode::CONFLICT => format!(
-                "{name}: cannot {} ({code}: {said}) — a run with this run id or logical date \
-                 exists already",
-                reading.what()
+                "{name}: cannot {} ({code} on {}: {said}) — a run with this run id or logical \
+                 date exists already",
+                reading.what(),
+                reply.path
             ),
             _ => format!(
                 "{name}: cannot {} ({code} on {}: {said})",
