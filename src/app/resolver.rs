@@ -136,11 +136,12 @@ pub fn locate(sources: &[SourceState], source: &str, id: &str, kind: ActionKind)
         .into_iter()
         .map(|k| Target::new(source, k, id))
         .find(|t| exists(state, t));
-    // A pipeline whose runs were read (an Airflow DAG to pause).
+    // A pipeline to pause (an Airflow DAG, with or without runs yet) on
+    // a source that has pipelines and no apps.
     let pipeline = || {
         let pipeline = Target::new(source, TargetKind::Pipeline, id);
-        let known = state.snapshot.pipelines.iter().any(|r| r.pipeline_id == id);
-        (known && pauses_pipeline(kind, &pipeline)).then_some(pipeline)
+        let pipelines_only = state.provides.pipelines && !state.provides.gitops;
+        (pipelines_only && pauses_pipeline(kind, &pipeline)).then_some(pipeline)
     };
     found
         .or_else(pipeline)
