@@ -661,3 +661,193 @@ mod renewal {
         );
     }
 }
+
+/// Each action's exact request (method, path, body), recorded by a local
+/// server in Airflow's shape.
+mod requests {
+    use super::*;
+    use opsdeck::model::{Action, ActionKind, Target, TargetKind};
+    use serde_json::Value;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// A run id as Airflow makes them: `:` and `+` must be encoded.
+    const RUN: &str = "manual__2026-12-04T14:21:55.959138+00:00";
+    const RUN_PATH: &str = "manual__2026-12-04T14%3A21%3A55.959138%2B00%3A00";
+
+    async fn server() -> MockServer {
+        let server = MockServer::start().await;
+        let run = json!({"dag_run_id": RUN, "dag_id": "etl", "state": "failed",
+            "run_type": "manual", "conf": {}});
+        let tasks = json!({"task_instances": [
+            {"task_id": "train", "dag_id": "etl", "dag_run_id": RUN, "state": null, "try_number": 1}],
+            "total_entries": 1});
+        let dag = json!({"dag_id": "etl", "is_paused": true, "tags": []});
+        let details = json!({"dag_id": "etl", "is_paused": false, "params": {
+            "epochs": {"value": 3, "schema": {"type": "integer"}, "description": null},
+            "model": {"value": "fraud", "schema": {"type": "string"}, "description": null}}});
+        let answers = [
+            (
+                "POST",
+                "/auth/token".to_string(),
+                201,
+                json!({"access_token": "jwt"}),
+            ),
+            (
+                "POST",
+                "/api/v2/dags/etl/clearTaskInstances".into(),
+                200,
+                tasks,
+            ),
+            (
+                "PATCH",
+                format!("/api/v2/dags/etl/dagRuns/{RUN_PATH}"),
+                200,
+                run.clone(),
+            ),
+            ("GET", "/api/v2/dags/etl/details".into(), 200, details),
+            ("POST", "/api/v2/dags/etl/dagRuns".into(), 200, run),
+            ("PATCH", "/api/v2/dags/etl".into(), 200, dag),
+        ];
+        for (verb, at, status, body) in answers {
+            Mock::given(method(verb))
+                .and(path(at))
+                .respond_with(ResponseTemplate::new(status).set_body_json(body))
+                .mount(&server)
+                .await;
+        }
+        server
+    }
+
+    fn action(kind: ActionKind, target: TargetKind, id: &str, inputs: &[(&str, &str)]) -> Action {
+        Action {
+            kind,
+            target: Target::new("airflow", target, id),
+            to: None,
+            effect: String::new(),
+            production: false,
+            follow: None,
+            sync: Default::default(),
+            inputs: inputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_action_sends_what_airflow_needs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = server().await;
+        let file = dir.path().join("password");
+        std::fs::write(&file, "pw").expect("password file");
+        let source = source_of(&format!(
+            "[[source]]\nname = \"airflow\"\nkind = \"airflow\"\nurl = \"{}\"\n\
+             username = \"oncall\"\npassword = {{ file = \"{}\" }}\n",
+            server.uri(),
+            file.display()
+        ));
+        let run_id = format!("etl/{RUN}");
+        let cases: Vec<(Action, &str, String, Value, &str)> = vec![
+            (
+                action(ActionKind::RerunFailed, TargetKind::Run, &run_id, &[]),
+                "POST",
+                "/api/v2/dags/etl/clearTaskInstances".into(),
+                json!({"dry_run": false, "dag_run_id": RUN, "only_failed": true, "reset_dag_runs": true}),
+                "cleared train of etl/manual__",
+            ),
+            (
+                action(ActionKind::Rerun, TargetKind::Run, &run_id, &[]),
+                "POST",
+                "/api/v2/dags/etl/clearTaskInstances".into(),
+                json!({"dry_run": false, "dag_run_id": RUN, "only_failed": false, "reset_dag_runs": true}),
+                "cleared train of etl/manual__",
+            ),
+            (
+                action(ActionKind::Cancel, TargetKind::Run, &run_id, &[]),
+                "PATCH",
+                format!("/api/v2/dags/etl/dagRuns/{RUN_PATH}"),
+                json!({"state": "failed"}),
+                "(Airflow has no cancel)",
+            ),
+            (
+                action(
+                    ActionKind::Dispatch,
+                    TargetKind::Pipeline,
+                    "etl",
+                    &[
+                        ("epochs", "5"),
+                        ("model", "churn"),
+                        ("extra", "x"),
+                        ("logical_date", ""),
+                    ],
+                ),
+                "POST",
+                "/api/v2/dags/etl/dagRuns".into(),
+                json!({"logical_date": null, "conf": {"epochs": 5, "model": "churn", "extra": "x"}}),
+                "started run etl/manual__",
+            ),
+            (
+                action(ActionKind::Suspend, TargetKind::Pipeline, "etl", &[]),
+                "PATCH",
+                "/api/v2/dags/etl".into(),
+                json!({"is_paused": true}),
+                "DAG etl paused",
+            ),
+            (
+                action(ActionKind::Resume, TargetKind::Pipeline, "etl", &[]),
+                "PATCH",
+                "/api/v2/dags/etl".into(),
+                json!({"is_paused": false}),
+                // The server here answers paused whatever it is sent.
+                "DAG etl paused",
+            ),
+        ];
+        for (action, verb, at, body, said) in cases {
+            let before = server.received_requests().await.expect("recorded").len();
+            let done = source
+                .execute(&action)
+                .await
+                .unwrap_or_else(|e| panic!("{action:?}: {e}"));
+            assert!(done.contains(said), "{}: {done}", action.kind);
+            let requests = server.received_requests().await.expect("recorded");
+            let sent = requests[before..]
+                .iter()
+                .filter(|r| r.method.as_str() != "GET" && r.url.path() != "/auth/token")
+                .collect::<Vec<_>>();
+            assert_eq!(sent.len(), 1, "{}: {sent:?}", action.kind);
+            assert_eq!(sent[0].method.as_str(), verb, "{}", action.kind);
+            assert_eq!(sent[0].url.path(), at, "{}", action.kind);
+            let got: Value = serde_json::from_slice(&sent[0].body).expect("a JSON body");
+            assert_eq!(got, body, "{}", action.kind);
+            assert_eq!(
+                sent[0]
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok()),
+                Some("Bearer jwt")
+            );
+        }
+        // One login served every action.
+        let logins = server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .iter()
+            .filter(|r| r.url.path() == "/auth/token")
+            .count();
+        assert_eq!(logins, 1);
+        // A logical date that is not one is refused before sending.
+        let bad = action(
+            ActionKind::Dispatch,
+            TargetKind::Pipeline,
+            "etl",
+            &[("logical_date", "tomorrow")],
+        );
+        let e = source.execute(&bad).await.expect_err("refused");
+        assert!(
+            e.to_string().contains("`tomorrow` is not a date and time"),
+            "{e}"
+        );
+    }
+}
