@@ -196,10 +196,12 @@ fn start() -> Result<Airflow, Missing> {
         format!("{}/execution/", api.url()),
     ));
     let worker_env = env.clone();
+    // The scheduler's dir is the whole AIRFLOW_HOME: it goes when the
+    // scheduler does (the others' dirs are inside it).
     let scheduler = Server::spawn(
         &airflow,
         &strings(&["scheduler", "--skip-serve-logs"]),
-        run_dir("scheduler"),
+        home.clone(),
         &borrowed(&worker_env),
     );
     let processor = Server::spawn(
@@ -275,23 +277,39 @@ impl Airflow {
     }
 
     /// Trigger `dag` as admin with this run id and conf; the run as answered.
+    /// Airflow on SQLite answers a write `500 Database error` now and then
+    /// while other tests write (the database is locked): the trigger is
+    /// sent again (its run id makes that safe: a run already made is read).
     pub async fn trigger(&self, dag: &str, run_id: &str, conf: Value) -> Value {
         let url = self.url();
         let token = token(&url, "admin", ADMIN_PASSWORD).await;
-        let response = reqwest::Client::new()
-            .post(format!("{url}/api/v2/dags/{dag}/dagRuns"))
-            .bearer_auth(&token)
-            .json(&json!({"dag_run_id": run_id, "logical_date": null, "conf": conf}))
-            .send()
-            .await
-            .expect("trigger");
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(
-            status.is_success(),
-            "trigger {dag}/{run_id}: {status} {body}"
-        );
-        body
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let response = reqwest::Client::new()
+                .post(format!("{url}/api/v2/dags/{dag}/dagRuns"))
+                .bearer_auth(&token)
+                .json(&json!({"dag_run_id": run_id, "logical_date": null, "conf": conf}))
+                .send()
+                .await
+                .expect("trigger");
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if status.is_success() {
+                return body;
+            }
+            let locked = status.as_u16() == 500 && body.to_string().contains("Database error");
+            if locked && attempts < 5 {
+                tokio::time::sleep(POLL_INTERVAL).await;
+                continue;
+            }
+            if status.as_u16() == 409 && attempts > 1 {
+                return self
+                    .get(&format!("/api/v2/dags/{dag}/dagRuns/{run_id}"))
+                    .await;
+            }
+            panic!("trigger {dag}/{run_id}: {status} {body}");
+        }
     }
 
     /// A GET as admin (setup and checks only).
