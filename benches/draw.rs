@@ -58,6 +58,8 @@ fn run(i: usize) -> PipelineRun {
         duration: (!status.is_active()).then(|| Duration::from_secs(40 + (i % 300) as u64)),
         url: Some(format!("https://ci.example.invalid/runs/{i}")),
         jobs: None,
+        paused: false,
+        details: Vec::new(),
     }
 }
 

@@ -205,6 +205,8 @@ fn estate_run(repo: usize, n: usize) -> PipelineRun {
         duration: None,
         url: None,
         jobs: None,
+        paused: false,
+        details: Vec::new(),
     }
 }
 

@@ -232,6 +232,7 @@ fn ctx() -> PlanContext {
             .expect("time")
             .with_timezone(&chrono::Utc),
         rerun_starts_new: false,
+        cancel_marks_failed: false,
     }
 }
 

@@ -34,6 +34,7 @@ fn ctx() -> PlanContext {
         source_production: false,
         now: Utc::now(),
         rerun_starts_new: false,
+        cancel_marks_failed: false,
     }
 }
 

@@ -28,6 +28,7 @@ fn ctx() -> PlanContext {
         source_production: false,
         now: chrono::Utc::now(),
         rerun_starts_new: true,
+        cancel_marks_failed: false,
     }
 }
 
@@ -177,6 +178,8 @@ async fn pages_are_followed_by_link_up_to_the_limit_and_each_run_is_mapped() {
         duration: Some(Duration::from_secs(312)),
         url: Some(web_url(70)),
         jobs: None,
+        paused: false,
+        details: Vec::new(),
     };
     assert_eq!(r, &expected);
     assert_eq!(run(&snapshot, "69").actor, "alice");

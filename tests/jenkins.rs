@@ -329,6 +329,7 @@ fn ctx() -> PlanContext {
         source_production: false,
         now: chrono::DateTime::from_timestamp_millis(NOON + 2 * HOUR).expect("time"),
         rerun_starts_new: true,
+        cancel_marks_failed: false,
     }
 }
 
@@ -1397,6 +1398,8 @@ async fn a_401_names_the_source_the_user_and_where_the_token_came_from() {
         duration: None,
         url: None,
         jobs: None,
+        paused: false,
+        details: Vec::new(),
     };
     let (_, outcome) = act(&f.executor(f.source(&["deploy"])), ActionKind::Cancel, &run).await;
     let Outcome::Failed(why) = outcome else {

@@ -52,6 +52,7 @@ fn ctx() -> PlanContext {
         source_production: false,
         now: chrono::Utc::now(),
         rerun_starts_new: false,
+        cancel_marks_failed: false,
     }
 }
 

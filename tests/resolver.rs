@@ -94,6 +94,12 @@ name = "ev"
 kind = "evidently"
 url = "http://127.0.0.1:9/"
 project = "churn"
+
+[[source]]
+name = "af"
+kind = "airflow"
+url = "http://127.0.0.1:9/"
+token = { env = "AIRFLOW_JWT" }
 "#;
 
 fn start() -> Timestamp {
@@ -462,6 +468,50 @@ fn every_action_kind_on_every_source_kind_resolves_alike_in_the_dashboard_and_he
         dashboard(&mut state, Tab::GitOps, index, Command::Rollback),
         refused
     );
+}
+
+#[test]
+fn an_airflow_run_pauses_its_dag_from_the_dashboard_and_headless() {
+    let (states, snapshots, _) = fleet();
+    let mut sources = states.clone();
+    for (state, snapshot) in sources.iter_mut().zip(&snapshots) {
+        state.snapshot = snapshot.clone();
+    }
+    let mut state = dashboard_state(&states, &snapshots, false);
+    let ctx = Context {
+        read_only: false,
+        now: state.now,
+    };
+    let af = states.iter().position(|s| s.name == "af").expect("af");
+    let run = snapshots[af].pipelines.first().expect("an airflow run");
+    let dag = run.pipeline_id.clone();
+    let row = state
+        .find(&Target::new("af", TargetKind::Run, &run.id))
+        .expect("its row");
+    update(&mut state, Msg::Command(Command::TabPipelines));
+    let index = state
+        .pane(Tab::Pipelines)
+        .rows
+        .iter()
+        .position(|r| *r == row)
+        .expect("shown");
+    let on_screen = dashboard(&mut state, Tab::Pipelines, index, Command::Suspend);
+    let named = headless(&sources, ("af", &dag), ActionKind::Suspend, None, ctx);
+    assert_eq!(on_screen, named);
+    assert!(
+        matches!(&named, Decision::Act { kind: ActionKind::Suspend, target, effect, .. }
+            if *target == Target::new("af", TargetKind::Pipeline, &dag)
+                && effect.starts_with(&format!("pause af/{dag}: the scheduler starts no new runs"))),
+        "{named:?}"
+    );
+    // Not paused: nothing to resume, said before anything is sent.
+    assert_eq!(
+        headless(&sources, ("af", &dag), ActionKind::Resume, None, ctx),
+        Decision::Refused(format!("af/{dag} is not paused"))
+    );
+    // A source without pauses says so.
+    let refused = headless(&sources, ("gh", &dag), ActionKind::Suspend, None, ctx);
+    assert!(matches!(refused, Decision::Refused(_)), "{refused:?}");
 }
 
 /// Where an app is in the GitOps tab.

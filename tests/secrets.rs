@@ -322,6 +322,7 @@ async fn argocd_actions_run_the_token_command_again_once_after_a_401_and_send_on
         source_production: false,
         now: chrono::Utc::now(),
         rerun_starts_new: false,
+        cancel_marks_failed: false,
     };
     let action = plan_app(ActionKind::Refresh, &app, None, ctx).expect("planned");
     let done = source

@@ -20,6 +20,8 @@ pub struct PlanContext {
     pub now: Timestamp,
     /// The source re-runs by starting a new run (`Capabilities::rerun_starts_new`).
     pub rerun_starts_new: bool,
+    /// The source cancels by marking the run failed (`Capabilities::cancel_marks_failed`).
+    pub cancel_marks_failed: bool,
 }
 
 /// Why an action is not offered, in words for the engineer.
@@ -87,6 +89,46 @@ pub fn plan(
     }
 }
 
+/// Pause or unpause a pipeline that can be paused (an Airflow DAG): what
+/// its runs in the last read say about it decides what is offered.
+pub fn plan_pipeline(
+    kind: ActionKind,
+    snapshot: &Snapshot,
+    target: &Target,
+    ctx: PlanContext,
+) -> Result<Action, Refusal> {
+    check_allowed(kind, target, ctx.read_only)?;
+    let paused = snapshot
+        .pipelines
+        .iter()
+        .find(|r| r.pipeline_id == target.id)
+        .map(|r| r.paused);
+    let effect = match (kind, paused) {
+        (ActionKind::Suspend, Some(true)) => {
+            return Err(format!("{target} is already paused"));
+        }
+        (ActionKind::Resume, Some(false)) => return Err(format!("{target} is not paused")),
+        (ActionKind::Suspend, _) => format!(
+            "pause {target}: the scheduler starts no new runs of it (running tasks finish, \
+             queued runs wait) until resumed"
+        ),
+        (ActionKind::Resume, _) => {
+            format!("unpause {target}: the scheduler starts its queued and scheduled runs again")
+        }
+        (other, _) => return Err(wrong_target(other, TargetKind::Pipeline)),
+    };
+    Ok(Action {
+        kind,
+        target: target.clone(),
+        to: None,
+        effect,
+        production: ctx.source_production,
+        follow: None,
+        sync: Default::default(),
+        inputs: Vec::new(),
+    })
+}
+
 /// A new run of a pipeline (GitHub workflow, GitLab project pipeline,
 /// Jenkins job) on `git_ref` with `inputs`. The pipeline need not have run
 /// before: its name then is its id.
@@ -140,12 +182,7 @@ pub fn plan_dispatch(
 }
 
 fn describe_run(run: &PipelineRun) -> String {
-    format!(
-        "{} on {} @ {}",
-        run.pipeline,
-        run.branch,
-        short_rev(&run.commit)
-    )
+    run.described()
 }
 
 pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result<Action, Refusal> {
@@ -209,7 +246,15 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
                 .elapsed(ctx.now)
                 .map(|d| format!(" for {}", crate::model::duration::duration(d)))
                 .unwrap_or_default();
-            format!("cancel {target} ({what}), {}{elapsed}", run.status)
+            if ctx.cancel_marks_failed {
+                format!(
+                    "mark {target} ({what}) failed, {}{elapsed}: there is no cancel — its \
+                     running tasks are failed and killed, tasks not started are skipped",
+                    run.status
+                )
+            } else {
+                format!("cancel {target} ({what}), {}{elapsed}", run.status)
+            }
         }
         ActionKind::ForceCancel => {
             if !run.status.is_active() {

@@ -64,6 +64,10 @@ pub fn resolve(
     let (target, git_ref) = match kind {
         ActionKind::Rollback => (rollback_target(source, target)?, None),
         ActionKind::Dispatch => pipeline_of(source, target, request.to)?,
+        // A run's pipeline is what pauses (an Airflow DAG).
+        ActionKind::Suspend | ActionKind::Resume if target.kind == TargetKind::Run => {
+            (pipeline_of(source, target, None)?.0, None)
+        }
         _ => (target.clone(), None),
     };
     let source = source_named(sources, &target.source)?;
@@ -80,6 +84,10 @@ pub fn resolve(
             pipeline: target,
             git_ref,
         });
+    }
+    if pauses_pipeline(kind, &target) {
+        return actions::plan_pipeline(kind, &source.snapshot, &target, plan_context(source, ctx))
+            .map(Resolved::Action);
     }
     if kind.target_kind() != target.kind {
         return Err(actions::wrong_target(kind, target.kind));
@@ -124,11 +132,25 @@ pub fn locate(sources: &[SourceState], source: &str, id: &str, kind: ActionKind)
     if wanted == TargetKind::Pipeline {
         return Target::new(source, wanted, id);
     }
-    [wanted, TargetKind::App, TargetKind::Model, TargetKind::Run]
+    let found = [wanted, TargetKind::App, TargetKind::Model, TargetKind::Run]
         .into_iter()
         .map(|k| Target::new(source, k, id))
-        .find(|t| exists(state, t))
+        .find(|t| exists(state, t));
+    // A pipeline to pause (an Airflow DAG, with or without runs yet) on
+    // a source that has pipelines and no apps.
+    let pipeline = || {
+        let pipeline = Target::new(source, TargetKind::Pipeline, id);
+        let pipelines_only = state.provides.pipelines && !state.provides.gitops;
+        (pipelines_only && pauses_pipeline(kind, &pipeline)).then_some(pipeline)
+    };
+    found
+        .or_else(pipeline)
         .unwrap_or_else(|| Target::new(source, wanted, id))
+}
+
+/// Suspend and resume of a pipeline (an Airflow DAG) rather than an app.
+fn pauses_pipeline(kind: ActionKind, target: &Target) -> bool {
+    matches!(kind, ActionKind::Suspend | ActionKind::Resume) && target.kind == TargetKind::Pipeline
 }
 
 /// A sync or history rollback on a source that honours prune and dry run.
@@ -230,5 +252,6 @@ fn plan_context(source: &SourceState, ctx: Context) -> PlanContext {
         source_production: source.production,
         now: ctx.now,
         rerun_starts_new: source.capabilities.rerun_starts_new,
+        cancel_marks_failed: source.capabilities.cancel_marks_failed,
     }
 }

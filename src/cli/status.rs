@@ -304,12 +304,20 @@ fn print_table(report: &StatusReport, failing: &[(String, String)]) {
             None => "failed".to_string(),
         };
         println!(
-            "  run    {}/{:<8} {} on {} @ {} {what}  {}",
+            "  run    {}/{:<8} {}{}{} {what}  {}",
             r.source,
             r.id,
             r.pipeline,
-            r.branch,
-            short_rev(&r.commit),
+            if r.branch.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", r.branch)
+            },
+            if r.commit.is_empty() {
+                String::new()
+            } else {
+                format!(" @ {}", short_rev(&r.commit))
+            },
             r.url.as_deref().unwrap_or("")
         );
     }

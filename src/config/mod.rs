@@ -4,6 +4,7 @@
 //! starter config) live in a file of its own, listed in the descriptor
 //! table (`sources::kinds`).
 
+pub mod airflow;
 pub mod argocd;
 mod backend;
 pub mod demo;
@@ -23,6 +24,7 @@ pub mod registry;
 mod schema;
 mod secret;
 
+pub use airflow::AirflowConfig;
 pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoCdKubeConfig, ArgoToken};
 pub use backend::{DEFAULT_MODEL_TIMEOUT, HttpAuth, HttpBackend, Thresholds};
 pub use demo::DemoConfig;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::RegistryConfig;
+use super::{AirflowConfig, RegistryConfig};
 use super::{
     ArgoCdConfig, ArgoCdKubeConfig, DemoConfig, EvidentlyConfig, FluxConfig, GitConfig,
     GithubConfig, GitlabConfig, JenkinsConfig, Located, Location, MlflowConfig, PrometheusConfig,
@@ -40,6 +40,7 @@ pub enum SourceKind {
     Mlflow(MlflowConfig),
     Evidently(EvidentlyConfig),
     Registry(RegistryConfig),
+    Airflow(AirflowConfig),
 }
 
 impl SourceKind {
@@ -56,6 +57,7 @@ impl SourceKind {
             SourceKind::Mlflow(_) => "mlflow",
             SourceKind::Evidently(_) => "evidently",
             SourceKind::Registry(_) => "registry",
+            SourceKind::Airflow(_) => "airflow",
         }
     }
 }

@@ -59,6 +59,9 @@ pub struct Capabilities {
     /// A re-run starts a new run with the same ref and parameters (GitLab,
     /// Jenkins) rather than another attempt of the same run (GitHub).
     pub rerun_starts_new: bool,
+    /// A cancel marks the run failed rather than stopping it (Airflow has
+    /// no cancel): the effect line says so.
+    pub cancel_marks_failed: bool,
 }
 
 /// Which tabs a source contributes to.

@@ -101,6 +101,12 @@ pub struct PipelineRun {
     pub url: Option<String>,
     /// Jobs and steps; `None` until loaded on drill-down.
     pub jobs: Option<Vec<Job>>,
+    /// Its pipeline is paused: no new runs start until it is resumed (an
+    /// Airflow DAG's `is_paused`).
+    pub paused: bool,
+    /// What else the backend says about the run, shown in its detail view
+    /// as `name: value` lines (an Airflow run's conf and logical date).
+    pub details: Vec<(String, String)>,
     /// Why this run (or its pipeline) could not be read fully, in the
     /// backend's words; a failed run is a status, not an error.
     pub error: Option<String>,
@@ -118,6 +124,19 @@ impl PipelineRun {
         } else {
             None
         }
+    }
+
+    /// "build on main @ abc1234", without the parts a run has none of (an
+    /// Airflow run has neither branch nor commit).
+    pub fn described(&self) -> String {
+        let mut what = self.pipeline.clone();
+        if !self.branch.is_empty() {
+            what.push_str(&format!(" on {}", self.branch));
+        }
+        if !self.commit.is_empty() {
+            what.push_str(&format!(" @ {}", super::short_rev(&self.commit)));
+        }
+        what
     }
 
     /// The time the run is sorted by: started, else created.

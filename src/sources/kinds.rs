@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{FETCH_TIMEOUT, Source, argocd, demo, evidently, flux, git, github, gitlab};
-use super::{jenkins, mlflow, prometheus, registry};
+use super::{airflow, jenkins, mlflow, prometheus, registry};
 use crate::config::{self, KindParse, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Capabilities, Provides};
 
@@ -48,6 +48,7 @@ pub static KINDS: &[&Descriptor] = &[
     &MLFLOW,
     &EVIDENTLY,
     &REGISTRY,
+    &AIRFLOW,
 ];
 
 const NOTHING: Provides = Provides {
@@ -72,6 +73,7 @@ const READ_ONLY: Capabilities = Capabilities {
     sync_options: false,
     job_logs: false,
     rerun_starts_new: false,
+    cancel_marks_failed: false,
 };
 
 /// Wraps a constructor `new(name, config, poll)` for the table.
@@ -309,6 +311,29 @@ pub static REGISTRY: Descriptor = Descriptor {
     parse: config::registry::parse,
     build: built!(Registry, registry::RegistrySource::new),
     starter: config::registry::STARTER,
+};
+
+pub static AIRFLOW: Descriptor = Descriptor {
+    kind: "airflow",
+    summary: "Apache Airflow 3 DAG runs, their tasks and logs (REST API v2)",
+    provides: PIPELINES,
+    capabilities: Capabilities {
+        job_logs: true,
+        cancel_marks_failed: true,
+        ..READ_ONLY
+    },
+    actions: &[
+        ActionKind::Rerun,
+        ActionKind::RerunFailed,
+        ActionKind::Cancel,
+        ActionKind::Dispatch,
+        ActionKind::Suspend,
+        ActionKind::Resume,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::airflow::parse,
+    build: built!(Airflow, airflow::AirflowSource::new),
+    starter: config::airflow::STARTER,
 };
 
 /// The kind called `name`, if this build has it.

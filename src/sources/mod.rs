@@ -2,6 +2,7 @@
 //! task with its own timeout and backoff, and sends what it read, by value,
 //! over a channel to the one owner of the state.
 
+pub mod airflow;
 pub mod argocd;
 pub mod changes;
 pub mod demo;

@@ -190,7 +190,12 @@ fn run_problem(state: &State, run: &PipelineRun) -> String {
     let ago = when.map_or_else(String::new, |t| {
         format!(" {} ago", format::age(state.now, t))
     });
-    format!("pipeline {} on {} {what}{ago}", run.pipeline, run.branch)
+    let on = if run.branch.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", run.branch)
+    };
+    format!("pipeline {}{on} {what}{ago}", run.pipeline)
 }
 
 /// The health glyph when health is the problem, else the sync glyph.

@@ -106,6 +106,9 @@ fn run_cells(state: &State, theme: &Theme, row: RowRef, run: &PipelineRun) -> Ve
         run.pipeline.clone()
     };
     let mut pipeline = vec![Span::raw(pipeline)];
+    if run.paused {
+        pipeline.push(Span::styled(" (paused)", theme.warn()));
+    }
     if run.error.is_some() {
         // Not read fully (its error is in the detail view): the mark goes
         // first, so a narrow column cannot cut it off.
@@ -150,6 +153,9 @@ fn run_detail<'a>(state: &State, theme: &Theme, run: &PipelineRun, width: u16) -
             theme.warn(),
         ));
     }
+    if run.paused {
+        title.push(Span::styled("  pipeline paused", theme.warn()));
+    }
     let mut lines = vec![Line::from(title), Line::default()];
     if let Some(error) = &run.error {
         lines.extend(detail::wrapped_field(
@@ -183,6 +189,15 @@ fn run_detail<'a>(state: &State, theme: &Theme, run: &PipelineRun, width: u16) -
             theme.accent(),
         ),
     ]);
+    for (name, value) in &run.details {
+        lines.extend(detail::wrapped_field(
+            theme,
+            name,
+            value,
+            theme.base(),
+            width,
+        ));
+    }
     let Some(jobs) = &run.jobs else {
         lines.extend(detail::heading(theme, "Jobs"));
         lines.push(Line::styled(

@@ -8,6 +8,7 @@
 //! fail when `CI=true`: in CI an absent server is a failure.
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod airflow;
 pub mod evidently;
 pub mod mlflow;
 pub mod prometheus;

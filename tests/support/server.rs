@@ -155,6 +155,14 @@ impl Server {
         env: &[(&str, &str)],
         within: Duration,
     ) -> Server {
+        let mut server = Server::spawn(program, args, dir, env);
+        server.port = server.wait_for_port(within);
+        server
+    }
+
+    /// Start `program args…` that listens on no port of its own (a worker
+    /// beside a server: Airflow's scheduler), with the same lifeline.
+    pub fn spawn(program: &Path, args: &[String], dir: PathBuf, env: &[(&str, &str)]) -> Server {
         let log = dir.join("server.log");
         let log_file = std::fs::File::create(&log).expect("server log");
         let script = r#"dir=$1; shift
@@ -183,15 +191,13 @@ rm -rf "$dir""#;
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         let lifeline = child.stdin.take().expect("piped stdin");
-        let mut server = Server {
+        Server {
             port: 0,
             dir,
             log,
             child: Mutex::new(child),
             _lifeline: Mutex::new(lifeline),
-        };
-        server.port = server.wait_for_port(within);
-        server
+        }
     }
 
     /// The port the server bound, once its log says so.
@@ -213,7 +219,7 @@ rm -rf "$dir""#;
     }
 
     /// Fail with the server's log if it has exited.
-    fn assert_running(&self, before: &str) {
+    pub fn assert_running(&self, before: &str) {
         let exited = self
             .child
             .lock()

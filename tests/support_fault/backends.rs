@@ -34,9 +34,10 @@ pub enum Kind {
     Evidently,
     Git,
     Registry,
+    Airflow,
 }
 
-pub const KINDS: [Kind; 11] = [
+pub const KINDS: [Kind; 12] = [
     Kind::Github,
     Kind::Gitlab,
     Kind::Jenkins,
@@ -48,6 +49,7 @@ pub const KINDS: [Kind; 11] = [
     Kind::Evidently,
     Kind::Git,
     Kind::Registry,
+    Kind::Airflow,
 ];
 
 impl Kind {
@@ -64,6 +66,7 @@ impl Kind {
             Kind::Evidently => "evidently",
             Kind::Git => "git",
             Kind::Registry => "registry",
+            Kind::Airflow => "airflow",
         }
     }
 
@@ -92,6 +95,7 @@ impl Kind {
             Kind::Evidently => &["/api/projects", "/api/v2/snapshots"],
             Kind::Git => &["remote.git"],
             Kind::Registry => &["/v2/team/web/"],
+            Kind::Airflow => &["/api/v2/dags", "/auth/token"],
         }
     }
 
@@ -259,6 +263,7 @@ async fn mount(kind: Kind, server: &MockServer) {
         Kind::Mlflow => mount_mlflow(server).await,
         Kind::Evidently => mount_evidently(server).await,
         Kind::Registry => mount_registry(server).await,
+        Kind::Airflow => mount_airflow(server).await,
         Kind::ArgoKube | Kind::Flux | Kind::Git => unreachable!("not a wiremock upstream"),
     }
 }
@@ -334,6 +339,55 @@ async fn mount_mlflow(server: &MockServer) {
             "data": {"metrics": [{"key": "psi.age", "value": 0.05, "timestamp": 1_763_800_000_000_i64, "step": 0}]}}]})))
         .mount(server)
         .await;
+}
+
+/// Airflow 3.3's REST API v2 as recorded (api-specs/airflow/samples): one
+/// DAG with a failed and a running run, the failed run's task instances,
+/// and a clear of its failed tasks.
+async fn mount_airflow(server: &MockServer) {
+    let run = |id: &str, state: &str| {
+        let done = state != "running";
+        json!({"dag_run_id": id, "dag_id": "retrain_fraud", "logical_date": null,
+            "queued_at": "2026-12-04T14:35:07.642970Z", "start_date": "2026-12-04T14:35:08.49Z",
+            "end_date": if done { json!("2026-12-04T14:35:11.5Z") } else { Value::Null },
+            "duration": if done { json!(3.0) } else { Value::Null },
+            "run_after": "2026-12-04T14:35:07.635755Z", "run_type": "manual", "state": state,
+            "triggered_by": "rest_api", "triggering_user_name": "admin",
+            "conf": {"model": "fraud"}, "note": null})
+    };
+    let task = |id: &str, state: &str, tries: u32| {
+        json!({"id": format!("01a2417a-{id}"), "task_id": id, "dag_id": "retrain_fraud",
+            "dag_run_id": "r1", "map_index": -1, "state": state, "try_number": tries,
+            "start_date": if tries > 0 { json!("2026-12-04T14:35:09.7Z") } else { Value::Null },
+            "duration": if tries > 0 { json!(1.385) } else { Value::Null }})
+    };
+    let tasks = json!({"task_instances": [task("train", "failed", 1),
+        task("register", "upstream_failed", 0)], "total_entries": 2});
+    get(
+        server,
+        "/api/v2/dags",
+        json!({"dags": [{"dag_id": "retrain_fraud", "dag_display_name": "retrain_fraud",
+            "is_paused": false, "tags": [{"name": "ml", "dag_id": "retrain_fraud"}]}],
+            "total_entries": 1}),
+    )
+    .await;
+    get(
+        server,
+        "/api/v2/dags/retrain_fraud/dagRuns",
+        json!({"dag_runs": [run("r2", "running"), run("r1", "failed")], "total_entries": 2,
+            "next_cursor": null, "previous_cursor": null}),
+    )
+    .await;
+    for at in [
+        "/api/v2/dags/~/dagRuns/~/taskInstances/list",
+        "/api/v2/dags/retrain_fraud/clearTaskInstances",
+    ] {
+        Mock::given(method("POST"))
+            .and(path(at))
+            .respond_with(ok(tasks.clone()))
+            .mount(server)
+            .await;
+    }
 }
 
 const EVIDENTLY_PROJECT: &str = "01a204d2-cad3-78f6-a0d3-80aef13c24dc";
@@ -444,6 +498,9 @@ pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> S
             "{head}kind = \"mlflow\"\nurl = \"{base}\"\n{token}\n{timeout}\n\
              [[source.model]]\nname = \"churn\"\nexperiment = \"churn-monitoring\"\nmetrics = [\"psi.*\"]\nwarn = 0.1\ncritical = 0.25\n"
         ),
+        Kind::Airflow => {
+            format!("{head}kind = \"airflow\"\nurl = \"{base}\"\n{token}\n{timeout}\n")
+        }
         Kind::Evidently => format!(
             "{head}kind = \"evidently\"\nurl = \"{base}\"\nproject = \"churn-monitoring\"\n{token}\n{timeout}\n"
         ),

@@ -168,6 +168,8 @@ pub fn to_run(source: &str, repo: &str, run: WorkflowRun) -> PipelineRun {
         },
         url: run.html_url,
         jobs: None,
+        paused: false,
+        details: Vec::new(),
     }
 }
 

@@ -185,6 +185,8 @@ pub fn to_run(
         },
         url: p.web_url.clone(),
         jobs: None,
+        paused: false,
+        details: Vec::new(),
     }
 }
 

@@ -11,9 +11,8 @@
 //! request paths.
 //!
 //! A backend whose API trades a login for a token (Airflow's `POST
-//! /auth/token`) fits as one more `Credentials` variant that resolves to a
-//! bearer token and is renewed once on a 401; no current backend needs it
-//! (Argo CD's token comes from the source or the `argocd login` config).
+//! /auth/token`) keeps the token it got and, on a 401, logs in again through
+//! this same `renewing` rule (`sources/airflow/auth.rs`).
 
 use std::future::Future;
 use std::sync::Mutex;

@@ -57,6 +57,8 @@ impl DemoFleet {
                 duration: None,
                 url: Some(format!("{URL_BASE}/{project}/runs/{id}")),
                 jobs: Some(jobs),
+                paused: false,
+                details: Vec::new(),
             },
             remaining: total,
             total,
