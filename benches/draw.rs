@@ -58,6 +58,7 @@ fn run(i: usize) -> PipelineRun {
         duration: (!status.is_active()).then(|| Duration::from_secs(40 + (i % 300) as u64)),
         url: Some(format!("https://ci.example.invalid/runs/{i}")),
         jobs: None,
+        details: Vec::new(),
     }
 }
 

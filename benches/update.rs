@@ -204,6 +204,7 @@ fn estate_run(repo: usize, n: usize) -> PipelineRun {
         duration: None,
         url: None,
         jobs: None,
+        details: Vec::new(),
     }
 }
 

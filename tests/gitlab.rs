@@ -177,6 +177,7 @@ async fn pages_are_followed_by_link_up_to_the_limit_and_each_run_is_mapped() {
         duration: Some(Duration::from_secs(312)),
         url: Some(web_url(70)),
         jobs: None,
+        details: Vec::new(),
     };
     assert_eq!(r, &expected);
     assert_eq!(run(&snapshot, "69").actor, "alice");

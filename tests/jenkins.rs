@@ -1397,6 +1397,7 @@ async fn a_401_names_the_source_the_user_and_where_the_token_came_from() {
         duration: None,
         url: None,
         jobs: None,
+        details: Vec::new(),
     };
     let (_, outcome) = act(&f.executor(f.source(&["deploy"])), ActionKind::Cancel, &run).await;
     let Outcome::Failed(why) = outcome else {

@@ -101,6 +101,9 @@ pub struct PipelineRun {
     pub url: Option<String>,
     /// Jobs and steps; `None` until loaded on drill-down.
     pub jobs: Option<Vec<Job>>,
+    /// What else the backend says about the run, shown in its detail view
+    /// as `name: value` lines (a Kubeflow run's parameters and failure reason).
+    pub details: Vec<(String, String)>,
     /// Why this run (or its pipeline) could not be read fully, in the
     /// backend's words; a failed run is a status, not an error.
     pub error: Option<String>,

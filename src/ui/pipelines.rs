@@ -183,6 +183,15 @@ fn run_detail<'a>(state: &State, theme: &Theme, run: &PipelineRun, width: u16) -
             theme.accent(),
         ),
     ]);
+    for (name, value) in &run.details {
+        lines.extend(detail::wrapped_field(
+            theme,
+            name,
+            value,
+            theme.base(),
+            width,
+        ));
+    }
     let Some(jobs) = &run.jobs else {
         lines.extend(detail::heading(theme, "Jobs"));
         lines.push(Line::styled(

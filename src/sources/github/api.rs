@@ -168,6 +168,7 @@ pub fn to_run(source: &str, repo: &str, run: WorkflowRun) -> PipelineRun {
         },
         url: run.html_url,
         jobs: None,
+        details: Vec::new(),
     }
 }
 

@@ -185,6 +185,7 @@ pub fn to_run(
         },
         url: p.web_url.clone(),
         jobs: None,
+        details: Vec::new(),
     }
 }
 

@@ -202,6 +202,7 @@ pub fn build_run(source: &str, job: &JobRef<'_>, build: &BuildJson) -> PipelineR
         duration,
         url: build.url.clone(),
         jobs: None,
+        details: Vec::new(),
     }
 }
 
@@ -228,6 +229,7 @@ pub fn queued_run(source: &str, job: &JobRef<'_>, item: &QueueItemJson) -> Pipel
         duration: None,
         url: item.task.as_ref().and_then(|t| t.url.clone()),
         jobs: None,
+        details: Vec::new(),
     }
 }
 

@@ -57,6 +57,7 @@ impl DemoFleet {
                 duration: None,
                 url: Some(format!("{URL_BASE}/{project}/runs/{id}")),
                 jobs: Some(jobs),
+                details: Vec::new(),
             },
             remaining: total,
             total,
