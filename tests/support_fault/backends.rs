@@ -13,6 +13,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support_kube::objects::{application, kustomization, ready};
 use crate::support_kube::{KubeServer, User, write_kubeconfig};
+use crate::support_kubeflow::{KfpServer, RunSpec};
 use crate::{support_github, support_gitlab};
 
 /// The per-request timeout configured where the kind has one.
@@ -33,9 +34,10 @@ pub enum Kind {
     Mlflow,
     Evidently,
     Git,
+    Kubeflow,
 }
 
-pub const KINDS: [Kind; 10] = [
+pub const KINDS: [Kind; 11] = [
     Kind::Github,
     Kind::Gitlab,
     Kind::Jenkins,
@@ -46,6 +48,7 @@ pub const KINDS: [Kind; 10] = [
     Kind::Mlflow,
     Kind::Evidently,
     Kind::Git,
+    Kind::Kubeflow,
 ];
 
 impl Kind {
@@ -61,6 +64,7 @@ impl Kind {
             Kind::Mlflow => "mlflow",
             Kind::Evidently => "evidently",
             Kind::Git => "git",
+            Kind::Kubeflow => "kubeflow",
         }
     }
 
@@ -88,6 +92,7 @@ impl Kind {
             Kind::Mlflow => &["/api/2.0/mlflow/"],
             Kind::Evidently => &["/api/projects", "/api/v2/snapshots"],
             Kind::Git => &["remote.git"],
+            Kind::Kubeflow => &["/apis/v2beta1/runs", "/apis/v2beta1"],
         }
     }
 
@@ -102,6 +107,7 @@ pub enum Upstream {
     Mock(MockServer),
     Kube(KubeServer),
     Git(GitDaemon),
+    Kfp(KfpServer),
 }
 
 impl Upstream {
@@ -110,6 +116,7 @@ impl Upstream {
             Upstream::Mock(server) => *server.address(),
             Upstream::Kube(server) => server.addr,
             Upstream::Git(daemon) => SocketAddr::from(([127, 0, 0, 1], daemon.port)),
+            Upstream::Kfp(server) => server.addr,
         }
     }
 
@@ -131,6 +138,24 @@ impl Upstream {
                 Upstream::Kube(server)
             }
             Kind::Git => Upstream::Git(GitDaemon::start(dir).await),
+            Kind::Kubeflow => {
+                let server = KfpServer::start().await;
+                server.experiment("e1", "fraud", "team-ml");
+                server.pipeline("p1", "fraud-training");
+                server.version("p1", "v4", "v4", 1_795_000_000, json!({}));
+                for (id, state) in [("r1", "FAILED"), ("r2", "RUNNING")] {
+                    server.run(RunSpec {
+                        id,
+                        experiment: "e1",
+                        pipeline: "p1",
+                        version: "v4",
+                        state,
+                        created: 1_796_000_000,
+                        parameters: json!({"lr": 0.1}),
+                    });
+                }
+                Upstream::Kfp(server)
+            }
             _ => {
                 let server = MockServer::start().await;
                 mount(kind, &server).await;
@@ -254,7 +279,9 @@ async fn mount(kind: Kind, server: &MockServer) {
         }
         Kind::Mlflow => mount_mlflow(server).await,
         Kind::Evidently => mount_evidently(server).await,
-        Kind::ArgoKube | Kind::Flux | Kind::Git => unreachable!("not a wiremock upstream"),
+        Kind::ArgoKube | Kind::Flux | Kind::Git | Kind::Kubeflow => {
+            unreachable!("not a wiremock upstream")
+        }
     }
 }
 
@@ -408,6 +435,9 @@ pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> S
             "{head}kind = \"mlflow\"\nurl = \"{base}\"\n{token}\n{timeout}\n\
              [[source.model]]\nname = \"churn\"\nexperiment = \"churn-monitoring\"\nmetrics = [\"psi.*\"]\nwarn = 0.1\ncritical = 0.25\n"
         ),
+        Kind::Kubeflow => {
+            format!("{head}kind = \"kubeflow\"\nurl = \"{base}\"\n{token}\n{timeout}\n")
+        }
         Kind::Evidently => format!(
             "{head}kind = \"evidently\"\nurl = \"{base}\"\nproject = \"churn-monitoring\"\n{token}\n{timeout}\n"
         ),

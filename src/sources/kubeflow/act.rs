@@ -288,6 +288,7 @@ impl KubeflowSource {
         let rejected =
             |e: SourceError| ActionError::Rejected(format!("{}: {what}: {e}", self.name));
         let token = self.token().await.map_err(rejected)?;
+        self.polite.check(chrono::Utc::now()).map_err(rejected)?;
         let mut request = self.client().map_err(rejected)?.post(self.api(rest));
         request = match body {
             Some(body) => request.json(&body),
@@ -305,6 +306,9 @@ impl KubeflowSource {
                     .await?;
                     let status = response.status();
                     let path = response.url().path().to_string();
+                    (self.polite.observe(status, response.headers(), &path)).map_err(|e| {
+                        ActionError::Rejected(format!("{}: {what}: {e}", self.name))
+                    })?;
                     let bytes = response.bytes().await.map_err(|e| {
                         ActionError::Lost(format!(
                             "{}: {what}: the answer broke off: {}",

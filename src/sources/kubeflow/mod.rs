@@ -13,7 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::{RequestBuilder, StatusCode};
 
-use super::http::{self, HttpOptions, Reply};
+use super::http::{self, HttpOptions};
+use super::polite::{Page, Polite};
 use super::{ActionError, Source, SourceError};
 use crate::config::{KubeflowConfig, SecretValue};
 use crate::model::{Action, DispatchForm, Job, LogTail, Snapshot};
@@ -26,6 +27,8 @@ pub struct KubeflowSource {
     config: KubeflowConfig,
     poll: Duration,
     client: Result<reqwest::Client, SourceError>,
+    /// ETags and rate limits (a gateway in front of KFP may meter callers).
+    polite: Polite,
     cache: Mutex<read::Cache>,
 }
 
@@ -65,6 +68,7 @@ impl KubeflowSource {
             client: http::client(&options),
             config,
             poll,
+            polite: Polite::new(),
             cache: Mutex::new(read::Cache::default()),
         }
     }
@@ -122,7 +126,7 @@ impl KubeflowSource {
         rest: &str,
         query: &[(&str, String)],
         reading: &Reading,
-    ) -> Result<Reply, SourceError> {
+    ) -> Result<Page, SourceError> {
         let reply = self.answer(rest, query).await?;
         if !reply.is_success() {
             return Err(self.read_error(&reply, reading));
@@ -146,15 +150,20 @@ impl KubeflowSource {
         }
     }
 
-    /// The answer to a GET, whatever its status.
-    async fn answer(&self, rest: &str, query: &[(&str, String)]) -> Result<Reply, SourceError> {
+    /// The answer to a polite GET, whatever its status (a rate limit is an
+    /// error, and holds back what follows).
+    async fn answer(&self, rest: &str, query: &[(&str, String)]) -> Result<Page, SourceError> {
         let token = self.token().await?;
         let request = self.client()?.get(self.api(rest)).query(query);
         let (reply, _) = http::renewing(
             token,
             |token| {
                 let request = http::copy(&request).map(|r| Self::authorized(r, &token));
-                async move { http::reply(request?).await.map_err(|e| self.named(e)) }
+                let credential = token.as_ref().map(|t| t.expose().to_string());
+                async move {
+                    (self.polite.get(request?, credential.as_deref()).await)
+                        .map_err(|e| self.named(e))
+                }
             },
             |reply| reply.status,
             |rejected| self.renewed(rejected),
@@ -199,7 +208,7 @@ impl KubeflowSource {
     }
 
     /// A failed read in words: who refused what, and what to do next.
-    fn read_error(&self, reply: &Reply, reading: &Reading) -> SourceError {
+    fn read_error(&self, reply: &Page, reading: &Reading) -> SourceError {
         let message = api::message(&reply.body);
         let name = &self.name;
         let code = reply.status.as_u16();
@@ -211,8 +220,9 @@ impl KubeflowSource {
                 self.token_hint()
             ),
             StatusCode::FORBIDDEN => format!(
-                "{name}: not allowed to read {what} ({code}: {message}) — the token's account \
-                 needs access to {} (a RoleBinding to kubeflow-view or kubeflow-edit)",
+                "{name}: not allowed to read {what} ({code} on {}: {message}) — the token's \
+                 account needs access to {} (a RoleBinding to kubeflow-view or kubeflow-edit)",
+                reply.path,
                 self.config
                     .namespace
                     .as_deref()
@@ -226,7 +236,10 @@ impl KubeflowSource {
                 )
             }
             StatusCode::NOT_FOUND => {
-                format!("{name}: {what} not found ({code}: {message}) — deleted?")
+                format!(
+                    "{name}: {what} not found ({code} on {}: {message}) — deleted?",
+                    reply.path
+                )
             }
             _ if self.config.namespace.is_none() && message.contains("namespace") => format!(
                 "{name}: {code} on {}: {message} — in multi-user mode set `namespace` to your \
