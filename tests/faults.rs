@@ -15,6 +15,7 @@ mod support_fault;
 mod support_github;
 mod support_gitlab;
 mod support_kube;
+mod support_kubeflow;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -664,6 +665,7 @@ fn action_for(kind: Kind) -> opsdeck::model::Action {
         Kind::Jenkins => (ActionKind::Dispatch, TargetKind::Pipeline, "deploy"),
         Kind::ArgoRest | Kind::ArgoKube => (ActionKind::Sync, TargetKind::App, "web"),
         Kind::Airflow => (ActionKind::RerunFailed, TargetKind::Run, "retrain_fraud/r1"),
+        Kind::Kubeflow => (ActionKind::RerunFailed, TargetKind::Run, "r1"),
         other => panic!("no action for {other:?}"),
     };
     Action {
@@ -754,6 +756,7 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
         Kind::ArgoRest,
         Kind::ArgoKube,
         Kind::Airflow,
+        Kind::Kubeflow,
     ] {
         for case in [
             Case::Refused,

@@ -45,6 +45,11 @@ url = "http://127.0.0.1:9/"
 jobs = ["deploy"]
 
 [[source]]
+name = "kfp"
+kind = "kubeflow"
+url = "http://127.0.0.1:9/"
+
+[[source]]
 name = "argo"
 kind = "argocd"
 url = "http://127.0.0.1:9/"

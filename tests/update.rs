@@ -1312,6 +1312,16 @@ fn logs_wait_for_the_jobs_and_say_when_a_source_has_none() {
         "{}",
         status_text(&state)
     );
+    // …and offers the run's own page (a Kubeflow run's UI link), which `y` copies.
+    let url = (state.sources[0].snapshot.pipelines.iter())
+        .find(|r| r.id == target.id)
+        .and_then(|r| r.url.clone())
+        .expect("demo runs have a link");
+    assert!(
+        status_text(&state).contains(&format!("the run's page is {url} (y copies it)")),
+        "{}",
+        status_text(&state)
+    );
     key(&mut state, KeyCode::Esc);
     // Jobs not loaded yet: they are asked for, and the log follows them.
     let mut state = demo_state_with_logs();

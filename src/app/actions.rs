@@ -28,13 +28,21 @@ pub struct PlanContext {
 pub type Refusal = String;
 
 /// A refresh on a source that only reconciles (Flux) is a reconcile: it
-/// applies changes, so it is confirmed and refused when read-only.
+/// applies changes, so it is confirmed and refused when read-only. A re-run
+/// on a source that only retries failed runs (Kubeflow) is that retry.
 pub fn as_offered(kind: ActionKind, offered: Option<&[ActionKind]>) -> ActionKind {
     match (kind, offered) {
         (ActionKind::Refresh, Some(o))
             if !o.contains(&ActionKind::Refresh) && o.contains(&ActionKind::Reconcile) =>
         {
             ActionKind::Reconcile
+        }
+        // A re-run on a source whose only re-run retries what failed (a
+        // Kubeflow run's `:retry`) is that retry.
+        (ActionKind::Rerun, Some(o))
+            if !o.contains(&ActionKind::Rerun) && o.contains(&ActionKind::RerunFailed) =>
+        {
+            ActionKind::RerunFailed
         }
         (k, _) => k,
     }
@@ -181,6 +189,8 @@ pub fn plan_dispatch(
     })
 }
 
+/// "build on main @ abc1234" — without the parts a run has none of (an
+/// Airflow run has neither branch nor commit).
 fn describe_run(run: &PipelineRun) -> String {
     run.described()
 }

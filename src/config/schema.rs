@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{AirflowConfig, RegistryConfig};
+use super::{AirflowConfig, KubeflowConfig, RegistryConfig};
 use super::{
     ArgoCdConfig, ArgoCdKubeConfig, DemoConfig, EvidentlyConfig, FluxConfig, GitConfig,
     GithubConfig, GitlabConfig, JenkinsConfig, Located, Location, MlflowConfig, PrometheusConfig,
@@ -41,6 +41,7 @@ pub enum SourceKind {
     Evidently(EvidentlyConfig),
     Registry(RegistryConfig),
     Airflow(AirflowConfig),
+    Kubeflow(KubeflowConfig),
 }
 
 impl SourceKind {
@@ -58,6 +59,7 @@ impl SourceKind {
             SourceKind::Evidently(_) => "evidently",
             SourceKind::Registry(_) => "registry",
             SourceKind::Airflow(_) => "airflow",
+            SourceKind::Kubeflow(_) => "kubeflow",
         }
     }
 }

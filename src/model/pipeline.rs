@@ -105,7 +105,8 @@ pub struct PipelineRun {
     /// Airflow DAG's `is_paused`).
     pub paused: bool,
     /// What else the backend says about the run, shown in its detail view
-    /// as `name: value` lines (an Airflow run's conf and logical date).
+    /// as `name: value` lines (an Airflow run's conf and logical date, a
+    /// Kubeflow run's parameters and failure reason).
     pub details: Vec<(String, String)>,
     /// Why this run (or its pipeline) could not be read fully, in the
     /// backend's words; a failed run is a status, not an error.

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::kubeflow;
 use super::{FETCH_TIMEOUT, Source, argocd, demo, evidently, flux, git, github, gitlab};
 use super::{airflow, jenkins, mlflow, prometheus, registry};
 use crate::config::{self, KindParse, SourceConfig, SourceKind};
@@ -44,6 +45,7 @@ pub static KINDS: &[&Descriptor] = &[
     &GITHUB,
     &GITLAB,
     &JENKINS,
+    &KUBEFLOW,
     &PROMETHEUS,
     &MLFLOW,
     &EVIDENTLY,
@@ -263,6 +265,23 @@ pub static JENKINS: Descriptor = Descriptor {
     parse: config::jenkins::parse,
     build: built!(Jenkins, jenkins::JenkinsSource::new),
     starter: config::jenkins::STARTER,
+};
+
+pub static KUBEFLOW: Descriptor = Descriptor {
+    kind: "kubeflow",
+    summary: "Kubeflow Pipelines runs (v2beta1 API); no logs: the run's UI link",
+    provides: PIPELINES,
+    capabilities: READ_ONLY,
+    // `:retry` re-runs what failed (a re-run asked for is that retry).
+    actions: &[
+        ActionKind::RerunFailed,
+        ActionKind::Cancel,
+        ActionKind::Dispatch,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::kubeflow::parse,
+    build: built!(Kubeflow, kubeflow::KubeflowSource::new),
+    starter: config::kubeflow::STARTER,
 };
 
 pub static PROMETHEUS: Descriptor = Descriptor {

@@ -16,6 +16,7 @@ pub mod http;
 pub mod jenkins;
 pub mod kinds;
 pub mod kube;
+pub mod kubeflow;
 pub mod mlflow;
 pub mod polite;
 pub mod prometheus;

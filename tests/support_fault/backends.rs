@@ -13,6 +13,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support_kube::objects::{application, kustomization, ready};
 use crate::support_kube::{KubeServer, User, write_kubeconfig};
+use crate::support_kubeflow::{KfpServer, RunSpec};
 use crate::{support_github, support_gitlab};
 
 /// The per-request timeout configured where the kind has one.
@@ -35,9 +36,10 @@ pub enum Kind {
     Git,
     Registry,
     Airflow,
+    Kubeflow,
 }
 
-pub const KINDS: [Kind; 12] = [
+pub const KINDS: [Kind; 13] = [
     Kind::Github,
     Kind::Gitlab,
     Kind::Jenkins,
@@ -50,6 +52,7 @@ pub const KINDS: [Kind; 12] = [
     Kind::Git,
     Kind::Registry,
     Kind::Airflow,
+    Kind::Kubeflow,
 ];
 
 impl Kind {
@@ -67,6 +70,7 @@ impl Kind {
             Kind::Git => "git",
             Kind::Registry => "registry",
             Kind::Airflow => "airflow",
+            Kind::Kubeflow => "kubeflow",
         }
     }
 
@@ -96,6 +100,7 @@ impl Kind {
             Kind::Git => &["remote.git"],
             Kind::Registry => &["/v2/team/web/"],
             Kind::Airflow => &["/api/v2/dags", "/auth/token"],
+            Kind::Kubeflow => &["/apis/v2beta1/runs", "/apis/v2beta1"],
         }
     }
 
@@ -110,6 +115,7 @@ pub enum Upstream {
     Mock(MockServer),
     Kube(KubeServer),
     Git(GitDaemon),
+    Kfp(KfpServer),
 }
 
 impl Upstream {
@@ -118,6 +124,7 @@ impl Upstream {
             Upstream::Mock(server) => *server.address(),
             Upstream::Kube(server) => server.addr,
             Upstream::Git(daemon) => SocketAddr::from(([127, 0, 0, 1], daemon.port)),
+            Upstream::Kfp(server) => server.addr,
         }
     }
 
@@ -139,6 +146,24 @@ impl Upstream {
                 Upstream::Kube(server)
             }
             Kind::Git => Upstream::Git(GitDaemon::start(dir).await),
+            Kind::Kubeflow => {
+                let server = KfpServer::start().await;
+                server.experiment("e1", "fraud", "team-ml");
+                server.pipeline("p1", "fraud-training");
+                server.version("p1", "v4", "v4", 1_795_000_000, json!({}));
+                for (id, state) in [("r1", "FAILED"), ("r2", "RUNNING")] {
+                    server.run(RunSpec {
+                        id,
+                        experiment: "e1",
+                        pipeline: "p1",
+                        version: "v4",
+                        state,
+                        created: 1_796_000_000,
+                        parameters: json!({"lr": 0.1}),
+                    });
+                }
+                Upstream::Kfp(server)
+            }
             _ => {
                 let server = MockServer::start().await;
                 mount(kind, &server).await;
@@ -264,7 +289,9 @@ async fn mount(kind: Kind, server: &MockServer) {
         Kind::Evidently => mount_evidently(server).await,
         Kind::Registry => mount_registry(server).await,
         Kind::Airflow => mount_airflow(server).await,
-        Kind::ArgoKube | Kind::Flux | Kind::Git => unreachable!("not a wiremock upstream"),
+        Kind::ArgoKube | Kind::Flux | Kind::Git | Kind::Kubeflow => {
+            unreachable!("not a wiremock upstream")
+        }
     }
 }
 
@@ -500,6 +527,9 @@ pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> S
         ),
         Kind::Airflow => {
             format!("{head}kind = \"airflow\"\nurl = \"{base}\"\n{token}\n{timeout}\n")
+        }
+        Kind::Kubeflow => {
+            format!("{head}kind = \"kubeflow\"\nurl = \"{base}\"\n{token}\n{timeout}\n")
         }
         Kind::Evidently => format!(
             "{head}kind = \"evidently\"\nurl = \"{base}\"\nproject = \"churn-monitoring\"\n{token}\n{timeout}\n"

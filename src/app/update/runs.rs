@@ -36,7 +36,13 @@ pub(super) fn on_logs_command(state: &mut State) -> Vec<Effect> {
         return effects;
     };
     if !source.capabilities.job_logs {
-        let message = format!("{} sources have no job logs to show", source.kind);
+        // The backend's own page may show them (Kubeflow's UI does).
+        let page = (source.snapshot.pipelines.iter())
+            .find(|r| r.id == target.id)
+            .and_then(|r| r.url.as_deref())
+            .map(|url| format!(": the run's page is {url} (y copies it)"))
+            .unwrap_or_default();
+        let message = format!("{} sources have no job logs to show{page}", source.kind);
         say(state, Level::Warning, message);
         return effects;
     }
