@@ -21,6 +21,7 @@ mod parse;
 pub mod prometheus;
 mod schema;
 mod secret;
+pub mod terraform_cloud;
 
 pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoCdKubeConfig, ArgoToken};
 pub use backend::{DEFAULT_MODEL_TIMEOUT, HttpAuth, HttpBackend, Thresholds};
@@ -42,6 +43,7 @@ pub use schema::{
     KeyBindingSpec, SourceConfig, SourceKind, default_path,
 };
 pub use secret::{Secret, SecretError, SecretValue, expand_home, forget_kept_secret, kept_secret};
+pub use terraform_cloud::TerraformCloudConfig;
 
 use location::LineIndex;
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::TerraformCloudConfig;
 use super::{
     ArgoCdConfig, ArgoCdKubeConfig, DemoConfig, EvidentlyConfig, FluxConfig, GitConfig,
     GithubConfig, GitlabConfig, JenkinsConfig, Located, Location, MlflowConfig, PrometheusConfig,
@@ -38,6 +39,7 @@ pub enum SourceKind {
     Prometheus(PrometheusConfig),
     Mlflow(MlflowConfig),
     Evidently(EvidentlyConfig),
+    TerraformCloud(TerraformCloudConfig),
 }
 
 impl SourceKind {
@@ -53,6 +55,7 @@ impl SourceKind {
             SourceKind::Prometheus(_) => "prometheus",
             SourceKind::Mlflow(_) => "mlflow",
             SourceKind::Evidently(_) => "evidently",
+            SourceKind::TerraformCloud(_) => "terraform-cloud",
         }
     }
 }

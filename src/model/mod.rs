@@ -16,6 +16,7 @@ pub use gitops::{
     RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus, TreeNode,
 };
 pub use identity::Operator;
+pub use pipeline::AWAITING_APPROVAL;
 pub use pipeline::{
     DispatchForm, FormInput, Job, LOG_TAIL_LINES, LogTail, PipelineRun, RunStatus, Step,
 };

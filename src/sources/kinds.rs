@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{FETCH_TIMEOUT, Source, argocd, demo, evidently, flux, git, github, gitlab};
-use super::{jenkins, mlflow, prometheus};
+use super::{jenkins, mlflow, prometheus, terraform_cloud};
 use crate::config::{self, KindParse, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Capabilities, Provides};
 
@@ -47,6 +47,7 @@ pub static KINDS: &[&Descriptor] = &[
     &PROMETHEUS,
     &MLFLOW,
     &EVIDENTLY,
+    &TERRAFORM_CLOUD,
 ];
 
 const NOTHING: Provides = Provides {
@@ -298,6 +299,33 @@ pub static EVIDENTLY: Descriptor = Descriptor {
     starter: config::evidently::STARTER,
 };
 
+pub static TERRAFORM_CLOUD: Descriptor = Descriptor {
+    kind: "terraform-cloud",
+    summary: "HCP Terraform / Terraform Enterprise workspaces (drift) and their runs",
+    provides: Provides {
+        pipelines: true,
+        gitops: true,
+        drift: false,
+    },
+    capabilities: Capabilities {
+        app_detail: true,
+        ..READ_ONLY
+    },
+    actions: &[
+        ActionKind::CheckDrift,
+        ActionKind::Dispatch,
+        ActionKind::Apply,
+        ActionKind::Discard,
+        ActionKind::Cancel,
+        ActionKind::Lock,
+        ActionKind::Unlock,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::terraform_cloud::parse,
+    build: built!(TerraformCloud, terraform_cloud::TerraformCloudSource::new),
+    starter: config::terraform_cloud::STARTER,
+};
+
 /// The kind called `name`, if this build has it.
 pub fn find(name: &str) -> Option<&'static Descriptor> {
     KINDS.iter().copied().find(|d| d.kind == name)
@@ -454,7 +482,12 @@ mod tests {
             [
                 ActionKind::Reconcile,
                 ActionKind::Terminate,
-                ActionKind::DisableAutoSync
+                ActionKind::DisableAutoSync,
+                ActionKind::CheckDrift,
+                ActionKind::Apply,
+                ActionKind::Discard,
+                ActionKind::Lock,
+                ActionKind::Unlock
             ]
         );
     }

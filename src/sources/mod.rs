@@ -17,6 +17,7 @@ pub mod kube;
 pub mod mlflow;
 pub mod polite;
 pub mod prometheus;
+pub mod terraform_cloud;
 
 use std::sync::Arc;
 use std::time::Duration;
