@@ -663,6 +663,7 @@ fn action_for(kind: Kind) -> opsdeck::model::Action {
         Kind::Gitlab => (ActionKind::RerunFailed, TargetKind::Run, "61"),
         Kind::Jenkins => (ActionKind::Dispatch, TargetKind::Pipeline, "deploy"),
         Kind::ArgoRest | Kind::ArgoKube => (ActionKind::Sync, TargetKind::App, "web"),
+        Kind::TerraformCloud => (ActionKind::Apply, TargetKind::Run, "run-aaa1"),
         other => panic!("no action for {other:?}"),
     };
     Action {
@@ -752,6 +753,7 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
         Kind::Jenkins,
         Kind::ArgoRest,
         Kind::ArgoKube,
+        Kind::TerraformCloud,
     ] {
         for case in [
             Case::Refused,

@@ -33,9 +33,10 @@ pub enum Kind {
     Mlflow,
     Evidently,
     Git,
+    TerraformCloud,
 }
 
-pub const KINDS: [Kind; 10] = [
+pub const KINDS: [Kind; 11] = [
     Kind::Github,
     Kind::Gitlab,
     Kind::Jenkins,
@@ -46,6 +47,7 @@ pub const KINDS: [Kind; 10] = [
     Kind::Mlflow,
     Kind::Evidently,
     Kind::Git,
+    Kind::TerraformCloud,
 ];
 
 impl Kind {
@@ -61,6 +63,7 @@ impl Kind {
             Kind::Mlflow => "mlflow",
             Kind::Evidently => "evidently",
             Kind::Git => "git",
+            Kind::TerraformCloud => "terraform-cloud",
         }
     }
 
@@ -88,6 +91,10 @@ impl Kind {
             Kind::Mlflow => &["/api/2.0/mlflow/"],
             Kind::Evidently => &["/api/projects", "/api/v2/snapshots"],
             Kind::Git => &["remote.git"],
+            Kind::TerraformCloud => &[
+                "/api/v2/organizations/acme/workspaces",
+                "workspaces of organization acme",
+            ],
         }
     }
 
@@ -253,6 +260,7 @@ async fn mount(kind: Kind, server: &MockServer) {
             .await;
         }
         Kind::Mlflow => mount_mlflow(server).await,
+        Kind::TerraformCloud => mount_terraform_cloud(server).await,
         Kind::Evidently => mount_evidently(server).await,
         Kind::ArgoKube | Kind::Flux | Kind::Git => unreachable!("not a wiremock upstream"),
     }
@@ -327,6 +335,27 @@ async fn mount_mlflow(server: &MockServer) {
         .respond_with(ok(json!({"runs": [{"info": {"run_id": "r1", "run_uuid": "r1",
             "experiment_id": "7", "status": "FINISHED", "start_time": 1_763_800_000_000_i64},
             "data": {"metrics": [{"key": "psi.age", "value": 0.05, "timestamp": 1_763_800_000_000_i64, "step": 0}]}}]})))
+        .mount(server)
+        .await;
+}
+
+/// One workspace with its current run waiting for confirmation, as the
+/// workspace list with `include` gives it, and the apply action's 202.
+async fn mount_terraform_cloud(server: &MockServer) {
+    let list = json!({
+        "data": [{"id": "ws-web", "type": "workspaces",
+            "attributes": {"name": "web", "locked": false, "assessments-enabled": false, "auto-apply": false},
+            "relationships": {"current-run": {"data": {"id": "run-aaa1", "type": "runs"}},
+                              "current-assessment-result": {"data": null}}}],
+        "included": [{"id": "run-aaa1", "type": "runs",
+            "attributes": {"status": "planned", "auto-apply": false, "message": "deploy",
+                           "created-at": "2026-12-01T10:00:00.000Z", "trigger-reason": "manual"}}],
+        "meta": {"pagination": {"current-page": 1, "next-page": null, "total-pages": 1}}
+    });
+    get(server, "/api/v2/organizations/acme/workspaces", list).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/runs/run-aaa1/actions/apply"))
+        .respond_with(ResponseTemplate::new(202))
         .mount(server)
         .await;
 }
@@ -410,6 +439,9 @@ pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> S
         ),
         Kind::Evidently => format!(
             "{head}kind = \"evidently\"\nurl = \"{base}\"\nproject = \"churn-monitoring\"\n{token}\n{timeout}\n"
+        ),
+        Kind::TerraformCloud => format!(
+            "{head}kind = \"terraform-cloud\"\nurl = \"{base}\"\norganization = \"acme\"\n{token}\n{timeout}\n"
         ),
         Kind::Git => {
             // A clone whose `origin` is the remote behind `base` (git://).
