@@ -395,6 +395,31 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_in_seconds_as_terraform_sends_it_is_a_wait_from_now() {
+        let polite = Polite::new();
+        let before = chrono::Utc::now();
+        let h = headers(&[
+            ("x-ratelimit-limit", "30"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "0.044"),
+        ]);
+        let err = polite
+            .observe(StatusCode::TOO_MANY_REQUESTS, &h, "/api/v2/runs")
+            .expect_err("rate limited");
+        let until = err.retry_at().expect("a reset");
+        assert!(until > before, "{until}");
+        assert!(
+            until <= chrono::Utc::now() + chrono::TimeDelta::seconds(1),
+            "{until}"
+        );
+        assert!(
+            polite
+                .check(until + chrono::TimeDelta::milliseconds(1))
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn a_used_up_limit_blocks_until_the_reset() {
         let polite = Polite::new();
         let reset = chrono::Utc::now() + chrono::TimeDelta::minutes(10);
