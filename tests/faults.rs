@@ -666,6 +666,7 @@ fn action_for(kind: Kind) -> opsdeck::model::Action {
         Kind::ArgoRest | Kind::ArgoKube => (ActionKind::Sync, TargetKind::App, "web"),
         Kind::Airflow => (ActionKind::RerunFailed, TargetKind::Run, "retrain_fraud/r1"),
         Kind::Kubeflow => (ActionKind::RerunFailed, TargetKind::Run, "r1"),
+        Kind::TerraformCloud => (ActionKind::Apply, TargetKind::Run, "run-aaa1"),
         other => panic!("no action for {other:?}"),
     };
     Action {
@@ -757,6 +758,7 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
         Kind::ArgoKube,
         Kind::Airflow,
         Kind::Kubeflow,
+        Kind::TerraformCloud,
     ] {
         for case in [
             Case::Refused,

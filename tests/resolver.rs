@@ -56,6 +56,12 @@ url = "http://127.0.0.1:9/"
 production = true
 
 [[source]]
+name = "tfc"
+kind = "terraform-cloud"
+url = "http://127.0.0.1:9/"
+organization = "acme"
+
+[[source]]
 name = "flux"
 kind = "flux"
 context = "nowhere"
@@ -168,6 +174,21 @@ fn fleet() -> (Vec<SourceState>, Vec<Snapshot>, String) {
                 whole.pipelines.clear();
                 whole.models.clear();
                 busy_and_suspended(&mut whole.apps);
+                whole
+            }
+            // Workspaces: one locked, one with a run awaiting approval.
+            "terraform-cloud" => {
+                whole.models.clear();
+                whole.apps[1].suspended = true;
+                let workspace = whole.apps[0].name.clone();
+                let run = &mut whole.pipelines[0];
+                run.status = opsdeck::model::RunStatus::Queued;
+                run.raw_status = Some(format!(
+                    "{} (planned: +1 ~0 -0)",
+                    opsdeck::model::AWAITING_APPROVAL
+                ));
+                run.pipeline_id = workspace.clone();
+                run.pipeline = workspace;
                 whole
             }
             "git" => Snapshot {

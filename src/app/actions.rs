@@ -29,22 +29,26 @@ pub type Refusal = String;
 
 /// A refresh on a source that only reconciles (Flux) is a reconcile: it
 /// applies changes, so it is confirmed and refused when read-only. A re-run
-/// on a source that only retries failed runs (Kubeflow) is that retry.
+/// on a source that only retries failed runs (Kubeflow) is that retry. On a
+/// source that runs Terraform, a refresh checks for drift (a refresh-only
+/// run), a sync applies the waiting run, suspend and resume lock and
+/// unlock the workspace.
 pub fn as_offered(kind: ActionKind, offered: Option<&[ActionKind]>) -> ActionKind {
-    match (kind, offered) {
-        (ActionKind::Refresh, Some(o))
-            if !o.contains(&ActionKind::Refresh) && o.contains(&ActionKind::Reconcile) =>
-        {
-            ActionKind::Reconcile
-        }
-        // A re-run on a source whose only re-run retries what failed (a
-        // Kubeflow run's `:retry`) is that retry.
-        (ActionKind::Rerun, Some(o))
-            if !o.contains(&ActionKind::Rerun) && o.contains(&ActionKind::RerunFailed) =>
-        {
-            ActionKind::RerunFailed
-        }
-        (k, _) => k,
+    let Some(o) = offered else {
+        return kind;
+    };
+    let instead = |asked: ActionKind, offered_instead: ActionKind| {
+        !o.contains(&asked) && o.contains(&offered_instead)
+    };
+    match kind {
+        ActionKind::Refresh if instead(kind, ActionKind::Reconcile) => ActionKind::Reconcile,
+        ActionKind::Refresh if instead(kind, ActionKind::CheckDrift) => ActionKind::CheckDrift,
+        // A Kubeflow run's `:retry` re-runs what failed.
+        ActionKind::Rerun if instead(kind, ActionKind::RerunFailed) => ActionKind::RerunFailed,
+        ActionKind::Sync if instead(kind, ActionKind::Apply) => ActionKind::Apply,
+        ActionKind::Suspend if instead(kind, ActionKind::Lock) => ActionKind::Lock,
+        ActionKind::Resume if instead(kind, ActionKind::Unlock) => ActionKind::Unlock,
+        k => k,
     }
 }
 
@@ -279,6 +283,7 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
                 run.status
             )
         }
+        ActionKind::Apply | ActionKind::Discard => plan_confirmation(kind, run, &target)?,
         other => return Err(wrong_target(other, TargetKind::Run)),
     };
     Ok(Action {
@@ -415,6 +420,22 @@ pub fn plan_app(
             };
             format!("resume {target}: reconcile it again{then}")
         }
+        ActionKind::CheckDrift => format!(
+            "start a refresh-only run of workspace {target} ({place}): compare the real \
+             infrastructure with the state and report drift (never applied by itself)"
+        ),
+        ActionKind::Lock => {
+            if app.suspended {
+                return Err(format!("{target} is already locked"));
+            }
+            format!("lock workspace {target} ({place}): no run applies until it is unlocked")
+        }
+        ActionKind::Unlock => {
+            if !app.suspended {
+                return Err(format!("{target} is not locked"));
+            }
+            format!("unlock workspace {target} ({place}): queued runs may start again")
+        }
         other => return Err(wrong_target(other, TargetKind::App)),
     };
     Ok(Action {
@@ -470,6 +491,45 @@ pub fn plan_model(
         follow: None,
         sync: Default::default(),
         inputs: Vec::new(),
+    })
+}
+
+/// Apply or discard a run that waits for a person: the effect names the
+/// run, its plan summary (the part of `raw_status` after the marker) and
+/// its workspace.
+fn plan_confirmation(
+    kind: ActionKind,
+    run: &PipelineRun,
+    target: &Target,
+) -> Result<String, Refusal> {
+    if !run.awaits_approval() {
+        let now = run.raw_status.as_deref().unwrap_or(run.status.into());
+        return Err(format!(
+            "{target} is not waiting for confirmation (it is {now}): nothing to {}",
+            kind.verb()
+        ));
+    }
+    let plan = run
+        .raw_status
+        .as_deref()
+        .and_then(|s| s.strip_prefix(crate::model::AWAITING_APPROVAL))
+        .map(|s| s.trim().trim_start_matches('(').trim_end_matches(')'))
+        .filter(|s| !s.is_empty())
+        .unwrap_or("plan summary unknown");
+    let at = if run.commit.is_empty() {
+        String::new()
+    } else {
+        format!(" @ {}", short_rev(&run.commit))
+    };
+    Ok(match kind {
+        ActionKind::Apply => format!(
+            "apply run {} ({plan}) to workspace {}{at}: this changes the real infrastructure",
+            run.id, run.pipeline
+        ),
+        _ => format!(
+            "discard run {} ({plan}) of workspace {}{at}: its plan is dropped, nothing is applied",
+            run.id, run.pipeline
+        ),
     })
 }
 

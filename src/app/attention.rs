@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use crate::model::{DriftStatus, GitOpsApp, ModelDrift, PipelineRun, RunStatus};
 
-/// Runs that are the newest of their (project, pipeline, branch) and failed
-/// or could not be read (they carry an error): an old red run that a later
-/// green one fixed is history, not a problem.
+/// Runs that are the newest of their (project, pipeline, branch) and failed,
+/// could not be read (they carry an error) or wait for a person to approve
+/// them: an old red run that a later green one fixed is history, not a
+/// problem.
 pub fn failing_runs<'a>(runs: impl IntoIterator<Item = &'a PipelineRun>) -> Vec<&'a PipelineRun> {
     failing_runs_at(runs.into_iter().enumerate())
         .into_iter()
@@ -22,8 +23,8 @@ pub fn failing_runs_at<'a, K: Copy>(
 ) -> Vec<(K, &'a PipelineRun)> {
     let mut latest: HashMap<(&str, &str, &str, &str), (K, &PipelineRun)> = HashMap::new();
     for (at, run) in runs {
-        if run.status.is_active() || matches!(run.status, RunStatus::Skipped | RunStatus::Cancelled)
-        {
+        let going = run.status.is_active() && !run.awaits_approval();
+        if going || matches!(run.status, RunStatus::Skipped | RunStatus::Cancelled) {
             continue;
         }
         let key = (
@@ -41,7 +42,7 @@ pub fn failing_runs_at<'a, K: Copy>(
     }
     let mut failing: Vec<(K, &PipelineRun)> = latest
         .into_values()
-        .filter(|(_, r)| r.status == RunStatus::Failure || r.error.is_some())
+        .filter(|(_, r)| r.status == RunStatus::Failure || r.error.is_some() || r.awaits_approval())
         .collect();
     failing.sort_by(|(_, a), (_, b)| {
         b.sort_time()

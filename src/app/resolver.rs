@@ -68,7 +68,21 @@ pub fn resolve(
         ActionKind::Suspend | ActionKind::Resume if target.kind == TargetKind::Run => {
             (pipeline_of(source, target, None)?.0, None)
         }
+        ActionKind::Apply | ActionKind::Discard => (waiting_run(source, target)?, None),
         _ => (target.clone(), None),
+    };
+    // A cancel of a run that waits for confirmation is its discard, where
+    // the source has one (Terraform cannot cancel a run that is not busy).
+    let kind = match kind {
+        ActionKind::Cancel if source.actions.contains(&ActionKind::Discard) => {
+            let waiting = source
+                .snapshot
+                .pipelines
+                .iter()
+                .any(|r| r.id == target.id && r.awaits_approval());
+            if waiting { ActionKind::Discard } else { kind }
+        }
+        k => k,
     };
     let source = source_named(sources, &target.source)?;
     actions::check_allowed(kind, &target, ctx.read_only)?;
@@ -214,6 +228,22 @@ fn rollback_target(source: &SourceState, target: &Target) -> Result<Target, Refu
     }
 }
 
+/// The run an apply (or discard) asked of a workspace means: its newest
+/// run waiting for confirmation. A run is itself.
+fn waiting_run(source: &SourceState, target: &Target) -> Result<Target, Refusal> {
+    if target.kind != TargetKind::App {
+        return Ok(target.clone());
+    }
+    source
+        .snapshot
+        .pipelines
+        .iter()
+        .filter(|r| r.pipeline_id == target.id && r.awaits_approval())
+        .max_by_key(|r| r.sort_time())
+        .map(|r| Target::new(&target.source, TargetKind::Run, &r.id))
+        .ok_or_else(|| format!("{target} has no run waiting for confirmation"))
+}
+
 /// The pipeline a new run is of, and its ref: a run's pipeline on the
 /// run's branch unless a ref is given, or a pipeline named directly.
 fn pipeline_of(
@@ -242,6 +272,11 @@ fn pipeline_of(
                 given.or(branch),
             ))
         }
+        // A workspace that is also a pipeline (Terraform): plans start from it.
+        TargetKind::App if source.actions.contains(&ActionKind::Dispatch) => Ok((
+            Target::new(&target.source, TargetKind::Pipeline, &target.id),
+            given,
+        )),
         _ => Err("select a pipeline run (tab 2) to start a new run of its pipeline".to_string()),
     }
 }

@@ -52,7 +52,8 @@ pub struct ResourceStatus {
 pub struct GitOpsStatus {
     pub source: String,
     pub app: String,
-    pub namespace: String,
+    /// `null` where the backend has none (a Terraform workspace outside a project).
+    pub namespace: Option<String>,
     pub cluster: String,
     pub sync: SyncStatus,
     pub health: Health,
@@ -166,7 +167,7 @@ impl StatusReport {
                     }),
                     source: a.source,
                     app: a.name,
-                    namespace: a.namespace,
+                    namespace: (!a.namespace.is_empty()).then_some(a.namespace),
                     cluster: a.cluster,
                     sync: a.sync,
                     health: a.health,

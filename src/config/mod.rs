@@ -24,6 +24,7 @@ pub mod prometheus;
 pub mod registry;
 mod schema;
 mod secret;
+pub mod terraform_cloud;
 
 pub use airflow::AirflowConfig;
 pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoCdKubeConfig, ArgoToken};
@@ -48,6 +49,7 @@ pub use schema::{
     KeyBindingSpec, SourceConfig, SourceKind, default_path,
 };
 pub use secret::{Secret, SecretError, SecretValue, expand_home, forget_kept_secret, kept_secret};
+pub use terraform_cloud::TerraformCloudConfig;
 
 use location::LineIndex;
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{AirflowConfig, KubeflowConfig, RegistryConfig};
+use super::{AirflowConfig, KubeflowConfig, RegistryConfig, TerraformCloudConfig};
 use super::{
     ArgoCdConfig, ArgoCdKubeConfig, DemoConfig, EvidentlyConfig, FluxConfig, GitConfig,
     GithubConfig, GitlabConfig, JenkinsConfig, Located, Location, MlflowConfig, PrometheusConfig,
@@ -42,6 +42,7 @@ pub enum SourceKind {
     Registry(RegistryConfig),
     Airflow(AirflowConfig),
     Kubeflow(KubeflowConfig),
+    TerraformCloud(TerraformCloudConfig),
 }
 
 impl SourceKind {
@@ -60,6 +61,7 @@ impl SourceKind {
             SourceKind::Registry(_) => "registry",
             SourceKind::Airflow(_) => "airflow",
             SourceKind::Kubeflow(_) => "kubeflow",
+            SourceKind::TerraformCloud(_) => "terraform-cloud",
         }
     }
 }

@@ -83,6 +83,16 @@ pub enum ActionKind {
     /// dispatch, a new GitLab pipeline, a Jenkins build).
     Dispatch,
     SetModelAlias,
+    /// Start a refresh-only run of a Terraform workspace: compare the real
+    /// infrastructure with the state (changes no infrastructure).
+    CheckDrift,
+    /// Apply a Terraform run that waits for confirmation.
+    Apply,
+    /// Discard a Terraform run that waits for confirmation.
+    Discard,
+    /// Lock a Terraform workspace: no run applies until it is unlocked.
+    Lock,
+    Unlock,
 }
 
 impl ActionKind {
@@ -98,7 +108,9 @@ impl ActionKind {
             ActionKind::Rerun
             | ActionKind::RerunFailed
             | ActionKind::Cancel
-            | ActionKind::ForceCancel => TargetKind::Run,
+            | ActionKind::ForceCancel
+            | ActionKind::Apply
+            | ActionKind::Discard => TargetKind::Run,
             ActionKind::Dispatch => TargetKind::Pipeline,
             ActionKind::SetModelAlias => TargetKind::Model,
             _ => TargetKind::App,
@@ -123,6 +135,11 @@ impl ActionKind {
             ActionKind::ForceCancel => "force-cancel",
             ActionKind::Dispatch => "start a new run of",
             ActionKind::SetModelAlias => "move the serving alias of",
+            ActionKind::CheckDrift => "check for drift in",
+            ActionKind::Apply => "apply",
+            ActionKind::Discard => "discard",
+            ActionKind::Lock => "lock",
+            ActionKind::Unlock => "unlock",
         }
     }
 }

@@ -18,6 +18,7 @@ pub use gitops::{
 };
 pub use identity::Operator;
 pub use image::{AppImage, ImageBuild, ImageRef, ImageTag, RegistryRepo};
+pub use pipeline::AWAITING_APPROVAL;
 pub use pipeline::{
     DispatchForm, FormInput, Job, LOG_TAIL_LINES, LogTail, PipelineRun, RunStatus, Step,
 };

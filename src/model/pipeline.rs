@@ -48,6 +48,11 @@ impl RunStatus {
     }
 }
 
+/// How `raw_status` starts on a run that waits for a person to approve it
+/// (a Terraform plan awaiting confirmation): its status is `queued`, and
+/// the dashboard shows it as awaiting approval, needing attention.
+pub const AWAITING_APPROVAL: &str = "awaiting approval";
+
 /// One step of a job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
@@ -143,6 +148,15 @@ impl PipelineRun {
     /// The time the run is sorted by: started, else created.
     pub fn sort_time(&self) -> Option<Timestamp> {
         self.started_at.or(self.created_at)
+    }
+
+    /// Waits for a person to approve it (see `AWAITING_APPROVAL`).
+    pub fn awaits_approval(&self) -> bool {
+        self.status == RunStatus::Queued
+            && self
+                .raw_status
+                .as_deref()
+                .is_some_and(|s| s.starts_with(AWAITING_APPROVAL))
     }
 
     /// Names of jobs that failed (empty while jobs are not loaded).

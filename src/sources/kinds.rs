@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::kubeflow;
 use super::{FETCH_TIMEOUT, Source, argocd, demo, evidently, flux, git, github, gitlab};
-use super::{airflow, jenkins, mlflow, prometheus, registry};
+use super::{airflow, jenkins, mlflow, prometheus, registry, terraform_cloud};
 use crate::config::{self, KindParse, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Capabilities, Provides};
 
@@ -51,6 +51,7 @@ pub static KINDS: &[&Descriptor] = &[
     &EVIDENTLY,
     &REGISTRY,
     &AIRFLOW,
+    &TERRAFORM_CLOUD,
 ];
 
 const NOTHING: Provides = Provides {
@@ -355,6 +356,33 @@ pub static AIRFLOW: Descriptor = Descriptor {
     starter: config::airflow::STARTER,
 };
 
+pub static TERRAFORM_CLOUD: Descriptor = Descriptor {
+    kind: "terraform-cloud",
+    summary: "HCP Terraform / Terraform Enterprise workspaces (drift) and their runs",
+    provides: Provides {
+        pipelines: true,
+        gitops: true,
+        drift: false,
+    },
+    capabilities: Capabilities {
+        app_detail: true,
+        ..READ_ONLY
+    },
+    actions: &[
+        ActionKind::CheckDrift,
+        ActionKind::Dispatch,
+        ActionKind::Apply,
+        ActionKind::Discard,
+        ActionKind::Cancel,
+        ActionKind::Lock,
+        ActionKind::Unlock,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::terraform_cloud::parse,
+    build: built!(TerraformCloud, terraform_cloud::TerraformCloudSource::new),
+    starter: config::terraform_cloud::STARTER,
+};
+
 /// The kind called `name`, if this build has it.
 pub fn find(name: &str) -> Option<&'static Descriptor> {
     KINDS.iter().copied().find(|d| d.kind == name)
@@ -511,7 +539,12 @@ mod tests {
             [
                 ActionKind::Reconcile,
                 ActionKind::Terminate,
-                ActionKind::DisableAutoSync
+                ActionKind::DisableAutoSync,
+                ActionKind::CheckDrift,
+                ActionKind::Apply,
+                ActionKind::Discard,
+                ActionKind::Lock,
+                ActionKind::Unlock
             ]
         );
     }

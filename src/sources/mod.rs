@@ -21,6 +21,7 @@ pub mod mlflow;
 pub mod polite;
 pub mod prometheus;
 pub mod registry;
+pub mod terraform_cloud;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -260,8 +260,7 @@ impl Polite {
     ) -> Result<(), SourceError> {
         let now = chrono::Utc::now();
         let remaining = header_u64(headers, &["x-ratelimit-remaining", "ratelimit-remaining"]);
-        let reset = header_u64(headers, &["x-ratelimit-reset", "ratelimit-reset"])
-            .and_then(|s| chrono::DateTime::from_timestamp(s as i64, 0));
+        let reset = reset_at(headers, now);
         let retry_after = retry_after(headers, now);
         let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());
         if remaining.is_some() {
@@ -313,6 +312,29 @@ fn header_u64(headers: &HeaderMap, names: &[&str]) -> Option<u64> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok())
     })
+}
+
+/// A reset below this many seconds is a wait, not a Unix time.
+const RELATIVE_RESET_BELOW: f64 = 1_000_000_000.0;
+
+/// When the limit resets: GitHub sends a Unix time; HCP Terraform the
+/// seconds left, as a fraction (`X-RateLimit-Reset: 0.044`).
+fn reset_at(headers: &HeaderMap, now: Timestamp) -> Option<Timestamp> {
+    let value = ["x-ratelimit-reset", "ratelimit-reset"]
+        .iter()
+        .find_map(|name| {
+            headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+        })?;
+    if value < RELATIVE_RESET_BELOW {
+        let wait = chrono::TimeDelta::milliseconds((value * 1000.0).ceil() as i64);
+        Some(now + wait.min(MAX_BACKOFF))
+    } else {
+        chrono::DateTime::from_timestamp(value as i64, 0)
+    }
 }
 
 /// `Retry-After` in seconds or as an HTTP date.
@@ -370,6 +392,31 @@ mod tests {
         );
         let last = headers(&[("link", "<https://x/?page=1>; rel=\"first\"")]);
         assert_eq!(next_link(&last), None);
+    }
+
+    #[test]
+    fn a_reset_in_seconds_as_terraform_sends_it_is_a_wait_from_now() {
+        let polite = Polite::new();
+        let before = chrono::Utc::now();
+        let h = headers(&[
+            ("x-ratelimit-limit", "30"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "0.044"),
+        ]);
+        let err = polite
+            .observe(StatusCode::TOO_MANY_REQUESTS, &h, "/api/v2/runs")
+            .expect_err("rate limited");
+        let until = err.retry_at().expect("a reset");
+        assert!(until > before, "{until}");
+        assert!(
+            until <= chrono::Utc::now() + chrono::TimeDelta::seconds(1),
+            "{until}"
+        );
+        assert!(
+            polite
+                .check(until + chrono::TimeDelta::milliseconds(1))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -173,6 +173,7 @@ fn attention_cells(state: &State, theme: &Theme, row: RowRef) -> Vec<Line<'stati
 /// "pipeline CI on main failed 12m ago".
 fn run_problem(state: &State, run: &PipelineRun) -> String {
     let what = match (run.status, &run.raw_status) {
+        _ if run.awaits_approval() => format!("is {}", crate::model::AWAITING_APPROVAL),
         (RunStatus::Failure, _) => "failed".to_string(),
         (RunStatus::Cancelled, _) => "was cancelled".to_string(),
         (RunStatus::Unknown, Some(raw)) => format!("is in an unknown state ({raw})"),

@@ -92,6 +92,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
 /// "✗ failure", or "? unknown (waiting)" with the backend's own word.
 fn status_text(run: &PipelineRun) -> String {
     match (&run.raw_status, run.status) {
+        _ if run.awaits_approval() => crate::model::AWAITING_APPROVAL.to_string(),
         (Some(raw), RunStatus::Unknown) => format!("unknown ({raw})"),
         (_, status) => status.to_string(),
     }

@@ -37,9 +37,10 @@ pub enum Kind {
     Registry,
     Airflow,
     Kubeflow,
+    TerraformCloud,
 }
 
-pub const KINDS: [Kind; 13] = [
+pub const KINDS: [Kind; 14] = [
     Kind::Github,
     Kind::Gitlab,
     Kind::Jenkins,
@@ -53,6 +54,7 @@ pub const KINDS: [Kind; 13] = [
     Kind::Registry,
     Kind::Airflow,
     Kind::Kubeflow,
+    Kind::TerraformCloud,
 ];
 
 impl Kind {
@@ -71,6 +73,7 @@ impl Kind {
             Kind::Registry => "registry",
             Kind::Airflow => "airflow",
             Kind::Kubeflow => "kubeflow",
+            Kind::TerraformCloud => "terraform-cloud",
         }
     }
 
@@ -101,6 +104,10 @@ impl Kind {
             Kind::Registry => &["/v2/team/web/"],
             Kind::Airflow => &["/api/v2/dags", "/auth/token"],
             Kind::Kubeflow => &["/apis/v2beta1/runs", "/apis/v2beta1"],
+            Kind::TerraformCloud => &[
+                "/api/v2/organizations/acme/workspaces",
+                "workspaces of organization acme",
+            ],
         }
     }
 
@@ -286,6 +293,7 @@ async fn mount(kind: Kind, server: &MockServer) {
             .await;
         }
         Kind::Mlflow => mount_mlflow(server).await,
+        Kind::TerraformCloud => mount_terraform_cloud(server).await,
         Kind::Evidently => mount_evidently(server).await,
         Kind::Registry => mount_registry(server).await,
         Kind::Airflow => mount_airflow(server).await,
@@ -417,6 +425,27 @@ async fn mount_airflow(server: &MockServer) {
     }
 }
 
+/// One workspace with its current run waiting for confirmation, as the
+/// workspace list with `include` gives it, and the apply action's 202.
+async fn mount_terraform_cloud(server: &MockServer) {
+    let list = json!({
+        "data": [{"id": "ws-web", "type": "workspaces",
+            "attributes": {"name": "web", "locked": false, "assessments-enabled": false, "auto-apply": false},
+            "relationships": {"current-run": {"data": {"id": "run-aaa1", "type": "runs"}},
+                              "current-assessment-result": {"data": null}}}],
+        "included": [{"id": "run-aaa1", "type": "runs",
+            "attributes": {"status": "planned", "auto-apply": false, "message": "deploy",
+                           "created-at": "2026-12-01T10:00:00.000Z", "trigger-reason": "manual"}}],
+        "meta": {"pagination": {"current-page": 1, "next-page": null, "total-pages": 1}}
+    });
+    get(server, "/api/v2/organizations/acme/workspaces", list).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/runs/run-aaa1/actions/apply"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(server)
+        .await;
+}
+
 const EVIDENTLY_PROJECT: &str = "01a204d2-cad3-78f6-a0d3-80aef13c24dc";
 
 fn evidently_fixture(name: &str) -> Value {
@@ -536,6 +565,9 @@ pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> S
         ),
         Kind::Registry => format!(
             "{head}kind = \"registry\"\nurl = \"{base}\"\nrepositories = [\"team/web\"]\n{token}\n{timeout}\n"
+        ),
+        Kind::TerraformCloud => format!(
+            "{head}kind = \"terraform-cloud\"\nurl = \"{base}\"\norganization = \"acme\"\n{token}\n{timeout}\n"
         ),
         Kind::Git => {
             // A clone whose `origin` is the remote behind `base` (git://).

@@ -99,9 +99,14 @@ impl Source for DemoSource {
         self.with_fleet(|fleet| match action.kind {
             ActionKind::Sync => fleet::act::sync(fleet, id, &who),
             ActionKind::Refresh | ActionKind::HardRefresh => fleet::act::refresh(fleet, id),
-            ActionKind::Terminate | ActionKind::DisableAutoSync | ActionKind::Reconcile => {
-                Err(format!("the demo fleet cannot {}", action.kind.verb()))
-            }
+            ActionKind::Terminate
+            | ActionKind::DisableAutoSync
+            | ActionKind::Reconcile
+            | ActionKind::CheckDrift
+            | ActionKind::Apply
+            | ActionKind::Discard
+            | ActionKind::Lock
+            | ActionKind::Unlock => Err(format!("the demo fleet cannot {}", action.kind.verb())),
             ActionKind::Rollback => match to() {
                 Ok(to) => fleet::act::rollback(fleet, id, &to, &who),
                 Err(e) => Err(e.to_string()),
