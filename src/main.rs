@@ -51,6 +51,14 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Stay running and print one line per new or resolved problem (exit 0 on SIGTERM or SIGINT)
+    Watch {
+        /// Run CMD through `sh -c` for each event, the event's JSON line on its stdin
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+        #[arg(long, value_enum, default_value_t = WatchFormatArg::Json)]
+        format: WatchFormatArg,
+    },
     /// Sync an app to its target revision: SOURCE/APP
     Sync(SyncTarget),
     /// Ask an app's controller to look again: SOURCE/APP
@@ -117,6 +125,12 @@ enum ConfigCmd {
 enum Format {
     Table,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WatchFormatArg {
+    Json,
+    Text,
 }
 
 #[derive(Args)]
@@ -278,6 +292,13 @@ fn main() -> ExitCode {
                     Format::Json => StatusFormat::Json,
                 };
                 cli::status(globals, format).await
+            }
+            Some(Cmd::Watch { exec, format }) => {
+                let format = match format {
+                    WatchFormatArg::Json => cli::WatchFormat::Json,
+                    WatchFormatArg::Text => cli::WatchFormat::Text,
+                };
+                cli::watch(globals, exec, format).await
             }
             Some(Cmd::Sync(t)) => {
                 cli::act(

@@ -9,6 +9,7 @@ pub mod command;
 pub mod executor;
 pub mod keymap;
 pub mod links;
+pub mod problems;
 pub mod resolver;
 pub mod state;
 // Derived data (links, rows), rebuilt once per batch of messages.

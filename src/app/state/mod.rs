@@ -60,6 +60,8 @@ pub struct State {
     /// What derived data is stale and the pieces it is rebuilt from (see
     /// `app::settle`).
     pub derived: Derived,
+    /// The attention list over time: what is new, what was resolved.
+    pub problems: crate::app::problems::Problems,
 }
 
 impl State {
@@ -85,6 +87,7 @@ impl State {
             quit_armed: false,
             next_action_id: 1,
             derived: Derived::default(),
+            problems: Default::default(),
         }
     }
 
