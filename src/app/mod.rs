@@ -9,6 +9,7 @@ pub mod command;
 pub mod executor;
 pub mod keymap;
 pub mod links;
+pub mod notify;
 pub mod problems;
 pub mod resolver;
 pub mod state;

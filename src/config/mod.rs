@@ -17,6 +17,7 @@ pub mod jenkins;
 mod kind_parser;
 mod location;
 pub mod mlflow;
+pub mod notify;
 mod parse;
 pub mod prometheus;
 mod schema;
@@ -35,6 +36,7 @@ pub use jenkins::JenkinsConfig;
 pub use kind_parser::{KindParse, KindParser};
 pub use location::{ConfigError, ConfigErrors, Located, Location};
 pub use mlflow::{DEFAULT_MLFLOW_ALIAS, MlflowConfig, MlflowModel};
+pub use notify::{NotifyConfig, NotifyMin, NotifyVia};
 pub use parse::{load, parse};
 pub use prometheus::{DEFAULT_PROMETHEUS_RANGE, PrometheusConfig, PrometheusModel};
 pub use schema::{

@@ -83,6 +83,8 @@ pub struct Config {
     pub ascii: Option<bool>,
     pub keys: Vec<KeyBindingSpec>,
     pub sources: Vec<SourceConfig>,
+    /// How new problems are announced in the dashboard (default: not at all).
+    pub notify: super::NotifyConfig,
 }
 
 impl Config {
@@ -106,6 +108,7 @@ impl Config {
                 }),
                 at: None,
             }],
+            notify: super::NotifyConfig::default(),
         }
     }
 }

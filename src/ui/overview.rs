@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -23,6 +23,9 @@ pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Help, "help"),
     (Command::Quit, "quit"),
 ];
+
+/// Before a problem that came since the engineer last left the Overview.
+pub(super) const NEW_MARK: &str = "new ";
 
 const ATTENTION_COLUMNS: [Column; 3] = [
     Column::new("", 7, 0, 0),
@@ -163,9 +166,17 @@ fn attention_cells(state: &State, theme: &Theme, row: RowRef) -> Vec<Line<'stati
         },
         Tab::Overview => return Vec::new(),
     };
+    let item = if state.is_new_problem(row) {
+        Line::from(vec![
+            Span::styled(NEW_MARK, theme.warn().add_modifier(Modifier::BOLD)),
+            Span::raw(format!("{source}/{name}")),
+        ])
+    } else {
+        Line::from(format!("{source}/{name}"))
+    };
     vec![
         Line::from(Span::styled(format!("{glyph} {kind}"), style)),
-        Line::from(format!("{source}/{name}")),
+        item,
         Line::from(Span::styled(problem, style)),
     ]
 }

@@ -62,6 +62,9 @@ pub struct State {
     pub derived: Derived,
     /// The attention list over time: what is new, what was resolved.
     pub problems: crate::app::problems::Problems,
+    /// When the engineer last left the Overview: problems that came after
+    /// are marked new there.
+    pub overview_left_at: Option<Timestamp>,
 }
 
 impl State {
@@ -88,6 +91,7 @@ impl State {
             next_action_id: 1,
             derived: Derived::default(),
             problems: Default::default(),
+            overview_left_at: None,
         }
     }
 
@@ -182,6 +186,14 @@ impl State {
     pub fn detail_row(&self) -> Option<RowRef> {
         let detail = self.pane(self.tab).detail.as_ref()?;
         self.find(&detail.target)
+    }
+
+    /// The Overview row is a problem that came while the dashboard was
+    /// open, after the engineer last left the Overview.
+    pub fn is_new_problem(&self, row: RowRef) -> bool {
+        self.problems
+            .known_for(self, row)
+            .is_some_and(|k| k.fresh && self.overview_left_at.is_none_or(|left| k.since >= left))
     }
 
     /// An action on `target` is in flight.

@@ -126,6 +126,15 @@ pub fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
     if !matches!(msg, Msg::Source(_) | Msg::Tick(_)) {
         settle(state);
     }
+    let tab = state.tab;
+    let effects = apply_settled(state, msg);
+    if tab == Tab::Overview && state.tab != Tab::Overview {
+        state.overview_left_at = Some(state.now);
+    }
+    effects
+}
+
+fn apply_settled(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, key),
         Msg::Command(command) => on_command(state, command),
