@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::Command;
+use crate::app::problems;
 use crate::app::state::{Phase, RowRef, SourceState, State, Tab};
-use crate::model::{GitOpsApp, Health, ModelDrift, PipelineRun, RunStatus, SyncStatus};
+use crate::model::{GitOpsApp, Health, ModelDrift, PipelineRun, SyncStatus};
 use crate::theme::Theme;
 use crate::ui::table::{Column, WindowedTable};
 use crate::ui::{chrome, drift, format, status};
@@ -181,18 +182,9 @@ fn attention_cells(state: &State, theme: &Theme, row: RowRef) -> Vec<Line<'stati
     ]
 }
 
-/// "pipeline CI on main failed 12m ago".
+/// "CI on acme/payments main failed 12m ago": what it is about, in the
+/// words `watch` and notifications use, and when.
 fn run_problem(state: &State, run: &PipelineRun) -> String {
-    let what = match (run.status, &run.raw_status) {
-        (RunStatus::Failure, _) => "failed".to_string(),
-        (RunStatus::Cancelled, _) => "was cancelled".to_string(),
-        (RunStatus::Unknown, Some(raw)) => format!("is in an unknown state ({raw})"),
-        (RunStatus::Unknown, None) => "is in an unknown state".to_string(),
-        (RunStatus::Queued, _) => "is queued".to_string(),
-        (RunStatus::Running, _) => "is running".to_string(),
-        (RunStatus::Success, _) => "passed".to_string(),
-        (RunStatus::Skipped, _) => "was skipped".to_string(),
-    };
     let ended = match (run.started_at, run.duration) {
         (Some(start), Some(d)) => chrono::Duration::from_std(d).ok().map(|d| start + d),
         _ => None,
@@ -201,7 +193,7 @@ fn run_problem(state: &State, run: &PipelineRun) -> String {
     let ago = when.map_or_else(String::new, |t| {
         format!(" {} ago", format::age(state.now, t))
     });
-    format!("pipeline {} on {} {what}{ago}", run.pipeline, run.branch)
+    format!("{}{ago}", problems::run_summary(run))
 }
 
 /// The health glyph when health is the problem, else the sync glyph.

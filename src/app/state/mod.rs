@@ -65,6 +65,8 @@ pub struct State {
     /// When the engineer last left the Overview: problems that came after
     /// are marked new there.
     pub overview_left_at: Option<Timestamp>,
+    /// The help overlay's first line shown (the overlay clamps it).
+    pub help_scroll: usize,
 }
 
 impl State {
@@ -92,6 +94,7 @@ impl State {
             derived: Derived::default(),
             problems: Default::default(),
             overview_left_at: None,
+            help_scroll: 0,
         }
     }
 

@@ -257,11 +257,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         Some(Overlay::Picker(_)) => return on_picker_key(state, key),
         Some(Overlay::Form(form)) => return runs::on_form_key(state, form, key),
         Some(Overlay::Help) => {
-            let cmd = state.keymap.lookup(&key);
-            if matches!(cmd, Some(Command::Help | Command::Back | Command::Quit)) {
-                state.overlay = None;
-                state.dirty = true;
-            }
+            on_help_key(state, key);
             return Vec::new();
         }
         None => {}
@@ -272,8 +268,48 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     match state.keymap.lookup(&key) {
         Some(command) => on_command(state, command),
-        None => Vec::new(),
+        None => {
+            unbound_key(state, key);
+            Vec::new()
+        }
     }
+}
+
+/// A plain key bound to nothing says so, rather than nothing.
+fn unbound_key(state: &mut State, key: KeyEvent) {
+    let plain = (key.modifiers - KeyModifiers::SHIFT).is_empty();
+    if let (KeyCode::Char(c), true) = (key.code, plain) {
+        let help = crate::app::keymap::first_key_prefix(state, Command::Help);
+        let help = help.trim_end_matches([':', ' ']);
+        say(
+            state,
+            Level::Info,
+            format!("{c}: no action on this key ({help} lists the keys)"),
+        );
+    }
+}
+
+/// The help overlay: its keys close it or scroll it (the drawing clamps
+/// the scroll to what there is; this bounds it by the entries there are).
+fn on_help_key(state: &mut State, key: KeyEvent) {
+    let most = 2 * <Command as strum::IntoEnumIterator>::iter().count();
+    let page = table_rows_for_height(state.size.1);
+    let scroll = state.help_scroll.min(most);
+    state.help_scroll = match state.keymap.lookup(&key) {
+        Some(Command::Help | Command::Back | Command::Quit) => {
+            state.overlay = None;
+            0
+        }
+        Some(Command::Down) => scroll + 1,
+        Some(Command::Up) => scroll.saturating_sub(1),
+        Some(Command::PageDown) => scroll + page,
+        Some(Command::PageUp) => scroll.saturating_sub(page),
+        Some(Command::Top) => 0,
+        Some(Command::Bottom) => most,
+        _ => return,
+    }
+    .min(most);
+    state.dirty = true;
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) {
@@ -333,6 +369,7 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
             return vec![Effect::Quit];
         }
         Command::Help => {
+            state.help_scroll = 0;
             state.overlay = match state.overlay {
                 Some(Overlay::Help) => None,
                 _ => Some(Overlay::Help),
