@@ -131,3 +131,32 @@ fn problems_there_at_start_never_notify() {
     );
     quit(&mut p);
 }
+
+#[test]
+fn colon_jump_goes_to_the_app_and_selects_it() {
+    let mut p = Spawn::default()
+        .config("[[source]]\nname = \"demo\"\nkind = \"demo\"\nseed = 42\npaused = true\n")
+        .start()
+        .must();
+    p.wait_until("the Overview listing problems", START, |s| {
+        !overview_items(&s.contents()).is_empty()
+    })
+    .must();
+    p.send(":");
+    p.wait_for("Jump to", STEP).must();
+    p.send("paymnts");
+    p.wait_for(":paymnts", STEP).must();
+    p.send("\r");
+    // The GitOps tab, payments the 4th of its 6 apps, under the cursor.
+    p.wait_until("payments selected in GitOps", STEP, |s| {
+        let c = s.contents();
+        c.contains("╭ GitOps ") && c.contains(" 4/6 ") && !c.contains("Jump to")
+    })
+    .must();
+    p.send(":");
+    p.wait_for("Jump to", STEP).must();
+    p.send("\x1b");
+    p.wait_gone("Jump to", STEP).must();
+    assert!(p.screen().contains("╭ GitOps "), "esc went nowhere");
+    quit(&mut p);
+}

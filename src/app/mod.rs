@@ -7,6 +7,7 @@ pub mod audit;
 pub mod choices;
 pub mod command;
 pub mod executor;
+pub mod jump;
 pub mod keymap;
 pub mod links;
 pub mod notify;

@@ -67,6 +67,8 @@ pub struct State {
     pub overview_left_at: Option<Timestamp>,
     /// The help overlay's first line shown (the overlay clamps it).
     pub help_scroll: usize,
+    /// The `:` jump prompt, while open.
+    pub jump: Option<crate::app::jump::Jump>,
 }
 
 impl State {
@@ -95,6 +97,7 @@ impl State {
             problems: Default::default(),
             overview_left_at: None,
             help_scroll: 0,
+            jump: None,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::sources::SourceEvent;
 
 mod act;
 mod dialogs;
+mod jump;
 mod runs;
 mod source;
 
@@ -252,6 +253,10 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
+    if state.jump.is_some() {
+        jump::on_jump_key(state, key);
+        return Vec::new();
+    }
     match state.overlay.clone() {
         Some(Overlay::Confirm(confirm)) => return on_confirm_key(state, confirm, key),
         Some(Overlay::Picker(_)) => return on_picker_key(state, key),
@@ -375,6 +380,7 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
                 _ => Some(Overlay::Help),
             }
         }
+        Command::Jump => jump::open(state),
         Command::NextTab => switch_tab(state, state.tab.next()),
         Command::PrevTab => switch_tab(state, state.tab.prev()),
         Command::TabOverview => switch_tab(state, Tab::Overview),
