@@ -51,6 +51,14 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Stay running and print one line per new or resolved problem (exit 0 on SIGTERM or SIGINT)
+    Watch {
+        /// Run CMD through `sh -c` for each event, the event's JSON line on its stdin
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+        #[arg(long, value_enum, default_value_t = WatchFormatArg::Json)]
+        format: WatchFormatArg,
+    },
     /// Sync an app to its target revision: SOURCE/APP
     Sync(SyncTarget),
     /// Ask an app's controller to look again: SOURCE/APP
@@ -98,6 +106,13 @@ enum Cmd {
         #[arg(long, value_name = "PATH")]
         path: Option<PathBuf>,
     },
+    /// Print the shell completion script for SHELL on stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +125,12 @@ enum ConfigCmd {
 enum Format {
     Table,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WatchFormatArg {
+    Json,
+    Text,
 }
 
 #[derive(Args)]
@@ -182,19 +203,46 @@ impl From<SyncFlags> for SyncOptions {
     }
 }
 
-/// The arguments, with the source kinds from the descriptor table in the
-/// long help of `opsdeck` and of `opsdeck init`.
-fn parse_args() -> Cli {
+/// The command tree, with the source kinds from the descriptor table in the
+/// long help of `opsdeck` and of `opsdeck init` (and so in the man page).
+fn command() -> clap::Command {
     let kinds = opsdeck::sources::kinds::help();
-    let command = Cli::command()
+    Cli::command()
         .after_long_help(kinds.clone())
-        .mut_subcommand("init", |init| init.after_long_help(kinds));
-    Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+        .mut_subcommand("init", |init| init.after_long_help(kinds))
+}
+
+fn parse_args() -> Cli {
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
+}
+
+/// `opsdeck completions SHELL`: the script clap_complete writes for the tree.
+fn completions(shell: clap_complete::Shell) -> u8 {
+    let mut tree = command();
+    clap_complete::generate(shell, &mut tree, "opsdeck", &mut std::io::stdout());
+    cli::EXIT_OK
+}
+
+/// `opsdeck man`: the roff page clap_mangen renders from the same tree.
+fn man_page() -> u8 {
+    match clap_mangen::Man::new(command()).render(&mut std::io::stdout()) {
+        Ok(()) => cli::EXIT_OK,
+        Err(e) => {
+            eprintln!("opsdeck: cannot write the man page: {e}");
+            cli::EXIT_ERROR
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let _ = color_eyre::install();
     let args = parse_args();
+    // Documentation needs no config, log or runtime.
+    match args.command {
+        Some(Cmd::Completions { shell }) => return ExitCode::from(completions(shell)),
+        Some(Cmd::Man) => return ExitCode::from(man_page()),
+        _ => {}
+    }
     if args.command.is_some() {
         // Headless output piped into `head` ends quietly, like any Unix
         // tool, instead of panicking on a closed pipe.
@@ -244,6 +292,13 @@ fn main() -> ExitCode {
                     Format::Json => StatusFormat::Json,
                 };
                 cli::status(globals, format).await
+            }
+            Some(Cmd::Watch { exec, format }) => {
+                let format = match format {
+                    WatchFormatArg::Json => cli::WatchFormat::Json,
+                    WatchFormatArg::Text => cli::WatchFormat::Text,
+                };
+                cli::watch(globals, exec, format).await
             }
             Some(Cmd::Sync(t)) => {
                 cli::act(
@@ -302,6 +357,7 @@ fn main() -> ExitCode {
                 command: ConfigCmd::Check,
             }) => cli::config_check(globals),
             Some(Cmd::Init { path }) => cli::init(path),
+            Some(Cmd::Completions { .. } | Cmd::Man) => cli::EXIT_OK,
         }
     });
     // Sources may still be mid-request; don't wait for them.

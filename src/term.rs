@@ -49,6 +49,14 @@ pub fn restore() -> io::Result<()> {
     raw.and(screen)
 }
 
+/// Write a notification (BEL, OSC 9/777) straight to the terminal: it
+/// moves no cursor and draws nothing, so the screen stays as drawn.
+pub fn notify(bytes: &[u8]) -> io::Result<()> {
+    let mut stdout = io::stdout();
+    stdout.write_all(bytes)?;
+    stdout.flush()
+}
+
 /// Copy through the terminal (OSC 52): works over SSH and in tmux.
 pub fn copy_to_clipboard(text: &str) -> io::Result<()> {
     let mut stdout = io::stdout();

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::app::audit::AuditLog;
 use crate::app::executor::Executor;
+use crate::app::notify::Notifier;
 use crate::app::state::SourceState;
 use crate::app::{Effect, Keymap, Msg, State, update, update_batch};
 use crate::config::{Config, ConfigErrors};
@@ -48,10 +49,19 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
     let states = source_states(&config, &sources);
     let mut state = State::new(states, keymap, read_only, chrono::Utc::now());
     let (mut inbox, effects) = start(sources, options.audit_log, read_only)?;
+    let mut notifier = Notifier::new(config.notify.clone(), std::env::var_os("TMUX").is_some());
 
     term::install_panic_hook();
     let mut terminal = term::enter()?;
-    let result = event_loop(&mut terminal, &mut state, &theme, &mut inbox, &effects).await;
+    let result = event_loop(
+        &mut terminal,
+        &mut state,
+        &theme,
+        &mut inbox,
+        &effects,
+        &mut notifier,
+    )
+    .await;
     let restored = term::restore();
     result?;
     restored?;
@@ -130,6 +140,7 @@ async fn event_loop(
     theme: &Theme,
     inbox: &mut Inbox,
     effects: &Effects,
+    notifier: &mut Notifier,
 ) -> Result<()> {
     let size = terminal.size()?;
     update(state, Msg::Resize(size.width, size.height));
@@ -146,6 +157,12 @@ async fn event_loop(
         };
         // The whole batch is applied before derived data is rebuilt, once.
         let quit = effects.perform(update_batch(state, msgs)).await;
+        let events = state.problems.take_events();
+        if let Some(bytes) = notifier.offer(&events, state.now) {
+            if let Err(e) = term::notify(&bytes) {
+                tracing::warn!(error = %e, "notification failed");
+            }
+        }
         if quit || state.should_quit {
             return Ok(());
         }

@@ -357,13 +357,19 @@ fn dashboard(state: &mut State, tab: Tab, index: usize, command: Command) -> Dec
     if !effects.is_empty() && effects.iter().all(|e| matches!(e, Effect::Refetch(_))) {
         return Decision::Reread;
     }
-    Decision::Refused(
-        state
-            .status
-            .as_ref()
-            .map(|s| s.text.clone())
-            .unwrap_or_default(),
-    )
+    let text = state
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    // The dashboard leads a key's refusal with the key pressed ("s: …").
+    let key = state
+        .keymap
+        .keys_for(command)
+        .first()
+        .map(|k| format!("{k}: "))
+        .unwrap_or_default();
+    Decision::Refused(text.strip_prefix(&key).map_or(text.clone(), str::to_string))
 }
 
 #[test]

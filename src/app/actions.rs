@@ -536,6 +536,8 @@ fn plan_confirmation(
 /// Said when an action is asked of the wrong kind of target.
 pub fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
     let wants = match kind.target_kind() {
+        // A model's rollback moves its serving alias.
+        TargetKind::App if kind == ActionKind::Rollback => "GitOps apps (tab 3) and models (tab 4)",
         TargetKind::Run => "pipeline runs (tab 2)",
         TargetKind::App => "GitOps apps (tab 3)",
         TargetKind::Model => "models (tab 4)",

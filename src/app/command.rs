@@ -87,6 +87,8 @@ pub enum Command {
     Logs,
     /// Start a new run of the selected run's pipeline (a form for its ref and inputs)
     NewRun,
+    /// Jump to an app, model, pipeline or source by name (fuzzy; Tab cycles, Enter goes)
+    Jump,
 }
 
 impl Command {

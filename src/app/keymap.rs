@@ -257,6 +257,16 @@ pub fn all_names() -> Vec<&'static str> {
     Command::iter().map(Command::name).collect()
 }
 
+/// "l: " for the first key bound to `command` (empty when unbound): status
+/// lines that answer a key start with it.
+pub fn first_key_prefix(state: &crate::app::State, command: Command) -> String {
+    state
+        .keymap
+        .keys_for(command)
+        .first()
+        .map_or(String::new(), |k| format!("{k}: "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

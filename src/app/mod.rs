@@ -8,8 +8,11 @@ pub mod choices;
 pub mod command;
 pub mod executor;
 pub mod images;
+pub mod jump;
 pub mod keymap;
 pub mod links;
+pub mod notify;
+pub mod problems;
 pub mod resolver;
 pub mod state;
 // Derived data (links, rows), rebuilt once per batch of messages.

@@ -76,6 +76,11 @@ pub fn settle(state: &mut State) {
         views::refilter_keeping(state, tab, kept);
         state.derived.tab_rebuilds[tab.index()] += 1;
     }
+    if tabs[Tab::Overview.index()] {
+        let mut problems = std::mem::take(&mut state.problems);
+        problems.observe(state);
+        state.problems = problems;
+    }
     let visible = table_rows_for_height(state.size.1);
     state
         .panes

@@ -11,6 +11,7 @@ mod logs;
 mod read;
 mod setup;
 mod status;
+mod watch;
 
 pub use act::{ActionRequest, act};
 pub use globals::Globals;
@@ -18,6 +19,7 @@ pub use logs::logs;
 pub use read::{Read, read_all, read_linked, source_state};
 pub use setup::{config_check, init};
 pub use status::{StatusFormat, StatusReport, status};
+pub use watch::{WatchFormat, WatchLine, watch};
 
 use crate::config::{Config, SourceConfig};
 

@@ -109,6 +109,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
                 .collect()
         })
         .unwrap_or_default();
+    let notify = super::notify::parse(top.notify, top.notify_min, &lines, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -124,6 +125,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         ascii: top.ascii,
         keys,
         sources,
+        notify,
     })
 }
 
@@ -136,6 +138,8 @@ struct RawTop {
     audit_log: Option<PathBuf>,
     ascii: Option<bool>,
     keys: Option<BTreeMap<Spanned<String>, Spanned<RawKeys>>>,
+    notify: Option<Vec<Spanned<String>>>,
+    notify_min: Option<Spanned<String>>,
     #[allow(dead_code)] // removed before deserializing; declared so it is not "unknown"
     source: Option<IgnoredAny>,
 }

@@ -92,6 +92,8 @@ pub struct Config {
     pub ascii: Option<bool>,
     pub keys: Vec<KeyBindingSpec>,
     pub sources: Vec<SourceConfig>,
+    /// How new problems are announced in the dashboard (default: not at all).
+    pub notify: super::NotifyConfig,
 }
 
 impl Config {
@@ -115,6 +117,7 @@ impl Config {
                 }),
                 at: None,
             }],
+            notify: super::NotifyConfig::default(),
         }
     }
 }

@@ -175,6 +175,30 @@ fn version_number(v: &str) -> Option<u64> {
     v.trim_start_matches(['v', 'V']).parse().ok()
 }
 
+/// A metric value or threshold: two to three decimals below 1 ("0.31",
+/// "0.005"), two up to 100, none above.
+pub fn metric_value(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let abs = v.abs();
+    if abs >= 100.0 {
+        return format!("{v:.0}");
+    }
+    if abs >= 1.0 {
+        return format!("{v:.2}");
+    }
+    let s = format!("{v:.3}");
+    let trimmed = s.trim_end_matches('0');
+    // Keep at least two decimals: "0.10", not "0.1".
+    let decimals = trimmed.split_once('.').map_or(0, |(_, d)| d.len());
+    if decimals < 2 {
+        format!("{v:.2}")
+    } else {
+        trimmed.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

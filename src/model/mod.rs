@@ -11,7 +11,7 @@ pub mod pipeline;
 pub mod repo_url;
 
 pub use action::{Action, ActionKind, Follow, Outcome, SyncOptions, Target, TargetKind};
-pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse};
+pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse, metric_value};
 pub use gitops::{
     AppDetail, Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase,
     RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus, TreeNode,

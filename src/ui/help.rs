@@ -53,51 +53,89 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     );
 
     let width = area.width.saturating_sub(4).min(160);
-    let inner_height = usize::from(area.height.saturating_sub(2));
-    let max_columns = usize::from((width.saturating_sub(2) / MIN_COLUMN_WIDTH).max(1));
-    let columns = entries
-        .len()
-        .div_ceil(inner_height.max(1))
-        .clamp(1, max_columns);
-    let rows = entries.len().div_ceil(columns);
-    let height = (rows as u16).saturating_add(2);
+    let inner_height = usize::from(area.height.saturating_sub(2)).max(1);
+    let inner_width = width.saturating_sub(2);
+    let max_columns = (inner_width / MIN_COLUMN_WIDTH).max(1);
+    // The most columns whose wrapped lines fit without scrolling; else one
+    // column, scrolled.
+    let (columns, lines) = (1..=max_columns)
+        .rev()
+        .map(|n| (n, layout(&entries, theme, inner_width / n)))
+        .find(|(n, lines)| lines.len() <= inner_height * usize::from(*n))
+        .unwrap_or_else(|| (1, layout(&entries, theme, inner_width)));
+    let rows = lines.len().div_ceil(usize::from(columns)).max(1);
+    let scrolls = rows > inner_height;
+    let height = (rows.min(inner_height) as u16).saturating_add(2);
     let rect = popup(frame, area, theme, width, height.min(area.height));
+    let max_scroll = rows.saturating_sub(inner_height);
+    let scroll = state.help_scroll.min(max_scroll);
+    let closes = format!(
+        " {} or {} closes ",
+        first_key(state, Command::Help),
+        first_key(state, Command::Back)
+    );
+    let bottom = if scrolls {
+        format!(
+            " {}/{} scroll, {}-{} of {} ·{closes}",
+            first_key(state, Command::Down),
+            first_key(state, Command::Up),
+            scroll + 1,
+            (scroll + inner_height).min(rows),
+            rows
+        )
+    } else {
+        closes
+    };
     let block = Block::bordered()
         .border_set(theme.glyphs().border)
         .border_style(theme.border())
         .title(Span::styled(" Help ", theme.title()))
-        .title_bottom(Line::styled(
-            format!(
-                " {} or {} closes ",
-                first_key(state, Command::Help),
-                first_key(state, Command::Back)
-            ),
-            theme.muted(),
-        ));
+        .title_bottom(Line::styled(bottom, theme.muted()));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let column_width = inner.width / columns as u16;
-    for (i, chunk) in entries.chunks(rows.max(1)).enumerate() {
-        let x = inner.x + column_width * i as u16;
+    let column_width = inner.width / columns;
+    for (i, chunk) in lines.chunks(rows).enumerate() {
         let col = Rect {
-            x,
+            x: inner.x + column_width * i as u16,
             width: column_width,
             ..inner
         };
-        let help_width = usize::from(column_width).saturating_sub(KEY_WIDTH + 3);
-        let lines: Vec<Line> = chunk.iter().map(|e| e.line(theme, help_width)).collect();
-        frame.render_widget(Paragraph::new(lines), col);
+        let visible: Vec<Line> = chunk
+            .iter()
+            .skip(scroll)
+            .take(inner_height)
+            .cloned()
+            .collect();
+        frame.render_widget(Paragraph::new(visible), col);
     }
 }
 
-/// The help text, or when it does not fit, its first clause ("Refresh: ask
-/// the app's controller…" → "Refresh").
-fn short_help(help: &str, width: usize) -> &str {
-    if format::width(help) <= width {
-        return help;
+/// Every entry as lines `width` wide, descriptions wrapped (never cut).
+fn layout(entries: &[Entry], theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let help_width = usize::from(width).saturating_sub(KEY_WIDTH + 3).max(8);
+    entries
+        .iter()
+        .flat_map(|e| e.lines(theme, help_width))
+        .collect()
+}
+
+/// Words of `text` in lines at most `width` wide (a longer word alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && format::width(&line) + 1 + format::width(word) > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
     }
-    help.find([':', ';', '('])
-        .map_or(help, |i| help[..i].trim_end())
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 enum Entry {
@@ -106,24 +144,39 @@ enum Entry {
 }
 
 impl Entry {
-    fn line(&self, theme: &Theme, help_width: usize) -> Line<'static> {
+    fn lines(&self, theme: &Theme, help_width: usize) -> Vec<Line<'static>> {
         let g = theme.glyphs();
         match self {
-            Entry::Heading(s) => Line::styled(format!(" {s}"), theme.header()),
-            Entry::Key(keys, help) => Line::from(vec![
-                Span::styled(
-                    format!(
-                        "  {:<KEY_WIDTH$} ",
+            Entry::Heading(s) => vec![Line::styled(format!(" {s}"), theme.header())],
+            Entry::Key(keys, help) => wrap(help, help_width)
+                .into_iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    let key = if i == 0 {
                         format::truncate(keys, KEY_WIDTH, g.ellipsis)
-                    ),
-                    theme.key(),
-                ),
-                Span::raw(format::truncate(
-                    short_help(help, help_width),
-                    help_width,
-                    g.ellipsis,
-                )),
-            ]),
+                    } else {
+                        String::new()
+                    };
+                    Line::from(vec![
+                        Span::styled(format!("  {key:<KEY_WIDTH$} "), theme.key()),
+                        Span::raw(text),
+                    ])
+                })
+                .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrapping_keeps_every_word() {
+        let text = "Refresh: ask the app's controller to look again (Flux: reconcile, confirmed)";
+        let lines = wrap(text, 20);
+        assert!(lines.iter().all(|l| l.chars().count() <= 20), "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert_eq!(wrap("", 10), vec![String::new()]);
     }
 }

@@ -12,6 +12,7 @@ pub mod format;
 mod gitops;
 mod help;
 mod images;
+mod jump;
 mod overview;
 mod pane;
 mod picker;
@@ -91,6 +92,9 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         Some(Overlay::Picker(picker)) => picker::draw(frame, body, state, theme, picker),
         Some(Overlay::Confirm(confirm)) => confirm::draw(frame, body, state, theme, confirm),
         Some(Overlay::Form(form)) => form::draw(frame, body, state, theme, form),
+    }
+    if let Some(jump) = &state.jump {
+        jump::draw(frame, body, state, theme, jump);
     }
 }
 

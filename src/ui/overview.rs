@@ -3,13 +3,14 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::Command;
+use crate::app::problems;
 use crate::app::state::{Phase, RowRef, SourceState, State, Tab};
-use crate::model::{GitOpsApp, Health, ModelDrift, PipelineRun, RunStatus, SyncStatus};
+use crate::model::{GitOpsApp, Health, ModelDrift, PipelineRun, SyncStatus};
 use crate::theme::Theme;
 use crate::ui::table::{Column, WindowedTable};
 use crate::ui::{chrome, drift, format, status};
@@ -23,6 +24,9 @@ pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Help, "help"),
     (Command::Quit, "quit"),
 ];
+
+/// Before a problem that came since the engineer last left the Overview.
+pub(super) const NEW_MARK: &str = "new ";
 
 const ATTENTION_COLUMNS: [Column; 3] = [
     Column::new("", 7, 0, 0),
@@ -163,26 +167,24 @@ fn attention_cells(state: &State, theme: &Theme, row: RowRef) -> Vec<Line<'stati
         },
         Tab::Overview => return Vec::new(),
     };
+    let item = if state.is_new_problem(row) {
+        Line::from(vec![
+            Span::styled(NEW_MARK, theme.warn().add_modifier(Modifier::BOLD)),
+            Span::raw(format!("{source}/{name}")),
+        ])
+    } else {
+        Line::from(format!("{source}/{name}"))
+    };
     vec![
         Line::from(Span::styled(format!("{glyph} {kind}"), style)),
-        Line::from(format!("{source}/{name}")),
+        item,
         Line::from(Span::styled(problem, style)),
     ]
 }
 
-/// "pipeline CI on main failed 12m ago".
+/// "CI on acme/payments main failed 12m ago": what it is about, in the
+/// words `watch` and notifications use, and when.
 fn run_problem(state: &State, run: &PipelineRun) -> String {
-    let what = match (run.status, &run.raw_status) {
-        _ if run.awaits_approval() => format!("is {}", crate::model::AWAITING_APPROVAL),
-        (RunStatus::Failure, _) => "failed".to_string(),
-        (RunStatus::Cancelled, _) => "was cancelled".to_string(),
-        (RunStatus::Unknown, Some(raw)) => format!("is in an unknown state ({raw})"),
-        (RunStatus::Unknown, None) => "is in an unknown state".to_string(),
-        (RunStatus::Queued, _) => "is queued".to_string(),
-        (RunStatus::Running, _) => "is running".to_string(),
-        (RunStatus::Success, _) => "passed".to_string(),
-        (RunStatus::Skipped, _) => "was skipped".to_string(),
-    };
     let ended = match (run.started_at, run.duration) {
         (Some(start), Some(d)) => chrono::Duration::from_std(d).ok().map(|d| start + d),
         _ => None,
@@ -191,12 +193,7 @@ fn run_problem(state: &State, run: &PipelineRun) -> String {
     let ago = when.map_or_else(String::new, |t| {
         format!(" {} ago", format::age(state.now, t))
     });
-    let on = if run.branch.is_empty() {
-        String::new()
-    } else {
-        format!(" on {}", run.branch)
-    };
-    format!("pipeline {}{on} {what}{ago}", run.pipeline)
+    format!("{}{ago}", problems::run_summary(run))
 }
 
 /// The health glyph when health is the problem, else the sync glyph.

@@ -74,6 +74,8 @@ pub struct Spawn {
     pub audit_flag: bool,
     /// Extra environment variables (on top of the clean, controlled set).
     pub env: Vec<(String, String)>,
+    /// Keep every byte the program writes (`Pty::raw_output`).
+    pub record: bool,
 }
 
 impl Default for Spawn {
@@ -85,6 +87,7 @@ impl Default for Spawn {
             config: None,
             audit_flag: true,
             env: Vec::new(),
+            record: false,
         }
     }
 }
@@ -117,6 +120,12 @@ impl Spawn {
 
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Keep the raw output, for what the screen does not show (BEL, OSC).
+    pub fn record_output(mut self) -> Self {
+        self.record = true;
         self
     }
 
@@ -198,13 +207,15 @@ struct Term {
     marker: usize,
     /// The first complete frame with anything on it, and when it was complete.
     first_drawn: Option<(vt100::Screen, Instant)>,
+    /// Every byte, when the spawn asked for it.
+    raw: Option<Vec<u8>>,
 }
 
 /// A frame ends with `ESC [ ? 2 5` then `l` (hide the cursor) or `h` (show it).
 const FRAME_END: &[u8] = b"\x1b[?25";
 
 impl Term {
-    fn new(rows: u16, cols: u16) -> Term {
+    fn new(rows: u16, cols: u16, record: bool) -> Term {
         let parser = vt100::Parser::new(rows, cols, 0);
         let frame = parser.screen().clone();
         Term {
@@ -215,12 +226,16 @@ impl Term {
             eof: false,
             marker: 0,
             first_drawn: None,
+            raw: record.then(Vec::new),
         }
     }
 
     /// Parse `bytes`, taking a copy of the screen at each frame's end.
     fn feed(&mut self, bytes: &[u8]) {
         self.bytes += bytes.len() as u64;
+        if let Some(raw) = &mut self.raw {
+            raw.extend_from_slice(bytes);
+        }
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
             if self.marker == FRAME_END.len() {
@@ -306,7 +321,7 @@ impl Pty {
             })
             .map_err(|e| format!("cannot open a pty: {e}"))?;
         let shared = Arc::new(Shared {
-            term: Mutex::new(Term::new(spec.rows, spec.cols)),
+            term: Mutex::new(Term::new(spec.rows, spec.cols, spec.record)),
             changed: Condvar::new(),
         });
         let mut reader = pair
@@ -408,6 +423,23 @@ impl Pty {
         let term = self.shared.lock();
         let (screen, at) = term.first_drawn.as_ref().ok_or("no first frame")?;
         Ok((screen.contents(), at.duration_since(self.started)))
+    }
+
+    /// Every byte written so far (empty unless spawned with `record_output`).
+    pub fn raw_output(&self) -> Vec<u8> {
+        self.shared.lock().raw.clone().unwrap_or_default()
+    }
+
+    /// Wait until `done` holds for the raw output so far.
+    pub fn wait_raw(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut done: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), String> {
+        self.wait(what, timeout, |term| {
+            done(term.raw.as_deref().unwrap_or(&[]))
+        })
     }
 
     /// The text of the last complete frame, one line per row.

@@ -60,6 +60,15 @@ pub struct State {
     /// What derived data is stale and the pieces it is rebuilt from (see
     /// `app::settle`).
     pub derived: Derived,
+    /// The attention list over time: what is new, what was resolved.
+    pub problems: crate::app::problems::Problems,
+    /// When the engineer last left the Overview: problems that came after
+    /// are marked new there.
+    pub overview_left_at: Option<Timestamp>,
+    /// The help overlay's first line shown (the overlay clamps it).
+    pub help_scroll: usize,
+    /// The `:` jump prompt, while open.
+    pub jump: Option<crate::app::jump::Jump>,
 }
 
 impl State {
@@ -85,6 +94,10 @@ impl State {
             quit_armed: false,
             next_action_id: 1,
             derived: Derived::default(),
+            problems: Default::default(),
+            overview_left_at: None,
+            help_scroll: 0,
+            jump: None,
         }
     }
 
@@ -179,6 +192,14 @@ impl State {
     pub fn detail_row(&self) -> Option<RowRef> {
         let detail = self.pane(self.tab).detail.as_ref()?;
         self.find(&detail.target)
+    }
+
+    /// The Overview row is a problem that came while the dashboard was
+    /// open, after the engineer last left the Overview.
+    pub fn is_new_problem(&self, row: RowRef) -> bool {
+        self.problems
+            .known_for(self, row)
+            .is_some_and(|k| k.fresh && self.overview_left_at.is_none_or(|left| k.since >= left))
     }
 
     /// An action on `target` is in flight.

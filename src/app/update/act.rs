@@ -141,7 +141,12 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         if kind == ActionKind::Refresh {
             return refetch_tab(state);
         }
-        say(state, Level::Warning, "nothing selected");
+        let key = key_of(state, kind);
+        say(
+            state,
+            Level::Warning,
+            format!("{key}nothing selected: {kind} needs a row to act on"),
+        );
         return Vec::new();
     };
     let kind = match (kind, target.kind) {
@@ -158,6 +163,13 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
     };
     match resolver::resolve(&request, &state.sources, context(state)) {
         Err(why) => {
+            // A key that does not apply to this kind of row leads with the
+            // key, so the refusal reads as the key's answer.
+            let why = if why == actions::wrong_target(request.kind, request.target.kind) {
+                format!("{}{why}", key_of(state, request.kind))
+            } else {
+                why
+            };
             say(state, Level::Error, why);
             Vec::new()
         }
@@ -185,6 +197,18 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         }
         Ok(Resolved::Action(action)) => ask(state, action),
     }
+}
+
+/// "b: " for the key bound to the command of `kind` (none when unbound).
+fn key_of(state: &State, kind: ActionKind) -> String {
+    let kind = match kind {
+        ActionKind::ForceCancel => ActionKind::Cancel,
+        k => k,
+    };
+    <crate::app::Command as strum::IntoEnumIterator>::iter()
+        .find(|c| c.action_kind() == Some(kind))
+        .and_then(|c| state.keymap.keys_for(c).first())
+        .map_or(String::new(), |k| format!("{k}: "))
 }
 
 /// Rollbacks first pick where to: the deploy history, the repository's

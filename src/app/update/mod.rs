@@ -15,6 +15,7 @@ use crate::sources::SourceEvent;
 
 mod act;
 mod dialogs;
+mod jump;
 mod runs;
 mod source;
 
@@ -126,6 +127,15 @@ pub fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
     if !matches!(msg, Msg::Source(_) | Msg::Tick(_)) {
         settle(state);
     }
+    let tab = state.tab;
+    let effects = apply_settled(state, msg);
+    if tab == Tab::Overview && state.tab != Tab::Overview {
+        state.overview_left_at = Some(state.now);
+    }
+    effects
+}
+
+fn apply_settled(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, key),
         Msg::Command(command) => on_command(state, command),
@@ -243,16 +253,16 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
+    if state.jump.is_some() {
+        jump::on_jump_key(state, key);
+        return Vec::new();
+    }
     match state.overlay.clone() {
         Some(Overlay::Confirm(confirm)) => return on_confirm_key(state, confirm, key),
         Some(Overlay::Picker(_)) => return on_picker_key(state, key),
         Some(Overlay::Form(form)) => return runs::on_form_key(state, form, key),
         Some(Overlay::Help) => {
-            let cmd = state.keymap.lookup(&key);
-            if matches!(cmd, Some(Command::Help | Command::Back | Command::Quit)) {
-                state.overlay = None;
-                state.dirty = true;
-            }
+            on_help_key(state, key);
             return Vec::new();
         }
         None => {}
@@ -263,8 +273,48 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     match state.keymap.lookup(&key) {
         Some(command) => on_command(state, command),
-        None => Vec::new(),
+        None => {
+            unbound_key(state, key);
+            Vec::new()
+        }
     }
+}
+
+/// A plain key bound to nothing says so, rather than nothing.
+fn unbound_key(state: &mut State, key: KeyEvent) {
+    let plain = (key.modifiers - KeyModifiers::SHIFT).is_empty();
+    if let (KeyCode::Char(c), true) = (key.code, plain) {
+        let help = crate::app::keymap::first_key_prefix(state, Command::Help);
+        let help = help.trim_end_matches([':', ' ']);
+        say(
+            state,
+            Level::Info,
+            format!("{c}: no action on this key ({help} lists the keys)"),
+        );
+    }
+}
+
+/// The help overlay: its keys close it or scroll it (the drawing clamps
+/// the scroll to what there is; this bounds it by the entries there are).
+fn on_help_key(state: &mut State, key: KeyEvent) {
+    let most = 2 * <Command as strum::IntoEnumIterator>::iter().count();
+    let page = table_rows_for_height(state.size.1);
+    let scroll = state.help_scroll.min(most);
+    state.help_scroll = match state.keymap.lookup(&key) {
+        Some(Command::Help | Command::Back | Command::Quit) => {
+            state.overlay = None;
+            0
+        }
+        Some(Command::Down) => scroll + 1,
+        Some(Command::Up) => scroll.saturating_sub(1),
+        Some(Command::PageDown) => scroll + page,
+        Some(Command::PageUp) => scroll.saturating_sub(page),
+        Some(Command::Top) => 0,
+        Some(Command::Bottom) => most,
+        _ => return,
+    }
+    .min(most);
+    state.dirty = true;
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) {
@@ -324,11 +374,13 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
             return vec![Effect::Quit];
         }
         Command::Help => {
+            state.help_scroll = 0;
             state.overlay = match state.overlay {
                 Some(Overlay::Help) => None,
                 _ => Some(Overlay::Help),
             }
         }
+        Command::Jump => jump::open(state),
         Command::NextTab => switch_tab(state, state.tab.next()),
         Command::PrevTab => switch_tab(state, state.tab.prev()),
         Command::TabOverview => switch_tab(state, Tab::Overview),

@@ -21,6 +21,12 @@ pub fn log_rows_for_height(height: u16) -> usize {
 /// the next job on each press; from the table, open the run first.
 pub(super) fn on_logs_command(state: &mut State) -> Vec<Effect> {
     if state.tab != Tab::Pipelines {
+        let key = crate::app::keymap::first_key_prefix(state, crate::app::Command::Logs);
+        say(
+            state,
+            Level::Warning,
+            format!("{key}logs are the jobs' logs of pipeline runs: open a run in tab 2"),
+        );
         return Vec::new();
     }
     let mut effects = Vec::new();
