@@ -761,6 +761,7 @@ fn the_demo_story_plays_out_runs_finish_apps_degrade_models_drift() {
 fn argocd_state() -> State {
     use opsdeck::model::{Deployment, GitOpsApp, Operation, OperationPhase};
     let app = |name: &str, auto_sync: bool| GitOpsApp {
+        health_since: None,
         error: None,
         source: "argo".into(),
         name: name.into(),

@@ -284,6 +284,8 @@ impl PrometheusSource {
                     if !out.versions.iter().any(|known| &known.version == v) {
                         // Prometheus knows a version's label, not its registry status.
                         out.versions.push(ModelVersion {
+                            revision: None,
+                            run_id: None,
                             version: v.clone(),
                             created_at: None,
                             status: "UNKNOWN".into(),

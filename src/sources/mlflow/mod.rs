@@ -351,6 +351,8 @@ fn model_versions(mut versions: Vec<WireVersion>) -> Vec<ModelVersion> {
     versions
         .into_iter()
         .map(|v| ModelVersion {
+            revision: None,
+            run_id: v.run_id.filter(|r| !r.is_empty()),
             version: v.version,
             created_at: v.creation_timestamp.and_then(from_millis),
             status: v.status.unwrap_or_else(|| "UNKNOWN".into()),

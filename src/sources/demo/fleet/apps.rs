@@ -58,6 +58,7 @@ impl DemoFleet {
                 "HorizontalPodAutoscaler",
             ];
             let app = GitOpsApp {
+                health_since: None,
                 error: None,
                 source: String::new(),
                 name: name.to_string(),
