@@ -10,6 +10,7 @@ mod logs;
 mod read;
 mod setup;
 mod status;
+mod timeline;
 
 pub use act::{ActionRequest, act};
 pub use globals::Globals;
@@ -17,6 +18,7 @@ pub use logs::logs;
 pub use read::{Read, read_all, read_linked, source_state};
 pub use setup::{config_check, init};
 pub use status::{StatusFormat, StatusReport, status};
+pub use timeline::{TimelineFormat, timeline, why};
 
 use crate::config::{Config, SourceConfig};
 

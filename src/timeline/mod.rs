@@ -44,6 +44,16 @@ impl Default for Settings {
     }
 }
 
+impl From<&crate::config::TimelineConfig> for Settings {
+    fn from(c: &crate::config::TimelineConfig) -> Self {
+        let d = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::MAX);
+        Settings {
+            window: d(c.window),
+            verdict_window: d(c.verdict_window),
+        }
+    }
+}
+
 /// One source as the timeline reads it.
 #[derive(Clone, Copy, Debug)]
 pub struct SourceView<'a> {

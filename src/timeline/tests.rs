@@ -294,7 +294,10 @@ fn links_are_exact_commit_runs_deploys_serving_and_repo() {
         .iter()
         .filter_map(|l| l["rel"].as_str())
         .collect();
-    assert!(rels.contains(&"commit") && rels.contains(&"built_by"), "{rels:?}");
+    assert!(
+        rels.contains(&"commit") && rels.contains(&"built_by"),
+        "{rels:?}"
+    );
 }
 
 #[test]

@@ -68,6 +68,7 @@ impl MlflowSource {
             return Err(e.clone());
         }
         let mut out = empty_model(&self.name, &model.name, &model.alias, self.production);
+        out.serving = model.serving.as_ref().map(|l| l.value.clone());
         let mut errors = Vec::new();
         match registered {
             // The alias endpoint is the word on the serving version; the
