@@ -93,6 +93,8 @@ pub fn why(
     let mut related: HashSet<String> = HashSet::new();
     let mut revisions: HashSet<String> = HashSet::new();
     let mut place = None;
+    // The revision whose chain is shown: what the item runs or built.
+    let mut chain_rev: Option<String> = None;
     let add_app = |app_target: &str, related: &mut HashSet<String>| {
         related.insert(app_target.to_string());
         if let Some(r) = conf.repo_peer(app_target) {
@@ -105,6 +107,7 @@ pub fn why(
     let problem = match item {
         Item::Run(run) => {
             if let Some(c) = (!run.commit.is_empty()).then(|| normalize(&run.commit)) {
+                chain_rev = Some(c.clone());
                 revisions.insert(c);
             }
             (run.status == RunStatus::Failure).then(|| Problem {
@@ -120,7 +123,9 @@ pub fn why(
                 place = Some(app.place());
             }
             if let Some(r) = &app.revision {
-                revisions.insert(resolved(timeline, r));
+                let r = resolved(timeline, r);
+                chain_rev = Some(r.clone());
+                revisions.insert(r);
             }
             app_problem(app, &own)
         }
@@ -130,8 +135,10 @@ pub fn why(
                 related.remove(target);
                 for e in timeline.events.iter().filter(|e| e.target == app) {
                     if e.kind == EventKind::Deploy {
-                        place = e.place.clone();
+                        // Newest first: the first deploy is what it serves from.
+                        place = place.or_else(|| e.place.clone());
                         if let Some(r) = &e.revision {
+                            chain_rev.get_or_insert_with(|| r.clone());
                             revisions.insert(r.clone());
                         }
                     }
@@ -185,7 +192,6 @@ pub fn why(
             event: e.clone(),
         })
         .collect();
-    let chain_rev = revisions.iter().min().cloned();
     Ok(Why {
         target: target.to_string(),
         chain: chain_rev.map(|r| chain(timeline, &r)).unwrap_or_default(),
