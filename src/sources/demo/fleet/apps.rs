@@ -110,7 +110,10 @@ impl DemoFleet {
             // payments: a bad change is waiting to be synced by a colleague;
             // the red CI run of payments on main is the one that built it.
             self.push_commit(0, true);
-            let bad = self.apps.first().and_then(|a| a.app.target_revision.clone());
+            let bad = self
+                .apps
+                .first()
+                .and_then(|a| a.app.target_revision.clone());
             if let (Some(bad), Some(run)) = (
                 bad,
                 self.runs
