@@ -41,6 +41,8 @@ pub enum Command {
     TabGitops,
     /// Go to the Drift tab
     TabDrift,
+    /// Go to the Timeline tab
+    TabTimeline,
     /// Move up
     Up,
     /// Move down
@@ -87,6 +89,8 @@ pub enum Command {
     Logs,
     /// Start a new run of the selected run's pipeline (a form for its ref and inputs)
     NewRun,
+    /// Why? The selected item's problem, its chain and the changes before it (actions apply to the suspect)
+    Why,
 }
 
 impl Command {
@@ -129,7 +133,8 @@ impl Command {
             | Command::TabOverview
             | Command::TabPipelines
             | Command::TabGitops
-            | Command::TabDrift => "Tabs",
+            | Command::TabDrift
+            | Command::TabTimeline => "Tabs",
             Command::Sync
             | Command::Refresh
             | Command::HardRefresh

@@ -20,6 +20,17 @@ pub(super) fn on_source(state: &mut State, event: SourceEvent) {
             let source = &mut state.sources[event.source];
             carry_over(&mut source.snapshot, &mut snapshot);
             apply_loaded_revisions(state, event.source, &mut snapshot);
+            let seen = if state.sources[event.source].updated_at.is_some() {
+                crate::timeline::observed::transitions(
+                    &state.sources[event.source].name,
+                    &state.sources[event.source].snapshot,
+                    &snapshot,
+                    event.at,
+                )
+            } else {
+                Vec::new()
+            };
+            state.timeline.add(seen);
             let source = &mut state.sources[event.source];
             source.snapshot = snapshot;
             source.updated_at = Some(event.at);
