@@ -229,12 +229,16 @@ fn tabs_switch_by_number_and_wrap_with_tab_and_shift_tab() {
     cmd(&mut state, Command::TabDrift);
     assert_eq!(state.tab, Tab::Drift);
     key(&mut state, KeyCode::Tab);
+    assert_eq!(state.tab, Tab::Timeline);
+    key(&mut state, KeyCode::Char('5'));
+    assert_eq!(state.tab, Tab::Timeline);
+    key(&mut state, KeyCode::Tab);
     assert_eq!(state.tab, Tab::Overview);
     update(
         &mut state,
         Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
     );
-    assert_eq!(state.tab, Tab::Drift);
+    assert_eq!(state.tab, Tab::Timeline);
     key(&mut state, KeyCode::Char('2'));
     assert_eq!(state.tab, Tab::Pipelines);
 }
