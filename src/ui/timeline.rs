@@ -27,7 +27,7 @@ pub(super) const HINTS: &[(Command, &str)] = &[
 ];
 
 const COLUMNS: [Column; 6] = [
-    Column::new("time", 16, 0, 2),
+    Column::new("time (UTC)", 14, 0, 2),
     Column::new("loop", 4, 0, 3),
     Column::new("target", 18, 1, 0),
     Column::new("what happened", 30, 4, 0),
@@ -74,7 +74,7 @@ pub fn event_cells(theme: &Theme, e: &Event) -> Vec<Line<'static>> {
         outcome
     };
     vec![
-        Line::styled(format::absolute(e.time), theme.muted()),
+        Line::styled(e.time.format("%m-%d %H:%M:%S").to_string(), theme.muted()),
         Line::from(loop_word(e.kind)),
         Line::from(e.target.clone()),
         Line::from(e.summary.clone()),
