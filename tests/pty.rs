@@ -573,6 +573,33 @@ fn rollback_of_a_production_app_acts_only_once_its_name_is_typed() {
     quit(&mut p);
 }
 
+#[test]
+fn why_then_rollback_of_the_suspect_deploy_asks_for_confirmation() {
+    let mut p = Spawn::default().config(PAUSED_DEMO).start().must();
+    wait_first_frame(&p);
+    open_gitops(&mut p);
+    select_app(&mut p, "payments");
+    p.send("w");
+    p.wait_for_all(&["Why? demo/payments", "suspects", "deploy of"], STEP)
+        .must();
+    // b on the first suspect (payments' newest deploy): the picker, then
+    // the usual confirmation; nothing is sent without it.
+    p.send("b");
+    p.wait_for("Roll back demo/payments to…", STEP).must();
+    let (running, chosen) = picker_choice(&p, "Roll back demo/payments to…");
+    assert_ne!(running, chosen);
+    p.send(keys::ENTER);
+    p.wait_for_all(&[ui::CONFIRM, &ui::type_to_confirm("payments")], STEP)
+        .must();
+    assert_audit_empty(&p, "before confirming");
+    p.send(keys::ESC);
+    p.wait_gone(ui::CONFIRM, STEP).must();
+    p.wait_for("Why? demo/payments", STEP).must();
+    p.send(keys::ESC);
+    p.wait_gone("Why? demo/payments", STEP).must();
+    quit(&mut p);
+}
+
 // ---- 4. read-only ------------------------------------------------------------------
 
 #[test]
