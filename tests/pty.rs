@@ -44,11 +44,12 @@ const APPS: [&str; 6] = [
 /// Status messages and effects come from src/app and are written inline.
 mod ui {
     /// Something each tab draws and no other does: a column header or heading.
-    pub const TAB_MARKERS: [(&str, &str); 4] = [
+    pub const TAB_MARKERS: [(&str, &str); 5] = [
         ("Overview", "Sources ("),
         ("Pipelines", "duration"),
         ("GitOps", "cluster/namespace"),
         ("Drift", "worst metric"),
+        ("Timeline", "what happened"),
     ];
     /// The footer while the filter is being typed.
     pub const FILTER_PROMPT: &str = "type to filter";
@@ -77,7 +78,13 @@ mod ui {
 // ---- helpers ------------------------------------------------------------------
 
 /// The tab bar: each tab's key and name.
-const TAB_BAR: [&str; 4] = ["1 Overview", "2 Pipelines", "3 GitOps", "4 Drift"];
+const TAB_BAR: [&str; 5] = [
+    "1 Overview",
+    "2 Pipelines",
+    "3 GitOps",
+    "4 Drift",
+    "5 Timeline",
+];
 
 /// Wait for a frame with the tab bar.
 fn wait_first_frame(p: &Pty) {
@@ -403,8 +410,11 @@ fn demo_starts_with_the_tab_bar_and_keys_switch_tabs() {
         (keys::TAB, "GitOps"),
         (keys::SHIFT_TAB, "Pipelines"),
         (keys::SHIFT_TAB, "Overview"),
+        (keys::SHIFT_TAB, "Timeline"),
         (keys::SHIFT_TAB, "Drift"),
+        (keys::TAB, "Timeline"),
         (keys::TAB, "Overview"),
+        ("5", "Timeline"),
     ];
     for (key, tab) in steps {
         p.send(key);
