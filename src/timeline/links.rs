@@ -15,34 +15,46 @@ pub struct Configured {
     pub serving: Vec<(String, String)>,
     /// (deployed app, its repository app).
     pub repo: Vec<(String, String)>,
+    /// Lookups over the two lists (`index` builds them).
+    models_by_app: HashMap<String, Vec<String>>,
+    app_by_model: HashMap<String, String>,
+    peers: HashMap<String, String>,
 }
 
 impl Configured {
+    /// Build the lookups once the lists are filled.
+    pub fn index(&mut self) {
+        self.models_by_app.clear();
+        self.app_by_model.clear();
+        self.peers.clear();
+        for (m, a) in &self.serving {
+            self.models_by_app
+                .entry(a.clone())
+                .or_default()
+                .push(m.clone());
+            self.app_by_model.insert(m.clone(), a.clone());
+        }
+        for (a, r) in &self.repo {
+            self.peers.insert(a.clone(), r.clone());
+            self.peers.insert(r.clone(), a.clone());
+        }
+    }
+
     pub fn models_of(&self, app: &str) -> impl Iterator<Item = &str> {
-        self.serving
-            .iter()
-            .filter(move |(_, a)| a == app)
-            .map(|(m, _)| m.as_str())
+        self.models_by_app
+            .get(app)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
     }
 
     pub fn app_of(&self, model: &str) -> Option<&str> {
-        self.serving
-            .iter()
-            .find(|(m, _)| m == model)
-            .map(|(_, a)| a.as_str())
+        self.app_by_model.get(model).map(String::as_str)
     }
 
     /// The repository app of a deployed app, or the deployed app of a repository app.
     pub fn repo_peer(&self, target: &str) -> Option<&str> {
-        self.repo.iter().find_map(|(a, r)| {
-            if a == target {
-                Some(r.as_str())
-            } else if r == target {
-                Some(a.as_str())
-            } else {
-                None
-            }
-        })
+        self.peers.get(target).map(String::as_str)
     }
 }
 

@@ -104,6 +104,7 @@ impl Timeline {
                 }
             }
         }
+        configured.index();
         events.extend_from_slice(extra);
         let shas = links::resolve_revisions(&mut events);
         verdict::judge(
