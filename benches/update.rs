@@ -148,6 +148,7 @@ fn estate_time(minutes: i64) -> Timestamp {
 
 fn estate_app(i: usize) -> GitOpsApp {
     GitOpsApp {
+        health_since: None,
         error: None,
         source: "argocd".into(),
         name: format!("app-{i:05}"),

@@ -9,5 +9,6 @@ pub mod model;
 pub mod sources;
 pub mod term;
 pub mod theme;
+pub mod timeline;
 pub mod tui;
 pub mod ui;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use opsdeck::cli::{self, ActionRequest, Globals, StatusFormat};
+use opsdeck::cli::{self, ActionRequest, Globals, StatusFormat, TimelineFormat};
 use opsdeck::model::{ActionKind, SyncOptions};
 
 #[derive(Parser)]
@@ -58,6 +58,24 @@ enum Cmd {
         exec: Option<String>,
         #[arg(long, value_enum, default_value_t = WatchFormatArg::Json)]
         format: WatchFormatArg,
+    },
+    /// Every change and state change of every source, newest first (exit 0, 2 when a source could not be read)
+    Timeline {
+        /// How far back [default: the config's timeline window, 24h]
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// Only the events of one item: SOURCE/NAME
+        #[arg(long, value_name = "SOURCE/NAME")]
+        target: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// What is wrong with an item, since when, and the changes before it (exit 0 no problem, 1 problem, 2 error): SOURCE/NAME
+    Why {
+        /// SOURCE/NAME: a run, an app, a repository app or a model
+        target: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Sync an app to its target revision: SOURCE/APP
     Sync(SyncTarget),
@@ -300,6 +318,14 @@ fn main() -> ExitCode {
                 };
                 cli::watch(globals, exec, format).await
             }
+            Some(Cmd::Timeline {
+                since,
+                target,
+                format,
+            }) => cli::timeline(globals, since, target, timeline_format(format)).await,
+            Some(Cmd::Why { target, format }) => {
+                cli::why(globals, target, timeline_format(format)).await
+            }
             Some(Cmd::Sync(t)) => {
                 cli::act(
                     globals,
@@ -363,4 +389,11 @@ fn main() -> ExitCode {
     // Sources may still be mid-request; don't wait for them.
     runtime.shutdown_background();
     ExitCode::from(code)
+}
+
+fn timeline_format(format: Format) -> TimelineFormat {
+    match format {
+        Format::Table => TimelineFormat::Table,
+        Format::Json => TimelineFormat::Json,
+    }
 }

@@ -48,6 +48,16 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
     let sources = sources::build_all(&config);
     let states = source_states(&config, &sources);
     let mut state = State::new(states, keymap, read_only, chrono::Utc::now());
+    state.timeline.settings = crate::timeline::Settings::from(&config.timeline);
+    state.timeline.user = crate::model::Operator::current().user;
+    // What opsdeck did before (this session or another) is on the timeline.
+    match crate::timeline::audit::read(
+        &options.audit_log,
+        state.now - state.timeline.settings.window,
+    ) {
+        Ok(events) => state.timeline.add(events),
+        Err(e) => tracing::warn!(error = %e, "cannot read the audit log for the timeline"),
+    }
     let (mut inbox, effects) = start(sources, options.audit_log, read_only)?;
     let mut notifier = Notifier::new(config.notify.clone(), std::env::var_os("TMUX").is_some());
 

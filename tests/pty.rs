@@ -44,11 +44,12 @@ const APPS: [&str; 6] = [
 /// Status messages and effects come from src/app and are written inline.
 mod ui {
     /// Something each tab draws and no other does: a column header or heading.
-    pub const TAB_MARKERS: [(&str, &str); 4] = [
+    pub const TAB_MARKERS: [(&str, &str); 5] = [
         ("Overview", "Sources ("),
         ("Pipelines", "duration"),
         ("GitOps", "cluster/namespace"),
         ("Drift", "worst metric"),
+        ("Timeline", "what happened"),
     ];
     /// The footer while the filter is being typed.
     pub const FILTER_PROMPT: &str = "type to filter";
@@ -77,7 +78,13 @@ mod ui {
 // ---- helpers ------------------------------------------------------------------
 
 /// The tab bar: each tab's key and name.
-const TAB_BAR: [&str; 4] = ["1 Overview", "2 Pipelines", "3 GitOps", "4 Drift"];
+const TAB_BAR: [&str; 5] = [
+    "1 Overview",
+    "2 Pipelines",
+    "3 GitOps",
+    "4 Drift",
+    "5 Timeline",
+];
 
 /// Wait for a frame with the tab bar.
 fn wait_first_frame(p: &Pty) {
@@ -403,8 +410,11 @@ fn demo_starts_with_the_tab_bar_and_keys_switch_tabs() {
         (keys::TAB, "GitOps"),
         (keys::SHIFT_TAB, "Pipelines"),
         (keys::SHIFT_TAB, "Overview"),
+        (keys::SHIFT_TAB, "Timeline"),
         (keys::SHIFT_TAB, "Drift"),
+        (keys::TAB, "Timeline"),
         (keys::TAB, "Overview"),
+        ("5", "Timeline"),
     ];
     for (key, tab) in steps {
         p.send(key);
@@ -570,6 +580,33 @@ fn rollback_of_a_production_app_acts_only_once_its_name_is_typed() {
     p.send(keys::ENTER);
     p.wait_for(&format!("rolled back to {chosen}"), STEP).must();
     assert_rollback_audited(&p, "payments", &id, &effect, &chosen, true);
+    quit(&mut p);
+}
+
+#[test]
+fn why_then_rollback_of_the_suspect_deploy_asks_for_confirmation() {
+    let mut p = Spawn::default().config(PAUSED_DEMO).start().must();
+    wait_first_frame(&p);
+    open_gitops(&mut p);
+    select_app(&mut p, "payments");
+    p.send("w");
+    p.wait_for_all(&["Why? demo/payments", "suspects", "deploy of"], STEP)
+        .must();
+    // b on the first suspect (payments' newest deploy): the picker, then
+    // the usual confirmation; nothing is sent without it.
+    p.send("b");
+    p.wait_for("Roll back demo/payments to…", STEP).must();
+    let (running, chosen) = picker_choice(&p, "Roll back demo/payments to…");
+    assert_ne!(running, chosen);
+    p.send(keys::ENTER);
+    p.wait_for_all(&[ui::CONFIRM, &ui::type_to_confirm("payments")], STEP)
+        .must();
+    assert_audit_empty(&p, "before confirming");
+    p.send(keys::ESC);
+    p.wait_gone(ui::CONFIRM, STEP).must();
+    p.wait_for("Why? demo/payments", STEP).must();
+    p.send(keys::ESC);
+    p.wait_gone("Why? demo/payments", STEP).must();
     quit(&mut p);
 }
 

@@ -156,6 +156,21 @@ fn drift_tab() {
 }
 
 #[test]
+fn timeline_tab() {
+    snapshot_both("timeline", |s| command(s, Command::TabTimeline));
+}
+
+#[test]
+fn why_view() {
+    snapshot_both("why", |s| {
+        command(s, Command::TabGitops);
+        select(s, |s, r| s.app(r).is_some_and(|a| a.name == "payments"));
+        command(s, Command::Why);
+        assert!(s.timeline.why.is_some());
+    });
+}
+
+#[test]
 fn pipeline_run_detail() {
     snapshot_both("pipelines_detail", |s| {
         command(s, Command::TabPipelines);

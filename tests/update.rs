@@ -207,7 +207,7 @@ fn overview_lists_what_needs_attention_worst_first() {
                     .model(*row)
                     .is_some_and(|m| m.status() >= opsdeck::model::DriftStatus::Warning)
             ),
-            Tab::Overview => panic!("overview rows point into other tabs"),
+            Tab::Overview | Tab::Timeline => panic!("overview rows point into other tabs"),
         }
     }
     // ...and a warning-level model never comes before a failed run.
@@ -229,12 +229,16 @@ fn tabs_switch_by_number_and_wrap_with_tab_and_shift_tab() {
     cmd(&mut state, Command::TabDrift);
     assert_eq!(state.tab, Tab::Drift);
     key(&mut state, KeyCode::Tab);
+    assert_eq!(state.tab, Tab::Timeline);
+    key(&mut state, KeyCode::Char('5'));
+    assert_eq!(state.tab, Tab::Timeline);
+    key(&mut state, KeyCode::Tab);
     assert_eq!(state.tab, Tab::Overview);
     update(
         &mut state,
         Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
     );
-    assert_eq!(state.tab, Tab::Drift);
+    assert_eq!(state.tab, Tab::Timeline);
     key(&mut state, KeyCode::Char('2'));
     assert_eq!(state.tab, Tab::Pipelines);
 }
@@ -827,6 +831,7 @@ fn the_demo_story_plays_out_runs_finish_apps_degrade_models_drift() {
 fn argocd_state() -> State {
     use opsdeck::model::{Deployment, GitOpsApp, Operation, OperationPhase};
     let app = |name: &str, auto_sync: bool| GitOpsApp {
+        health_since: None,
         error: None,
         source: "argo".into(),
         name: name.into(),

@@ -25,6 +25,7 @@ pub fn rollback_choices(app: &GitOpsApp) -> Vec<PickerEntry> {
     app.history
         .iter()
         .map(|d| PickerEntry {
+            verdict: None,
             id: d.id.clone(),
             revision: d.revision.clone(),
             time: d.deployed_at,
@@ -42,6 +43,7 @@ pub fn version_choices(model: &ModelDrift) -> Vec<PickerEntry> {
         .versions
         .iter()
         .map(|v| PickerEntry {
+            verdict: None,
             id: v.version.clone(),
             revision: format!("v{}", v.version),
             time: v.created_at,

@@ -41,6 +41,8 @@ pub enum Command {
     TabGitops,
     /// Go to the Drift tab
     TabDrift,
+    /// Go to the Timeline tab
+    TabTimeline,
     /// Move up
     Up,
     /// Move down
@@ -89,6 +91,8 @@ pub enum Command {
     NewRun,
     /// Jump to an app, model, pipeline or source by name (fuzzy; Tab cycles, Enter goes)
     Jump,
+    /// Why? The selected item's problem, its chain and the changes before it (actions apply to the suspect)
+    Why,
 }
 
 impl Command {
@@ -131,7 +135,8 @@ impl Command {
             | Command::TabOverview
             | Command::TabPipelines
             | Command::TabGitops
-            | Command::TabDrift => "Tabs",
+            | Command::TabDrift
+            | Command::TabTimeline => "Tabs",
             Command::Sync
             | Command::Refresh
             | Command::HardRefresh

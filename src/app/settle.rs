@@ -7,6 +7,7 @@
 use crate::app::links;
 use crate::app::state::{Kinds, State, Tab};
 use crate::app::views::{self, keep_visible, table_rows_for_height};
+use crate::timeline::{SourceView, Timeline};
 
 /// Source `source` is about to change in `kinds`: mark it stale. Call
 /// before its snapshot is replaced: the first change of a batch notes each
@@ -20,6 +21,7 @@ pub fn will_change(state: &mut State, source: usize, kinds: Kinds) {
         state.derived.kept = Tab::ALL.map(|tab| views::kept_selection(state, tab));
     }
     state.derived.mark(source, kinds);
+    state.timeline.stale = true;
     // Links join apps across sources (and with registries' images): only
     // apps and registry repositories change them.
     state.derived.links_stale |= kinds.apps || kinds.registries;
@@ -27,7 +29,15 @@ pub fn will_change(state: &mut State, source: usize, kinds: Kinds) {
 
 /// Rebuild what is stale, once; nothing when nothing is.
 pub fn settle(state: &mut State) {
+    if !state.derived.is_stale() && !state.timeline.stale {
+        return;
+    }
     if !state.derived.is_stale() {
+        // Only the timeline's own events changed (an outcome, a transition).
+        let kept = views::kept_selection(state, Tab::Timeline);
+        rebuild_timeline(state, kept);
+        state.derived.rebuilds += 1;
+        state.dirty = true;
         return;
     }
     if state.derived.links_stale {
@@ -55,7 +65,7 @@ pub fn settle(state: &mut State) {
         .derived
         .per_source
         .resize_with(sources, Default::default);
-    let mut tabs = [false; 4];
+    let mut tabs = [false; crate::app::state::TABS];
     for (s, kinds) in stale.into_iter().enumerate().take(sources) {
         if !kinds.any() {
             continue;
@@ -68,6 +78,12 @@ pub fn settle(state: &mut State) {
     }
     let kept = std::mem::take(&mut state.derived.kept);
     for (tab, kept) in Tab::ALL.into_iter().zip(kept) {
+        if tab == Tab::Timeline {
+            if state.timeline.stale {
+                rebuild_timeline(state, kept);
+            }
+            continue;
+        }
         if !tabs[tab.index()] {
             continue;
         }
@@ -88,4 +104,28 @@ pub fn settle(state: &mut State) {
         .for_each(|p| keep_visible(p, visible));
     state.derived.rebuilds += 1;
     state.dirty = true;
+}
+
+/// Build the timeline and its link index from every snapshot and the
+/// dashboard's own events, then its tab's rows: once per batch.
+fn rebuild_timeline(state: &mut State, kept: crate::app::state::Kept) {
+    let views: Vec<SourceView> = state
+        .sources
+        .iter()
+        .map(|s| SourceView {
+            name: &s.name,
+            snapshot: &s.snapshot,
+        })
+        .collect();
+    let extra: Vec<_> = state.timeline.extra.iter().cloned().collect();
+    state.timeline.timeline = Timeline::build(&views, &extra, &state.timeline.settings, state.now);
+    state.timeline.stale = false;
+    state.timeline.builds += 1;
+    let sorted = views::merged(state, Tab::Timeline);
+    state.pane_mut(Tab::Timeline).sorted = sorted;
+    views::refilter_keeping(state, Tab::Timeline, kept);
+    state.derived.tab_rebuilds[Tab::Timeline.index()] += 1;
+    let visible = table_rows_for_height(state.size.1);
+    keep_visible(state.pane_mut(Tab::Timeline), visible);
+    crate::app::update::refresh_why(state);
 }

@@ -56,6 +56,7 @@ fn row_id(state: &State, row: RowRef) -> Option<&str> {
         Tab::Pipelines => state.run(row).map(|r| r.id.as_str()),
         Tab::GitOps => state.app(row).map(|a| a.name.as_str()),
         Tab::Drift => state.model(row).map(|m| m.model.as_str()),
+        Tab::Timeline => state.event(row).map(|e| e.summary.as_str()),
         Tab::Overview => None,
     }
 }
@@ -168,6 +169,14 @@ pub fn merged(state: &State, tab: Tab) -> Vec<RowRef> {
             |s| &s.models,
             |a, b| by(state.model(*a), state.model(*b), model_order),
         ),
+        // Already newest first.
+        Tab::Timeline => (0..state.timeline.timeline.events.len())
+            .map(|i| RowRef {
+                tab: Tab::Timeline,
+                source: 0,
+                index: i as u32,
+            })
+            .collect(),
     }
 }
 
@@ -246,6 +255,17 @@ fn haystack(state: &State, row: RowRef) -> String {
                 m.model,
                 m.status(),
                 m.version.as_deref().unwrap_or("")
+            )
+        }),
+        Tab::Timeline => state.event(row).map_or(String::new(), |e| {
+            format!(
+                "{} {} {} {} {} {}",
+                e.target,
+                e.kind,
+                e.summary,
+                e.revision.as_deref().map_or("", short_rev),
+                e.status,
+                e.verdict.map_or("", |v| v.into())
             )
         }),
         Tab::Overview => String::new(),

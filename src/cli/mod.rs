@@ -11,6 +11,7 @@ mod logs;
 mod read;
 mod setup;
 mod status;
+mod timeline;
 mod watch;
 
 pub use act::{ActionRequest, act};
@@ -19,6 +20,7 @@ pub use logs::logs;
 pub use read::{Read, read_all, read_linked, source_state};
 pub use setup::{config_check, init};
 pub use status::{StatusFormat, StatusReport, status};
+pub use timeline::{TimelineFormat, timeline, why};
 pub use watch::{WatchFormat, WatchLine, watch};
 
 use crate::config::{Config, SourceConfig};

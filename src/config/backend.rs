@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::{ConfigError, KindParser, Secret, expand_home};
+use super::{ConfigError, KindParser, Located, Secret, expand_home};
 use crate::model::Worse;
 
 /// How long one model's reads may take before that model (alone) shows a
@@ -197,6 +197,32 @@ pub(crate) fn thresholds(
         critical: c,
         worse: worse_value,
     })
+}
+
+/// `serving = "SOURCE/APP"` on a model: the app that serves it. Whether
+/// the source and app exist is checked once every source is read
+/// (`parse::check_serving`).
+pub(crate) fn serving(
+    p: &KindParser<'_, '_>,
+    value: Option<&Spanned<String>>,
+) -> Result<Option<Located<String>>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let ok = value
+        .get_ref()
+        .split_once('/')
+        .is_some_and(|(s, a)| !s.trim().is_empty() && !a.trim().is_empty());
+    if !ok {
+        return Err(p.error(
+            value,
+            format!("serving `{}` is not SOURCE/APP", value.get_ref()),
+        ));
+    }
+    Ok(Some(Located {
+        value: value.get_ref().clone(),
+        at: p.at(value.span()),
+    }))
 }
 
 /// A non-empty string key.

@@ -45,6 +45,8 @@ pub struct EvidentlyConfig {
     /// Thresholds of the drifted-columns share. Each column's own drift
     /// test carries its threshold in the snapshot.
     pub share: Thresholds,
+    /// `serving = "SOURCE/APP"`: the app that serves the model.
+    pub serving: Option<super::Located<String>>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +68,7 @@ struct RawEvidently {
     model: Option<Spanned<String>>,
     warn: Option<Spanned<f64>>,
     critical: Option<Spanned<f64>>,
+    serving: Option<Spanned<String>>,
 }
 
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
@@ -114,12 +117,14 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         )
     });
     let share = backend::thresholds(p, &warn, &critical, None)?;
+    let serving = backend::serving(p, raw.serving.as_ref())?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Evidently(EvidentlyConfig {
             http,
             project,
             model,
             share,
+            serving,
         }))
     })
 }

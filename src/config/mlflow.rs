@@ -51,6 +51,8 @@ pub struct MlflowModel {
     pub thresholds: Thresholds,
     /// A run metric holding how many samples the drift was computed on.
     pub sample_count_metric: Option<String>,
+    /// `serving = "SOURCE/APP"`: the app that serves the model.
+    pub serving: Option<super::Located<String>>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +85,7 @@ struct RawModel {
     critical: Spanned<f64>,
     worse: Option<Spanned<String>>,
     sample_count_metric: Option<String>,
+    serving: Option<Spanned<String>>,
 }
 
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
@@ -135,6 +138,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             metrics: metrics.clone(),
             thresholds: backend::thresholds(p, &m.warn, &m.critical, m.worse.as_ref())?,
             sample_count_metric: m.sample_count_metric.clone(),
+            serving: backend::serving(p, m.serving.as_ref())?,
         });
     }
     p.source(raw.name, raw.production, &raw.refresh, || {

@@ -48,7 +48,7 @@ pub use prometheus::{DEFAULT_PROMETHEUS_RANGE, PrometheusConfig, PrometheusModel
 pub use registry::{DEFAULT_REGISTRY_MAX_TAGS, RegistryConfig};
 pub use schema::{
     Config, DEFAULT_DEMO_SEED, DEFAULT_DEMO_STEP_INTERVAL, DEFAULT_REFRESH_INTERVAL,
-    KeyBindingSpec, SourceConfig, SourceKind, default_path,
+    KeyBindingSpec, SourceConfig, SourceKind, TimelineConfig, default_path,
 };
 pub use secret::{Secret, SecretError, SecretValue, expand_home, forget_kept_secret, kept_secret};
 pub use terraform_cloud::TerraformCloudConfig;

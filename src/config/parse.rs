@@ -12,7 +12,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::{
     Config, ConfigError, ConfigErrors, DEFAULT_REFRESH_INTERVAL, KeyBindingSpec, KindParser,
-    LineIndex, Located, SourceConfig, expand_home, parse_duration,
+    LineIndex, Located, SourceConfig, SourceKind, TimelineConfig, expand_home, parse_duration,
 };
 use crate::sources::kinds;
 
@@ -110,10 +110,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         })
         .unwrap_or_default();
     let notify = super::notify::parse(top.notify, top.notify_min, &lines, &mut errors);
+    let timeline = timeline_table(top.timeline.as_ref(), &lines, &mut errors);
+    check_serving(&sources, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
     Ok(Config {
+        timeline,
         path: Some(path.to_path_buf()),
         theme: top.theme.map(|t| Located {
             at: lines.at(t.span().start),
@@ -140,6 +143,7 @@ struct RawTop {
     keys: Option<BTreeMap<Spanned<String>, Spanned<RawKeys>>>,
     notify: Option<Vec<Spanned<String>>>,
     notify_min: Option<Spanned<String>>,
+    timeline: Option<RawTimeline>,
     #[allow(dead_code)] // removed before deserializing; declared so it is not "unknown"
     source: Option<IgnoredAny>,
 }
@@ -232,4 +236,83 @@ pub(super) fn deserialize_table<'i, T: Deserialize<'i>>(
     table: DeTable<'i>,
 ) -> Result<T, toml::de::Error> {
     T::deserialize(toml::de::Deserializer::from(Spanned::new(span, table)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimeline {
+    window: Option<Spanned<String>>,
+    verdict_window: Option<Spanned<String>>,
+}
+
+/// `[timeline]` with its defaults.
+fn timeline_table(
+    raw: Option<&RawTimeline>,
+    lines: &LineIndex,
+    errors: &mut Vec<ConfigError>,
+) -> TimelineConfig {
+    let mut out = TimelineConfig::default();
+    let Some(raw) = raw else { return out };
+    for (value, key, slot) in [
+        (&raw.window, "window", &mut out.window),
+        (
+            &raw.verdict_window,
+            "verdict_window",
+            &mut out.verdict_window,
+        ),
+    ] {
+        if let Some(v) = value {
+            match parse_duration(v.get_ref()) {
+                Ok(d) if !d.is_zero() => *slot = d,
+                Ok(_) => errors.push(ConfigError::at(
+                    &lines.at(v.span().start),
+                    format!("timeline.{key} must be longer than zero"),
+                )),
+                Err(e) => errors.push(ConfigError::at(
+                    &lines.at(v.span().start),
+                    format!("timeline.{key}: {e}"),
+                )),
+            }
+        }
+    }
+    out
+}
+
+/// Every `serving = "SOURCE/APP"` names a configured source that has apps,
+/// and, where the config lists the apps (a `git` source), one of them.
+fn check_serving(sources: &[SourceConfig], errors: &mut Vec<ConfigError>) {
+    for s in sources {
+        for link in s.kind.servings() {
+            let Some((source, app)) = link.value.split_once('/') else {
+                continue;
+            };
+            let problem = match sources.iter().find(|o| o.name == source) {
+                None => {
+                    let known: Vec<&str> = sources.iter().map(|o| o.name.as_str()).collect();
+                    Some(format!(
+                        "serving `{}`: no source named `{source}` (known: {})",
+                        link.value,
+                        known.join(", ")
+                    ))
+                }
+                Some(o) => match &o.kind {
+                    SourceKind::Git(g) if !g.apps.iter().any(|a| a.name == app) => Some(format!(
+                        "serving `{}`: source `{source}` has no app `{app}`",
+                        link.value
+                    )),
+                    kind if !kinds::find(kind.name()).is_some_and(|d| d.provides.gitops) => {
+                        Some(format!(
+                            "serving `{}`: source `{source}` ({}) has no apps",
+                            link.value,
+                            kind.name()
+                        ))
+                    }
+                    _ => None,
+                },
+            };
+            if let Some(p) = problem {
+                errors.push(ConfigError::at(&link.at, p));
+            }
+        }
+    }
 }

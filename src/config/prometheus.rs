@@ -56,6 +56,8 @@ pub struct PrometheusModel {
     /// PromQL whose series' `version_label` names the serving version.
     pub version_query: Option<String>,
     pub version_label: String,
+    /// `serving = "SOURCE/APP"`: the app that serves the model.
+    pub serving: Option<super::Located<String>>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +96,7 @@ struct RawModel {
     metric: Option<String>,
     version_query: Option<Spanned<String>>,
     version_label: Option<String>,
+    serving: Option<Spanned<String>>,
 }
 
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
@@ -138,6 +141,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             metric: m.metric.clone(),
             version_query,
             version_label: m.version_label.clone().unwrap_or_else(|| "version".into()),
+            serving: backend::serving(p, m.serving.as_ref())?,
         });
     }
     p.source(raw.name, raw.production, &raw.refresh, || {

@@ -46,6 +46,18 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// The `serving = "SOURCE/APP"` links its model entries name.
+    pub fn servings(&self) -> Vec<&Located<String>> {
+        match self {
+            SourceKind::Prometheus(c) => {
+                c.models.iter().filter_map(|m| m.serving.as_ref()).collect()
+            }
+            SourceKind::Mlflow(c) => c.models.iter().filter_map(|m| m.serving.as_ref()).collect(),
+            SourceKind::Evidently(c) => c.serving.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::Demo(_) => "demo",
@@ -94,6 +106,27 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// How new problems are announced in the dashboard (default: not at all).
     pub notify: super::NotifyConfig,
+    /// `[timeline]`.
+    pub timeline: TimelineConfig,
+}
+
+/// `[timeline]`: how far back the timeline reaches and how long a deploy
+/// is watched before its verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimelineConfig {
+    /// `window`, default 24 h.
+    pub window: Duration,
+    /// `verdict_window`, default 15 min.
+    pub verdict_window: Duration,
+}
+
+impl Default for TimelineConfig {
+    fn default() -> Self {
+        TimelineConfig {
+            window: Duration::from_secs(24 * 3600),
+            verdict_window: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 impl Config {
@@ -107,6 +140,7 @@ impl Config {
             audit_log: None,
             ascii: None,
             keys: Vec::new(),
+            timeline: TimelineConfig::default(),
             sources: vec![SourceConfig {
                 name: "demo".into(),
                 production: false,

@@ -106,6 +106,10 @@ pub struct ModelVersion {
     /// The registry's own word (READY, PENDING_REGISTRATION…).
     pub status: String,
     pub description: Option<String>,
+    /// The training run it came from (MLflow `run_id`).
+    pub run_id: Option<String>,
+    /// The commit it was trained from (the run's `mlflow.source.git.commit`).
+    pub revision: Option<String>,
 }
 
 /// A production model and its drift.
@@ -124,6 +128,8 @@ pub struct ModelDrift {
     pub drifting_since: Option<Timestamp>,
     pub sample_count: Option<u64>,
     pub production: bool,
+    /// The app that serves it, `SOURCE/APP` (the model entry's `serving`).
+    pub serving: Option<String>,
     /// Why the backend could not give (all of) this model's drift, in its
     /// own words (`bad_data: …`); shown on the model, never taken as ok.
     pub error: Option<String>,
@@ -240,6 +246,7 @@ mod tests {
             DriftStatus::Unknown
         );
         let model = ModelDrift {
+            serving: None,
             source: "s".into(),
             model: "m".into(),
             alias: "champion".into(),
@@ -265,6 +272,7 @@ mod tests {
     #[test]
     fn metrics_sort_worst_first_and_the_model_takes_the_worst_status() {
         let mut model = ModelDrift {
+            serving: None,
             source: "s".into(),
             model: "m".into(),
             alias: "champion".into(),
@@ -272,6 +280,8 @@ mod tests {
             versions: ["7", "6", "5"]
                 .iter()
                 .map(|v| ModelVersion {
+                    revision: None,
+                    run_id: None,
                     version: v.to_string(),
                     created_at: None,
                     status: "READY".into(),

@@ -111,6 +111,10 @@ pub struct GitOpsApp {
     pub health: Health,
     /// Why the app is not healthy, when the backend says.
     pub health_message: Option<String>,
+    /// When the health last changed, as the backend recorded it (Argo CD's
+    /// `health.lastTransitionTime`, a Flux Ready condition's
+    /// `lastTransitionTime`); `None` when it does not say.
+    pub health_since: Option<Timestamp>,
     /// The revision running in the cluster.
     pub revision: Option<String>,
     /// The revision the desired state asks for.

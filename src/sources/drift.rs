@@ -65,6 +65,7 @@ pub fn insecure_warning(http: &HttpBackend) -> Option<String> {
 /// A model with nothing known yet; readers fill it in.
 pub fn empty_model(source: &str, model: &str, alias: &str, production: bool) -> ModelDrift {
     ModelDrift {
+        serving: None,
         source: source.to_string(),
         model: model.to_string(),
         alias: alias.to_string(),

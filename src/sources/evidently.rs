@@ -154,6 +154,7 @@ impl EvidentlySource {
 
     fn model(&self, name: &str, response: &SeriesResponse) -> ModelDrift {
         let mut out = empty_model(&self.name, name, SERVING, self.production);
+        out.serving = self.config.serving.as_ref().map(|l| l.value.clone());
         let times: Vec<Option<Timestamp>> = response
             .sources
             .iter()

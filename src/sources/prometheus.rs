@@ -220,6 +220,7 @@ impl PrometheusSource {
         }
 
         let mut out = empty_model(&self.name, &model.name, SERVING, self.production);
+        out.serving = model.serving.as_ref().map(|l| l.value.clone());
         let mut errors = Vec::new();
         let mut metrics: BTreeMap<SeriesKey, Metric> = BTreeMap::new();
         let t = &model.thresholds;
@@ -284,6 +285,8 @@ impl PrometheusSource {
                     if !out.versions.iter().any(|known| &known.version == v) {
                         // Prometheus knows a version's label, not its registry status.
                         out.versions.push(ModelVersion {
+                            revision: None,
+                            run_id: None,
                             version: v.clone(),
                             created_at: None,
                             status: "UNKNOWN".into(),

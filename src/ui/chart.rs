@@ -40,9 +40,26 @@ pub fn sparkline(
         .collect()
 }
 
+/// What a vertical mark on a drift chart stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    /// A deploy of the app serving the model.
+    Deploy,
+    /// A model version registered, or the serving alias moved.
+    Version,
+}
+
 /// A metric's series (x: seconds relative to `now`) with its two
-/// thresholds drawn as horizontal lines across the same span.
-pub fn metric_chart(frame: &mut Frame, area: Rect, theme: &Theme, metric: &Metric, now: Timestamp) {
+/// thresholds drawn as horizontal lines across the same span, and `marks`
+/// (deploys of the serving app, version changes) as vertical lines.
+pub fn metric_chart(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    metric: &Metric,
+    now: Timestamp,
+    marks: &[(Timestamp, MarkKind)],
+) {
     if area.width < 10 || area.height < 4 {
         return;
     }
@@ -83,34 +100,67 @@ pub fn metric_chart(frame: &mut Frame, area: Rect, theme: &Theme, metric: &Metri
     let warn = [(x_min, metric.warn), (x_max, metric.warn)];
     let critical = [(x_min, metric.critical), (x_max, metric.critical)];
     let (status_glyph, status_style) = status::drift(theme, metric.status());
-    let caption = Line::from(vec![
-        Span::styled(format!(" {} ", metric.label()), theme.title()),
-        Span::styled(format!("{status_glyph} {}", metric.status()), status_style),
-        Span::styled(
-            format!(
-                "   {} critical {}",
-                g.chart_critical,
-                format::metric_value(metric.critical)
+    let x_of = |t: &Timestamp| (*t - now).num_seconds() as f64;
+    let lines: Vec<([(f64, f64); 2], MarkKind)> = marks
+        .iter()
+        .filter(|(t, _)| (x_min..=x_max).contains(&x_of(t)))
+        .map(|(t, k)| ([(x_of(t), y_min), (x_of(t), y_max)], *k))
+        .collect();
+    let has = |k: MarkKind| lines.iter().any(|(_, m)| *m == k);
+    let mut legend = Vec::new();
+    if has(MarkKind::Deploy) {
+        legend.push(Span::styled("   | deploy", theme.info()));
+    }
+    if has(MarkKind::Version) {
+        legend.push(Span::styled("   : version", theme.accent()));
+    }
+    let caption = Line::from(
+        vec![
+            Span::styled(format!(" {} ", metric.label()), theme.title()),
+            Span::styled(format!("{status_glyph} {}", metric.status()), status_style),
+            Span::styled(
+                format!(
+                    "   {} critical {}",
+                    g.chart_critical,
+                    format::metric_value(metric.critical)
+                ),
+                theme.error(),
             ),
-            theme.error(),
-        ),
-        Span::styled(
-            format!(
-                "   {} warn {}",
-                g.chart_warn,
-                format::metric_value(metric.warn)
+            Span::styled(
+                format!(
+                    "   {} warn {}",
+                    g.chart_warn,
+                    format::metric_value(metric.warn)
+                ),
+                theme.warn(),
             ),
-            theme.warn(),
-        ),
-    ]);
+        ]
+        .into_iter()
+        .chain(legend)
+        .collect::<Vec<_>>(),
+    );
     frame.render_widget(caption, Rect { height: 1, ..area });
     let area = Rect {
         y: area.y + 1,
         height: area.height - 1,
         ..area
     };
-    // Thresholds first, so the series is drawn over them.
-    let datasets = vec![
+    // Thresholds and marks first, so the series is drawn over them.
+    let mut datasets: Vec<Dataset> = lines
+        .iter()
+        .map(|(line, kind)| {
+            let (marker, style) = match kind {
+                MarkKind::Deploy => ('|', theme.info()),
+                MarkKind::Version => (':', theme.accent()),
+            };
+            Dataset::default()
+                .marker(Marker::Custom(marker))
+                .graph_type(GraphType::Line)
+                .style(style)
+                .data(line)
+        })
+        .collect();
+    datasets.extend([
         Dataset::default()
             .marker(Marker::Custom(g.chart_warn))
             .graph_type(GraphType::Line)
@@ -126,7 +176,7 @@ pub fn metric_chart(frame: &mut Frame, area: Rect, theme: &Theme, metric: &Metri
             .graph_type(GraphType::Line)
             .style(theme.chart())
             .data(&points),
-    ];
+    ]);
     let span_label = format!("-{}", format::age_of_secs(-x_min as i64));
     let chart = Chart::new(datasets)
         .style(theme.base())

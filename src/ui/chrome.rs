@@ -58,6 +58,7 @@ pub fn tab_bar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Command::TabPipelines,
         Command::TabGitops,
         Command::TabDrift,
+        Command::TabTimeline,
     ];
     let mut spans = Vec::new();
     for (tab, command) in Tab::ALL.into_iter().zip(tab_keys) {

@@ -162,6 +162,7 @@ fn model_detail(
     if chart_area.is_empty() {
         return;
     }
+    let marks = chart_marks(state, model);
     let charts = usize::from(chart_area.height / CHART_MIN_HEIGHT).clamp(1, metrics.len());
     let each = chart_area.height / charts as u16;
     for (i, metric) in metrics.iter().take(charts).enumerate() {
@@ -181,6 +182,7 @@ fn model_detail(
             theme,
             metric,
             state.now,
+            &marks,
         );
     }
 }
@@ -302,4 +304,30 @@ fn model_lines<'a>(state: &State, theme: &Theme, model: &ModelDrift) -> Vec<Line
         lines.push(Line::from(spans));
     }
     lines
+}
+
+/// The deploys of the app serving `model` and its version changes, from
+/// the timeline (already built: nothing is computed while drawing but this
+/// filter over the events).
+fn chart_marks(
+    state: &State,
+    model: &ModelDrift,
+) -> Vec<(crate::model::Timestamp, chart::MarkKind)> {
+    use crate::timeline::EventKind;
+    let me = format!("{}/{}", model.source, model.model);
+    state
+        .timeline
+        .timeline
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Deploy if model.serving.as_deref() == Some(e.target.as_str()) => {
+                Some((e.time, chart::MarkKind::Deploy))
+            }
+            EventKind::ModelVersion | EventKind::Alias if e.target == me => {
+                Some((e.time, chart::MarkKind::Version))
+            }
+            _ => None,
+        })
+        .collect()
 }

@@ -20,6 +20,7 @@ mod pipelines;
 mod repo;
 mod status;
 pub mod table;
+mod timeline;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -84,8 +85,15 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
                 drift::HINTS
             }
         }
+        Tab::Timeline => {
+            timeline::draw(frame, body, state, theme);
+            timeline::HINTS
+        }
     };
     chrome::footer(frame, bottom, state, theme, hints);
+    if let Some(why) = &state.timeline.why {
+        timeline::draw_why(frame, body, state, theme, why);
+    }
     match &state.overlay {
         None => {}
         Some(Overlay::Help) => help::draw(frame, body, state, theme),

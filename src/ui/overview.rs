@@ -165,7 +165,7 @@ fn attention_cells(state: &State, theme: &Theme, row: RowRef) -> Vec<Line<'stati
             }
             None => return Vec::new(),
         },
-        Tab::Overview => return Vec::new(),
+        Tab::Overview | Tab::Timeline => return Vec::new(),
     };
     let item = if state.is_new_problem(row) {
         Line::from(vec![
@@ -263,7 +263,7 @@ fn attention_counts(state: &State, source_index: usize) -> [usize; 3] {
             Tab::Pipelines => counts[0] += 1,
             Tab::GitOps => counts[1] += 1,
             Tab::Drift => counts[2] += 1,
-            Tab::Overview => {}
+            Tab::Overview | Tab::Timeline => {}
         }
     }
     counts

@@ -103,10 +103,15 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
                 .time
                 .map_or_else(|| g.none.to_string(), format::absolute);
             let message = format::first_line(&entry.message);
+            let verdict = entry
+                .verdict
+                .as_deref()
+                .map(|v| format!("[{v}] "))
+                .unwrap_or_default();
             let message = if entry.current {
-                format!("(running) {message}")
+                format!("(running) {verdict}{message}")
             } else {
-                message.to_string()
+                format!("{verdict}{message}")
             };
             vec![
                 Line::from(Span::styled(

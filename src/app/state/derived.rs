@@ -74,11 +74,11 @@ pub struct Derived {
     /// Each pane's item under the cursor when the data first went stale
     /// (indexed by `Tab::index()`): row references point into snapshots,
     /// so after a snapshot is replaced only the id finds the item again.
-    pub kept: [Kept; 4],
+    pub kept: [Kept; super::TABS],
     /// Times derived data was rebuilt: once per batch that changed data.
     pub rebuilds: u64,
     /// Times each tab's rows were rebuilt (indexed by `Tab::index()`).
-    pub tab_rebuilds: [u64; 4],
+    pub tab_rebuilds: [u64; super::TABS],
 }
 
 impl Derived {

@@ -15,6 +15,7 @@ mod pane;
 mod source;
 mod status;
 mod tab;
+mod timeline;
 
 pub use derived::{Derived, Kept, Kinds, Scored, SourceRows};
 pub use detail::{AppDetailState, Detail, LogState, LogView};
@@ -23,7 +24,8 @@ pub use overlay::{Confirm, Overlay, Picker, PickerEntry};
 pub use pane::{Pane, RowRef};
 pub use source::{Phase, SourceError, SourceState};
 pub use status::{InFlight, Level, StatusLine};
-pub use tab::Tab;
+pub use tab::{TABS, Tab};
+pub use timeline::{TimelineState, WhyView};
 
 /// Everything the dashboard knows and shows.
 #[derive(Clone, Debug)]
@@ -32,7 +34,7 @@ pub struct State {
     pub tab: Tab,
     pub sources: Vec<SourceState>,
     /// Indexed by `Tab::index()`.
-    pub panes: [Pane; 4],
+    pub panes: [Pane; TABS],
     /// The filter prompt has the keyboard.
     pub editing_filter: bool,
     pub overlay: Option<Overlay>,
@@ -69,6 +71,8 @@ pub struct State {
     pub help_scroll: usize,
     /// The `:` jump prompt, while open.
     pub jump: Option<crate::app::jump::Jump>,
+    /// The timeline, its extra events and the open "why?" view.
+    pub timeline: TimelineState,
 }
 
 impl State {
@@ -98,6 +102,7 @@ impl State {
             overview_left_at: None,
             help_scroll: 0,
             jump: None,
+            timeline: TimelineState::default(),
         }
     }
 
@@ -133,6 +138,11 @@ impl State {
             .get(row.index as usize)
     }
 
+    /// The timeline event a Timeline row points at.
+    pub fn event(&self, row: RowRef) -> Option<&crate::timeline::Event> {
+        self.timeline.timeline.events.get(row.index as usize)
+    }
+
     /// The row under the cursor in `tab`.
     pub fn selected_row(&self, tab: Tab) -> Option<RowRef> {
         let pane = self.pane(tab);
@@ -141,12 +151,15 @@ impl State {
 
     /// The target a row stands for.
     pub fn target_of(&self, row: RowRef) -> Option<Target> {
+        if row.tab == Tab::Timeline {
+            return self.event(row).and_then(|e| e.item.clone());
+        }
         let source = &self.sources.get(row.source as usize)?.name;
         let (kind, id) = match row.tab {
             Tab::Pipelines => (TargetKind::Run, self.run(row)?.id.clone()),
             Tab::GitOps => (TargetKind::App, self.app(row)?.name.clone()),
             Tab::Drift => (TargetKind::Model, self.model(row)?.model.clone()),
-            Tab::Overview => return None,
+            Tab::Overview | Tab::Timeline => return None,
         };
         Some(Target::new(source.clone(), kind, id))
     }

@@ -45,6 +45,8 @@ pub struct PickerEntry {
     pub message: String,
     /// The one running now (not selectable as a target).
     pub current: bool,
+    /// A deploy's verdict from the timeline (`healthy`, `degraded`…).
+    pub verdict: Option<String>,
 }
 
 /// Choose where to roll back to.

@@ -1,18 +1,29 @@
-//! The four tabs and the order they come in.
+//! The five tabs and the order they come in.
 
 use crate::model::Provides;
 
-/// The four tabs, in order.
+/// The five tabs, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tab {
     Overview,
     Pipelines,
     GitOps,
     Drift,
+    /// Every change and state change of every source on one time axis.
+    Timeline,
 }
 
+/// How many tabs there are.
+pub const TABS: usize = 5;
+
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Overview, Tab::Pipelines, Tab::GitOps, Tab::Drift];
+    pub const ALL: [Tab; TABS] = [
+        Tab::Overview,
+        Tab::Pipelines,
+        Tab::GitOps,
+        Tab::Drift,
+        Tab::Timeline,
+    ];
 
     pub fn index(self) -> usize {
         self as usize
@@ -24,6 +35,7 @@ impl Tab {
             Tab::Pipelines => "Pipelines",
             Tab::GitOps => "GitOps",
             Tab::Drift => "Drift",
+            Tab::Timeline => "Timeline",
         }
     }
 
@@ -38,7 +50,7 @@ impl Tab {
     /// Whether a source that provides `p` shows in this tab.
     pub fn shows(self, p: Provides) -> bool {
         match self {
-            Tab::Overview => true,
+            Tab::Overview | Tab::Timeline => true,
             Tab::Pipelines => p.pipelines,
             Tab::GitOps => p.gitops,
             Tab::Drift => p.drift,

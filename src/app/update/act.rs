@@ -65,6 +65,18 @@ pub(super) fn on_outcome(
         ),
     };
     say(state, level, text);
+    let user = match state.timeline.user.as_str() {
+        "" => "you".to_string(),
+        u => u.to_string(),
+    };
+    state.timeline.add([crate::timeline::audit::action_event(
+        &user,
+        &action.target,
+        action.kind,
+        action.to.as_deref(),
+        outcome.word(),
+        state.now,
+    )]);
     match state
         .sources
         .iter()
@@ -78,6 +90,9 @@ pub(super) fn on_outcome(
 /// The target an action command aims at: the open detail's item, else the
 /// selected row (on the Overview, the item the attention row points at).
 fn action_target(state: &State) -> Option<Target> {
+    if state.timeline.why.is_some() {
+        return super::why::suspect_target(state).map(|(t, _)| t);
+    }
     if let Some(detail) = &state.pane(state.tab).detail {
         return Some(detail.target.clone());
     }
@@ -156,10 +171,15 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         },
         (k, _) => k,
     };
+    // From "why?", a rollback of a suspect deploy goes to the entry before it.
+    let to = match kind {
+        ActionKind::Rollback => super::why::suspect_target(state).and_then(|(_, to)| to),
+        _ => None,
+    };
     let request = Request {
         kind,
         target,
-        to: None,
+        to: to.as_deref(),
     };
     match resolver::resolve(&request, &state.sources, context(state)) {
         Err(why) => {
@@ -245,9 +265,25 @@ fn pick(state: &mut State, action: Action) {
             )
         }
     };
-    let selected = entries
-        .iter()
-        .position(|e| Some(&e.id) == action.to.as_ref())
+    let mut entries = entries;
+    if action.kind == ActionKind::Rollback {
+        mark_verdicts(state, &target, &mut entries);
+    }
+    // From "why?": the entry before the suspect; else the last healthy
+    // deploy; else the resolver's default.
+    let chosen = super::why::suspect_target(state).and_then(|(_, to)| to);
+    let selected = chosen
+        .and_then(|to| entries.iter().position(|e| e.id == to))
+        .or_else(|| {
+            entries
+                .iter()
+                .position(|e| !e.current && e.verdict.as_deref() == Some("healthy"))
+        })
+        .or_else(|| {
+            entries
+                .iter()
+                .position(|e| Some(&e.id) == action.to.as_ref())
+        })
         .or_else(|| entries.iter().position(|e| !e.current))
         .unwrap_or(0);
     state.overlay = Some(Overlay::Picker(Picker {
@@ -351,4 +387,23 @@ pub(super) fn refetch_tab(state: &mut State) -> Vec<Effect> {
         format!("reading {} source(s) again…", effects.len()),
     );
     effects
+}
+
+/// Each history entry's deploy verdict, from the timeline.
+fn mark_verdicts(state: &State, target: &Target, entries: &mut [crate::app::state::PickerEntry]) {
+    let name = target.to_string();
+    for entry in entries.iter_mut() {
+        entry.verdict = state
+            .timeline
+            .timeline
+            .events
+            .iter()
+            .find(|e| {
+                e.kind == crate::timeline::EventKind::Deploy
+                    && e.target == name
+                    && e.deploy_id.as_deref() == Some(entry.id.as_str())
+            })
+            .and_then(|e| e.verdict)
+            .map(|v| v.to_string());
+    }
 }

@@ -18,6 +18,9 @@ mod dialogs;
 mod jump;
 mod runs;
 mod source;
+mod why;
+
+pub(crate) use why::refresh_why;
 
 use act::{on_action_command, on_outcome};
 pub use dialogs::takes_sync_options;
@@ -353,6 +356,9 @@ fn on_filter_key(state: &mut State, key: KeyEvent) {
 
 fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
     state.dirty = true;
+    if let Some(effects) = why::on_why_command(state, command) {
+        return effects;
+    }
     if let Some(kind) = command.action_kind() {
         return on_action_command(state, kind);
     }
@@ -387,6 +393,9 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
         Command::TabPipelines => switch_tab(state, Tab::Pipelines),
         Command::TabGitops => switch_tab(state, Tab::GitOps),
         Command::TabDrift => switch_tab(state, Tab::Drift),
+        Command::TabTimeline => switch_tab(state, Tab::Timeline),
+        Command::Why => why::open_why(state),
+        Command::Open if state.tab == Tab::Timeline => return why::open_event(state),
         Command::Up => move_selection(state, -1),
         Command::Down => move_selection(state, 1),
         Command::PageUp => {

@@ -20,6 +20,17 @@ pub(super) fn on_source(state: &mut State, event: SourceEvent) {
             let source = &mut state.sources[event.source];
             carry_over(&mut source.snapshot, &mut snapshot);
             apply_loaded_revisions(state, event.source, &mut snapshot.apps);
+            let seen = if state.sources[event.source].updated_at.is_some() {
+                crate::timeline::observed::transitions(
+                    &state.sources[event.source].name,
+                    &state.sources[event.source].snapshot,
+                    &snapshot,
+                    event.at,
+                )
+            } else {
+                Vec::new()
+            };
+            state.timeline.add(seen);
             let source = &mut state.sources[event.source];
             source.snapshot = snapshot;
             source.updated_at = Some(event.at);
@@ -35,6 +46,15 @@ pub(super) fn on_source(state: &mut State, event: SourceEvent) {
                 };
                 settle::will_change(state, event.source, apps);
                 apply_loaded_revisions(state, event.source, &mut changes.changed);
+                let source = &state.sources[event.source];
+                let seen = crate::timeline::observed::apps_and_models(
+                    &source.name,
+                    &source.snapshot,
+                    &changes.changed,
+                    &[],
+                    event.at,
+                );
+                state.timeline.add(seen);
             }
             let source = &mut state.sources[event.source];
             changes.apply_to(&mut source.snapshot);

@@ -121,10 +121,12 @@ pub struct SyncState {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct HealthState {
     pub status: Option<String>,
     pub message: Option<String>,
+    /// When the health last changed (Argo CD 2.14+).
+    pub last_transition_time: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -355,6 +357,7 @@ pub fn to_app(source: &str, app: Application) -> GitOpsApp {
         })
         .collect();
     GitOpsApp {
+        health_since: time(&status.health.last_transition_time),
         error: None,
         source: source.to_string(),
         name: metadata.name,

@@ -138,9 +138,13 @@ impl DemoFleet {
             .iter_mut()
             .for_each(|r| r.source = source.to_string());
         apps.iter_mut().for_each(|a| a.source = source.to_string());
-        models
-            .iter_mut()
-            .for_each(|m| m.source = source.to_string());
+        for m in &mut models {
+            m.source = source.to_string();
+            m.serving = cast::SERVING
+                .iter()
+                .find(|(model, _)| *model == m.model)
+                .map(|(_, app)| format!("{source}/{app}"));
+        }
         Snapshot {
             problems: Vec::new(),
             registries: Vec::new(),

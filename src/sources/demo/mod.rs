@@ -24,6 +24,9 @@ pub struct DemoSource {
     fleet: Mutex<DemoFleet>,
 }
 
+/// How long a running demo fleet has been going when it is first read.
+const STORY_LEAD: chrono::Duration = chrono::Duration::seconds(90);
+
 impl DemoSource {
     pub fn new(
         name: &str,
@@ -32,7 +35,17 @@ impl DemoSource {
         start: Timestamp,
         poll: Duration,
     ) -> Self {
-        let fleet = DemoFleet::with_step(config.seed, start, config.incidents, config.step);
+        // A running fleet starts a little before `start` and is moved up to
+        // it, so the first read already tells the incident's story (a bad
+        // deploy of payments and what followed); a paused one stays as seeded.
+        let lead = if config.paused {
+            chrono::Duration::zero()
+        } else {
+            STORY_LEAD
+        };
+        let mut fleet =
+            DemoFleet::with_step(config.seed, start - lead, config.incidents, config.step);
+        fleet.advance_to(start);
         DemoSource {
             name: name.to_string(),
             config,

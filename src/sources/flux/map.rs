@@ -245,6 +245,7 @@ pub fn to_apps(source: &str, cluster: &str, entries: &[Entry<'_>]) -> Vec<(Key, 
 
 fn blank(source: &str, cluster: &str, id: String, namespace: &str) -> GitOpsApp {
     GitOpsApp {
+        health_since: None,
         error: None,
         source: source.to_string(),
         name: id,
@@ -400,6 +401,8 @@ fn to_app(
         suspended: spec.suspend,
         history,
         last_change: ready_at,
+        // The Ready condition's own transition time: when health changed.
+        health_since: ready_at,
         repo_url,
         path,
         namespace: spec

@@ -89,6 +89,7 @@ fn to_app(
         .collect();
     let last_change = history.first().and_then(|d| d.deployed_at);
     GitOpsApp {
+        health_since: None,
         error: None,
         source: source.to_string(),
         name: app.name.clone(),

@@ -233,6 +233,8 @@ pub struct WireVersion {
     pub creation_timestamp: Option<i64>,
     pub status: Option<String>,
     pub description: Option<String>,
+    /// The training run the version came from.
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -68,6 +68,7 @@ impl MlflowSource {
             return Err(e.clone());
         }
         let mut out = empty_model(&self.name, &model.name, &model.alias, self.production);
+        out.serving = model.serving.as_ref().map(|l| l.value.clone());
         let mut errors = Vec::new();
         match registered {
             // The alias endpoint is the word on the serving version; the
@@ -351,6 +352,8 @@ fn model_versions(mut versions: Vec<WireVersion>) -> Vec<ModelVersion> {
     versions
         .into_iter()
         .map(|v| ModelVersion {
+            revision: None,
+            run_id: v.run_id.filter(|r| !r.is_empty()),
             version: v.version,
             created_at: v.creation_timestamp.and_then(from_millis),
             status: v.status.unwrap_or_else(|| "UNKNOWN".into()),

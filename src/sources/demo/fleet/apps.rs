@@ -58,6 +58,7 @@ impl DemoFleet {
                 "HorizontalPodAutoscaler",
             ];
             let app = GitOpsApp {
+                health_since: None,
                 error: None,
                 source: String::new(),
                 name: name.to_string(),
@@ -107,8 +108,22 @@ impl DemoFleet {
             });
         }
         if self.incidents {
-            // payments: a bad change is waiting to be synced by a colleague.
+            // payments: a bad change is waiting to be synced by a colleague;
+            // the red CI run of payments on main is the one that built it.
             self.push_commit(0, true);
+            let bad = self
+                .apps
+                .first()
+                .and_then(|a| a.app.target_revision.clone());
+            if let (Some(bad), Some(run)) = (
+                bad,
+                self.runs
+                    .iter_mut()
+                    .rev()
+                    .find(|r| r.run.project == "acme/payments" && r.run.pipeline == "CI"),
+            ) {
+                run.run.commit = bad;
+            }
             if let Some(app) = self.apps.get_mut(0) {
                 app.human_sync_in = Some(3);
             }
@@ -175,6 +190,7 @@ impl DemoFleet {
             SyncStatus::OutOfSync
         };
         sim.app.health = Health::Progressing;
+        sim.app.health_since = Some(now);
         sim.app.health_message =
             Some("waiting for rollout to finish: 1 of 3 updated replicas are available".into());
         sim.app.last_change = Some(now);
@@ -239,6 +255,8 @@ impl DemoFleet {
                         .revision
                         .as_ref()
                         .is_some_and(|r| sim.bad_revisions.contains(r));
+                    // Argo CD records when health changed.
+                    sim.app.health_since = Some(self.now);
                     if sim.app.suspended {
                         sim.app.health = Health::Suspended;
                     } else if bad {

@@ -61,3 +61,7 @@ pub(super) const KS_P_WARN: f64 = 0.05;
 pub(super) const KS_P_CRITICAL: f64 = 0.01;
 pub(super) const SHARE_WARN: f64 = 0.3;
 pub(super) const SHARE_CRITICAL: f64 = 0.5;
+
+/// Which app serves which model (`serving = "SOURCE/APP"` in a config):
+/// churn drifts a minute after payments deploys a new revision.
+pub(super) const SERVING: &[(&str, &str)] = &[("churn", "payments"), ("fraud", "checkout")];

@@ -19,6 +19,8 @@ impl DemoFleet {
                 .rev()
                 .take(5)
                 .map(|v| ModelVersion {
+                    revision: None,
+                    run_id: None,
                     version: v.to_string(),
                     created_at: Some(
                         self.now - chrono::Duration::days(((serving - v) * 9 + 2) as i64),
@@ -76,6 +78,7 @@ impl DemoFleet {
             });
             self.models.push(SimModel {
                 model: ModelDrift {
+                    serving: None,
                     source: String::new(),
                     model: name.to_string(),
                     alias: "champion".into(),

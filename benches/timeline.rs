@@ -1,0 +1,181 @@
+//! Building the timeline and its link index (what `settle` does once per
+//! batch) for 10,000 runs, 2,000 apps with 20 history entries each and
+//! 200 models with 3 h series at one point a minute, each model served by
+//! an app and every fifth run's commit deployed somewhere. Goal: < 50 ms.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use opsdeck::model::{
+    Deployment, GitOpsApp, Health, Metric, ModelDrift, PipelineRun, RunStatus, Snapshot,
+    SyncStatus, Timestamp, Worse,
+};
+use opsdeck::timeline::{Settings, SourceView, Timeline};
+
+fn now() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+        .single()
+        .expect("time")
+}
+
+fn sha(n: usize) -> String {
+    format!(
+        "{:040x}",
+        n.wrapping_mul(0x9e37_79b9_7f4a_7c15) as u128 * 7919 + n as u128
+    )
+}
+
+fn estate() -> Vec<(String, Snapshot)> {
+    let now = now();
+    let runs = (0..10_000)
+        .map(|i| PipelineRun {
+            source: "ci".into(),
+            id: i.to_string(),
+            pipeline: "build".into(),
+            pipeline_id: "1".into(),
+            project: format!("org/repo-{}", i % 50),
+            branch: "main".into(),
+            commit: sha(i / 5),
+            actor: "alice".into(),
+            event: "push".into(),
+            status: if i % 7 == 0 {
+                RunStatus::Failure
+            } else {
+                RunStatus::Success
+            },
+            raw_status: None,
+            attempt: 1,
+            created_at: Some(now - chrono::Duration::seconds(i as i64 * 8)),
+            started_at: Some(now - chrono::Duration::seconds(i as i64 * 8)),
+            updated_at: Some(now - chrono::Duration::seconds(i as i64 * 8 - 60)),
+            duration: Some(Duration::from_secs(60)),
+            url: None,
+            jobs: None,
+            paused: false,
+            details: Vec::new(),
+            error: None,
+        })
+        .collect();
+    let apps = (0..2_000)
+        .map(|a| GitOpsApp {
+            source: "argo".into(),
+            name: format!("app-{a}"),
+            namespace: format!("ns-{}", a % 40),
+            cluster: format!("c-{}", a % 5),
+            sync: SyncStatus::Synced,
+            health: if a % 11 == 0 {
+                Health::Degraded
+            } else {
+                Health::Healthy
+            },
+            health_message: None,
+            health_since: Some(now - chrono::Duration::minutes((a % 60) as i64)),
+            images: Vec::new(),
+            revision: Some(sha(a)),
+            target_revision: Some(sha(a)),
+            out_of_sync: Vec::new(),
+            auto_sync: true,
+            suspended: false,
+            last_operation: None,
+            history: (0..20)
+                .map(|h| Deployment {
+                    id: (100 - h).to_string(),
+                    revision: sha(a + h * 2_000),
+                    deployed_at: Some(now - chrono::Duration::minutes((h * 60 + a % 60) as i64)),
+                    author: Some("bob".into()),
+                    message: None,
+                })
+                .collect(),
+            last_change: None,
+            repo_url: None,
+            path: None,
+            production: false,
+            repo: None,
+            linked: None,
+            pending: None,
+            revision_commit: None,
+            error: None,
+        })
+        .collect();
+    let models = (0..200)
+        .map(|m| ModelDrift {
+            source: "ml".into(),
+            model: format!("model-{m}"),
+            alias: "champion".into(),
+            version: Some("3".into()),
+            versions: Vec::new(),
+            metrics: vec![Metric {
+                name: "psi".into(),
+                feature: None,
+                value: Some(0.3),
+                warn: 0.1,
+                critical: 0.25,
+                worse: Worse::Above,
+                series: (0..180)
+                    .map(|t| {
+                        let v = if t > 100 + m % 50 { 0.3 } else { 0.05 };
+                        (now - chrono::Duration::minutes(180 - t as i64), v)
+                    })
+                    .collect(),
+            }],
+            drifting_since: None,
+            sample_count: None,
+            production: true,
+            serving: Some(format!("argo/app-{}", m * 10)),
+            error: None,
+        })
+        .collect();
+    vec![
+        (
+            "ci".into(),
+            Snapshot {
+                pipelines: runs,
+                ..Snapshot::default()
+            },
+        ),
+        (
+            "argo".into(),
+            Snapshot {
+                apps,
+                ..Snapshot::default()
+            },
+        ),
+        (
+            "ml".into(),
+            Snapshot {
+                models,
+                ..Snapshot::default()
+            },
+        ),
+    ]
+}
+
+fn build(c: &mut Criterion) {
+    let estate = estate();
+    let views: Vec<SourceView> = estate
+        .iter()
+        .map(|(n, s)| SourceView {
+            name: n,
+            snapshot: s,
+        })
+        .collect();
+    let settings = Settings::default();
+    let built = Timeline::build(&views, &[], &settings, now());
+    let links: usize = built.events.iter().map(|e| e.links.len()).sum();
+    println!(
+        "timeline: {} events, {} links (10,000 runs, 2,000 apps x 20 deploys, 200 models x 180 points)",
+        built.events.len(),
+        links
+    );
+    let mut group = c.benchmark_group("timeline");
+    group.sample_size(10);
+    group.bench_function("build 10k runs + 2k apps x 20 + 200 models x 3h", |b| {
+        b.iter(|| black_box(Timeline::build(&views, &[], &settings, now())))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, build);
+criterion_main!(benches);

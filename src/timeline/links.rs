@@ -1,0 +1,162 @@
+//! The link index: which events share a commit (by full SHA, a short one
+//! only as a unique prefix), which app serves which model (`serving`), and
+//! which app deploys which repository folder (the existing git links).
+//! Never guessed from names.
+
+use std::collections::{HashMap, HashSet};
+
+use super::event::{Event, EventKind, Link, Rel};
+use super::revision::Shas;
+
+/// Configured links between items, as `SOURCE/NAME` targets.
+#[derive(Clone, Debug, Default)]
+pub struct Configured {
+    /// (model, app serving it).
+    pub serving: Vec<(String, String)>,
+    /// (deployed app, its repository app).
+    pub repo: Vec<(String, String)>,
+    /// Lookups over the two lists (`index` builds them).
+    models_by_app: HashMap<String, Vec<String>>,
+    app_by_model: HashMap<String, String>,
+    peers: HashMap<String, String>,
+}
+
+impl Configured {
+    /// Build the lookups once the lists are filled.
+    pub fn index(&mut self) {
+        self.models_by_app.clear();
+        self.app_by_model.clear();
+        self.peers.clear();
+        for (m, a) in &self.serving {
+            self.models_by_app
+                .entry(a.clone())
+                .or_default()
+                .push(m.clone());
+            self.app_by_model.insert(m.clone(), a.clone());
+        }
+        for (a, r) in &self.repo {
+            self.peers.insert(a.clone(), r.clone());
+            self.peers.insert(r.clone(), a.clone());
+        }
+    }
+
+    pub fn models_of(&self, app: &str) -> impl Iterator<Item = &str> {
+        self.models_by_app
+            .get(app)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    pub fn app_of(&self, model: &str) -> Option<&str> {
+        self.app_by_model.get(model).map(String::as_str)
+    }
+
+    /// The repository app of a deployed app, or the deployed app of a repository app.
+    pub fn repo_peer(&self, target: &str) -> Option<&str> {
+        self.peers.get(target).map(String::as_str)
+    }
+}
+
+/// Resolve short revisions to full SHAs where exactly one known SHA starts
+/// with them. Returns the index of known SHAs.
+pub fn resolve_revisions(events: &mut [Event]) -> Shas {
+    let shas = Shas::new(events.iter().filter_map(|e| e.revision.clone()).collect());
+    for e in events.iter_mut() {
+        if let Some(rev) = &e.revision
+            && let Some(full) = shas.resolve(rev)
+            && full != rev
+        {
+            e.revision = Some(full.to_string());
+        }
+    }
+    shas
+}
+
+/// Fill every event's `links`.
+pub fn link(events: &mut [Event], configured: &Configured) {
+    // Full SHA → (kind, target) of the events carrying it, each pair once.
+    let mut by_sha: HashMap<&str, Vec<(EventKind, &str)>> = HashMap::new();
+    let mut seen: HashSet<(&str, EventKind, &str)> = HashSet::new();
+    for e in events.iter() {
+        let Some(rev) = e.revision.as_deref() else {
+            continue;
+        };
+        let kind = match e.kind {
+            EventKind::RunStarted => EventKind::Run,
+            k @ (EventKind::Run | EventKind::Commit | EventKind::Deploy) => k,
+            _ => continue,
+        };
+        if seen.insert((rev, kind, e.target.as_str())) {
+            by_sha
+                .entry(rev)
+                .or_default()
+                .push((kind, e.target.as_str()));
+        }
+    }
+    let mut all: Vec<Vec<Link>> = Vec::with_capacity(events.len());
+    for e in events.iter() {
+        let mut links = Vec::new();
+        if let Some(rev) = e.revision.as_deref() {
+            for &(kind, target) in by_sha.get(rev).into_iter().flatten() {
+                if target == e.target {
+                    continue;
+                }
+                let rel = match kind {
+                    EventKind::Commit => Rel::Commit,
+                    EventKind::Run => Rel::BuiltBy,
+                    _ => Rel::Deploys,
+                };
+                links.push(Link {
+                    rel,
+                    target: target.to_string(),
+                    revision: Some(rev.to_string()),
+                });
+            }
+        }
+        match e.kind {
+            EventKind::Deploy | EventKind::Health | EventKind::Sync => {
+                for m in configured.models_of(&e.target) {
+                    links.push(Link {
+                        rel: Rel::Serves,
+                        target: m.to_string(),
+                        revision: None,
+                    });
+                }
+                if let Some(r) = configured.repo_peer(&e.target) {
+                    links.push(Link {
+                        rel: Rel::Repo,
+                        target: r.to_string(),
+                        revision: None,
+                    });
+                }
+            }
+            EventKind::Commit => {
+                if let Some(a) = configured.repo_peer(&e.target) {
+                    links.push(Link {
+                        rel: Rel::Repo,
+                        target: a.to_string(),
+                        revision: None,
+                    });
+                }
+            }
+            EventKind::ModelVersion
+            | EventKind::Alias
+            | EventKind::DriftOnset
+            | EventKind::DriftRecovery => {
+                if let Some(a) = configured.app_of(&e.target) {
+                    links.push(Link {
+                        rel: Rel::ServedBy,
+                        target: a.to_string(),
+                        revision: None,
+                    });
+                }
+            }
+            _ => {}
+        }
+        all.push(links);
+    }
+    for (e, links) in events.iter_mut().zip(all) {
+        e.links = links;
+    }
+}

@@ -1,0 +1,148 @@
+//! The incident timeline: every change and state change from every source
+//! on one time axis, the exact links between them (commit, the runs that
+//! built it, the deploys of it, the models those apps serve), each deploy's
+//! verdict, and "why?" for any item. Derived data: built from the sources'
+//! snapshots (plus opsdeck's audit log and the transitions it saw), once
+//! per batch in the dashboard and once per headless command — the same
+//! code for both.
+
+pub mod audit;
+pub mod event;
+pub mod extract;
+pub mod links;
+pub mod observed;
+pub mod onset;
+pub mod revision;
+pub mod verdict;
+pub mod why;
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+
+pub use event::{Event, EventKind, Link, Rel, TargetKind, Verdict, format_time};
+pub use links::Configured;
+pub use why::{Problem, Suspect, Why};
+
+use crate::model::{Snapshot, Timestamp};
+
+/// The `[timeline]` settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// How far back the timeline reaches (`window`, default 24 h).
+    pub window: Duration,
+    /// How long a deploy is watched before its verdict (`verdict_window`, 15 min).
+    pub verdict_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            window: Duration::hours(24),
+            verdict_window: Duration::minutes(15),
+        }
+    }
+}
+
+impl From<&crate::config::TimelineConfig> for Settings {
+    fn from(c: &crate::config::TimelineConfig) -> Self {
+        let d = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::MAX);
+        Settings {
+            window: d(c.window),
+            verdict_window: d(c.verdict_window),
+        }
+    }
+}
+
+/// One source as the timeline reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceView<'a> {
+    pub name: &'a str,
+    pub snapshot: &'a Snapshot,
+}
+
+/// The built timeline: events newest first, with links and verdicts.
+#[derive(Clone, Debug, Default)]
+pub struct Timeline {
+    pub events: Vec<Event>,
+    pub configured: Configured,
+    pub shas: revision::Shas,
+    pub built_at: Timestamp,
+}
+
+impl Timeline {
+    /// Build from the sources' snapshots and `extra` events (audit log
+    /// lines, observed transitions). Events older than the window are left
+    /// out after verdicts are given (a deploy's verdict may need them).
+    pub fn build(
+        sources: &[SourceView],
+        extra: &[Event],
+        settings: &Settings,
+        now: Timestamp,
+    ) -> Timeline {
+        let mut events = Vec::new();
+        let mut configured = Configured::default();
+        let mut unhealthy_untimed = HashSet::new();
+        for s in sources {
+            extract::snapshot_events(s.name, s.snapshot, now, &mut events);
+            for m in &s.snapshot.models {
+                if let Some(app) = &m.serving {
+                    configured
+                        .serving
+                        .push((event::target(s.name, &m.model), app.clone()));
+                }
+            }
+            for a in &s.snapshot.apps {
+                let me = event::target(s.name, &a.name);
+                if a.repo.is_none() {
+                    if let Some(l) = &a.linked {
+                        configured.repo.push((me.clone(), l.to_string()));
+                    }
+                    if a.health.is_unhealthy() && a.health_since.is_none() {
+                        unhealthy_untimed.insert(me);
+                    }
+                }
+            }
+        }
+        configured.index();
+        events.extend_from_slice(extra);
+        let shas = links::resolve_revisions(&mut events);
+        verdict::judge(
+            &mut events,
+            &configured,
+            &unhealthy_untimed,
+            settings.verdict_window,
+            now,
+        );
+        let since = now - settings.window;
+        events.retain(|e| e.time >= since);
+        links::link(&mut events, &configured);
+        // Newest first; same time: changes before the states they caused.
+        events.sort_by(|a, b| {
+            b.time
+                .cmp(&a.time)
+                .then(a.kind.is_change().cmp(&b.kind.is_change()))
+        });
+        Timeline {
+            events,
+            configured,
+            shas,
+            built_at: now,
+        }
+    }
+
+    /// Events at or after `since`, of `target` (`SOURCE/NAME`) when given.
+    pub fn select<'a>(
+        &'a self,
+        since: Timestamp,
+        target: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Event> + 'a {
+        self.events
+            .iter()
+            .take_while(move |e| e.time >= since)
+            .filter(move |e| target.is_none_or(|t| e.target == t))
+    }
+}
+
+#[cfg(test)]
+mod tests;
