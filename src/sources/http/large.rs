@@ -32,6 +32,9 @@ where
         let value = T::deserialize(&mut json)?;
         json.end().map(|()| value)
     });
+    // A body's error does not always carry the URL: put it back, so the
+    // error names where (its path, never its query).
+    let url = response.url().clone();
     let mut head = Vec::new();
     let mut broken = None;
     loop {
@@ -48,7 +51,7 @@ where
             }
             Ok(None) => break,
             Err(e) => {
-                broken = Some(transport_error(e));
+                broken = Some(transport_error(e.with_url(url.clone())));
                 break;
             }
         }
