@@ -265,12 +265,7 @@ fn estate_state(apps: &[GitOpsApp]) -> State {
 fn estate_event(apps: &[GitOpsApp], n: usize) -> Msg {
     let changed = (n * 7_919) % apps.len();
     let mut apps = apps.to_vec();
-    let app = &mut apps[changed];
-    app.health = if app.health == Health::Degraded {
-        Health::Progressing
-    } else {
-        Health::Degraded
-    };
+    flip_health(&mut apps[changed]);
     Msg::Source(SourceEvent {
         source: 0,
         at: estate_time(n as i64),
@@ -282,15 +277,20 @@ fn estate_event(apps: &[GitOpsApp], n: usize) -> Msg {
     })
 }
 
-/// Event `n` as a live feed sends it now: only the app it changed.
-fn estate_change(apps: &[GitOpsApp], n: usize) -> Msg {
-    let changed = (n * 7_919) % apps.len();
-    let mut app = apps[changed].clone();
+/// Degraded ↔ progressing: the change each burst event makes.
+fn flip_health(app: &mut GitOpsApp) {
     app.health = if app.health == Health::Degraded {
         Health::Progressing
     } else {
         Health::Degraded
     };
+}
+
+/// Event `n` as a live feed sends it now: only the app it changed.
+fn estate_change(apps: &[GitOpsApp], n: usize) -> Msg {
+    let changed = (n * 7_919) % apps.len();
+    let mut app = apps[changed].clone();
+    flip_health(&mut app);
     Msg::Source(SourceEvent {
         source: 0,
         at: estate_time(n as i64),
@@ -300,6 +300,38 @@ fn estate_change(apps: &[GitOpsApp], n: usize) -> Msg {
                 ..Default::default()
             },
         )),
+    })
+}
+
+/// A burst of `BURST` events made by `event`, applied as the event loop
+/// does (every event, then one settle), timed; asserts one rebuild.
+fn as_one_batch(
+    b: &mut criterion::Bencher<'_>,
+    apps: &[GitOpsApp],
+    event: fn(&[GitOpsApp], usize) -> Msg,
+) {
+    b.iter_custom(|iters| {
+        let mut spent = std::time::Duration::ZERO;
+        for _ in 0..iters {
+            let mut state = estate_state(apps);
+            let rebuilds = state.derived.rebuilds;
+            for n in 0..BURST {
+                let event = event(apps, n);
+                let started = std::time::Instant::now();
+                apply(&mut state, event);
+                spent += started.elapsed();
+            }
+            let started = std::time::Instant::now();
+            settle(&mut state);
+            spent += started.elapsed();
+            assert_eq!(
+                state.derived.rebuilds,
+                rebuilds + 1,
+                "one rebuild per batch"
+            );
+            black_box(state.pane(Tab::GitOps).rows.len());
+        }
+        spent
     })
 }
 
@@ -327,59 +359,13 @@ fn burst(c: &mut Criterion) {
     });
     // The event loop's path: apply every event, then settle once.
     group.bench_function("1k events on 10k apps + 10k runs, as one batch", |b| {
-        b.iter_custom(|iters| {
-            let mut spent = std::time::Duration::ZERO;
-            for _ in 0..iters {
-                let mut state = estate_state(&apps);
-                let rebuilds = state.derived.rebuilds;
-                for n in 0..BURST {
-                    let event = estate_event(&apps, n);
-                    let started = std::time::Instant::now();
-                    apply(&mut state, event);
-                    spent += started.elapsed();
-                }
-                let started = std::time::Instant::now();
-                settle(&mut state);
-                spent += started.elapsed();
-                assert_eq!(
-                    state.derived.rebuilds,
-                    rebuilds + 1,
-                    "one rebuild per batch"
-                );
-                black_box(state.pane(Tab::GitOps).rows.len());
-            }
-            spent
-        })
+        as_one_batch(b, &apps, estate_event)
     });
     // What the Argo CD stream and the kube watches send now: the changed
     // apps only, applied in place, then one settle.
     group.bench_function(
         "1k changed apps on 10k apps + 10k runs, as one batch",
-        |b| {
-            b.iter_custom(|iters| {
-                let mut spent = std::time::Duration::ZERO;
-                for _ in 0..iters {
-                    let mut state = estate_state(&apps);
-                    let rebuilds = state.derived.rebuilds;
-                    for n in 0..BURST {
-                        let event = estate_change(&apps, n);
-                        let started = std::time::Instant::now();
-                        apply(&mut state, event);
-                        spent += started.elapsed();
-                    }
-                    let started = std::time::Instant::now();
-                    settle(&mut state);
-                    spent += started.elapsed();
-                    assert_eq!(
-                        state.derived.rebuilds,
-                        rebuilds + 1,
-                        "one rebuild per batch"
-                    );
-                    black_box(state.pane(Tab::GitOps).rows.len());
-                }
-                spent
-            })
-        },
+        |b| as_one_batch(b, &apps, estate_change),
     );
     group.finish();
 }

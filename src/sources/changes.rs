@@ -103,20 +103,17 @@ pub struct LastSent {
 }
 
 impl Default for LastSent {
+    /// Nothing sent yet: the first update goes out whole.
     fn default() -> LastSent {
-        LastSent::new()
-    }
-}
-
-impl LastSent {
-    pub fn new() -> LastSent {
         LastSent {
             apps: HashMap::new(),
             problems: Vec::new(),
             fresh: true,
         }
     }
+}
 
+impl LastSent {
     /// After an error was sent, the next good read goes out whole: the app
     /// side shows it as the source's state again.
     pub fn forget(&mut self) {
@@ -204,7 +201,7 @@ mod tests {
 
     #[test]
     fn last_sent_sends_the_whole_set_first_then_only_differences() {
-        let mut sent = LastSent::new();
+        let mut sent = LastSent::default();
         let first = sent.update(apps(vec![
             app("a", Health::Healthy),
             app("b", Health::Healthy),

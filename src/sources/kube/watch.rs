@@ -190,7 +190,7 @@ pub async fn run<S: Watchable>(
         streams.push(events.map(move |e| (slot, e)).boxed());
     }
     let mut events = futures::stream::select_all(streams);
-    let mut sent = LastSent::new();
+    let mut sent = LastSent::default();
     let mut heartbeat = tokio::time::interval(source.poll());
     heartbeat.tick().await;
     // A watch that resumes quietly (nothing changed meanwhile) sends no
