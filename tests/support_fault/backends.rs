@@ -101,7 +101,7 @@ impl Kind {
             Kind::Mlflow => &["/api/2.0/mlflow/"],
             Kind::Evidently => &["/api/projects", "/api/v2/snapshots"],
             Kind::Git => &["remote.git"],
-            Kind::Registry => &["/v2/team/web/"],
+            Kind::Registry => &["/v2/team/web"],
             Kind::Airflow => &["/api/v2/dags", "/auth/token"],
             Kind::Kubeflow => &["/apis/v2beta1/runs", "/apis/v2beta1"],
             Kind::TerraformCloud => &[
