@@ -160,24 +160,13 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         "[\"retrain_*\", \"etl_daily\"]",
     )?;
     let tags = names(p, raw.tags.as_ref(), "tags", "[\"ml\"]")?;
-    let limit = match raw.limit {
-        None => AirflowConfig::DEFAULT_LIMIT,
-        Some(l) => match usize::try_from(*l.get_ref()) {
-            Ok(n) if (1..=AirflowConfig::MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(p.error(
-                    &l,
-                    format!(
-                        "limit must be between 1 and {} (runs read per DAG; the API serves \
-                         at most {} a page), not {}",
-                        AirflowConfig::MAX_LIMIT,
-                        AirflowConfig::MAX_LIMIT,
-                        l.get_ref()
-                    ),
-                ));
-            }
-        },
-    };
+    let limit = p.count(
+        &raw.limit,
+        "limit",
+        AirflowConfig::DEFAULT_LIMIT,
+        AirflowConfig::MAX_LIMIT,
+        "runs read per DAG, one page of the API",
+    )?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Airflow(AirflowConfig {
             http,

@@ -115,22 +115,13 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         None => Vec::new(),
         Some(list) => workflows(p, &list)?,
     };
-    let limit = match raw.limit {
-        None => GithubConfig::DEFAULT_LIMIT,
-        Some(l) => match u32::try_from(*l.get_ref()) {
-            Ok(n) if (1..=GithubConfig::MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(p.error(
-                    &l,
-                    format!(
-                        "limit: {} is out of range: show between 1 and {} runs",
-                        l.get_ref(),
-                        GithubConfig::MAX_LIMIT
-                    ),
-                ));
-            }
-        },
-    };
+    let limit = p.count(
+        &raw.limit,
+        "limit",
+        GithubConfig::DEFAULT_LIMIT,
+        GithubConfig::MAX_LIMIT,
+        "runs shown",
+    )?;
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Github(GithubConfig {

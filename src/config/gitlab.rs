@@ -120,22 +120,13 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         }
         r => r.map(Spanned::into_inner),
     };
-    let limit = match raw.limit {
-        None => GitlabConfig::DEFAULT_LIMIT,
-        Some(l) => match usize::try_from(*l.get_ref()) {
-            Ok(n) if (1..=GitlabConfig::MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(p.error(
-                    &l,
-                    format!(
-                        "limit must be between 1 and {} (how many pipelines are kept), not {}",
-                        GitlabConfig::MAX_LIMIT,
-                        l.get_ref()
-                    ),
-                ));
-            }
-        },
-    };
+    let limit = p.count(
+        &raw.limit,
+        "limit",
+        GitlabConfig::DEFAULT_LIMIT,
+        GitlabConfig::MAX_LIMIT,
+        "pipelines kept",
+    )?;
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Gitlab(GitlabConfig {

@@ -112,21 +112,13 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             ));
         }
     };
-    let limit = match raw.limit {
-        None => DEFAULT_JENKINS_LIMIT,
-        Some(l) => match u32::try_from(*l.get_ref()) {
-            Ok(n) if (1..=MAX_JENKINS_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(p.error(
-                    &l,
-                    format!(
-                        "limit: {} builds per job is out of range: give 1 to {MAX_JENKINS_LIMIT}",
-                        l.get_ref()
-                    ),
-                ));
-            }
-        },
-    };
+    let limit = p.count(
+        &raw.limit,
+        "limit",
+        DEFAULT_JENKINS_LIMIT,
+        MAX_JENKINS_LIMIT,
+        "builds per job",
+    )?;
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Jenkins(JenkinsConfig {

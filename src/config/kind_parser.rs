@@ -123,6 +123,34 @@ impl<'i> KindParser<'_, 'i> {
         }
     }
 
+    /// An optional count between 1 and `max` (`limit`, `max_tags`, …),
+    /// `default` when absent; `what` says what it counts, in the error.
+    pub(crate) fn count<N>(
+        &self,
+        value: &Option<Spanned<i64>>,
+        key: &str,
+        default: N,
+        max: N,
+        what: &str,
+    ) -> Result<N, ConfigError>
+    where
+        N: TryFrom<i64> + PartialOrd + From<u8> + Copy + std::fmt::Display,
+    {
+        let Some(v) = value else {
+            return Ok(default);
+        };
+        match N::try_from(*v.get_ref()) {
+            Ok(n) if n >= N::from(1) && n <= max => Ok(n),
+            _ => Err(self.error(
+                v,
+                format!(
+                    "{key} must be between 1 and {max} ({what}), not {}",
+                    v.get_ref()
+                ),
+            )),
+        }
+    }
+
     /// An optional duration key ("30s").
     pub(crate) fn duration(
         &self,

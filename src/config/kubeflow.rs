@@ -148,22 +148,13 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             names
         }
     };
-    let limit = match raw.limit {
-        None => KubeflowConfig::DEFAULT_LIMIT,
-        Some(l) => match usize::try_from(*l.get_ref()) {
-            Ok(n) if (1..=KubeflowConfig::MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(p.error(
-                    &l,
-                    format!(
-                        "limit must be between 1 and {} (how many runs are kept), not {}",
-                        KubeflowConfig::MAX_LIMIT,
-                        l.get_ref()
-                    ),
-                ));
-            }
-        },
-    };
+    let limit = p.count(
+        &raw.limit,
+        "limit",
+        KubeflowConfig::DEFAULT_LIMIT,
+        KubeflowConfig::MAX_LIMIT,
+        "runs kept",
+    )?;
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Kubeflow(KubeflowConfig {

@@ -100,13 +100,13 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         }
         repositories.push(name.to_string());
     }
-    let max_tags = match &raw.max_tags {
-        None => DEFAULT_REGISTRY_MAX_TAGS,
-        Some(n) if (1..=1000).contains(n.get_ref()) => *n.get_ref() as usize,
-        Some(n) => {
-            return Err(p.error(n, "max_tags must be between 1 and 1000"));
-        }
-    };
+    let max_tags = p.count(
+        &raw.max_tags,
+        "max_tags",
+        DEFAULT_REGISTRY_MAX_TAGS,
+        1000,
+        "tags read per repository",
+    )?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Registry(RegistryConfig {
             http,

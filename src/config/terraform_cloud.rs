@@ -187,21 +187,13 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             ));
         }
     }
-    let recent_runs = match raw.recent_runs {
-        None => TerraformCloudConfig::DEFAULT_RECENT_RUNS,
-        Some(n) => match usize::try_from(*n.get_ref()) {
-            Ok(v) if (1..=100).contains(&v) => v,
-            _ => {
-                return Err(p.error(
-                    &n,
-                    format!(
-                        "recent_runs must be between 1 and 100 (one page), not {}",
-                        n.get_ref()
-                    ),
-                ));
-            }
-        },
-    };
+    let recent_runs = p.count(
+        &raw.recent_runs,
+        "recent_runs",
+        TerraformCloudConfig::DEFAULT_RECENT_RUNS,
+        100,
+        "runs in a workspace's detail, one page",
+    )?;
     let insecure = p.insecure(&raw.insecure, raw.ca_file.is_some())?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::TerraformCloud(TerraformCloudConfig {

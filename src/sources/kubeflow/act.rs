@@ -6,7 +6,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::api::{self, Declared, Named, Run};
+use super::api::{self, Named, Run};
+use super::params::{self, Declared};
 use super::{KubeflowSource, Reading};
 use crate::model::{Action, ActionKind, DispatchForm, FormInput};
 use crate::sources::http::{self, transport_error};
@@ -79,7 +80,7 @@ impl KubeflowSource {
             None => self.latest_version(&start.pipeline).await.map(|n| {
                 n.pipeline_spec
                     .as_ref()
-                    .map(api::declared_parameters)
+                    .map(params::declared_parameters)
                     .unwrap_or_default()
             }),
         }
@@ -92,7 +93,7 @@ impl KubeflowSource {
             if text.trim().is_empty() && spec.is_none_or(|d| d.optional || d.default.is_some()) {
                 continue; // Left empty: the pipeline's default.
             }
-            let value = api::typed(spec.map(|d| d.kind.as_str()), text)
+            let value = params::typed(spec.map(|d| d.kind.as_str()), text)
                 .map_err(|why| ActionError::Rejected(format!("parameter {name}: {why}")))?;
             parameters.insert(name.clone(), value);
         }
@@ -126,7 +127,7 @@ impl KubeflowSource {
         let state = run
             .state
             .as_ref()
-            .map(|s| format!(" ({})", api::shown_value(s).to_ascii_lowercase()))
+            .map(|s| format!(" ({})", params::shown_value(s).to_ascii_lowercase()))
             .unwrap_or_default();
         Ok(if run.run_id.is_empty() {
             "new run created".to_string()
@@ -170,7 +171,7 @@ impl KubeflowSource {
         let declared = named
             .pipeline_spec
             .as_ref()
-            .map(api::declared_parameters)
+            .map(params::declared_parameters)
             .unwrap_or_default();
         self.cache().declared.insert(version.to_string(), declared);
         Ok(named)
@@ -212,7 +213,7 @@ impl KubeflowSource {
         let declared = version
             .pipeline_spec
             .as_ref()
-            .map(api::declared_parameters)
+            .map(params::declared_parameters)
             .unwrap_or_default();
         let from: serde_json::Map<String, Value> = match &start.run {
             Some(run) => {
@@ -240,7 +241,7 @@ impl KubeflowSource {
                 }
                 FormInput {
                     name: d.name.clone(),
-                    default: value.map(api::shown_value).unwrap_or_default(),
+                    default: value.map(params::shown_value).unwrap_or_default(),
                     description,
                     choices: if d.kind == "BOOLEAN" {
                         vec!["true".into(), "false".into()]
@@ -256,7 +257,7 @@ impl KubeflowSource {
             if !declared.iter().any(|d| d.name == *name) {
                 inputs.push(FormInput {
                     name: name.clone(),
-                    default: api::shown_value(value),
+                    default: params::shown_value(value),
                     description: "given to the run it starts from".into(),
                     choices: Vec::new(),
                     required: false,

@@ -5,6 +5,8 @@
 
 mod act;
 pub mod api;
+mod map;
+mod params;
 mod read;
 
 use std::sync::Mutex;
@@ -286,13 +288,13 @@ impl Source for KubeflowSource {
                 &Reading::Run(run_id.to_string()),
             )
             .await?;
-        Ok(api::to_jobs(&run))
+        Ok(map::to_jobs(&run))
     }
 
     async fn job_log(&self, run_id: &str, _job_id: &str) -> Result<LogTail, SourceError> {
         Err(SourceError::Unsupported(format!(
             "the Kubeflow Pipelines API serves no logs: open the run in the KFP UI, {}",
-            api::run_link(&self.config.ui_url, run_id)
+            map::run_link(&self.config.ui_url, run_id)
         )))
     }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::api::{self, ExperimentPage, Named, Run, RunPage};
 use super::{KubeflowSource, Reading};
+use super::{map, params};
 use crate::model::{PipelineRun, Snapshot};
 use crate::sources::SourceError;
 use crate::sources::http::pages::{self, Bounds, PageOf};
@@ -34,7 +35,7 @@ pub(super) struct Cache {
     /// Each run's experiment in the last read (a new run from it goes there).
     pub run_experiments: HashMap<String, String>,
     /// Runtime parameter types by pipeline version (from its spec).
-    pub declared: HashMap<String, Vec<api::Declared>>,
+    pub declared: HashMap<String, Vec<params::Declared>>,
 }
 
 impl KubeflowSource {
@@ -57,7 +58,7 @@ impl KubeflowSource {
         values.sort_by_key(|v| std::cmp::Reverse(created(v)));
         values.truncate(self.config.limit);
 
-        let origin = api::Origin {
+        let origin = map::Origin {
             source: &self.name,
             ui_url: &self.config.ui_url,
         };
@@ -74,10 +75,10 @@ impl KubeflowSource {
                         "the KFP server could not read this run: {}",
                         why.unwrap_or_else(|| "no details".into())
                     );
-                    runs.push(Err(api::unreadable(&origin, &run.run_id, why)));
+                    runs.push(Err(map::unreadable(&origin, &run.run_id, why)));
                 }
                 (Ok(run), _) => runs.push(Ok(run)),
-                (Err(e), Some(id)) => runs.push(Err(api::unreadable(
+                (Err(e), Some(id)) => runs.push(Err(map::unreadable(
                     &origin,
                     &id,
                     format!("cannot understand this run: {e}"),
@@ -100,8 +101,8 @@ impl KubeflowSource {
             .map(|run| match run {
                 Err(unreadable) => unreadable,
                 Ok(run) => {
-                    let version = api::version_of(&run);
-                    let names = api::Names {
+                    let version = map::version_of(&run);
+                    let names = map::Names {
                         pipeline: version
                             .as_ref()
                             .and_then(|(p, _)| cache.pipelines.get(p)?.as_deref()),
@@ -112,7 +113,7 @@ impl KubeflowSource {
                             .and_then(|e| cache.experiments.get(e))
                             .map(String::as_str),
                     };
-                    api::to_run(&origin, &run, &names)
+                    map::to_run(&origin, &run, &names)
                 }
             })
             .collect();
@@ -250,7 +251,7 @@ impl KubeflowSource {
             let mut versions = HashSet::new();
             let mut experiments = HashSet::new();
             for run in runs {
-                if let Some((p, v)) = api::version_of(run) {
+                if let Some((p, v)) = map::version_of(run) {
                     if !cache.pipelines.contains_key(&p) {
                         pipelines.insert(p.clone());
                     }
