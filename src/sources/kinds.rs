@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::kubeflow;
 use super::{FETCH_TIMEOUT, Source, argocd, demo, evidently, flux, git, github, gitlab};
-use super::{airflow, jenkins, mlflow, prometheus, registry, terraform_cloud};
+use super::{airflow, jenkins, mlflow, prometheus, registry, terraform_cloud, tofu};
 use crate::config::{self, KindParse, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Capabilities, Provides};
 
@@ -52,6 +52,7 @@ pub static KINDS: &[&Descriptor] = &[
     &REGISTRY,
     &AIRFLOW,
     &TERRAFORM_CLOUD,
+    &TOFU,
 ];
 
 const NOTHING: Provides = Provides {
@@ -148,7 +149,8 @@ pub static GIT: Descriptor = Descriptor {
     summary: "a desired-state repository; a rollback is a pushed revert",
     provides: GITOPS,
     capabilities: READ_ONLY,
-    actions: &[ActionKind::Rollback],
+    // An approval of a Terraform plan is a commit to its manifest.
+    actions: &[ActionKind::Rollback, ActionKind::Approve],
     timeout: FETCH_TIMEOUT,
     parse: config::git::parse,
     build: built!(Git, git::GitSource::new),
@@ -383,6 +385,27 @@ pub static TERRAFORM_CLOUD: Descriptor = Descriptor {
     starter: config::terraform_cloud::STARTER,
 };
 
+pub static TOFU: Descriptor = Descriptor {
+    kind: "tofu",
+    summary: "tofu-controller Terraform objects: drift, plans to approve",
+    provides: GITOPS,
+    capabilities: Capabilities {
+        app_detail: true,
+        ..READ_ONLY
+    },
+    actions: &[
+        ActionKind::Reconcile,
+        ActionKind::Suspend,
+        ActionKind::Resume,
+        ActionKind::Approve,
+        ActionKind::ApproveLive,
+    ],
+    timeout: FETCH_TIMEOUT,
+    parse: config::tofu::parse,
+    build: built!(Tofu, tofu::TofuSource::new),
+    starter: config::tofu::STARTER,
+};
+
 /// The kind called `name`, if this build has it.
 pub fn find(name: &str) -> Option<&'static Descriptor> {
     KINDS.iter().copied().find(|d| d.kind == name)
@@ -544,7 +567,9 @@ mod tests {
                 ActionKind::Apply,
                 ActionKind::Discard,
                 ActionKind::Lock,
-                ActionKind::Unlock
+                ActionKind::Unlock,
+                ActionKind::Approve,
+                ActionKind::ApproveLive
             ]
         );
     }

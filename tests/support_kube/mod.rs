@@ -6,7 +6,8 @@
 //! JSON merge patches (`application/merge-patch+json`, bumping the
 //! resourceVersion and emitting MODIFIED), 403 Status objects for denied
 //! verbs, and an optional bearer token. A built-in "controller" can answer
-//! Flux reconcile requests the way the Flux controllers do.
+//! Flux reconcile requests the way the Flux controllers do (and the
+//! tofu-controller: a plan whose id `spec.approvePlan` names is applied).
 
 #![allow(dead_code)] // each test file uses its own part
 
@@ -61,6 +62,12 @@ const RESOURCES: &[(&str, &str, &str, &str)] = &[
     ),
     ("helmcharts", "source.toolkit.fluxcd.io", "v1", "HelmChart"),
     ("applications", "argoproj.io", "v1alpha1", "Application"),
+    (
+        "terraforms",
+        "infra.contrib.fluxcd.io",
+        "v1alpha2",
+        "Terraform",
+    ),
 ];
 
 fn resource_of_kind(kind: &str) -> (&'static str, &'static str, &'static str) {
@@ -345,6 +352,11 @@ impl State {
         let mut object = object.clone();
         let requested = requested.to_string();
         object["status"]["lastHandledReconcileAt"] = json!(requested);
+        if object["kind"] == "Terraform" {
+            objects::tofu_controller_reconciles(&mut object);
+            self.apply(object);
+            return;
+        }
         let revision = object
             .pointer("/status/lastAttemptedRevision")
             .and_then(Value::as_str)
