@@ -730,7 +730,9 @@ async fn patch(state: &Arc<Mutex<State>>, r: &Route, req: Request<Incoming>) -> 
     merge(&mut object, &patch);
     s.apply(object);
     let patched = s.objects.get(&key).cloned().unwrap_or_default();
-    if s.controller && r.group.ends_with("toolkit.fluxcd.io") {
+    if s.controller
+        && (r.group.ends_with("toolkit.fluxcd.io") || r.group == "infra.contrib.fluxcd.io")
+    {
         s.reconcile(&key);
     }
     full(StatusCode::OK, patched)
