@@ -52,7 +52,8 @@ pub fn ready(object: &KubeObject) -> (String, String) {
     }
 }
 
-/// Read one object (verb `get`).
+/// Read one object (verb `get`). A read changes nothing: however it
+/// failed, the action it was for was not sent.
 pub async fn get(
     source: &str,
     api: &Api<KubeObject>,
@@ -66,7 +67,12 @@ pub async fn get(
             resource: ar,
             namespace: Some(namespace),
         };
-        describe_action(source, &request, &e)
+        match describe_action(source, &request, &e) {
+            ActionError::Lost(words) => {
+                ActionError::Rejected(format!("{words}; nothing was changed"))
+            }
+            other => other,
+        }
     })
 }
 
