@@ -202,7 +202,12 @@ fn flux_objects() -> Value {
             Some(objects::SHA_B),
             &objects::plan_id(objects::SHA_B),
             vec![
-                objects::condition("Ready", "Unknown", "TerraformPlannedWithChanges", "Plan generated"),
+                objects::condition(
+                    "Ready",
+                    "Unknown",
+                    "TerraformPlannedWithChanges",
+                    "Plan generated"
+                ),
                 objects::condition("Apply", "False", "TerraformAppliedFail", "quota"),
             ],
         ),

@@ -50,6 +50,15 @@ pub fn approve_and_push(
     Ok((pushed, file))
 }
 
+/// One document that declares the object: its file's path and text, the
+/// document's byte range, and how it matched.
+struct Found {
+    path: String,
+    text: String,
+    range: (usize, usize),
+    how: Match,
+}
+
 /// The YAML files under `folder` of `tree` that hold the object, with
 /// their text and the matching document.
 fn manifests(
@@ -57,7 +66,7 @@ fn manifests(
     tree: &git2::Tree<'_>,
     folder: &str,
     wanted: &ObjectRef<'_>,
-) -> Result<Vec<(String, String, (usize, usize), Match)>, GitError> {
+) -> Result<Vec<Found>, GitError> {
     let folder = folder.trim_matches('/');
     let sub = if folder.is_empty() || folder == "." {
         tree.clone()
@@ -86,13 +95,18 @@ fn manifests(
             } else {
                 format!("{folder}/{dir}{name}")
             };
-            found.push((path, text.to_string(), range, how));
+            found.push(Found {
+                path,
+                text: text.to_string(),
+                range,
+                how,
+            });
         }
         TreeWalkResult::Ok
     })?;
     // A document naming the namespace beats one that names none.
-    if let Some(best) = found.iter().map(|f| f.3).max() {
-        found.retain(|f| f.3 == best);
+    if let Some(best) = found.iter().map(|f| f.how).max() {
+        found.retain(|f| f.how == best);
     }
     Ok(found)
 }
@@ -113,7 +127,9 @@ fn approve_on(
     let what = format!("Terraform {}/{}", request.namespace, request.name);
     let folder = &request.app.path;
     let mut found = manifests(repo, &tree, folder, &wanted)?;
-    let (path, text, range, _) = match found.len() {
+    let Found {
+        path, text, range, ..
+    } = match found.len() {
         0 => {
             return Err(GitError::Commit(format!(
                 "no manifest of {what} (a YAML document with `kind: Terraform` and that name) \
@@ -122,7 +138,7 @@ fn approve_on(
         }
         1 => found.remove(0),
         _ => {
-            let files: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+            let files: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
             return Err(GitError::Commit(format!(
                 "{what} is declared more than once under {folder} ({}): approve it by hand",
                 files.join(", ")
