@@ -9,6 +9,8 @@
 
 mod support_kube;
 
+#[path = "common/dashboard.rs"]
+mod dashboard;
 #[path = "common/feed.rs"]
 mod feed;
 #[path = "common/git.rs"]
@@ -17,6 +19,7 @@ mod git_cmd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dashboard::dashboard_of;
 use git_cmd::git;
 use opsdeck::app::state::Overlay;
 use opsdeck::app::{Command, Msg, State, update};
@@ -24,8 +27,8 @@ use opsdeck::config::{KubeTarget, TofuConfig};
 use opsdeck::model::{
     Action, ActionKind, GitOpsApp, Health, Snapshot, SyncStatus, Target, TargetKind,
 };
+use opsdeck::sources::Source;
 use opsdeck::sources::tofu::{NO_GIT, TofuSource};
-use opsdeck::sources::{Source, SourceEvent};
 use serde_json::{Value, json};
 use support_kube::objects::{
     SHA_A, SHA_B, condition, git_repository, kustomization, plan_id, ready, terraform,
@@ -378,30 +381,6 @@ fn infra_repository(root: &Path) -> PathBuf {
     git(&clone, &["config", "user.name", "On Call"]);
     git(&clone, &["config", "user.email", "oncall@example.com"]);
     clone
-}
-
-/// The dashboard on `config`'s sources, each read once, as the TUI holds them.
-async fn dashboard_of(config: &Path) -> State {
-    let config = opsdeck::config::load(config).expect("config");
-    let sources = opsdeck::sources::build_all(&config);
-    let states = sources
-        .iter()
-        .zip(&config.sources)
-        .map(|(s, c)| opsdeck::cli::source_state(s.as_ref(), c.production))
-        .collect();
-    let now = chrono::Utc::now();
-    let mut state = State::new(states, opsdeck::app::Keymap::default(), false, now);
-    for (index, source) in sources.iter().enumerate() {
-        let result = source.fetch().await.map_err(|e| e.to_string());
-        assert!(result.is_ok(), "{} reads: {result:?}", source.name());
-        let event = SourceEvent {
-            source: index,
-            at: now,
-            result: result.map(Into::into),
-        };
-        update(&mut state, Msg::Source(event));
-    }
-    state
 }
 
 /// Press `command` on the GitOps row of `source/name`.

@@ -1,13 +1,7 @@
 //! `kind = "tofu"`: a cluster's tofu-controller `Terraform` objects, read
 //! through a kubeconfig context like `kind = "flux"` (the same keys).
 
-use std::path::PathBuf;
-
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-use toml::Spanned;
-
-use super::flux::kube_target;
+use super::flux::RawKubeKind;
 use super::{ConfigError, KindParser, KubeTarget, SourceConfig, SourceKind};
 
 /// Its part of the starter config `opsdeck init` writes.
@@ -27,23 +21,9 @@ pub struct TofuConfig {
     pub cluster: KubeTarget,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTofu {
-    #[allow(dead_code)] // checked by the dispatcher
-    kind: IgnoredAny,
-    name: String,
-    #[serde(default)]
-    production: bool,
-    refresh: Option<Spanned<String>>,
-    context: Option<Spanned<String>>,
-    kubeconfig: Option<Spanned<PathBuf>>,
-    namespaces: Option<Spanned<Vec<String>>>,
-}
-
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
-    let raw: RawTofu = p.deserialize()?;
-    let cluster = kube_target(p, raw.context, raw.kubeconfig, raw.namespaces)?;
+    let mut raw: RawKubeKind = p.deserialize()?;
+    let cluster = raw.cluster(p)?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Tofu(TofuConfig { cluster }))
     })

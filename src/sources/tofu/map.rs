@@ -11,7 +11,7 @@ use crate::model::{
     AWAITING_APPROVAL, GitOpsApp, Health, Operation, OperationPhase, PendingPlan, SyncStatus,
     Timestamp, short_rev,
 };
-use crate::sources::flux::map::commit_of;
+use crate::sources::flux::map::{Condition, commit_of};
 use crate::sources::kube::KubeObject;
 
 /// The label kustomize-controller puts on what a Kustomization applies.
@@ -20,17 +20,6 @@ pub const OWNER_NAMESPACE: &str = "kustomize.toolkit.fluxcd.io/namespace";
 
 /// Ready=False reasons that are not a failure of the object.
 const NOT_FAILURES: &[&str] = &["DriftDetected", "ReplanRequested"];
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Condition {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub status: String,
-    pub reason: String,
-    pub message: String,
-    pub last_transition_time: Option<String>,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
