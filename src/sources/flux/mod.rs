@@ -243,16 +243,7 @@ impl Source for FluxSource {
             .key_of(&client, app)
             .await
             .map_err(|e| SourceError::Backend(e.to_string()))?;
-        let ar = resource(kind);
-        let api: Api<KubeObject> = Api::namespaced_with(client, &namespace, &ar);
-        let object = api.get(&name).await.map_err(|e| {
-            let request = Request {
-                verb: "get",
-                resource: &ar,
-                namespace: Some(&namespace),
-            };
-            k8s::describe(&self.name, &request, &e)
-        })?;
+        let object = k8s::read_one(&self.name, client, &resource(kind), &namespace, &name).await?;
         let mut detail = AppDetail {
             tree: map::inventory(&object),
             ..AppDetail::default()

@@ -293,6 +293,25 @@ pub fn apis_by_namespace(
     }
 }
 
+/// Read one object for a read (a detail view); its failure in words.
+pub async fn read_one(
+    source: &str,
+    client: Client,
+    ar: &ApiResource,
+    namespace: &str,
+    name: &str,
+) -> Result<KubeObject, SourceError> {
+    let api: Api<KubeObject> = Api::namespaced_with(client, namespace, ar);
+    api.get(name).await.map_err(|e| {
+        let request = Request {
+            verb: "get",
+            resource: ar,
+            namespace: Some(namespace),
+        };
+        describe(source, &request, &e)
+    })
+}
+
 /// What the cluster was asked, for messages: `list` on `kustomizations`
 /// in `flux-system`.
 pub struct Request<'a> {

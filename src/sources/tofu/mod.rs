@@ -214,16 +214,7 @@ impl Source for TofuSource {
         let (namespace, name) = self
             .key(app)
             .map_err(|e| SourceError::Backend(e.to_string()))?;
-        let ar = resource();
-        let api: Api<KubeObject> = Api::namespaced_with(client, &namespace, &ar);
-        let object = api.get(&name).await.map_err(|e| {
-            let request = Request {
-                verb: "get",
-                resource: &ar,
-                namespace: Some(&namespace),
-            };
-            k8s::describe(&self.name, &request, &e)
-        })?;
+        let object = k8s::read_one(&self.name, client, &resource(), &namespace, &name).await?;
         Ok(AppDetail {
             results: detail_rows(&object),
             ..AppDetail::default()
