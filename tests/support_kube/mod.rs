@@ -12,6 +12,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 pub mod objects;
+pub mod tofu;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
