@@ -73,6 +73,7 @@ fn estate() -> Vec<(String, Snapshot)> {
             health_message: None,
             health_since: Some(now - chrono::Duration::minutes((a % 60) as i64)),
             images: Vec::new(),
+            plan: None,
             revision: Some(sha(a)),
             target_revision: Some(sha(a)),
             out_of_sync: Vec::new(),

@@ -177,6 +177,7 @@ fn estate_app(i: usize) -> GitOpsApp {
         pending: None,
         revision_commit: None,
         images: Vec::new(),
+        plan: None,
     }
 }
 

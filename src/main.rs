@@ -91,6 +91,8 @@ enum Cmd {
     Terminate(Target),
     /// Turn an app's auto-sync off, so a history rollback is allowed (Argo CD): SOURCE/APP
     DisableAutoSync(Target),
+    /// Approve a Terraform object's pending plan by patching the live object, not Git (tofu; `sync` commits it): SOURCE/APP
+    ApproveLive(Target),
     /// Suspend reconciliation of an app: SOURCE/APP
     Suspend(Target),
     /// Resume reconciliation of an app: SOURCE/APP
@@ -354,6 +356,9 @@ fn main() -> ExitCode {
                     action(ActionKind::Rollback, r.target, r.to, r.sync.into()),
                 )
                 .await
+            }
+            Some(Cmd::ApproveLive(t)) => {
+                cli::act(globals, action(ActionKind::ApproveLive, t, None, plain)).await
             }
             Some(Cmd::Suspend(t)) => {
                 cli::act(globals, action(ActionKind::Suspend, t, None, plain)).await

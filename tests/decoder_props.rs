@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use opsdeck::sources::http::decode;
 use opsdeck::sources::kube::KubeObject;
-use opsdeck::sources::{argocd, flux, github, gitlab, jenkins};
+use opsdeck::sources::{argocd, flux, github, gitlab, jenkins, tofu};
 
 // ---- real-shaped payloads (as the backends' API references give them) ----
 
@@ -178,7 +178,8 @@ fn argocd_tree() -> Value {
 }
 
 /// Flux objects as the API server lists them: a GitRepository, a
-/// Kustomization of it, a HelmRelease and its OCIRepository.
+/// Kustomization of it, a HelmRelease and its OCIRepository; and a
+/// tofu-controller Terraform object with a plan waiting.
 fn flux_objects() -> Value {
     json!([
         objects::git_repository("flux-system", "fleet", objects::SHA_B),
@@ -194,11 +195,33 @@ fn flux_objects() -> Value {
         ),
         objects::helm_release("apps", "podinfo"),
         objects::oci_repository("apps", "podinfo", "6.5.4@sha256:beef"),
+        objects::terraform(
+            "infra",
+            "vpc",
+            Some(objects::SHA_A),
+            Some(objects::SHA_B),
+            &objects::plan_id(objects::SHA_B),
+            vec![
+                objects::condition(
+                    "Ready",
+                    "Unknown",
+                    "TerraformPlannedWithChanges",
+                    "Plan generated"
+                ),
+                objects::condition("Apply", "False", "TerraformAppliedFail", "quota"),
+            ],
+        ),
     ])
 }
 
-/// Map Flux objects to apps, their inventories, sources and conditions.
+/// Map Flux objects to apps, their inventories, sources and conditions,
+/// and the Terraform objects among them to tofu apps.
 fn map_flux(objects: &[KubeObject]) {
+    let terraforms: Vec<&KubeObject> = objects
+        .iter()
+        .filter(|o| o.raw.get("kind").and_then(|k| k.as_str()) == Some("Terraform"))
+        .collect();
+    let _ = tofu::map::to_apps("tofu", "prod", &terraforms);
     let entries: Vec<flux::map::Entry<'_>> = objects
         .iter()
         .filter_map(|o| {

@@ -667,12 +667,13 @@ fn action_for(kind: Kind) -> opsdeck::model::Action {
         Kind::Airflow => (ActionKind::RerunFailed, TargetKind::Run, "retrain_fraud/r1"),
         Kind::Kubeflow => (ActionKind::RerunFailed, TargetKind::Run, "r1"),
         Kind::TerraformCloud => (ActionKind::Apply, TargetKind::Run, "run-aaa1"),
+        Kind::Tofu => (ActionKind::ApproveLive, TargetKind::App, "flux-system/vpc"),
         other => panic!("no action for {other:?}"),
     };
     Action {
         kind: action,
         target: Target::new("faulted", target, id),
-        to: None,
+        to: (kind == Kind::Tofu).then(|| "plan-main-0123456789".to_string()),
         effect: format!("{} {id} (fault matrix)", action.verb()),
         production: false,
         follow: None,
@@ -759,6 +760,7 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
         Kind::Airflow,
         Kind::Kubeflow,
         Kind::TerraformCloud,
+        Kind::Tofu,
     ] {
         for case in [
             Case::Refused,
@@ -772,7 +774,10 @@ async fn actions_under_faults_are_failed_or_unknown_never_done() {
             if kind.is_kube() && case == Case::Silent {
                 // A kube request has no timeout of its own: a silent API
                 // server is given up on at ACTION_TIMEOUT (60 s), too long here.
-                stderr_line("not run: argocd-kube action × silent: waits ACTION_TIMEOUT (60 s)");
+                stderr_line(&format!(
+                    "not run: {} action × silent: waits ACTION_TIMEOUT (60 s)",
+                    kind.name()
+                ));
                 continue;
             }
             runs.push((kind, case, tokio::spawn(in_a_slot(action_cell(kind, case)))));

@@ -9,13 +9,19 @@
 
 mod support_kube;
 
+#[path = "common/dashboard.rs"]
+mod dashboard;
 #[path = "common/feed.rs"]
 mod feed;
+#[path = "common/git.rs"]
+mod git_cmd;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dashboard::dashboard_of;
+use git_cmd::git;
 use opsdeck::config::{FluxConfig, KubeTarget};
 use opsdeck::model::{
     Action, ActionKind, GitOpsApp, Health, Snapshot, SyncStatus, Target, TargetKind,
@@ -1347,27 +1353,6 @@ fn binary(
     cmd
 }
 
-/// Run git with a fixed identity and no user or system config.
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// A bare remote whose `apps/web` went from 2 to 3 replicas, and the clone
 /// a `git` source works in. Returns the clone.
 fn fleet_repository(root: &std::path::Path) -> PathBuf {
@@ -1391,31 +1376,6 @@ fn fleet_repository(root: &std::path::Path) -> PathBuf {
     git(&clone, &["config", "user.name", "On Call"]);
     git(&clone, &["config", "user.email", "oncall@example.com"]);
     clone
-}
-
-/// The dashboard on `config`'s sources, each read once, as the TUI holds them.
-async fn dashboard_of(config: &std::path::Path) -> opsdeck::app::State {
-    use opsdeck::app::{Keymap, Msg, State, update};
-    let config = opsdeck::config::load(config).expect("config");
-    let sources = opsdeck::sources::build_all(&config);
-    let states = sources
-        .iter()
-        .zip(&config.sources)
-        .map(|(s, c)| opsdeck::cli::source_state(s.as_ref(), c.production))
-        .collect();
-    let now = chrono::Utc::now();
-    let mut state = State::new(states, Keymap::default(), false, now);
-    for (index, source) in sources.iter().enumerate() {
-        let result = source.fetch().await.map_err(|e| e.to_string());
-        assert!(result.is_ok(), "{} reads: {result:?}", source.name());
-        let event = SourceEvent {
-            source: index,
-            at: now,
-            result: result.map(Into::into),
-        };
-        update(&mut state, Msg::Source(event));
-    }
-    state
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

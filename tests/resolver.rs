@@ -67,6 +67,11 @@ kind = "flux"
 context = "nowhere"
 
 [[source]]
+name = "tofu"
+kind = "tofu"
+context = "nowhere"
+
+[[source]]
 name = "repo"
 kind = "git"
 path = "/nonexistent/deploy"
@@ -195,6 +200,32 @@ fn fleet() -> (Vec<SourceState>, Vec<Snapshot>, String) {
                 apps: vec![repository_app(&deployed)],
                 ..Snapshot::default()
             },
+            // Terraform objects: one with a plan waiting, applied by the
+            // Flux app the repository deploys (its approval is a commit
+            // there); one waiting without a repository; one suspended.
+            "tofu" => {
+                whole.pipelines.clear();
+                whole.models.clear();
+                let [first, second, third, ..] = &mut whole.apps[..] else {
+                    panic!("three apps at least")
+                };
+                for (app, owner) in [
+                    (&mut *first, Some(deployed.name.clone())),
+                    (&mut *second, None),
+                ] {
+                    let (namespace, name) =
+                        app.name.split_once('/').unwrap_or(("infra", &app.name));
+                    app.plan = Some(opsdeck::model::PendingPlan {
+                        id: "plan-main-c0ffee0000".into(),
+                        namespace: namespace.into(),
+                        name: name.into(),
+                        owner,
+                    });
+                    app.cluster = deployed.cluster.clone();
+                }
+                third.suspended = true;
+                whole
+            }
             _ => {
                 if !provides.pipelines {
                     whole.pipelines.clear();
@@ -573,6 +604,12 @@ fn route(
             && !source.actions.contains(&ActionKind::Refresh)
             && source.actions.contains(&ActionKind::Reconcile))
         .then(|| (Command::Refresh, target.id.clone(), None)),
+        // A sync where the source approves plans instead (tofu; git too,
+        // where it is refused).
+        ActionKind::Approve => (target.kind == TargetKind::App
+            && !source.actions.contains(&ActionKind::Sync)
+            && source.actions.contains(&ActionKind::Approve))
+        .then(|| (Command::Sync, target.id.clone(), None)),
         // A model's rollback.
         ActionKind::SetModelAlias => {
             (target.kind == TargetKind::Model).then(|| (Command::Rollback, target.id.clone(), None))

@@ -871,6 +871,7 @@ fn argocd_state() -> State {
         pending: None,
         revision_commit: None,
         images: Vec::new(),
+        plan: None,
     };
     let mut auto = app("auto", true);
     auto.last_operation = Some(Operation {

@@ -32,7 +32,8 @@ pub type Refusal = String;
 /// on a source that only retries failed runs (Kubeflow) is that retry. On a
 /// source that runs Terraform, a refresh checks for drift (a refresh-only
 /// run), a sync applies the waiting run, suspend and resume lock and
-/// unlock the workspace.
+/// unlock the workspace; on a Terraform object (tofu) a sync approves its
+/// pending plan.
 pub fn as_offered(kind: ActionKind, offered: Option<&[ActionKind]>) -> ActionKind {
     let Some(o) = offered else {
         return kind;
@@ -46,6 +47,8 @@ pub fn as_offered(kind: ActionKind, offered: Option<&[ActionKind]>) -> ActionKin
         // A Kubeflow run's `:retry` re-runs what failed.
         ActionKind::Rerun if instead(kind, ActionKind::RerunFailed) => ActionKind::RerunFailed,
         ActionKind::Sync if instead(kind, ActionKind::Apply) => ActionKind::Apply,
+        // A tofu object's `s` approves its pending plan (a commit in Git).
+        ActionKind::Sync if instead(kind, ActionKind::Approve) => ActionKind::Approve,
         ActionKind::Suspend if instead(kind, ActionKind::Lock) => ActionKind::Lock,
         ActionKind::Resume if instead(kind, ActionKind::Unlock) => ActionKind::Unlock,
         k => k,

@@ -79,6 +79,8 @@ pub enum Command {
     Suspend,
     /// Resume reconciliation of the selected app
     Resume,
+    /// Approve the selected Terraform object's plan by patching the live object, not Git (tofu; Flux resets it)
+    ApproveLive,
     /// Re-run the selected pipeline run
     Rerun,
     /// Re-run only the failed jobs of the selected run
@@ -118,6 +120,7 @@ impl Command {
             Command::Rollback => ActionKind::Rollback,
             Command::Suspend => ActionKind::Suspend,
             Command::Resume => ActionKind::Resume,
+            Command::ApproveLive => ActionKind::ApproveLive,
             Command::Rerun => ActionKind::Rerun,
             Command::RerunFailed => ActionKind::RerunFailed,
             Command::Cancel => ActionKind::Cancel,
@@ -145,6 +148,7 @@ impl Command {
             | Command::Rollback
             | Command::Suspend
             | Command::Resume
+            | Command::ApproveLive
             | Command::Rerun
             | Command::RerunFailed
             | Command::Cancel

@@ -2,6 +2,7 @@
 //! registry and executor. No terminal, no drawing: testable as plain functions.
 
 pub mod actions;
+pub mod approve;
 pub mod attention;
 pub mod audit;
 pub mod choices;

@@ -61,6 +61,12 @@ pub fn resolve(
         (ActionKind::Rollback, TargetKind::Model) => ActionKind::SetModelAlias,
         (kind, _) => actions::as_offered(kind, Some(&source.actions)),
     };
+    // A Terraform plan's approval is committed by the repository holding
+    // its manifest (or, asked for by name, patched live).
+    if matches!(kind, ActionKind::Approve | ActionKind::ApproveLive) {
+        let ctx = plan_context(source, ctx);
+        return crate::app::approve::plan(kind, sources, source, target, ctx).map(Resolved::Action);
+    }
     let (target, git_ref) = match kind {
         ActionKind::Rollback => (rollback_target(source, target)?, None),
         ActionKind::Dispatch => pipeline_of(source, target, request.to)?,

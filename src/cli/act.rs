@@ -124,14 +124,17 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
 
 /// The sources a command reads: every one when the action may reach
 /// beyond its target's source — a rollback may be a linked repository's
-/// revert (a Flux app's), and a repository's revert follows the app it
-/// deploys to — else the target's alone.
+/// revert (a Flux app's), a repository's revert follows the app it
+/// deploys to, and a Terraform plan's approval is a commit by the
+/// repository holding its manifest — else the target's alone.
 fn sources_to_read<'a>(
     all: &'a [SourceConfig],
     target: &'a SourceConfig,
     kind: ActionKind,
 ) -> &'a [SourceConfig] {
-    if kind == ActionKind::Rollback || matches!(target.kind, SourceKind::Git(_)) {
+    let approves = sources::kinds::find(target.kind.name())
+        .is_some_and(|d| d.actions.contains(&ActionKind::Approve));
+    if kind == ActionKind::Rollback || matches!(target.kind, SourceKind::Git(_)) || approves {
         all
     } else {
         std::slice::from_ref(target)

@@ -34,18 +34,32 @@ pub struct FluxConfig {
     pub cluster: KubeTarget,
 }
 
+/// The keys of a kind read from a cluster's custom resources through a
+/// kubeconfig context (`flux`, `tofu`): the same keys, the same checks.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFlux {
+pub(super) struct RawKubeKind {
     #[allow(dead_code)] // checked by the dispatcher
     kind: IgnoredAny,
-    name: String,
+    pub(super) name: String,
     #[serde(default)]
-    production: bool,
-    refresh: Option<Spanned<String>>,
+    pub(super) production: bool,
+    pub(super) refresh: Option<Spanned<String>>,
     context: Option<Spanned<String>>,
     kubeconfig: Option<Spanned<PathBuf>>,
     namespaces: Option<Spanned<Vec<String>>>,
+}
+
+impl RawKubeKind {
+    /// Its cluster: `context`, `kubeconfig` and `namespaces`, checked.
+    pub(super) fn cluster(&mut self, p: &KindParser<'_, '_>) -> Result<KubeTarget, ConfigError> {
+        kube_target(
+            p,
+            self.context.take(),
+            self.kubeconfig.take(),
+            self.namespaces.take(),
+        )
+    }
 }
 
 /// `context`, `kubeconfig` and `namespaces`, checked.
@@ -111,8 +125,8 @@ fn is_dns_label(s: &str) -> bool {
 }
 
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
-    let raw: RawFlux = p.deserialize()?;
-    let cluster = kube_target(p, raw.context, raw.kubeconfig, raw.namespaces)?;
+    let mut raw: RawKubeKind = p.deserialize()?;
+    let cluster = raw.cluster(p)?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Flux(FluxConfig { cluster }))
     })

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{AirflowConfig, KubeflowConfig, RegistryConfig, TerraformCloudConfig};
+use super::{AirflowConfig, KubeflowConfig, RegistryConfig, TerraformCloudConfig, TofuConfig};
 use super::{
     ArgoCdConfig, ArgoCdKubeConfig, DemoConfig, EvidentlyConfig, FluxConfig, GitConfig,
     GithubConfig, GitlabConfig, JenkinsConfig, Located, Location, MlflowConfig, PrometheusConfig,
@@ -43,6 +43,7 @@ pub enum SourceKind {
     Airflow(AirflowConfig),
     Kubeflow(KubeflowConfig),
     TerraformCloud(TerraformCloudConfig),
+    Tofu(TofuConfig),
 }
 
 impl SourceKind {
@@ -74,6 +75,7 @@ impl SourceKind {
             SourceKind::Airflow(_) => "airflow",
             SourceKind::Kubeflow(_) => "kubeflow",
             SourceKind::TerraformCloud(_) => "terraform-cloud",
+            SourceKind::Tofu(_) => "tofu",
         }
     }
 }

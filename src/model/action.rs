@@ -93,6 +93,12 @@ pub enum ActionKind {
     /// Lock a Terraform workspace: no run applies until it is unlocked.
     Lock,
     Unlock,
+    /// Approve a Terraform object's pending plan the GitOps way: commit
+    /// `spec.approvePlan: <plan id>` to its manifest and push (tofu).
+    Approve,
+    /// Approve it by patching the live object instead (Flux resets it
+    /// when it applies the manifest again): only when asked for by name.
+    ApproveLive,
 }
 
 impl ActionKind {
@@ -140,6 +146,8 @@ impl ActionKind {
             ActionKind::Discard => "discard",
             ActionKind::Lock => "lock",
             ActionKind::Unlock => "unlock",
+            ActionKind::Approve => "approve the pending plan of",
+            ActionKind::ApproveLive => "patch the live approvePlan of",
         }
     }
 }

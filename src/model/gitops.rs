@@ -147,6 +147,24 @@ pub struct GitOpsApp {
     /// Why this app could not be read fully (its detail failed…), in the
     /// backend's words; a failed sync is a status, not an error.
     pub error: Option<String>,
+    /// A Terraform object's plan waiting for approval (tofu), None otherwise.
+    pub plan: Option<PendingPlan>,
+}
+
+/// A tofu-controller plan waiting for a person: what approving it writes
+/// and where the object's manifest is looked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingPlan {
+    /// The full plan id (`plan-main-b8e362c206`): what `spec.approvePlan`
+    /// must say, exactly.
+    pub id: String,
+    /// The `Terraform` object: namespace and name (its manifest's
+    /// `metadata`).
+    pub namespace: String,
+    pub name: String,
+    /// The Flux Kustomization that applies it (`namespace/name`, from its
+    /// `kustomize.toolkit.fluxcd.io/*` labels), when it has one.
+    pub owner: Option<String>,
 }
 
 /// One commit of a desired-state repository.

@@ -14,7 +14,8 @@ pub use action::{Action, ActionKind, Follow, Outcome, SyncOptions, Target, Targe
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse, metric_value};
 pub use gitops::{
     AppDetail, Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase,
-    RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus, TreeNode,
+    PendingPlan, RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus,
+    TreeNode,
 };
 pub use identity::Operator;
 pub use image::{AppImage, ImageBuild, ImageRef, ImageTag, RegistryRepo};

@@ -22,6 +22,7 @@ pub mod polite;
 pub mod prometheus;
 pub mod registry;
 pub mod terraform_cloud;
+pub mod tofu;
 
 use std::sync::Arc;
 use std::time::Duration;

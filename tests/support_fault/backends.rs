@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support_kube::objects::{application, kustomization, ready};
+use crate::support_kube::objects::{application, condition, kustomization, ready, terraform};
 use crate::support_kube::{KubeServer, User, write_kubeconfig};
 use crate::support_kubeflow::{KfpServer, RunSpec};
 use crate::{support_github, support_gitlab};
@@ -38,9 +38,10 @@ pub enum Kind {
     Airflow,
     Kubeflow,
     TerraformCloud,
+    Tofu,
 }
 
-pub const KINDS: [Kind; 14] = [
+pub const KINDS: [Kind; 15] = [
     Kind::Github,
     Kind::Gitlab,
     Kind::Jenkins,
@@ -55,6 +56,7 @@ pub const KINDS: [Kind; 14] = [
     Kind::Airflow,
     Kind::Kubeflow,
     Kind::TerraformCloud,
+    Kind::Tofu,
 ];
 
 impl Kind {
@@ -74,17 +76,21 @@ impl Kind {
             Kind::Airflow => "airflow",
             Kind::Kubeflow => "kubeflow",
             Kind::TerraformCloud => "terraform-cloud",
+            Kind::Tofu => "tofu",
         }
     }
 
     /// Reads through a kube client (the token lives in a kubeconfig).
     pub fn is_kube(self) -> bool {
-        matches!(self, Kind::ArgoKube | Kind::Flux)
+        matches!(self, Kind::ArgoKube | Kind::Flux | Kind::Tofu)
     }
 
     /// Has a live feed (an event stream or watches).
     pub fn streams(self) -> bool {
-        matches!(self, Kind::ArgoRest | Kind::ArgoKube | Kind::Flux)
+        matches!(
+            self,
+            Kind::ArgoRest | Kind::ArgoKube | Kind::Flux | Kind::Tofu
+        )
     }
 
     /// What an error about a failed read should name: a path, or the
@@ -97,6 +103,7 @@ impl Kind {
             Kind::ArgoRest => &["/api/v1/applications", "application list"],
             Kind::ArgoKube => &["applications"],
             Kind::Flux => &["kustomizations", "gitrepositories", "helmreleases"],
+            Kind::Tofu => &["terraforms"],
             Kind::Prometheus => &["/api/v1/query", "/api/v1/alerts"],
             Kind::Mlflow => &["/api/2.0/mlflow/"],
             Kind::Evidently => &["/api/projects", "/api/v2/snapshots"],
@@ -149,6 +156,24 @@ impl Upstream {
                     "apps",
                     "main@sha1:0123456789abcdef0123456789abcdef01234567",
                     ready("True", "ReconciliationSucceeded", "Applied revision"),
+                ));
+                Upstream::Kube(server)
+            }
+            Kind::Tofu => {
+                let server = KubeServer::start().await;
+                let waiting = "Plan generated: set approvePlan: \"plan-main-0123456789\" to approve this plan.";
+                server.apply(terraform(
+                    "flux-system",
+                    "vpc",
+                    None,
+                    Some("0123456789abcdef0123456789abcdef01234567"),
+                    "plan-main-0123456789",
+                    vec![condition(
+                        "Ready",
+                        "Unknown",
+                        "TerraformPlannedWithChanges",
+                        waiting,
+                    )],
                 ));
                 Upstream::Kube(server)
             }
@@ -297,7 +322,7 @@ async fn mount(kind: Kind, server: &MockServer) {
         Kind::Evidently => mount_evidently(server).await,
         Kind::Registry => mount_registry(server).await,
         Kind::Airflow => mount_airflow(server).await,
-        Kind::ArgoKube | Kind::Flux | Kind::Git | Kind::Kubeflow => {
+        Kind::ArgoKube | Kind::Flux | Kind::Tofu | Kind::Git | Kind::Kubeflow => {
             unreachable!("not a wiremock upstream")
         }
     }
@@ -529,17 +554,17 @@ pub fn config(kind: Kind, name: &str, base: &str, dir: &Path, marker: &str) -> S
             "{head}kind = \"jenkins\"\nurl = \"{base}\"\njobs = [\"deploy\"]\nuser = \"alice\"\n{token}\n{timeout}\n"
         ),
         Kind::ArgoRest => format!("{head}kind = \"argocd\"\nurl = \"{base}\"\n{token}\n"),
-        Kind::ArgoKube | Kind::Flux => {
+        Kind::ArgoKube | Kind::Flux | Kind::Tofu => {
             let kube_dir = dir.join(name);
             std::fs::create_dir_all(&kube_dir).expect("kubeconfig dir");
             let kubeconfig = write_kubeconfig(
                 &kube_dir,
                 &[("fault", base.to_string(), User::Token(marker.to_string()))],
             );
-            let (kind, ns) = if kind == Kind::Flux {
-                ("flux", "flux-system")
-            } else {
-                ("argocd", "argocd")
+            let (kind, ns) = match kind {
+                Kind::Flux => ("flux", "flux-system"),
+                Kind::Tofu => ("tofu", "flux-system"),
+                _ => ("argocd", "argocd"),
             };
             format!(
                 "{head}kind = \"{kind}\"\ncontext = \"fault\"\nkubeconfig = \"{}\"\nnamespaces = [\"{ns}\"]\n",

@@ -6,11 +6,13 @@
 //! JSON merge patches (`application/merge-patch+json`, bumping the
 //! resourceVersion and emitting MODIFIED), 403 Status objects for denied
 //! verbs, and an optional bearer token. A built-in "controller" can answer
-//! Flux reconcile requests the way the Flux controllers do.
+//! Flux reconcile requests the way the Flux controllers do (and the
+//! tofu-controller: a plan whose id `spec.approvePlan` names is applied).
 
 #![allow(dead_code)] // each test file uses its own part
 
 pub mod objects;
+pub mod tofu;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -61,6 +63,12 @@ const RESOURCES: &[(&str, &str, &str, &str)] = &[
     ),
     ("helmcharts", "source.toolkit.fluxcd.io", "v1", "HelmChart"),
     ("applications", "argoproj.io", "v1alpha1", "Application"),
+    (
+        "terraforms",
+        "infra.contrib.fluxcd.io",
+        "v1alpha2",
+        "Terraform",
+    ),
 ];
 
 fn resource_of_kind(kind: &str) -> (&'static str, &'static str, &'static str) {
@@ -345,6 +353,11 @@ impl State {
         let mut object = object.clone();
         let requested = requested.to_string();
         object["status"]["lastHandledReconcileAt"] = json!(requested);
+        if object["kind"] == "Terraform" {
+            objects::tofu_controller_reconciles(&mut object);
+            self.apply(object);
+            return;
+        }
         let revision = object
             .pointer("/status/lastAttemptedRevision")
             .and_then(Value::as_str)
@@ -718,7 +731,9 @@ async fn patch(state: &Arc<Mutex<State>>, r: &Route, req: Request<Incoming>) -> 
     merge(&mut object, &patch);
     s.apply(object);
     let patched = s.objects.get(&key).cloned().unwrap_or_default();
-    if s.controller && r.group.ends_with("toolkit.fluxcd.io") {
+    if s.controller
+        && (r.group.ends_with("toolkit.fluxcd.io") || r.group == "infra.contrib.fluxcd.io")
+    {
         s.reconcile(&key);
     }
     full(StatusCode::OK, patched)

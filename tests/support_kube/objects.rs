@@ -1,6 +1,7 @@
 //! Objects shaped per the CRDs in ../shared/api-specs (Flux Kustomization
 //! v1, HelmRelease v2, GitRepository and OCIRepository v1; Argo CD
-//! Application), with only the fields that matter to a test set.
+//! Application; tofu-controller Terraform v1alpha2), with only the fields
+//! that matter to a test set.
 
 use serde_json::{Value, json};
 
@@ -125,4 +126,91 @@ pub fn application(ns: &str, name: &str) -> Value {
             ]
         }
     })
+}
+
+/// The plan id the tofu-controller gives a revision `main@sha1:<sha>`.
+pub fn plan_id(sha: &str) -> String {
+    format!("plan-main-{}", &sha[..10])
+}
+
+/// One condition of a Terraform object.
+pub fn condition(kind: &str, status: &str, reason: &str, message: &str) -> Value {
+    json!({
+        "type": kind, "status": status, "reason": reason, "message": message,
+        "lastTransitionTime": "2026-11-22T09:30:00Z", "observedGeneration": 1
+    })
+}
+
+/// A tofu-controller Terraform object in `ns`, applied by Kustomization
+/// `infra` (its labels), from GitRepository `fleet`, in manual approval
+/// mode, with the given status (`applied`/`planned` SHAs, the pending plan
+/// or "", and its conditions).
+pub fn terraform(
+    ns: &str,
+    name: &str,
+    applied: Option<&str>,
+    planned: Option<&str>,
+    pending: &str,
+    conditions: Vec<Value>,
+) -> Value {
+    let revision = |sha: Option<&str>| {
+        sha.map(|s| json!(format!("main@sha1:{s}")))
+            .unwrap_or(Value::Null)
+    };
+    json!({
+        "kind": "Terraform",
+        "metadata": {
+            "name": name, "namespace": ns, "generation": 1,
+            "labels": {
+                "kustomize.toolkit.fluxcd.io/name": "infra",
+                "kustomize.toolkit.fluxcd.io/namespace": "flux-system"
+            }
+        },
+        "spec": {
+            "interval": "10m", "path": format!("./terraform/{name}"),
+            "sourceRef": {"kind": "GitRepository", "name": "fleet", "namespace": "flux-system"}
+        },
+        "status": {
+            "observedGeneration": 1,
+            "lastAppliedRevision": revision(applied),
+            "lastAttemptedRevision": revision(planned),
+            "lastPlannedRevision": revision(planned),
+            "lastPlanAt": "2026-11-22T09:29:00Z",
+            "plan": {"pending": pending, "lastApplied": applied.map(plan_id).unwrap_or_default()},
+            "conditions": conditions
+        }
+    })
+}
+
+/// What the tofu-controller does on a reconcile: a pending plan whose id
+/// `spec.approvePlan` says (or with `approvePlan: auto`) is applied.
+pub fn tofu_controller_reconciles(object: &mut Value) {
+    let pending = object
+        .pointer("/status/plan/pending")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let approve = object
+        .pointer("/spec/approvePlan")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if pending.is_empty() || (approve != pending && approve != "auto") {
+        return;
+    }
+    let planned = object["status"]["lastPlannedRevision"].clone();
+    let status = &mut object["status"];
+    status["lastAppliedRevision"] = planned.clone();
+    status["plan"] = json!({"pending": "", "lastApplied": pending});
+    let message = format!("Applied successfully: {}", planned.as_str().unwrap_or(""));
+    status["conditions"] = json!([
+        condition("Ready", "True", "TerraformAppliedSucceed", &message),
+        condition("Apply", "True", "TerraformAppliedSucceed", &message),
+        condition(
+            "Plan",
+            "True",
+            "TerraformPlannedWithChanges",
+            "Plan generated"
+        )
+    ]);
 }

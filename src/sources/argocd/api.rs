@@ -359,6 +359,7 @@ pub fn to_app(source: &str, app: Application) -> GitOpsApp {
     GitOpsApp {
         health_since: time(&status.health.last_transition_time),
         error: None,
+        plan: None,
         source: source.to_string(),
         name: metadata.name,
         namespace: spec.destination.namespace.unwrap_or_default(),

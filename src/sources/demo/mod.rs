@@ -119,7 +119,11 @@ impl Source for DemoSource {
             | ActionKind::Apply
             | ActionKind::Discard
             | ActionKind::Lock
-            | ActionKind::Unlock => Err(format!("the demo fleet cannot {}", action.kind.verb())),
+            | ActionKind::Unlock
+            | ActionKind::Approve
+            | ActionKind::ApproveLive => {
+                Err(format!("the demo fleet cannot {}", action.kind.verb()))
+            }
             ActionKind::Rollback => match to() {
                 Ok(to) => fleet::act::rollback(fleet, id, &to, &who),
                 Err(e) => Err(e.to_string()),

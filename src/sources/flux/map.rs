@@ -270,6 +270,7 @@ fn blank(source: &str, cluster: &str, id: String, namespace: &str) -> GitOpsApp 
         pending: None,
         revision_commit: None,
         images: Vec::new(),
+        plan: None,
     }
 }
 

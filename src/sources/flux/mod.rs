@@ -24,11 +24,7 @@ use crate::config::FluxConfig;
 use crate::model::{Action, AppDetail, GitOpsApp, Job, Snapshot};
 use map::{FluxKind, Key};
 
-/// The annotation that asks a Flux controller to reconcile now.
-pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
-/// How long to follow a reconcile until the controller has handled it
-/// (under the executor's own limit).
-pub const RECONCILE_FOLLOW_TIMEOUT: Duration = Duration::from_secs(50);
+pub use super::kube::reconcile::{RECONCILE_FOLLOW_TIMEOUT, REQUESTED_AT};
 
 /// The resource of a Flux kind.
 pub fn resource(kind: FluxKind) -> ApiResource {
@@ -87,10 +83,8 @@ pub struct FluxSource {
     poll: Duration,
     /// App id → the object it came from, as of the last read.
     keys: Mutex<BTreeMap<String, Key>>,
-    /// The kubeconfig context in use, once a client was made.
-    context: Mutex<String>,
-    /// The API server's URL, once a client was made (for messages).
-    server: Mutex<String>,
+    /// The cluster, and the context and server in use.
+    cluster: k8s::Cluster,
     /// The cluster's 429s: nothing is read before their reset.
     polite: Polite,
 }
@@ -99,21 +93,17 @@ impl FluxSource {
     pub fn new(name: &str, config: FluxConfig, poll: Duration) -> Self {
         FluxSource {
             name: name.to_string(),
+            cluster: k8s::Cluster::new(config.cluster.clone()),
             config,
             poll,
             keys: Mutex::new(BTreeMap::new()),
-            context: Mutex::new(String::new()),
-            server: Mutex::new(String::new()),
             polite: Polite::new(),
         }
     }
 
     /// What the table calls the cluster: the context's name.
     fn cluster(&self) -> String {
-        match &self.config.cluster.context {
-            Some(c) => c.clone(),
-            None => self.context.lock().map(|c| c.clone()).unwrap_or_default(),
-        }
+        self.cluster.name()
     }
 
     async fn client(&self) -> Result<kube::Client, SourceError> {
@@ -125,15 +115,7 @@ impl FluxSource {
         &self,
         read_timeout: Option<Duration>,
     ) -> Result<kube::Client, SourceError> {
-        let (client, context, server) =
-            k8s::client(&self.name, &self.config.cluster, read_timeout).await?;
-        if let Ok(mut c) = self.context.lock() {
-            *c = context;
-        }
-        if let Ok(mut s) = self.server.lock() {
-            *s = server;
-        }
-        Ok(client)
+        self.cluster.client(&self.name, read_timeout).await
     }
 
     /// Map objects to apps and remember which object each app is.
@@ -199,7 +181,7 @@ impl FluxSource {
 
     /// Every watched kind answered 404.
     fn nothing_served(&self) -> SourceError {
-        let server = self.server.lock().map(|s| s.clone()).unwrap_or_default();
+        let server = self.cluster.server();
         SourceError::Backend(format!(
             "{}: none of the Flux kinds (kustomizations, helmreleases, gitrepositories, \
              ocirepositories) is served at {server} (404) — is Flux installed in this cluster, \
@@ -214,15 +196,7 @@ impl FluxSource {
         client: &kube::Client,
         ar: &ApiResource,
     ) -> Vec<(Api<KubeObject>, Option<String>)> {
-        let namespaces = &self.config.cluster.namespaces;
-        let apis = k8s::apis(client, ar, namespaces);
-        if namespaces.is_empty() {
-            apis.into_iter().map(|a| (a, None)).collect()
-        } else {
-            apis.into_iter()
-                .zip(namespaces.iter().map(|n| Some(n.clone())))
-                .collect()
-        }
+        k8s::apis_by_namespace(client, ar, &self.config.cluster.namespaces)
     }
 }
 
@@ -269,16 +243,7 @@ impl Source for FluxSource {
             .key_of(&client, app)
             .await
             .map_err(|e| SourceError::Backend(e.to_string()))?;
-        let ar = resource(kind);
-        let api: Api<KubeObject> = Api::namespaced_with(client, &namespace, &ar);
-        let object = api.get(&name).await.map_err(|e| {
-            let request = Request {
-                verb: "get",
-                resource: &ar,
-                namespace: Some(&namespace),
-            };
-            k8s::describe(&self.name, &request, &e)
-        })?;
+        let object = k8s::read_one(&self.name, client, &resource(kind), &namespace, &name).await?;
         let mut detail = AppDetail {
             tree: map::inventory(&object),
             ..AppDetail::default()

@@ -1,7 +1,7 @@
 //! What one Flux object says on its own: its inventory, the source to
 //! reconcile before it, whether it is suspended, its Ready condition.
 
-use super::map::{Condition, FluxKind, decode};
+use super::map::{FluxKind, decode};
 use crate::model::TreeNode;
 use crate::sources::kube::KubeObject;
 
@@ -62,25 +62,4 @@ pub fn source_of(kind: FluxKind, object: &KubeObject) -> Option<(String, String,
     }
 }
 
-/// `spec.suspend`, when readable.
-pub fn is_suspended(object: &KubeObject) -> bool {
-    object
-        .raw
-        .pointer("/spec/suspend")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
-}
-
-/// The Ready condition's status and words.
-pub fn ready(object: &KubeObject) -> (String, String) {
-    let conditions: Vec<Condition> = object
-        .raw
-        .pointer("/status/conditions")
-        .cloned()
-        .and_then(|c| serde_json::from_value(c).ok())
-        .unwrap_or_default();
-    match conditions.into_iter().find(|c| c.kind == "Ready") {
-        Some(c) => (c.status, format!("{}: {}", c.reason, c.message)),
-        None => ("Unknown".into(), "no Ready condition yet".into()),
-    }
-}
+pub use crate::sources::kube::reconcile::{is_suspended, ready};

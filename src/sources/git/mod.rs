@@ -123,6 +123,7 @@ fn to_app(
         pending: None,
         revision_commit: None,
         images: Vec::new(),
+        plan: None,
     }
 }
 
@@ -184,9 +185,9 @@ impl Source for GitSource {
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
-        if action.kind != ActionKind::Rollback {
+        if !matches!(action.kind, ActionKind::Rollback | ActionKind::Approve) {
             return Err(ActionError::Unsupported(
-                "do anything but a rollback (a revert)",
+                "do anything but a rollback (a revert) or a plan approval (a commit)",
             ));
         }
         let Some(app) = self
@@ -201,41 +202,91 @@ impl Source for GitSource {
                 action.target.id, self.name
             )));
         };
-        let Some(commit) = action.to.clone() else {
-            return Err(ActionError::Rejected(
-                "a revert needs the commit to revert (--to SHA)".into(),
-            ));
+        let Some(to) = action.to.clone() else {
+            return Err(ActionError::Rejected(match action.kind {
+                ActionKind::Approve => "an approval needs the plan id to approve".into(),
+                _ => "a revert needs the commit to revert (--to SHA)".into(),
+            }));
+        };
+        let input = |key: &str| {
+            action
+                .inputs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let object = match action.kind {
+            ActionKind::Approve => match (input("namespace"), input("name")) {
+                (Some(ns), Some(name)) => Some((ns, name)),
+                _ => {
+                    return Err(ActionError::Rejected(
+                        "an approval needs the Terraform object's namespace and name".into(),
+                    ));
+                }
+            },
+            _ => None,
         };
         let token = self.token().await.map_err(ActionError::Rejected)?;
         let _guard = self.lock.lock().await;
         let config = self.config.clone();
         let cache_dir = self.cache_dir.clone();
         let operator = crate::model::Operator::current();
-        let done =
-            tokio::task::spawn_blocking(move || -> Result<repo::Reverted, repo::GitError> {
+        let done = tokio::task::spawn_blocking(
+            move || -> Result<(repo::Reverted, String), repo::GitError> {
                 let repository = repo::open(&config, &cache_dir, token.as_deref())?;
                 let branch = repo::branch_name(&repository, &config);
-                let request = repo::RevertRequest {
-                    app: &app,
-                    commit: &commit,
-                    user: &operator.user,
-                    host: &operator.host,
-                };
-                repo::revert_and_push(
-                    &repository,
-                    &config,
-                    &branch,
-                    token.as_deref(),
-                    &request,
-                    &mut || {},
-                )
-            })
-            .await
-            .map_err(|e| ActionError::Lost(format!("the git worker stopped: {e}")))?;
+                let token = token.as_deref();
+                match &object {
+                    Some((namespace, name)) => {
+                        let request = repo::ApproveRequest {
+                            app: &app,
+                            namespace,
+                            name,
+                            plan: &to,
+                            user: &operator.user,
+                            host: &operator.host,
+                        };
+                        let (pushed, file) = repo::approve_and_push(
+                            &repository,
+                            &config,
+                            &branch,
+                            token,
+                            &request,
+                            &mut || {},
+                        )?;
+                        Ok((pushed, format!("approval of {to} in {file}")))
+                    }
+                    None => {
+                        let request = repo::RevertRequest {
+                            app: &app,
+                            commit: &to,
+                            user: &operator.user,
+                            host: &operator.host,
+                        };
+                        let pushed = repo::revert_and_push(
+                            &repository,
+                            &config,
+                            &branch,
+                            token,
+                            &request,
+                            &mut || {},
+                        )?;
+                        Ok((pushed, "revert".to_string()))
+                    }
+                }
+            },
+        )
+        .await
+        .map_err(|e| ActionError::Lost(format!("the git worker stopped: {e}")))?;
         match done {
-            Ok(r) => {
+            Ok((r, what)) => {
                 let short = &r.new_sha[..7.min(r.new_sha.len())];
-                let mut message = format!("revert {short} pushed to {}", r.pushed_to);
+                let mut message = match action.kind {
+                    ActionKind::Approve => {
+                        format!("{what} committed as {short}, pushed to {}", r.pushed_to)
+                    }
+                    _ => format!("{what} {short} pushed to {}", r.pushed_to),
+                };
                 if r.retried {
                     message.push_str(" (redone once on a newer head after a concurrent push)");
                 }

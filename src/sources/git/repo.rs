@@ -1,14 +1,18 @@
 //! git2 work for the git source: open or clone, fetch, read an app folder's
-//! history, and revert + push safely. Blocking calls: run them on a blocking
+//! history, revert + push safely, and approve a Terraform plan in its
+//! manifest the same way. Blocking calls: run them on a blocking
 //! thread. This file holds what the pieces share: the error and the limits.
 
+mod approve;
 mod history;
+mod manifest;
 mod merge_request;
 mod remote;
 mod revert;
 
 use std::path::PathBuf;
 
+pub use approve::{ApproveRequest, approve_and_push};
 pub use history::{AppHistory, diff_lines, read_app, time_of};
 pub use merge_request::compare_url;
 pub use remote::{branch_name, fetch, open, remote_url};

@@ -3,6 +3,7 @@
 //! kept with its problem instead of failing the list or the watch), merge
 //! patches, and errors in words (403s name the verb, resource and namespace).
 
+pub mod reconcile;
 pub mod watch;
 
 use std::borrow::Cow;
@@ -202,6 +203,54 @@ pub async fn client(
     Ok((client, context, server))
 }
 
+/// One cluster as a source reads it: the configured target, and the
+/// context and API server URL in use once a client was made (for the
+/// table's cluster column and for messages).
+pub struct Cluster {
+    pub target: KubeTarget,
+    context: std::sync::Mutex<String>,
+    server: std::sync::Mutex<String>,
+}
+
+impl Cluster {
+    pub fn new(target: KubeTarget) -> Self {
+        Cluster {
+            target,
+            context: std::sync::Mutex::new(String::new()),
+            server: std::sync::Mutex::new(String::new()),
+        }
+    }
+
+    /// What the table calls the cluster: the context's name.
+    pub fn name(&self) -> String {
+        match &self.target.context {
+            Some(c) => c.clone(),
+            None => self.context.lock().map(|c| c.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The API server's URL, once a client was made.
+    pub fn server(&self) -> String {
+        self.server.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// A client (see `client`), remembering its context and server.
+    pub async fn client(
+        &self,
+        source: &str,
+        read_timeout: Option<Duration>,
+    ) -> Result<Client, SourceError> {
+        let (client, context, server) = client(source, &self.target, read_timeout).await?;
+        if let Ok(mut c) = self.context.lock() {
+            *c = context;
+        }
+        if let Ok(mut s) = self.server.lock() {
+            *s = server;
+        }
+        Ok(client)
+    }
+}
+
 /// One request, cut at `REQUEST_TIMEOUT`: a silent (or trickling) API
 /// server is named by the request it left unanswered.
 pub async fn within<T>(
@@ -226,6 +275,41 @@ pub fn apis(client: &Client, ar: &ApiResource, namespaces: &[String]) -> Vec<Api
             .map(|ns| Api::namespaced_with(client.clone(), ns, ar))
             .collect()
     }
+}
+
+/// The APIs of one resource, each with the namespace it reads (None: all).
+pub fn apis_by_namespace(
+    client: &Client,
+    ar: &ApiResource,
+    namespaces: &[String],
+) -> Vec<(Api<KubeObject>, Option<String>)> {
+    let apis = apis(client, ar, namespaces);
+    if namespaces.is_empty() {
+        apis.into_iter().map(|a| (a, None)).collect()
+    } else {
+        apis.into_iter()
+            .zip(namespaces.iter().map(|n| Some(n.clone())))
+            .collect()
+    }
+}
+
+/// Read one object for a read (a detail view); its failure in words.
+pub async fn read_one(
+    source: &str,
+    client: Client,
+    ar: &ApiResource,
+    namespace: &str,
+    name: &str,
+) -> Result<KubeObject, SourceError> {
+    let api: Api<KubeObject> = Api::namespaced_with(client, namespace, ar);
+    api.get(name).await.map_err(|e| {
+        let request = Request {
+            verb: "get",
+            resource: ar,
+            namespace: Some(namespace),
+        };
+        describe(source, &request, &e)
+    })
 }
 
 /// What the cluster was asked, for messages: `list` on `kustomizations`

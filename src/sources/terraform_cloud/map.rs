@@ -166,6 +166,7 @@ fn empty_app(source: &TerraformCloudSource, name: &str) -> GitOpsApp {
         pending: None,
         revision_commit: None,
         images: Vec::new(),
+        plan: None,
         health_since: None,
         error: None,
     }

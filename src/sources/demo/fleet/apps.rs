@@ -95,6 +95,7 @@ impl DemoFleet {
                 pending: None,
                 revision_commit: None,
                 images: Vec::new(),
+                plan: None,
             };
             let _ = resources;
             self.apps.push(SimApp {

@@ -1,5 +1,6 @@
 //! A rollback the GitOps way: revert one commit on top of the remote's tip
 //! and push it (never forced), after checking the clone is safe to touch.
+//! The commit-and-push part serves every commit opsdeck pushes.
 
 use git2::{BranchType, Oid, Repository, Signature, Status, StatusOptions};
 
@@ -8,7 +9,7 @@ use super::merge_request::compare_url;
 use super::remote::{fetch, push, remote_tip, remote_url};
 use crate::config::{GitApp, GitConfig, PushMode, RepoLocation};
 
-/// What a revert did.
+/// What a pushed commit (a revert, an approval) did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reverted {
     pub new_sha: String,
@@ -92,9 +93,13 @@ fn fast_forward(repo: &Repository, branch: &str, tip: Oid) -> Result<(), GitErro
     Ok(())
 }
 
-/// Who to name in the revert: the repository's configured identity, else
+/// Who to name in a commit: the repository's configured identity, else
 /// the user opsdeck runs as.
-fn signature(repo: &Repository, user: &str, host: &str) -> Result<Signature<'static>, GitError> {
+pub(super) fn signature(
+    repo: &Repository,
+    user: &str,
+    host: &str,
+) -> Result<Signature<'static>, GitError> {
     match repo.signature() {
         Ok(s) => Ok(s.to_owned()),
         Err(_) => Ok(Signature::now(user, &format!("{user}@{host}"))?),
@@ -121,10 +126,7 @@ pub fn revert_and_push(
     request: &RevertRequest<'_>,
     before_push: &mut dyn FnMut(),
 ) -> Result<Reverted, GitError> {
-    check_clean(repo)?;
-    if matches!(config.location, RepoLocation::Path(_)) {
-        check_on_branch(repo, branch)?;
-    }
+    check_safe(repo, config, branch)?;
     let target = Oid::from_str(request.commit)
         .ok()
         .and_then(|o| repo.find_commit(o).ok())
@@ -136,6 +138,46 @@ pub fn revert_and_push(
         .ok_or_else(|| {
             GitError::Commit(format!("commit {} is not in the clone", request.commit))
         })?;
+    let short = &target.id().to_string()[..7];
+    let review_branch = format!("opsdeck/rollback-{}-{short}", request.app.name);
+    commit_and_push(
+        repo,
+        config,
+        branch,
+        token,
+        &review_branch,
+        &mut |tip| revert_on(repo, &target, tip, request),
+        before_push,
+    )
+}
+
+/// The clone may be worked in: clean, and (a configured clone) on the
+/// branch being deployed.
+pub(super) fn check_safe(
+    repo: &Repository,
+    config: &GitConfig,
+    branch: &str,
+) -> Result<(), GitError> {
+    check_clean(repo)?;
+    if matches!(config.location, RepoLocation::Path(_)) {
+        check_on_branch(repo, branch)?;
+    }
+    Ok(())
+}
+
+/// Make a commit on top of the remote's tip (`make`, which touches no
+/// branch and no work tree) and push it (never forced): to `branch`, or to
+/// `<review_branch>-<time>` for `push = "branch"`. On a refused push: fetch,
+/// redo once on the new tip, push again. The clone must be `check_safe`.
+pub(super) fn commit_and_push(
+    repo: &Repository,
+    config: &GitConfig,
+    branch: &str,
+    token: Option<&str>,
+    review_branch: &str,
+    make: &mut dyn FnMut(Oid) -> Result<Oid, GitError>,
+    before_push: &mut dyn FnMut(),
+) -> Result<Reverted, GitError> {
     fetch(repo, &config.remote, branch, token)?;
     let mut retried = false;
     loop {
@@ -143,17 +185,13 @@ pub fn revert_and_push(
         if config.push == PushMode::Direct && repo.find_branch(branch, BranchType::Local).is_ok() {
             fast_forward(repo, branch, tip)?;
         }
-        let new = revert_on(repo, &target, tip, request)?;
+        let new = make(tip)?;
         let pushed_to = match config.push {
             PushMode::Direct => branch.to_string(),
-            PushMode::Branch => {
-                let short = &target.id().to_string()[..7];
-                format!(
-                    "opsdeck/rollback-{}-{short}-{}",
-                    request.app.name,
-                    chrono::Utc::now().format("%Y%m%d%H%M%S")
-                )
-            }
+            PushMode::Branch => format!(
+                "{review_branch}-{}",
+                chrono::Utc::now().format("%Y%m%d%H%M%S")
+            ),
         };
         before_push();
         match push(repo, &config.remote, new, &pushed_to, token) {
@@ -174,7 +212,10 @@ pub fn revert_and_push(
                 });
             }
             Err(GitError::Rejected(why)) if !retried => {
-                tracing::info!(why, "push refused; fetching and redoing the revert once");
+                tracing::info!(
+                    why,
+                    "push refused; fetching and making the commit again once"
+                );
                 retried = true;
                 fetch(repo, &config.remote, branch, token)?;
             }
