@@ -26,6 +26,7 @@ pub mod registry;
 mod schema;
 mod secret;
 pub mod terraform_cloud;
+mod train;
 
 pub use airflow::AirflowConfig;
 pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoCdKubeConfig, ArgoToken};
@@ -52,6 +53,7 @@ pub use schema::{
 };
 pub use secret::{Secret, SecretError, SecretValue, expand_home, forget_kept_secret, kept_secret};
 pub use terraform_cloud::TerraformCloudConfig;
+pub use train::Train;
 
 use location::LineIndex;
 

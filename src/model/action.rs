@@ -93,6 +93,12 @@ pub enum ActionKind {
     /// Lock a Terraform workspace: no run applies until it is unlocked.
     Lock,
     Unlock,
+    /// Start a new run of a model's `train` pipeline, its conf filled in
+    /// from the model (carried out as a `Dispatch` of that pipeline).
+    Retrain,
+    /// Move a model's serving alias forward to a newer version (carried
+    /// out as a `SetModelAlias`, the alias move a rollback uses).
+    Promote,
 }
 
 impl ActionKind {
@@ -112,7 +118,9 @@ impl ActionKind {
             | ActionKind::Apply
             | ActionKind::Discard => TargetKind::Run,
             ActionKind::Dispatch => TargetKind::Pipeline,
-            ActionKind::SetModelAlias => TargetKind::Model,
+            ActionKind::SetModelAlias | ActionKind::Retrain | ActionKind::Promote => {
+                TargetKind::Model
+            }
             _ => TargetKind::App,
         }
     }
@@ -140,6 +148,8 @@ impl ActionKind {
             ActionKind::Discard => "discard",
             ActionKind::Lock => "lock",
             ActionKind::Unlock => "unlock",
+            ActionKind::Retrain => "retrain",
+            ActionKind::Promote => "promote",
         }
     }
 }
@@ -216,6 +226,16 @@ pub struct Follow {
     pub from_revision: Option<String>,
     /// Give up following after this long (the action itself is done).
     pub timeout: std::time::Duration,
+}
+
+/// What a started new run is, when the backend said (Airflow and Kubeflow
+/// answer with the run; GitHub's dispatch answers with nothing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// The backend's word on it, as for any action.
+    pub message: String,
+    /// The new run's id as the source's runs carry it (`PipelineRun::id`).
+    pub run: Option<String>,
 }
 
 /// How an action ended.

@@ -24,6 +24,7 @@ pub(super) fn on_outcome(
     {
         state.in_flight.remove(&action.target);
     }
+    super::retrain::on_outcome(state, id, &outcome);
     let force_cancel_hint = if action.kind == ActionKind::Cancel
         && matches!(outcome, Outcome::Done(_))
         && offers(state, &action.target.source, ActionKind::ForceCancel)
@@ -171,9 +172,16 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         },
         (k, _) => k,
     };
-    // From "why?", a rollback of a suspect deploy goes to the entry before it.
-    let to = match kind {
-        ActionKind::Rollback => super::why::suspect_target(state).and_then(|(_, to)| to),
+    // From "why?", a rollback of a suspect deploy goes to the entry before it;
+    // a model is promoted to the version its retrain registered.
+    let to = match (kind, target.kind) {
+        (ActionKind::Rollback, _) => super::why::suspect_target(state).and_then(|(_, to)| to),
+        (ActionKind::Promote, TargetKind::Model) => {
+            match super::retrain::promote_to(state, &target) {
+                Some(version) => Some(version),
+                None => return Vec::new(),
+            }
+        }
         _ => None,
     };
     let request = Request {
@@ -195,6 +203,11 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         }
         Ok(Resolved::Reread) => refetch_tab(state),
         Ok(Resolved::NewRun { pipeline, git_ref }) => load_form(state, pipeline, git_ref),
+        Ok(Resolved::Retrain {
+            model,
+            pipeline,
+            inputs,
+        }) => super::retrain::ask_form(state, model, pipeline, inputs),
         Ok(Resolved::Action(action)) if state.is_busy(&action.target) => {
             say(
                 state,
@@ -207,10 +220,11 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
             Vec::new()
         }
         Ok(Resolved::Action(action))
-            if matches!(
-                action.kind,
-                ActionKind::Rollback | ActionKind::SetModelAlias
-            ) =>
+            if request.kind != ActionKind::Promote
+                && matches!(
+                    action.kind,
+                    ActionKind::Rollback | ActionKind::SetModelAlias
+                ) =>
         {
             pick(state, action);
             Vec::new()
@@ -220,7 +234,7 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
 }
 
 /// "b: " for the key bound to the command of `kind` (none when unbound).
-fn key_of(state: &State, kind: ActionKind) -> String {
+pub(super) fn key_of(state: &State, kind: ActionKind) -> String {
     let kind = match kind {
         ActionKind::ForceCancel => ActionKind::Cancel,
         k => k,
@@ -298,7 +312,13 @@ fn pick(state: &mut State, action: Action) {
 
 /// `new_run`: ask the pipeline's source what a new run of it takes; the
 /// form opens when the answer comes.
-fn load_form(state: &mut State, pipeline: Target, git_ref: Option<String>) -> Vec<Effect> {
+pub(super) fn load_form(
+    state: &mut State,
+    pipeline: Target,
+    git_ref: Option<String>,
+) -> Vec<Effect> {
+    // Any earlier retrain's form no longer pre-fills.
+    state.retrain_ask = None;
     let Some(index) = state.sources.iter().position(|s| s.name == pipeline.source) else {
         return Vec::new();
     };
@@ -322,12 +342,19 @@ fn load_form(state: &mut State, pipeline: Target, git_ref: Option<String>) -> Ve
 
 /// Confirm first, unless the action changes nothing.
 pub(super) fn ask(state: &mut State, action: Action) -> Vec<Effect> {
+    ask_for(state, action, None)
+}
+
+/// Confirm first; a retrain's run (`retrain`: its model) is kept with the
+/// model once sent.
+pub(super) fn ask_for(state: &mut State, action: Action, retrain: Option<Target>) -> Vec<Effect> {
     if !action.kind.is_mutating() {
         return dispatch(state, action);
     }
     state.overlay = Some(Overlay::Confirm(Confirm {
         action,
         typed: String::new(),
+        retrain,
     }));
     state.dirty = true;
     Vec::new()

@@ -119,7 +119,10 @@ impl Source for DemoSource {
             | ActionKind::Apply
             | ActionKind::Discard
             | ActionKind::Lock
-            | ActionKind::Unlock => Err(format!("the demo fleet cannot {}", action.kind.verb())),
+            | ActionKind::Unlock
+            // Planned as a new run and an alias move before they get here.
+            | ActionKind::Retrain
+            | ActionKind::Promote => Err(format!("the demo fleet cannot {}", action.kind.verb())),
             ActionKind::Rollback => match to() {
                 Ok(to) => fleet::act::rollback(fleet, id, &to, &who),
                 Err(e) => Err(e.to_string()),
