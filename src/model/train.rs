@@ -63,8 +63,13 @@ fn pieces(template: &str) -> Result<Vec<Piece<'_>>, String> {
             ));
         }
         let Some(end) = tail.find('}') else {
+            let within = if tail.len() == template.len() {
+                String::new()
+            } else {
+                format!(" in `{template}`")
+            };
             return Err(format!(
-                "`{tail}` in `{template}` has no closing `}}` (write `{{{{` for a brace)"
+                "`{tail}`{within} has no closing `}}` (write `{{{{` for a brace)"
             ));
         };
         let name = &tail[1..end];
@@ -178,4 +183,121 @@ pub fn produced_version<'m>(
         .filter(|v| v.created_at.is_some_and(|t| t >= started))
         .min_by_key(|v| v.created_at)
         .map(|v| (v, Produced::RegisteredAfter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RunStatus;
+
+    fn model() -> ModelDrift {
+        ModelDrift {
+            source: "registry".into(),
+            model: "fraud".into(),
+            alias: "champion".into(),
+            version: Some("3".into()),
+            versions: [("5", 50), ("4", 40), ("3", 30)]
+                .iter()
+                .map(|(v, minute)| ModelVersion {
+                    version: v.to_string(),
+                    created_at: Some(at(*minute)),
+                    status: "READY".into(),
+                    description: None,
+                    run_id: None,
+                    revision: None,
+                })
+                .collect(),
+            metrics: vec![Metric {
+                name: "psi".into(),
+                feature: Some("amount".into()),
+                value: Some(0.31),
+                warn: 0.1,
+                critical: 0.25,
+                worse: Worse::Above,
+                series: Vec::new(),
+            }],
+            drifting_since: None,
+            sample_count: None,
+            production: false,
+            serving: None,
+            train: None,
+            error: None,
+        }
+    }
+
+    fn at(minute: i64) -> Timestamp {
+        chrono::DateTime::from_timestamp(1_780_000_000 + minute * 60, 0).expect("time")
+    }
+
+    fn run(started_minute: i64) -> PipelineRun {
+        PipelineRun {
+            source: "airflow".into(),
+            id: "retrain_fraud/manual__1".into(),
+            pipeline: "retrain_fraud".into(),
+            pipeline_id: "retrain_fraud".into(),
+            project: String::new(),
+            branch: String::new(),
+            commit: String::new(),
+            actor: String::new(),
+            event: "manual".into(),
+            status: RunStatus::Success,
+            raw_status: None,
+            attempt: 1,
+            created_at: None,
+            started_at: Some(at(started_minute)),
+            updated_at: None,
+            duration: None,
+            url: None,
+            jobs: None,
+            paused: false,
+            details: Vec::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn placeholders_fill_in_from_the_model_and_braces_escape() {
+        let m = model();
+        assert_eq!(fill("{model}@{version}", &m), "fraud@3");
+        assert_eq!(fill("{metric}", &m), "psi[amount]");
+        assert_eq!(fill("{reason}", &m), "psi[amount] 0.31 ≥ 0.25");
+        assert_eq!(fill("{{x}} {model}", &m), "{x} fraud");
+        assert!(check_template("{threshold}").is_err_and(|e| e.contains("`{threshold}`")));
+        assert!(check_template("{model").is_err());
+        assert!(check_template("a } b").is_err());
+    }
+
+    #[test]
+    fn the_produced_version_is_named_exactly_else_the_first_registered_after_the_start() {
+        let mut m = model();
+        // By time: 4 (minute 40) is the first after a start at minute 35.
+        assert_eq!(
+            produced_version(&m, &run(35)).map(|(v, how)| (v.version.as_str(), how)),
+            Some(("4", Produced::RegisteredAfter))
+        );
+        // Nothing registered after the start; the serving version never counts.
+        assert_eq!(produced_version(&m, &run(55)), None);
+        m.version = Some("4".into());
+        assert_eq!(
+            produced_version(&m, &run(35)).map(|(v, _)| v.version.as_str()),
+            Some("5")
+        );
+        // Exactly: the version whose run_id is the run's (native) id, even
+        // if another was registered after the start first.
+        m.version = Some("3".into());
+        m.versions[0].run_id = Some("manual__1".into());
+        assert_eq!(
+            produced_version(&m, &run(35)).map(|(v, how)| (v.version.as_str(), how)),
+            Some(("5", Produced::Exactly))
+        );
+        // Or whose source commit is the commit the run built.
+        m.versions[0].run_id = None;
+        m.versions[1].revision = Some("a".repeat(40));
+        let mut built = run(10);
+        built.commit = "a".repeat(40);
+        assert_eq!(
+            produced_version(&m, &built).map(|(v, how)| (v.version.as_str(), how)),
+            Some(("4", Produced::Exactly))
+        );
+    }
 }
