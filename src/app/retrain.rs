@@ -217,9 +217,29 @@ pub fn find_runs(state: &mut State) {
     }
 }
 
-/// The row's words: `retraining: RUN running`, its outcome, and a version
-/// to promote.
+/// Where it stands, in words: `retraining: RUN running`, its outcome, and
+/// a version to promote.
 pub fn words(progress: &Progress<'_>) -> String {
+    said(progress, |run| run.id.clone())
+}
+
+/// The same for a table row: the run named without its pipeline and cut
+/// to `ROW_RUN_WIDTH` characters, so the state stays in sight.
+pub fn row_words(progress: &Progress<'_>) -> String {
+    said(progress, |run| {
+        let prefix = format!("{}/", run.pipeline_id);
+        let id = run.id.strip_prefix(&prefix).unwrap_or(&run.id);
+        match id.char_indices().nth(ROW_RUN_WIDTH) {
+            Some((cut, _)) => format!("{}…", &id[..cut]),
+            None => id.to_string(),
+        }
+    })
+}
+
+/// How much of a run's id a row shows.
+const ROW_RUN_WIDTH: usize = 24;
+
+fn said(progress: &Progress<'_>, name: impl Fn(&PipelineRun) -> String) -> String {
     match progress {
         Progress::Starting => "retraining: starting a run…".to_string(),
         Progress::NotStarted(why) => format!("retrain not started: {why}"),
@@ -227,13 +247,14 @@ pub fn words(progress: &Progress<'_>) -> String {
         Progress::Run { run, version } => match (run.status, version) {
             (RunStatus::Success, Some((v, _))) => format!(
                 "retrained: {} success — version {} to promote",
-                run.id, v.version
+                name(run),
+                v.version
             ),
             (RunStatus::Success, None) => format!(
                 "retrained: {} success — no new version registered since it started",
-                run.id
+                name(run)
             ),
-            (status, _) => format!("retraining: {} {status}", run.id),
+            (status, _) => format!("retraining: {} {status}", name(run)),
         },
     }
 }

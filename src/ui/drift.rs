@@ -102,10 +102,12 @@ fn model_cells(
         }
         (None, None) => ("no data".to_string(), theme.muted(), String::new()),
     };
-    let mut worst_cell = vec![Span::styled(worst_text, worst_style)];
-    if let Some(words) = retrain_words(state, model) {
-        worst_cell.push(Span::styled(format!("  {words}"), theme.title()));
-    }
+    // A retrain started from here stands in for the worst metric (the
+    // status column still says how it drifts; the detail shows both).
+    let worst_cell = match retrain_progress(state, model) {
+        Some(p) => Span::styled(crate::app::retrain::row_words(&p), theme.title()),
+        None => Span::styled(worst_text, worst_style),
+    };
     vec![
         busy_marker(state, theme, row),
         Line::from(model.model.clone()),
@@ -215,7 +217,8 @@ fn model_lines<'a>(state: &State, theme: &Theme, model: &ModelDrift) -> Vec<Line
             theme.base(),
         ));
     }
-    if let Some(words) = retrain_words(state, model) {
+    if let Some(progress) = retrain_progress(state, model) {
+        let words = crate::app::retrain::words(&progress);
         lines.push(detail::text_field(theme, "retrain", words, theme.title()));
     }
     if let Some(error) = &model.error {
@@ -330,12 +333,15 @@ fn chart_marks(
         .collect()
 }
 
-/// Where the retrain started from here stands, in the row's words.
-fn retrain_words(state: &State, model: &ModelDrift) -> Option<String> {
+/// Where the retrain started from here stands, if one was.
+fn retrain_progress<'a>(
+    state: &'a State,
+    model: &ModelDrift,
+) -> Option<crate::app::retrain::Progress<'a>> {
     let target = crate::model::Target::new(
         &model.source,
         crate::model::TargetKind::Model,
         &model.model,
     );
-    crate::app::retrain::progress(state, &target).map(|p| crate::app::retrain::words(&p))
+    crate::app::retrain::progress(state, &target)
 }
