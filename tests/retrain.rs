@@ -19,6 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::pty::{Must, Spawn, keys};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::audit::AuditLog;
 use opsdeck::app::executor::Executor;
@@ -29,7 +30,6 @@ use opsdeck::model::{RunStatus, Target, TargetKind};
 use opsdeck::sources::{Source, SourceEvent, fetch_with_timeout};
 use serde_json::json;
 use support::airflow::{Airflow, airflow};
-use common::pty::{Must, Spawn, keys};
 use support::mlflow::{Mlflow, alias_version, call, mlflow};
 use support::server::block_on_thread;
 
@@ -162,7 +162,10 @@ impl Dash {
                 }
                 Effect::Run { id, action } => {
                     let (outcome, run) = self.executor.execute_started(id, &action).await;
-                    let mut msgs: Vec<Msg> = run.map(|run| Msg::Started { id, run }).into_iter().collect();
+                    let mut msgs: Vec<Msg> = run
+                        .map(|run| Msg::Started { id, run })
+                        .into_iter()
+                        .collect();
                     msgs.push(Msg::Outcome {
                         id,
                         action: *action,
@@ -238,7 +241,11 @@ async fn retrain_run_new_version_promote_through_update_against_real_airflow_and
             .unwrap_or_else(|| panic!("no field {name}"))
     };
     assert_eq!(value("model"), "fraud");
-    assert_eq!(value("mode"), "full", "the train conf over the DAG's default");
+    assert_eq!(
+        value("mode"),
+        "full",
+        "the train conf over the DAG's default"
+    );
     assert_eq!(value("epochs"), "3", "the DAG's default");
     assert_eq!(value("variables"), "note=from version 3");
 
@@ -248,7 +255,10 @@ async fn retrain_run_new_version_promote_through_update_against_real_airflow_and
         panic!("the confirmation: {}", dash.status())
     };
     assert!(
-        confirm.action.effect.ends_with(", to retrain mlflow/fraud (psi.* no data)"),
+        confirm
+            .action
+            .effect
+            .ends_with(", to retrain mlflow/fraud (psi.* no data)"),
         "{}",
         confirm.action.effect
     );
@@ -257,7 +267,9 @@ async fn retrain_run_new_version_promote_through_update_against_real_airflow_and
         .run
         .clone()
         .unwrap_or_else(|| panic!("Airflow named the run: {}", dash.status()));
-    let dag_run = run_id.strip_prefix("opsdeck_params/").expect("a run of the DAG");
+    let dag_run = run_id
+        .strip_prefix("opsdeck_params/")
+        .expect("a run of the DAG");
     let sent = af
         .get(&format!(
             "/api/v2/dags/opsdeck_params/dagRuns/{}",
@@ -271,23 +283,26 @@ async fn retrain_run_new_version_promote_through_update_against_real_airflow_and
     );
 
     // The row follows the run to its end.
-    dash.wait(&fraud, "the retrain run's success", |p| {
-        matches!(p, Progress::Run { run, .. } if run.status == RunStatus::Success)
-    })
+    dash.wait(
+        &fraud,
+        "the retrain run's success",
+        |p| matches!(p, Progress::Run { run, .. } if run.status == RunStatus::Success),
+    )
     .await;
     dash.apply(Msg::Command(Command::Promote)).await;
     assert!(
-        dash.status()
-            .contains("no new version registered since it started"),
+        dash.status().contains("success — no new version yet"),
         "{}",
         dash.status()
     );
 
     // The pipeline registers a version: it is offered, and o promotes it.
     let version = register_version(ml, "fraud").await;
-    dash.wait(&fraud, "the new version", |p| {
-        matches!(p, Progress::Run { version: Some((v, _)), .. } if v.version == version)
-    })
+    dash.wait(
+        &fraud,
+        "the new version",
+        |p| matches!(p, Progress::Run { version: Some((v, _)), .. } if v.version == version),
+    )
     .await;
     dash.apply(Msg::Command(Command::Promote)).await;
     let Some(Overlay::Confirm(confirm)) = &dash.state.overlay else {
@@ -350,7 +365,8 @@ async fn retrain_and_promote_headless_through_the_binary() {
     };
 
     // Started: exit 0, the effect and the run it started printed.
-    let (code, stdout, stderr) = cli(&["retrain", "mlflow/upsell", "--yes", "--input", "mode=fast"]);
+    let (code, stdout, stderr) =
+        cli(&["retrain", "mlflow/upsell", "--yes", "--input", "mode=fast"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
         stdout.contains("will start a new run of opsdeck_params (airflow/opsdeck_params) with ")
@@ -432,7 +448,7 @@ fn the_dashboard_shows_airflow_runs_and_retrains_and_promotes_in_a_terminal() {
         "refresh = \"1s\"\n",
         "\"opsdeck_ok\", \"opsdeck_params\"",
     );
-    let mut p = Spawn::default().size(160, 40).config(text).start().must();
+    let mut p = Spawn::default().size(200, 40).config(text).start().must();
     let step = Duration::from_secs(30);
 
     // The Pipelines tab: the DAG runs, the finished one among them.
@@ -449,12 +465,13 @@ fn the_dashboard_shows_airflow_runs_and_retrains_and_promotes_in_a_terminal() {
     p.wait_for("to retrain mlflow/retention", step).must();
     p.send("y");
     p.wait_for("retraining: manual__", step).must();
-    p.wait_for("no new version registered since it started", RUN_TIMEOUT)
+    p.wait_for("success — no new version yet", RUN_TIMEOUT)
         .must();
 
     // A version registered after the run started: o promotes it, old → new.
     let version = block_on_thread(register_version(ml, "retention"));
-    p.wait_for(&format!("version {version} to promote"), step).must();
+    p.wait_for(&format!("version {version} to promote"), step)
+        .must();
     p.send("o");
     p.wait_for(
         &format!("point mlflow/retention alias \"champion\" from version 3 to {version}"),

@@ -106,7 +106,6 @@ fn run(id: &str, status: RunStatus, started: Timestamp) -> PipelineRun {
 
 struct Fleet {
     state: State,
-    config: opsdeck::config::Config,
     models: Vec<(usize, ModelDrift)>,
 }
 
@@ -124,11 +123,7 @@ impl Fleet {
             (1, model(&config, "ml", "fraud")),
             (2, model(&config, "prom", "churn")),
         ];
-        let mut fleet = Fleet {
-            state,
-            config,
-            models,
-        };
+        let mut fleet = Fleet { state, models };
         fleet.read(0, Snapshot::default());
         fleet.read_models();
         fleet
@@ -206,8 +201,12 @@ impl Fleet {
     /// The headless path: SOURCE/NAME located, resolved.
     fn headless(&self, kind: ActionKind, name: (&str, &str), to: Option<&str>) -> Resolved {
         let target = resolver::locate(&self.state.sources, name.0, name.1, kind);
-        resolver::resolve(&Request { kind, target, to }, &self.state.sources, self.ctx())
-            .unwrap_or_else(|why| panic!("{kind} {name:?}: {why}"))
+        resolver::resolve(
+            &Request { kind, target, to },
+            &self.state.sources,
+            self.ctx(),
+        )
+        .unwrap_or_else(|why| panic!("{kind} {name:?}: {why}"))
     }
 
     /// The screen shows `text` (printed when it does not).
@@ -363,16 +362,17 @@ fn retrain_then_promote_from_the_drift_tab_as_headless_plans_them() {
     );
     fleet.shows("retraining: run started, not read yet");
     let started = fleet.state.now + TimeDelta::seconds(2);
-    let older = run("scheduled__B", RunStatus::Success, start() - TimeDelta::hours(1));
+    let older = run(
+        "scheduled__B",
+        RunStatus::Success,
+        start() - TimeDelta::hours(1),
+    );
     fleet.runs(vec![
         run("manual__A", RunStatus::Running, started),
         older.clone(),
     ]);
     let screen = fleet.screen();
-    assert!(
-        screen.contains("retraining: manual__A running"),
-        "{screen}"
-    );
+    assert!(screen.contains("retraining: manual__A running"), "{screen}");
     fleet.press(Command::Promote);
     assert_eq!(
         fleet.status(),
@@ -383,7 +383,7 @@ fn retrain_then_promote_from_the_drift_tab_as_headless_plans_them() {
     fleet.runs(vec![run("manual__A", RunStatus::Success, started), older]);
     fleet.press(Command::Promote);
     assert!(
-        fleet.status().contains("no new version registered since it started"),
+        fleet.status().contains("success — no new version yet"),
         "{}",
         fleet.status()
     );
@@ -520,7 +520,9 @@ fn the_keys_say_why_when_there_is_nothing_to_retrain_or_promote() {
     fleet.select(&Target::new("ml", TargetKind::Model, "fraud"));
     assert!(fleet.press(Command::NewRun).is_empty());
     assert!(
-        fleet.status().starts_with("read-only: retrain ml/fraud refused"),
+        fleet
+            .status()
+            .starts_with("read-only: retrain ml/fraud refused"),
         "{}",
         fleet.status()
     );

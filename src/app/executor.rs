@@ -9,9 +9,7 @@ use tokio::sync::mpsc;
 use crate::app::actions::check_allowed;
 use crate::app::audit::AuditLog;
 use crate::app::update::Msg;
-use crate::model::{
-    Action, ActionKind, Follow, Health, Outcome, Started, SyncStatus, short_rev,
-};
+use crate::model::{Action, ActionKind, Follow, Health, Outcome, Started, SyncStatus, short_rev};
 use crate::sources::{ACTION_TIMEOUT, ActionError, Source, fetch_with_timeout, within};
 
 /// How often a followed app is read again.
@@ -180,7 +178,10 @@ impl Executor {
             if action.kind == ActionKind::Dispatch {
                 source.start_run(action).await
             } else {
-                source.execute(action).await.map(|message| Started { message, run: None })
+                source
+                    .execute(action)
+                    .await
+                    .map(|message| Started { message, run: None })
             }
         };
         let outcome = match tokio::time::timeout(ACTION_TIMEOUT, send).await {

@@ -201,7 +201,10 @@ pub fn is_known(sources: &[SourceState], target: &Target) -> bool {
         .any(|s| s.name == target.source && exists(s, target))
 }
 
-pub(crate) fn source_named<'a>(sources: &'a [SourceState], name: &str) -> Result<&'a SourceState, Refusal> {
+pub(crate) fn source_named<'a>(
+    sources: &'a [SourceState],
+    name: &str,
+) -> Result<&'a SourceState, Refusal> {
     sources.iter().find(|s| s.name == name).ok_or_else(|| {
         let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         format!(

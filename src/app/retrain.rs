@@ -60,7 +60,9 @@ pub fn retrain_run(
         .and_then(|s| s.snapshot.models.iter().find(|m| m.model == model.id))
         .map(|m| format!(" ({})", crate::model::train::drift_reason(m)))
         .unwrap_or_default();
-    action.effect.push_str(&format!(", to retrain {model}{why}"));
+    action
+        .effect
+        .push_str(&format!(", to retrain {model}{why}"));
     Ok(action)
 }
 
@@ -92,7 +94,11 @@ pub(crate) fn resolve_promote(
         .iter()
         .find(|v| v.version == to)
         .ok_or_else(|| format!("{target} has no version {to}"))?;
-    if let Some(serving) = model.versions.iter().find(|v| Some(&v.version) == model.version.as_ref()) {
+    if let Some(serving) = model
+        .versions
+        .iter()
+        .find(|v| Some(&v.version) == model.version.as_ref())
+    {
         if is_older(version, serving) {
             return Err(format!(
                 "{target}: version {to} is older than the serving version {}: that is a \
@@ -166,7 +172,11 @@ pub fn progress<'a>(state: &'a State, model: &Target) -> Option<Progress<'a>> {
     let version = (run.status == RunStatus::Success)
         .then(|| {
             let source = state.sources.iter().find(|s| s.name == model.source)?;
-            let drift = source.snapshot.models.iter().find(|m| m.model == model.id)?;
+            let drift = source
+                .snapshot
+                .models
+                .iter()
+                .find(|m| m.model == model.id)?;
             produced_version(drift, run)
         })
         .flatten();
@@ -237,7 +247,7 @@ pub fn row_words(progress: &Progress<'_>) -> String {
 }
 
 /// How much of a run's id a row shows.
-const ROW_RUN_WIDTH: usize = 24;
+const ROW_RUN_WIDTH: usize = 16;
 
 fn said(progress: &Progress<'_>, name: impl Fn(&PipelineRun) -> String) -> String {
     match progress {
@@ -250,10 +260,9 @@ fn said(progress: &Progress<'_>, name: impl Fn(&PipelineRun) -> String) -> Strin
                 name(run),
                 v.version
             ),
-            (RunStatus::Success, None) => format!(
-                "retrained: {} success — no new version registered since it started",
-                name(run)
-            ),
+            (RunStatus::Success, None) => {
+                format!("retrained: {} success — no new version yet", name(run))
+            }
             (status, _) => format!("retraining: {} {status}", name(run)),
         },
     }

@@ -334,7 +334,8 @@ fn serving_problem(other: &SourceConfig, app: &str) -> Option<String> {
 
 fn train_problem(other: &SourceConfig, pipeline: &str) -> Option<String> {
     let kind = other.kind.name();
-    let starts_runs = |d: &kinds::Descriptor| d.actions.contains(&crate::model::ActionKind::Dispatch);
+    let starts_runs =
+        |d: &kinds::Descriptor| d.actions.contains(&crate::model::ActionKind::Dispatch);
     if !kinds::find(kind).is_some_and(starts_runs) {
         let can: Vec<&str> = kinds::KINDS
             .iter()

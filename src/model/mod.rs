@@ -11,21 +11,19 @@ pub mod pipeline;
 pub mod repo_url;
 pub mod train;
 
-pub use action::{
-    Action, ActionKind, Follow, Outcome, Started, SyncOptions, Target, TargetKind,
-};
+pub use action::{Action, ActionKind, Follow, Outcome, Started, SyncOptions, Target, TargetKind};
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse, metric_value};
 pub use gitops::{
     AppDetail, Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase,
     RepoInfo, ResourceDiff, ResourceRef, ResourceResult, RevisionInfo, SyncStatus, TreeNode,
 };
 pub use identity::Operator;
-pub use train::{Produced, TrainLink};
 pub use image::{AppImage, ImageBuild, ImageRef, ImageTag, RegistryRepo};
 pub use pipeline::AWAITING_APPROVAL;
 pub use pipeline::{
     DispatchForm, FormInput, Job, LOG_TAIL_LINES, LogTail, PipelineRun, RunStatus, Step,
 };
+pub use train::{Produced, TrainLink};
 
 /// A point in time as every backend reports it (UTC).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

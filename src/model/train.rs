@@ -98,10 +98,9 @@ pub fn fill(template: &str, model: &ModelDrift) -> String {
             Piece::Text(t) => t.to_string(),
             Piece::Placeholder("model") => model.model.clone(),
             Piece::Placeholder("version") => model.version.clone().unwrap_or_default(),
-            Piece::Placeholder("metric") => model
-                .worst_metric()
-                .map(Metric::label)
-                .unwrap_or_default(),
+            Piece::Placeholder("metric") => {
+                model.worst_metric().map(Metric::label).unwrap_or_default()
+            }
             Piece::Placeholder(_) => drift_reason(model),
         })
         .collect()
@@ -169,7 +168,9 @@ pub fn produced_version<'m>(
     };
     let native = run.id.rsplit('/').next().unwrap_or(&run.id);
     let exact = model.versions.iter().filter(ready).find(|v| {
-        v.run_id.as_deref().is_some_and(|r| r == run.id || r == native)
+        v.run_id
+            .as_deref()
+            .is_some_and(|r| r == run.id || r == native)
             || (!run.commit.is_empty() && v.revision.as_deref() == Some(run.commit.as_str()))
     });
     if let Some(v) = exact {

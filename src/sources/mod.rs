@@ -146,7 +146,9 @@ pub trait Source: Send + Sync {
     /// when the backend answers with it. By default `execute`, whose answer
     /// names no run: the caller then looks for the pipeline's newest run.
     async fn start_run(&self, action: &Action) -> Result<Started, ActionError> {
-        self.execute(action).await.map(|message| Started { message, run: None })
+        self.execute(action)
+            .await
+            .map(|message| Started { message, run: None })
     }
     /// Jobs and steps of one run, for the drill-down.
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError>;

@@ -338,10 +338,7 @@ fn retrain_progress<'a>(
     state: &'a State,
     model: &ModelDrift,
 ) -> Option<crate::app::retrain::Progress<'a>> {
-    let target = crate::model::Target::new(
-        &model.source,
-        crate::model::TargetKind::Model,
-        &model.model,
-    );
+    let target =
+        crate::model::Target::new(&model.source, crate::model::TargetKind::Model, &model.model);
     crate::app::retrain::progress(state, &target)
 }

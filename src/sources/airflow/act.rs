@@ -31,7 +31,10 @@ impl AirflowSource {
                     Self::split_run(&action.target.id).map_err(ActionError::Rejected)?;
                 self.mark_failed(dag, run).await
             }
-            ActionKind::Dispatch => Ok(self.trigger(&action.target.id, &action.inputs).await?.message),
+            ActionKind::Dispatch => Ok(self
+                .trigger(&action.target.id, &action.inputs)
+                .await?
+                .message),
             ActionKind::Suspend | ActionKind::Resume => {
                 self.pause(&action.target.id, action.kind == ActionKind::Suspend)
                     .await

@@ -241,7 +241,10 @@ impl Source for AirflowSource {
     async fn start_run(&self, action: &Action) -> Result<Started, ActionError> {
         match action.kind {
             ActionKind::Dispatch => self.trigger(&action.target.id, &action.inputs).await,
-            _ => self.execute(action).await.map(|message| Started { message, run: None }),
+            _ => self
+                .execute(action)
+                .await
+                .map(|message| Started { message, run: None }),
         }
     }
 

@@ -281,7 +281,10 @@ impl Source for KubeflowSource {
     async fn start_run(&self, action: &Action) -> Result<Started, ActionError> {
         match action.kind {
             ActionKind::Dispatch => self.create(action).await,
-            _ => self.execute(action).await.map(|message| Started { message, run: None }),
+            _ => self
+                .execute(action)
+                .await
+                .map(|message| Started { message, run: None }),
         }
     }
 
