@@ -473,8 +473,12 @@ fn the_dashboard_shows_airflow_runs_and_retrains_and_promotes_in_a_terminal() {
     p.wait_for(&format!("version {version} to promote"), step)
         .must();
     p.send("o");
-    p.wait_for(
-        &format!("point mlflow/retention alias \"champion\" from version 3 to {version}"),
+    // The confirmation states old → new (wrapped in its dialog).
+    p.wait_for_all(
+        &[
+            &format!("promote version {version}: point mlflow/retention alias"),
+            &format!("version 3 to {version}"),
+        ],
         step,
     )
     .must();
