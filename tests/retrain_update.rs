@@ -475,7 +475,7 @@ fn the_keys_say_why_when_there_is_nothing_to_retrain_or_promote() {
     assert!(fleet.press(Command::NewRun).is_empty());
     assert_eq!(
         fleet.status(),
-        "prom/churn names no pipeline that retrains it: add train = { pipeline = \
+        "n: prom/churn names no pipeline that retrains it: add train = { pipeline = \
          \"SOURCE/PIPELINE\" } to its model entry in the config"
     );
     assert!(fleet.press(Command::Promote).is_empty());
@@ -522,7 +522,7 @@ fn the_keys_say_why_when_there_is_nothing_to_retrain_or_promote() {
     assert!(
         fleet
             .status()
-            .starts_with("read-only: retrain ml/fraud refused"),
+            .starts_with("n: read-only: retrain ml/fraud refused"),
         "{}",
         fleet.status()
     );

@@ -193,7 +193,11 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         Err(why) => {
             // A key that does not apply to this kind of row leads with the
             // key, so the refusal reads as the key's answer.
-            let why = if why == actions::wrong_target(request.kind, request.target.kind) {
+            // So does `n` or `o` on a model that has nothing to retrain or promote.
+            let on_model = request.target.kind == TargetKind::Model
+                && matches!(request.kind, ActionKind::Dispatch | ActionKind::Promote);
+            let why = if on_model || why == actions::wrong_target(request.kind, request.target.kind)
+            {
                 format!("{}{why}", key_of(state, request.kind))
             } else {
                 why
