@@ -373,6 +373,15 @@ fn retrain_then_promote_from_the_drift_tab_as_headless_plans_them() {
     ]);
     let screen = fleet.screen();
     assert!(screen.contains("retraining: manual__A running"), "{screen}");
+    // y copies the run's link: the row is linked to its run.
+    let link = run("manual__A", RunStatus::Running, started).url;
+    let copied: Vec<Effect> = fleet.press(Command::CopyUrl);
+    assert_eq!(
+        copied.first(),
+        link.map(Effect::Copy).as_ref(),
+        "{}",
+        fleet.status()
+    );
     fleet.press(Command::Promote);
     assert_eq!(
         fleet.status(),
