@@ -519,15 +519,7 @@ fn copy_url(state: &mut State) -> Vec<Effect> {
     let url = row.and_then(|row| match row.tab {
         Tab::Pipelines => state.run(row).and_then(|r| r.url.clone()),
         Tab::GitOps => state.app(row).and_then(|a| a.repo_url.clone()),
-        // A model's retrain run, once it shows.
-        Tab::Drift => {
-            state
-                .target_of(row)
-                .and_then(|t| match crate::app::retrain::progress(state, &t)? {
-                    crate::app::retrain::Progress::Run { run, .. } => run.url.clone(),
-                    _ => None,
-                })
-        }
+        Tab::Drift => retrain::run_link(state, row),
         _ => None,
     });
     match url {

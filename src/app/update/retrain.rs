@@ -119,3 +119,12 @@ pub(super) fn promote_to(state: &mut State, target: &Target) -> Option<String> {
         }
     }
 }
+
+/// The link of a model row's retrain run, once the run shows (`y`).
+pub(super) fn run_link(state: &State, row: crate::app::state::RowRef) -> Option<String> {
+    let target = state.target_of(row)?;
+    match retrain::progress(state, &target)? {
+        retrain::Progress::Run { run, .. } => run.url.clone(),
+        _ => None,
+    }
+}
