@@ -193,12 +193,16 @@ fn a_start_that_names_no_run_is_tied_to_the_newest_run_after_the_request() {
     let fraud = Target::new("ml", TargetKind::Model, "fraud");
     fleet.select(&fraud);
     fleet.press(Command::NewRun);
+    // Asked by one name, its runs carry another (a GitHub workflow asked
+    // by its file runs under its number): the form says which.
+    let mut form = airflow_form();
+    form.pipeline = "161335".into();
     update(
         &mut fleet.state,
         Msg::DispatchForm {
             target: Target::new("af", TargetKind::Pipeline, "retrain_fraud"),
             git_ref: None,
-            result: Ok(airflow_form()),
+            result: Ok(form),
         },
     );
     fleet.key(KeyCode::Enter);
@@ -216,24 +220,30 @@ fn a_start_that_names_no_run_is_tied_to_the_newest_run_after_the_request() {
         },
     );
     let asked = fleet.state.now;
-    // A run from before the request is not it; the first one after is.
-    fleet.runs(vec![run(
-        "before",
-        RunStatus::Running,
-        asked - TimeDelta::seconds(5),
-    )]);
+    let numbered = |id: &str, status, at| {
+        let mut r = run(id, status, at);
+        r.id = id.to_string();
+        r.pipeline_id = "161335".into();
+        r
+    };
+    // A run from before the request is not it, nor one of another
+    // pipeline; the first one after is.
+    fleet.runs(vec![
+        numbered("9000", RunStatus::Running, asked - TimeDelta::seconds(5)),
+        run("other", RunStatus::Running, asked + TimeDelta::seconds(1)),
+    ]);
     fleet.shows("retraining: run started, not read yet");
     fleet.runs(vec![
-        run("after", RunStatus::Queued, asked + TimeDelta::seconds(1)),
-        run("before", RunStatus::Running, asked - TimeDelta::seconds(5)),
+        numbered("9001", RunStatus::Queued, asked + TimeDelta::seconds(1)),
+        numbered("9000", RunStatus::Running, asked - TimeDelta::seconds(5)),
     ]);
-    fleet.shows("retraining: after queued");
+    fleet.shows("retraining: 9001 queued");
     // Once found, a later run does not take its place.
     fleet.runs(vec![
-        run("later", RunStatus::Running, asked + TimeDelta::minutes(5)),
-        run("after", RunStatus::Failure, asked + TimeDelta::seconds(1)),
+        numbered("9002", RunStatus::Running, asked + TimeDelta::minutes(5)),
+        numbered("9001", RunStatus::Failure, asked + TimeDelta::seconds(1)),
     ]);
-    fleet.shows("retraining: after failure");
+    fleet.shows("retraining: 9001 failure");
 }
 
 #[test]

@@ -65,10 +65,19 @@ pub(super) async fn print_run(
     let Some(source) = all.iter().find(|s| s.name() == pipeline.source) else {
         return;
     };
+    // The id the pipeline's runs carry (a GitHub workflow's number, when it
+    // was named by its file), as its form says.
+    let runs_as = tokio::time::timeout(source.fetch_timeout(), source.dispatch_form(&pipeline.id))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|form| form.pipeline)
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| pipeline.id.clone());
     let deadline = tokio::time::Instant::now() + FIND_RUN_FOR;
     loop {
         if let Ok(snapshot) = sources::fetch_with_timeout(source.as_ref()).await {
-            let found = retrain::newest_run_since(&snapshot.pipelines, &pipeline.id, asked_at);
+            let found = retrain::newest_run_since(&snapshot.pipelines, &runs_as, asked_at);
             if let Some(run) = found {
                 println!(
                     "run: {}/{} (the newest run of {pipeline} since the request: {} named none)",

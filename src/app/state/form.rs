@@ -36,7 +36,7 @@ pub struct Form {
     pub fields: Vec<FormField>,
     pub focused: usize,
     /// The model this run retrains (a retrain from the Drift tab).
-    pub retrain: Option<Target>,
+    pub retrain: Option<super::RetrainOf>,
 }
 
 impl Form {

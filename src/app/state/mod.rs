@@ -23,7 +23,7 @@ pub use detail::{AppDetailState, Detail, LogState, LogView};
 pub use form::{FieldRole, Form, FormField, Inputs};
 pub use overlay::{Confirm, Overlay, Picker, PickerEntry};
 pub use pane::{Pane, RowRef};
-pub use retrain::{Retrain, RetrainAsk};
+pub use retrain::{Retrain, RetrainAsk, RetrainOf};
 pub use source::{Phase, SourceError, SourceState};
 pub use status::{InFlight, Level, StatusLine};
 pub use tab::{TABS, Tab};

@@ -20,7 +20,7 @@ pub struct Confirm {
     /// What has been typed so far (production targets need their name typed).
     pub typed: String,
     /// The model a new run retrains (kept with the model once sent).
-    pub retrain: Option<Target>,
+    pub retrain: Option<super::RetrainOf>,
 }
 
 impl Confirm {

@@ -30,3 +30,12 @@ pub struct RetrainAsk {
     /// The `train` conf, placeholders filled in.
     pub inputs: Vec<(String, String)>,
 }
+
+/// A new run that retrains a model: which model, and the id its
+/// pipeline's runs carry (`DispatchForm::pipeline`: a GitHub workflow
+/// started by its file name runs under its numeric id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrainOf {
+    pub model: Target,
+    pub runs_as: String,
+}

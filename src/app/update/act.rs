@@ -351,7 +351,11 @@ pub(super) fn ask(state: &mut State, action: Action) -> Vec<Effect> {
 
 /// Confirm first; a retrain's run (`retrain`: its model) is kept with the
 /// model once sent.
-pub(super) fn ask_for(state: &mut State, action: Action, retrain: Option<Target>) -> Vec<Effect> {
+pub(super) fn ask_for(
+    state: &mut State,
+    action: Action,
+    retrain: Option<crate::app::state::RetrainOf>,
+) -> Vec<Effect> {
     if !action.kind.is_mutating() {
         return dispatch(state, action);
     }

@@ -3,7 +3,7 @@
 //! model, and `o` promotes the version it registered.
 
 use crate::app::retrain;
-use crate::app::state::{Confirm, Form, Level, Retrain, RetrainAsk, State};
+use crate::app::state::{Confirm, Form, Level, Retrain, RetrainAsk, RetrainOf, State};
 use crate::model::{Action, ActionKind, Outcome, Target};
 
 use super::act::dispatch;
@@ -30,7 +30,7 @@ pub(super) fn ask_form(
 /// conf (which overrides the pipeline's defaults): `None` when this form
 /// is not a retrain's. A conf the pipeline does not take is said, and no
 /// form opens.
-pub(super) fn prefill(state: &mut State, form: &mut Form) -> Result<(), ()> {
+pub(super) fn prefill(state: &mut State, form: &mut Form, runs_as: &str) -> Result<(), ()> {
     let Some(ask) = state.retrain_ask.take_if(|a| a.pipeline == form.target) else {
         return Ok(());
     };
@@ -43,7 +43,15 @@ pub(super) fn prefill(state: &mut State, form: &mut Form) -> Result<(), ()> {
         return Err(());
     }
     form.title = format!("Retrain {}: {}", ask.model, form.title);
-    form.retrain = Some(ask.model);
+    let runs_as = if runs_as.is_empty() {
+        form.target.id.clone()
+    } else {
+        runs_as.to_string()
+    };
+    form.retrain = Some(RetrainOf {
+        model: ask.model,
+        runs_as,
+    });
     Ok(())
 }
 
@@ -67,17 +75,17 @@ pub(super) fn plan(
 
 /// Send a confirmed action; a retrain's run is then kept with its model.
 pub(super) fn send_confirmed(state: &mut State, confirm: Confirm) -> Vec<Effect> {
-    let pipeline = confirm.action.target.clone();
+    let asked = confirm.action.target.clone();
     let effects = dispatch(state, confirm.action);
     let sent = effects.iter().find_map(|e| match e {
         Effect::Run { id, .. } => Some(*id),
         _ => None,
     });
-    if let (Some(model), Some(action)) = (confirm.retrain, sent) {
+    if let (Some(of), Some(action)) = (confirm.retrain, sent) {
         state.retrains.insert(
-            model,
+            of.model,
             Retrain {
-                pipeline,
+                pipeline: Target::new(&asked.source, asked.kind, &of.runs_as),
                 action,
                 requested_at: state.now,
                 started: false,

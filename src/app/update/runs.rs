@@ -180,7 +180,7 @@ pub(super) fn on_dispatch_form(
         Ok(_) if state.overlay.is_some() => {}
         Ok(spec) => {
             let mut form = Form::new(target, &spec, git_ref.as_deref());
-            if super::retrain::prefill(state, &mut form).is_err() {
+            if super::retrain::prefill(state, &mut form, &spec.pipeline).is_err() {
                 state.dirty = true;
                 return;
             }
@@ -283,7 +283,7 @@ fn submit(state: &mut State, form: Form) -> Vec<Effect> {
         }
     };
     let planned = match &form.retrain {
-        Some(model) => super::retrain::plan(state, model, &form, git_ref.as_deref(), inputs),
+        Some(of) => super::retrain::plan(state, &of.model, &form, git_ref.as_deref(), inputs),
         None => resolver::new_run(
             &state.sources,
             &form.target,
