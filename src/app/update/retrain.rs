@@ -27,9 +27,9 @@ pub(super) fn ask_form(
 }
 
 /// The form a retrain asked for, pre-filled with the model's `train`
-/// conf (which overrides the pipeline's defaults): `None` when this form
-/// is not a retrain's. A conf the pipeline does not take is said, and no
-/// form opens.
+/// conf (which overrides the pipeline's defaults), and `runs_as`, the id
+/// its runs carry; any other form is left as it is. A conf the pipeline
+/// does not take is said, and no form opens (`Err`).
 pub(super) fn prefill(state: &mut State, form: &mut Form, runs_as: &str) -> Result<(), ()> {
     let Some(ask) = state.retrain_ask.take_if(|a| a.pipeline == form.target) else {
         return Ok(());
