@@ -125,6 +125,7 @@ fn estate() -> Vec<(String, Snapshot)> {
             sample_count: None,
             production: true,
             serving: Some(format!("argo/app-{}", m * 10)),
+            train: None,
             error: None,
         })
         .collect();

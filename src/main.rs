@@ -107,6 +107,10 @@ enum Cmd {
     ForceCancel(Target),
     /// Start a new run of a pipeline: SOURCE/PIPELINE (GitHub workflow file or id, GitLab project, Jenkins job path)
     Dispatch(DispatchTarget),
+    /// Retrain a model: start a new run of its `train` pipeline, its conf filled in (exit 0 when started): SOURCE/MODEL
+    Retrain(RetrainTarget),
+    /// Promote a model's version: move its serving alias forward to it: SOURCE/MODEL --to VERSION
+    Promote(PromoteTarget),
     /// Print the tail of a job's log (the failed job's by default): SOURCE/RUN
     Logs {
         /// SOURCE/RUN
@@ -186,6 +190,24 @@ struct DispatchTarget {
     /// An input (GitHub), variable (GitLab) or parameter (Jenkins); repeat for more
     #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
     inputs: Vec<(String, String)>,
+}
+
+#[derive(Args)]
+struct RetrainTarget {
+    #[command(flatten)]
+    target: Target,
+    /// A conf value of the new run, over the model's `train` conf; repeat for more
+    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+    inputs: Vec<(String, String)>,
+}
+
+#[derive(Args)]
+struct PromoteTarget {
+    #[command(flatten)]
+    target: Target,
+    /// The version to serve (newer than the serving one)
+    #[arg(long, value_name = "VERSION")]
+    to: String,
 }
 
 fn parse_input(s: &str) -> Result<(String, String), String> {
@@ -382,6 +404,18 @@ fn main() -> ExitCode {
                 let mut request = action(ActionKind::Dispatch, d.target, d.git_ref, plain);
                 request.inputs = d.inputs;
                 cli::act(globals, request).await
+            }
+            Some(Cmd::Retrain(r)) => {
+                let mut request = action(ActionKind::Retrain, r.target, None, plain);
+                request.inputs = r.inputs;
+                cli::act(globals, request).await
+            }
+            Some(Cmd::Promote(p)) => {
+                cli::act(
+                    globals,
+                    action(ActionKind::Promote, p.target, Some(p.to), plain),
+                )
+                .await
             }
             Some(Cmd::Logs { target, job }) => cli::logs(globals, target, job).await,
             Some(Cmd::Config {

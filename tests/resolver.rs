@@ -93,6 +93,7 @@ experiment = "churn"
 metrics = ["psi"]
 warn = 0.1
 critical = 0.2
+train = { pipeline = "af/retrain_churn", conf = { model = "{model}", from = "{version}", reason = "{reason}" } }
 
 [[source]]
 name = "prom"
@@ -104,6 +105,7 @@ name = "churn"
 query = "psi"
 warn = 0.1
 critical = 0.2
+train = { pipeline = "gh/retrain.yml", conf = { why = "{reason}" } }
 
 [[source]]
 name = "ev"
@@ -137,6 +139,12 @@ enum Decision {
     NewRun {
         pipeline: Target,
         git_ref: Option<String>,
+    },
+    /// A new run of a model's `train` pipeline, its conf filled in.
+    Retrain {
+        model: Target,
+        pipeline: Target,
+        inputs: Vec<(String, String)>,
     },
     Reread,
     Refused(String),
@@ -172,6 +180,12 @@ fn fleet() -> (Vec<SourceState>, Vec<Snapshot>, String) {
     for (source, c) in built.iter().zip(&config.sources) {
         states.push(opsdeck::cli::source_state(source.as_ref(), c.production));
         let mut whole = demo.snapshot(source.name());
+        // Each drift source's models are retrained by what its config names.
+        if let Some(train) = c.kind.trains().first() {
+            for model in &mut whole.models {
+                model.train = Some(train.link());
+            }
+        }
         let provides = source.provides();
         let snapshot = match source.kind() {
             "demo" => whole,
@@ -330,6 +344,15 @@ fn headless(
     match resolver::resolve(&Request { kind, target, to }, sources, ctx) {
         Ok(Resolved::Action(action)) => acted(&action),
         Ok(Resolved::NewRun { pipeline, git_ref }) => Decision::NewRun { pipeline, git_ref },
+        Ok(Resolved::Retrain {
+            model,
+            pipeline,
+            inputs,
+        }) => Decision::Retrain {
+            model,
+            pipeline,
+            inputs,
+        },
         Ok(Resolved::Reread) => Decision::Reread,
         Err(why) => Decision::Refused(why),
     }
@@ -365,6 +388,15 @@ fn dashboard(state: &mut State, tab: Tab, index: usize, command: Command) -> Dec
     for effect in &effects {
         match effect {
             Effect::Run { action, .. } => return acted(action),
+            // A retrain's form: what it pre-fills is kept for when it comes.
+            Effect::LoadDispatchForm { .. } if state.retrain_ask.is_some() => {
+                let ask = state.retrain_ask.clone().expect("asked");
+                return Decision::Retrain {
+                    model: ask.model,
+                    pipeline: ask.pipeline,
+                    inputs: ask.inputs,
+                };
+            }
             Effect::LoadDispatchForm {
                 source,
                 pipeline,
@@ -440,6 +472,12 @@ fn every_action_kind_on_every_source_kind_resolves_alike_in_the_dashboard_and_he
                             match &alone {
                                 Decision::Refused(_) | Decision::Reread => true,
                                 Decision::NewRun { .. } => kind == ActionKind::Dispatch,
+                                Decision::Retrain { .. } => kind == ActionKind::Retrain,
+                                // A promote is the alias move a rollback uses.
+                                Decision::Act {
+                                    kind: ActionKind::SetModelAlias,
+                                    ..
+                                } if kind == ActionKind::Promote => true,
                                 Decision::Act { kind: k, .. } => *k == kind,
                             },
                             "{kind} {target}: {alone:?}"
@@ -458,8 +496,14 @@ fn every_action_kind_on_every_source_kind_resolves_alike_in_the_dashboard_and_he
                         on_screen, named,
                         "{kind} on {target} (read-only: {read_only}): the dashboard and headless disagree"
                     );
-                    if let Decision::Act { kind, .. } = on_screen {
-                        planned.insert(kind.to_string());
+                    match on_screen {
+                        Decision::Act { kind, .. } => {
+                            planned.insert(kind.to_string());
+                        }
+                        Decision::Retrain { .. } => {
+                            planned.insert(ActionKind::Retrain.to_string());
+                        }
+                        _ => {}
                     }
                     cases += 1;
                 }
@@ -467,8 +511,11 @@ fn every_action_kind_on_every_source_kind_resolves_alike_in_the_dashboard_and_he
         }
     }
     assert!(cases > 500, "{cases} cases");
+    // A new run is planned once its form is filled, and a promote is
+    // planned as an alias move (with a retrain run to promote from: see
+    // `a_retrained_version_is_promoted_alike_from_the_dashboard_and_headless`).
     let all: std::collections::BTreeSet<String> = <ActionKind as strum::IntoEnumIterator>::iter()
-        .filter(|k| *k != ActionKind::Dispatch)
+        .filter(|k| !matches!(k, ActionKind::Dispatch | ActionKind::Promote))
         .map(|k| k.to_string())
         .collect();
     assert_eq!(planned, all, "every kind is planned somewhere");
@@ -610,6 +657,13 @@ fn route(
             && !source.actions.contains(&ActionKind::Sync)
             && source.actions.contains(&ActionKind::Approve))
         .then(|| (Command::Sync, target.id.clone(), None)),
+        // A model's retrain is the new-run key on its row.
+        ActionKind::Retrain => {
+            (target.kind == TargetKind::Model).then(|| (Command::NewRun, target.id.clone(), None))
+        }
+        // The dashboard promotes what a retrain started there registered;
+        // without one it says so, and headless asks for `--to`.
+        ActionKind::Promote => None,
         // A model's rollback.
         ActionKind::SetModelAlias => {
             (target.kind == TargetKind::Model).then(|| (Command::Rollback, target.id.clone(), None))

@@ -89,8 +89,10 @@ pub enum Command {
     Cancel,
     /// Show the log tail of the run's failed job (again: the next job)
     Logs,
-    /// Start a new run of the selected run's pipeline (a form for its ref and inputs)
+    /// Start a new run of the selected run's pipeline (a form for its ref and inputs); on a model, retrain it (its `train` pipeline)
     NewRun,
+    /// Promote the version a model's retrain registered: move the serving alias to it
+    Promote,
     /// Jump to an app, model, pipeline or source by name (fuzzy; Tab cycles, Enter goes)
     Jump,
     /// Why? The selected item's problem, its chain and the changes before it (actions apply to the suspect)
@@ -125,6 +127,7 @@ impl Command {
             Command::RerunFailed => ActionKind::RerunFailed,
             Command::Cancel => ActionKind::Cancel,
             Command::NewRun => ActionKind::Dispatch,
+            Command::Promote => ActionKind::Promote,
             _ => return None,
         })
     }
@@ -152,7 +155,8 @@ impl Command {
             | Command::Rerun
             | Command::RerunFailed
             | Command::Cancel
-            | Command::NewRun => "Actions",
+            | Command::NewRun
+            | Command::Promote => "Actions",
             _ => "Navigation",
         }
     }

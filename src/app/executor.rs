@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use crate::app::actions::check_allowed;
 use crate::app::audit::AuditLog;
 use crate::app::update::Msg;
-use crate::model::{Action, ActionKind, Follow, Health, Outcome, SyncStatus, short_rev};
+use crate::model::{Action, ActionKind, Follow, Health, Outcome, Started, SyncStatus, short_rev};
 use crate::sources::{ACTION_TIMEOUT, ActionError, Source, fetch_with_timeout, within};
 
 /// How often a followed app is read again.
@@ -38,14 +38,21 @@ impl Executor {
     /// refresh the app it affects and follow it until it converges. Never
     /// panics; a refused or unauditable action is never sent.
     pub async fn execute(&self, id: u64, action: &Action) -> Outcome {
-        let outcome = self.execute_one(id, action).await;
-        match (outcome, &action.follow) {
+        self.execute_started(id, action).await.0
+    }
+
+    /// `execute`, and the run a new run started, when its backend said
+    /// which (`Source::start_run`).
+    pub async fn execute_started(&self, id: u64, action: &Action) -> (Outcome, Option<String>) {
+        let (outcome, run) = self.execute_one(id, action).await;
+        let outcome = match (outcome, &action.follow) {
             (Outcome::Done(message), Some(follow)) => {
                 let followed = self.follow(id, action, follow).await;
                 Outcome::Done(format!("{message}; {followed}"))
             }
             (outcome, _) => outcome,
-        }
+        };
+        (outcome, run)
     }
 
     /// Refresh `follow.target` (audited as its own action) and watch it
@@ -88,7 +95,7 @@ impl Executor {
             sync: Default::default(),
             inputs: Vec::new(),
         };
-        match self.execute_one(id, &refresh).await {
+        match self.execute_one(id, &refresh).await.0 {
             Outcome::Done(_) => {}
             other => return format!("refreshing {target} {}: {}", other.word(), other.detail()),
         }
@@ -123,8 +130,20 @@ impl Executor {
         }
     }
 
-    /// One action: gate, audit, send, audit the outcome.
-    async fn execute_one(&self, id: u64, action: &Action) -> Outcome {
+    /// One action: gate, audit, send, audit the outcome; a new run's id
+    /// when its backend answered with it.
+    async fn execute_one(&self, id: u64, action: &Action) -> (Outcome, Option<String>) {
+        let mut run = None;
+        let outcome = self.execute_one_into(id, action, &mut run).await;
+        (outcome, run)
+    }
+
+    async fn execute_one_into(
+        &self,
+        id: u64,
+        action: &Action,
+        run: &mut Option<String>,
+    ) -> Outcome {
         if let Err(why) = check_allowed(action.kind, &action.target, self.read_only) {
             return Outcome::Failed(why);
         }
@@ -155,8 +174,21 @@ impl Executor {
             ));
         }
         tracing::info!(action = %action.kind, target = %action.target, "sending action");
-        let outcome = match tokio::time::timeout(ACTION_TIMEOUT, source.execute(action)).await {
-            Ok(Ok(message)) => Outcome::Done(message),
+        let send = async {
+            if action.kind == ActionKind::Dispatch {
+                source.start_run(action).await
+            } else {
+                source
+                    .execute(action)
+                    .await
+                    .map(|message| Started { message, run: None })
+            }
+        };
+        let outcome = match tokio::time::timeout(ACTION_TIMEOUT, send).await {
+            Ok(Ok(started)) => {
+                *run = started.run;
+                Outcome::Done(started.message)
+            }
             Ok(Err(ActionError::Rejected(why))) => Outcome::Failed(why),
             Ok(Err(ActionError::Lost(why))) => {
                 Outcome::Unknown(format!("{why}: check the backend before retrying"))
@@ -245,7 +277,10 @@ impl Executor {
                 let executor = self.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    let outcome = executor.execute(id, &action).await;
+                    let (outcome, run) = executor.execute_started(id, &action).await;
+                    if let Some(run) = run {
+                        let _ = tx.send(Msg::Started { id, run }).await;
+                    }
                     let _ = tx
                         .send(Msg::Outcome {
                             id,

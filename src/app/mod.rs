@@ -15,6 +15,7 @@ pub mod links;
 pub mod notify;
 pub mod problems;
 pub mod resolver;
+pub mod retrain;
 pub mod state;
 // Derived data (links, rows), rebuilt once per batch of messages.
 pub mod settle;

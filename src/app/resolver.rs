@@ -41,6 +41,14 @@ pub enum Resolved {
     /// A refresh of what no controller holds (a run, a model): read the
     /// sources again, nothing to send.
     Reread,
+    /// A retrain of a model: a new run of its `train` pipeline, its form
+    /// pre-filled with the conf the model entry names (placeholders
+    /// filled in); `retrain_run` plans it once the form is filled.
+    Retrain {
+        model: Target,
+        pipeline: Target,
+        inputs: Vec<(String, String)>,
+    },
 }
 
 /// Decide what `request` becomes on these sources (their snapshots linked
@@ -57,6 +65,17 @@ pub fn resolve(
     }
     let kind = match (request.kind, target.kind) {
         (ActionKind::Refresh, TargetKind::Run | TargetKind::Model) => return Ok(Resolved::Reread),
+        // A new run asked of a model is a run of the pipeline that retrains it.
+        (ActionKind::Dispatch | ActionKind::Retrain, TargetKind::Model) => {
+            return super::retrain::resolve_retrain(sources, source, target, ctx);
+        }
+        (ActionKind::Promote, TargetKind::Model) => {
+            return super::retrain::resolve_promote(source, target, request.to, ctx)
+                .map(Resolved::Action);
+        }
+        (kind @ (ActionKind::Retrain | ActionKind::Promote), other) => {
+            return Err(actions::wrong_target(kind, other));
+        }
         // A model's rollback moves its serving alias back.
         (ActionKind::Rollback, TargetKind::Model) => ActionKind::SetModelAlias,
         (kind, _) => actions::as_offered(kind, Some(&source.actions)),
@@ -188,7 +207,10 @@ pub fn is_known(sources: &[SourceState], target: &Target) -> bool {
         .any(|s| s.name == target.source && exists(s, target))
 }
 
-fn source_named<'a>(sources: &'a [SourceState], name: &str) -> Result<&'a SourceState, Refusal> {
+pub(crate) fn source_named<'a>(
+    sources: &'a [SourceState],
+    name: &str,
+) -> Result<&'a SourceState, Refusal> {
     sources.iter().find(|s| s.name == name).ok_or_else(|| {
         let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         format!(
@@ -287,7 +309,7 @@ fn pipeline_of(
     }
 }
 
-fn plan_context(source: &SourceState, ctx: Context) -> PlanContext {
+pub(crate) fn plan_context(source: &SourceState, ctx: Context) -> PlanContext {
     PlanContext {
         read_only: ctx.read_only,
         source_production: source.production,

@@ -101,14 +101,20 @@ pub async fn act(globals: Globals, request: ActionRequest) -> u8 {
             }
         }
     }
+    let all_sources = all.clone();
     let executor = Executor::new(
         all,
         AuditLog::new(globals.audit_path(&config), "cli"),
         read_only,
     );
-    match executor.execute(1, &action).await {
+    let asked_at = chrono::Utc::now();
+    let (outcome, run) = executor.execute_started(1, &action).await;
+    match outcome {
         Outcome::Done(m) => {
             println!("done: {m}");
+            if request.kind == ActionKind::Retrain {
+                super::retrain::print_run(&all_sources, &action, run, asked_at).await;
+            }
             EXIT_OK
         }
         Outcome::Failed(m) => {
@@ -134,7 +140,9 @@ fn sources_to_read<'a>(
 ) -> &'a [SourceConfig] {
     let approves = sources::kinds::find(target.kind.name())
         .is_some_and(|d| d.actions.contains(&ActionKind::Approve));
-    if kind == ActionKind::Rollback || matches!(target.kind, SourceKind::Git(_)) || approves {
+    // A retrain starts a run in another source (the model's `train` link).
+    let elsewhere = matches!(kind, ActionKind::Rollback | ActionKind::Retrain);
+    if elsewhere || matches!(target.kind, SourceKind::Git(_)) || approves {
         all
     } else {
         std::slice::from_ref(target)
@@ -176,6 +184,11 @@ async fn resolve(
             );
             Ok(None)
         }
+        Resolved::Retrain {
+            model,
+            pipeline,
+            inputs,
+        } => super::retrain::plan(all, states, request, &model, &pipeline, inputs, ctx).await,
         Resolved::NewRun { pipeline, git_ref } => {
             let source = all
                 .iter()

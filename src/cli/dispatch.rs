@@ -1,7 +1,7 @@
 //! A headless new run's values: the form its source asks for, filled from
 //! `--ref` and `--input`, with the same checks as the dashboard's form.
 
-use crate::app::state::{FieldRole, Form, Inputs};
+use crate::app::state::{Form, Inputs};
 use crate::model::Target;
 use crate::sources;
 
@@ -29,30 +29,6 @@ pub(super) async fn values(
             source.kind()
         ));
     }
-    let mut extra = Vec::new();
-    for (name, value) in given {
-        match form
-            .fields
-            .iter_mut()
-            .find(|f| f.role == FieldRole::Input && f.name == *name)
-        {
-            Some(field) => field.value = value.clone(),
-            None if spec.free_inputs => extra.push(format!("{name}={value}")),
-            None => {
-                let known: Vec<&str> = spec.inputs.iter().map(|i| i.name.as_str()).collect();
-                return Err(format!(
-                    "{target} has no input `{name}` (it takes: {})",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ));
-            }
-        }
-    }
-    if let Some(more) = form.fields.iter_mut().find(|f| f.role == FieldRole::More) {
-        more.value = extra.join(", ");
-    }
+    form.fill(given)?;
     form.values().map_err(|why| format!("{target}: {why}"))
 }

@@ -9,6 +9,7 @@ mod globals;
 mod images;
 mod logs;
 mod read;
+mod retrain;
 mod setup;
 mod status;
 mod timeline;

@@ -47,6 +47,8 @@ pub struct EvidentlyConfig {
     pub share: Thresholds,
     /// `serving = "SOURCE/APP"`: the app that serves the model.
     pub serving: Option<super::Located<String>>,
+    /// `train = { pipeline = "SOURCE/PIPELINE", conf = { … } }`: what retrains it.
+    pub train: Option<super::Train>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +71,7 @@ struct RawEvidently {
     warn: Option<Spanned<f64>>,
     critical: Option<Spanned<f64>>,
     serving: Option<Spanned<String>>,
+    train: Option<super::train::RawTrain>,
 }
 
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
@@ -118,6 +121,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
     });
     let share = backend::thresholds(p, &warn, &critical, None)?;
     let serving = backend::serving(p, raw.serving.as_ref())?;
+    let train = super::train::parse(p, raw.train.as_ref())?;
     p.source(raw.name, raw.production, &raw.refresh, || {
         Ok(SourceKind::Evidently(EvidentlyConfig {
             http,
@@ -125,6 +129,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             model,
             share,
             serving,
+            train,
         }))
     })
 }

@@ -53,6 +53,8 @@ pub struct MlflowModel {
     pub sample_count_metric: Option<String>,
     /// `serving = "SOURCE/APP"`: the app that serves the model.
     pub serving: Option<super::Located<String>>,
+    /// `train = { pipeline = "SOURCE/PIPELINE", conf = { … } }`: what retrains it.
+    pub train: Option<super::Train>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +88,7 @@ struct RawModel {
     worse: Option<Spanned<String>>,
     sample_count_metric: Option<String>,
     serving: Option<Spanned<String>>,
+    train: Option<super::train::RawTrain>,
 }
 
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
@@ -139,6 +142,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             thresholds: backend::thresholds(p, &m.warn, &m.critical, m.worse.as_ref())?,
             sample_count_metric: m.sample_count_metric.clone(),
             serving: backend::serving(p, m.serving.as_ref())?,
+            train: super::train::parse(p, m.train.as_ref())?,
         });
     }
     p.source(raw.name, raw.production, &raw.refresh, || {

@@ -27,6 +27,7 @@ mod schema;
 mod secret;
 pub mod terraform_cloud;
 pub mod tofu;
+mod train;
 
 pub use airflow::AirflowConfig;
 pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoCdKubeConfig, ArgoToken};
@@ -54,6 +55,7 @@ pub use schema::{
 pub use secret::{Secret, SecretError, SecretValue, expand_home, forget_kept_secret, kept_secret};
 pub use terraform_cloud::TerraformCloudConfig;
 pub use tofu::TofuConfig;
+pub use train::Train;
 
 use location::LineIndex;
 

@@ -111,7 +111,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         .unwrap_or_default();
     let notify = super::notify::parse(top.notify, top.notify_min, &lines, &mut errors);
     let timeline = timeline_table(top.timeline.as_ref(), &lines, &mut errors);
-    check_serving(&sources, &mut errors);
+    check_links(&sources, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -279,40 +279,80 @@ fn timeline_table(
 }
 
 /// Every `serving = "SOURCE/APP"` names a configured source that has apps,
-/// and, where the config lists the apps (a `git` source), one of them.
-fn check_serving(sources: &[SourceConfig], errors: &mut Vec<ConfigError>) {
+/// and, where the config lists the apps (a `git` source), one of them;
+/// every `train = { pipeline = "SOURCE/PIPELINE" }` a configured source
+/// that starts new runs, and, where the config lists its pipelines, one of
+/// them.
+fn check_links(sources: &[SourceConfig], errors: &mut Vec<ConfigError>) {
     for s in sources {
         for link in s.kind.servings() {
-            let Some((source, app)) = link.value.split_once('/') else {
-                continue;
-            };
-            let problem = match sources.iter().find(|o| o.name == source) {
-                None => {
-                    let known: Vec<&str> = sources.iter().map(|o| o.name.as_str()).collect();
-                    Some(format!(
-                        "serving `{}`: no source named `{source}` (known: {})",
-                        link.value,
-                        known.join(", ")
-                    ))
-                }
-                Some(o) => match &o.kind {
-                    SourceKind::Git(g) if !g.apps.iter().any(|a| a.name == app) => Some(format!(
-                        "serving `{}`: source `{source}` has no app `{app}`",
-                        link.value
-                    )),
-                    kind if !kinds::find(kind.name()).is_some_and(|d| d.provides.gitops) => {
-                        Some(format!(
-                            "serving `{}`: source `{source}` ({}) has no apps",
-                            link.value,
-                            kind.name()
-                        ))
-                    }
-                    _ => None,
-                },
-            };
-            if let Some(p) = problem {
+            if let Some(p) = link_problem(sources, "serving", &link.value, serving_problem) {
                 errors.push(ConfigError::at(&link.at, p));
             }
         }
+        for train in s.kind.trains() {
+            let link = &train.pipeline;
+            if let Some(p) = link_problem(sources, "train: pipeline", &link.value, train_problem) {
+                errors.push(ConfigError::at(&link.at, p));
+            }
+        }
+    }
+}
+
+/// What is wrong with a `SOURCE/NAME` link to another source, if anything:
+/// the source must exist, then `problem` judges the item on it.
+fn link_problem(
+    sources: &[SourceConfig],
+    key: &str,
+    value: &str,
+    problem: fn(&SourceConfig, &str) -> Option<String>,
+) -> Option<String> {
+    let (source, item) = value.split_once('/')?;
+    let Some(other) = sources.iter().find(|o| o.name == source) else {
+        let known: Vec<&str> = sources.iter().map(|o| o.name.as_str()).collect();
+        return Some(format!(
+            "{key} `{value}`: no source named `{source}` (known: {})",
+            known.join(", ")
+        ));
+    };
+    problem(other, item).map(|p| format!("{key} `{value}`: {p}"))
+}
+
+fn serving_problem(other: &SourceConfig, app: &str) -> Option<String> {
+    match &other.kind {
+        SourceKind::Git(g) if !g.apps.iter().any(|a| a.name == app) => {
+            Some(format!("source `{}` has no app `{app}`", other.name))
+        }
+        kind if !kinds::find(kind.name()).is_some_and(|d| d.provides.gitops) => Some(format!(
+            "source `{}` ({}) has no apps",
+            other.name,
+            kind.name()
+        )),
+        _ => None,
+    }
+}
+
+fn train_problem(other: &SourceConfig, pipeline: &str) -> Option<String> {
+    let kind = other.kind.name();
+    let starts_runs =
+        |d: &kinds::Descriptor| d.actions.contains(&crate::model::ActionKind::Dispatch);
+    if !kinds::find(kind).is_some_and(starts_runs) {
+        let can: Vec<&str> = kinds::KINDS
+            .iter()
+            .filter(|d| starts_runs(d))
+            .map(|d| d.kind)
+            .collect();
+        return Some(format!(
+            "source `{}` ({kind}) cannot start runs: name a pipeline of a source that can ({})",
+            other.name,
+            can.join(", ")
+        ));
+    }
+    match other.kind.lists_pipeline(pipeline) {
+        Some(false) => Some(format!(
+            "source `{}` does not read a pipeline `{pipeline}` (see its dags, jobs or project)",
+            other.name
+        )),
+        _ => None,
     }
 }

@@ -58,6 +58,8 @@ pub struct PrometheusModel {
     pub version_label: String,
     /// `serving = "SOURCE/APP"`: the app that serves the model.
     pub serving: Option<super::Located<String>>,
+    /// `train = { pipeline = "SOURCE/PIPELINE", conf = { … } }`: what retrains it.
+    pub train: Option<super::Train>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +99,7 @@ struct RawModel {
     version_query: Option<Spanned<String>>,
     version_label: Option<String>,
     serving: Option<Spanned<String>>,
+    train: Option<super::train::RawTrain>,
 }
 
 pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError> {
@@ -142,6 +145,7 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
             version_query,
             version_label: m.version_label.clone().unwrap_or_else(|| "version".into()),
             serving: backend::serving(p, m.serving.as_ref())?,
+            train: super::train::parse(p, m.train.as_ref())?,
         });
     }
     p.source(raw.name, raw.production, &raw.refresh, || {

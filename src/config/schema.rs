@@ -59,6 +59,34 @@ impl SourceKind {
         }
     }
 
+    /// The `train = { pipeline = "SOURCE/PIPELINE" }` links its model entries name.
+    pub fn trains(&self) -> Vec<&super::Train> {
+        match self {
+            SourceKind::Prometheus(c) => c.models.iter().filter_map(|m| m.train.as_ref()).collect(),
+            SourceKind::Mlflow(c) => c.models.iter().filter_map(|m| m.train.as_ref()).collect(),
+            SourceKind::Evidently(c) => c.train.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether its config lists `pipeline` among what it reads, when it
+    /// lists pipelines at all (Airflow `dags`, Jenkins `jobs`, the GitLab
+    /// `project`): `None` when it does not say.
+    pub fn lists_pipeline(&self, pipeline: &str) -> Option<bool> {
+        match self {
+            SourceKind::Airflow(c) if !c.dags.is_empty() => Some(
+                c.dags
+                    .iter()
+                    .any(|pattern| super::airflow::glob(pattern, pipeline)),
+            ),
+            SourceKind::Jenkins(c) if !c.jobs.is_empty() => {
+                Some(c.jobs.iter().any(|j| j == pipeline))
+            }
+            SourceKind::Gitlab(c) => Some(c.project == pipeline),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::Demo(_) => "demo",

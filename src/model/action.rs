@@ -99,6 +99,12 @@ pub enum ActionKind {
     /// Approve it by patching the live object instead (Flux resets it
     /// when it applies the manifest again): only when asked for by name.
     ApproveLive,
+    /// Start a new run of a model's `train` pipeline, its conf filled in
+    /// from the model (carried out as a `Dispatch` of that pipeline).
+    Retrain,
+    /// Move a model's serving alias forward to a newer version (carried
+    /// out as a `SetModelAlias`, the alias move a rollback uses).
+    Promote,
 }
 
 impl ActionKind {
@@ -118,7 +124,9 @@ impl ActionKind {
             | ActionKind::Apply
             | ActionKind::Discard => TargetKind::Run,
             ActionKind::Dispatch => TargetKind::Pipeline,
-            ActionKind::SetModelAlias => TargetKind::Model,
+            ActionKind::SetModelAlias | ActionKind::Retrain | ActionKind::Promote => {
+                TargetKind::Model
+            }
             _ => TargetKind::App,
         }
     }
@@ -148,6 +156,8 @@ impl ActionKind {
             ActionKind::Unlock => "unlock",
             ActionKind::Approve => "approve the pending plan of",
             ActionKind::ApproveLive => "patch the live approvePlan of",
+            ActionKind::Retrain => "retrain",
+            ActionKind::Promote => "promote",
         }
     }
 }
@@ -224,6 +234,16 @@ pub struct Follow {
     pub from_revision: Option<String>,
     /// Give up following after this long (the action itself is done).
     pub timeout: std::time::Duration,
+}
+
+/// What a started new run is, when the backend said (Airflow and Kubeflow
+/// answer with the run; GitHub's dispatch answers with nothing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// The backend's word on it, as for any action.
+    pub message: String,
+    /// The new run's id as the source's runs carry it (`PipelineRun::id`).
+    pub run: Option<String>,
 }
 
 /// How an action ended.

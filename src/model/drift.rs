@@ -130,6 +130,8 @@ pub struct ModelDrift {
     pub production: bool,
     /// The app that serves it, `SOURCE/APP` (the model entry's `serving`).
     pub serving: Option<String>,
+    /// The pipeline that retrains it (the model entry's `train`).
+    pub train: Option<super::TrainLink>,
     /// Why the backend could not give (all of) this model's drift, in its
     /// own words (`bad_data: …`); shown on the model, never taken as ok.
     pub error: Option<String>,
@@ -247,6 +249,7 @@ mod tests {
         );
         let model = ModelDrift {
             serving: None,
+            train: None,
             source: "s".into(),
             model: "m".into(),
             alias: "champion".into(),
@@ -273,6 +276,7 @@ mod tests {
     fn metrics_sort_worst_first_and_the_model_takes_the_worst_status() {
         let mut model = ModelDrift {
             serving: None,
+            train: None,
             source: "s".into(),
             model: "m".into(),
             alias: "champion".into(),

@@ -9,8 +9,9 @@ pub mod identity;
 pub mod image;
 pub mod pipeline;
 pub mod repo_url;
+pub mod train;
 
-pub use action::{Action, ActionKind, Follow, Outcome, SyncOptions, Target, TargetKind};
+pub use action::{Action, ActionKind, Follow, Outcome, Started, SyncOptions, Target, TargetKind};
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse, metric_value};
 pub use gitops::{
     AppDetail, Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase,
@@ -23,6 +24,7 @@ pub use pipeline::AWAITING_APPROVAL;
 pub use pipeline::{
     DispatchForm, FormInput, Job, LOG_TAIL_LINES, LogTail, PipelineRun, RunStatus, Step,
 };
+pub use train::{Produced, TrainLink};
 
 /// A point in time as every backend reports it (UTC).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -66,6 +66,7 @@ pub fn insecure_warning(http: &HttpBackend) -> Option<String> {
 pub fn empty_model(source: &str, model: &str, alias: &str, production: bool) -> ModelDrift {
     ModelDrift {
         serving: None,
+        train: None,
         source: source.to_string(),
         model: model.to_string(),
         alias: alias.to_string(),

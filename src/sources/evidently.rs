@@ -155,6 +155,7 @@ impl EvidentlySource {
     fn model(&self, name: &str, response: &SeriesResponse) -> ModelDrift {
         let mut out = empty_model(&self.name, name, SERVING, self.production);
         out.serving = self.config.serving.as_ref().map(|l| l.value.clone());
+        out.train = self.config.train.as_ref().map(crate::config::Train::link);
         let times: Vec<Option<Timestamp>> = response
             .sources
             .iter()

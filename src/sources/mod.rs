@@ -33,7 +33,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::config::{Config, SourceConfig};
 use crate::model::{
     Action, ActionKind, AppDetail, Capabilities, DispatchForm, Job, LogTail, Provides, Snapshot,
-    Timestamp,
+    Started, Timestamp,
 };
 
 /// One read may take this long before it counts as failed.
@@ -143,6 +143,14 @@ pub trait Source: Send + Sync {
     }
     /// Carry out a confirmed action; Ok holds the backend's word on it.
     async fn execute(&self, action: &Action) -> Result<String, ActionError>;
+    /// Start a new run (a confirmed `Dispatch`), saying which run it is
+    /// when the backend answers with it. By default `execute`, whose answer
+    /// names no run: the caller then looks for the pipeline's newest run.
+    async fn start_run(&self, action: &Action) -> Result<Started, ActionError> {
+        self.execute(action)
+            .await
+            .map(|message| Started { message, run: None })
+    }
     /// Jobs and steps of one run, for the drill-down.
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError>;
     /// The tail of one job's log (the last `LOG_TAIL_LINES` lines).

@@ -221,6 +221,7 @@ impl PrometheusSource {
 
         let mut out = empty_model(&self.name, &model.name, SERVING, self.production);
         out.serving = model.serving.as_ref().map(|l| l.value.clone());
+        out.train = model.train.as_ref().map(crate::config::Train::link);
         let mut errors = Vec::new();
         let mut metrics: BTreeMap<SeriesKey, Metric> = BTreeMap::new();
         let t = &model.thresholds;

@@ -115,6 +115,7 @@ fn model(onset_min: i64) -> ModelDrift {
         sample_count: None,
         production: true,
         serving: Some("argo/payments".into()),
+        train: None,
         error: None,
     }
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use crate::app::Command;
 use crate::app::state::{RowRef, State, Tab};
-use crate::model::{DriftStatus, Metric, ModelDrift, Worse};
+use crate::model::{Metric, ModelDrift, Worse};
 use crate::theme::{Glyphs, Theme};
 use crate::ui::pane::{self, Nouns, TabView};
 use crate::ui::table::{Column, fit_columns};
@@ -16,6 +16,7 @@ use crate::ui::{busy_marker, chart, detail, format, status};
 pub(super) const HINTS: &[(Command, &str)] = &[
     (Command::Open, "metrics"),
     (Command::Rollback, "roll back version"),
+    (Command::NewRun, "retrain"),
     (Command::Filter, "filter"),
     (Command::Help, "help"),
     (Command::Quit, "quit"),
@@ -25,6 +26,8 @@ pub(super) const DETAIL_HINTS: &[(Command, &str)] = &[
     (Command::Back, "back"),
     (Command::Down, "scroll"),
     (Command::Rollback, "roll back version"),
+    (Command::NewRun, "retrain"),
+    (Command::Promote, "promote"),
     (Command::Help, "help"),
 ];
 
@@ -77,27 +80,7 @@ fn serving(g: &Glyphs, model: &ModelDrift) -> String {
 /// "psi[age] 0.31 ≥ 0.25": the value against the threshold it has passed
 /// (or the warn threshold it stays under).
 pub(super) fn metric_vs_threshold(g: &Glyphs, metric: &Metric) -> String {
-    let Some(value) = metric.value.filter(|v| v.is_finite()) else {
-        return format!("{} no data", metric.label());
-    };
-    let status = metric.status();
-    let threshold = if status == DriftStatus::Drifting {
-        metric.critical
-    } else {
-        metric.warn
-    };
-    let op = match (metric.worse, status) {
-        (Worse::Above, DriftStatus::Ok) => "<",
-        (Worse::Below, DriftStatus::Ok) => ">",
-        (Worse::Above, _) => g.at_least,
-        (Worse::Below, _) => g.at_most,
-    };
-    format!(
-        "{} {} {op} {}",
-        metric.label(),
-        format::metric_value(value),
-        format::metric_value(threshold)
-    )
+    metric.against_threshold(g.at_least, g.at_most)
 }
 
 fn model_cells(
@@ -119,6 +102,12 @@ fn model_cells(
         }
         (None, None) => ("no data".to_string(), theme.muted(), String::new()),
     };
+    // A retrain started from here stands in for the worst metric (the
+    // status column still says how it drifts; the detail shows both).
+    let worst_cell = match retrain_progress(state, model) {
+        Some(p) => Span::styled(crate::app::retrain::row_words(&p), theme.title()),
+        None => Span::styled(worst_text, worst_style),
+    };
     vec![
         busy_marker(state, theme, row),
         Line::from(model.model.clone()),
@@ -128,7 +117,7 @@ fn model_cells(
             &model.status().to_string(),
             style,
         )),
-        Line::from(Span::styled(worst_text, worst_style)),
+        Line::from(worst_cell),
         Line::from(Span::styled(trend, theme.chart())),
         Line::from(Span::styled(model.source.clone(), theme.muted())),
     ]
@@ -220,6 +209,18 @@ fn model_lines<'a>(state: &State, theme: &Theme, model: &ModelDrift) -> Vec<Line
         ),
         detail::text_field(theme, "samples", samples, theme.base()),
     ];
+    if let Some(train) = &model.train {
+        lines.push(detail::text_field(
+            theme,
+            "train",
+            train.name(),
+            theme.base(),
+        ));
+    }
+    if let Some(progress) = retrain_progress(state, model) {
+        let words = crate::app::retrain::words(&progress);
+        lines.push(detail::text_field(theme, "retrain", words, theme.title()));
+    }
     if let Some(error) = &model.error {
         lines.push(detail::text_field(
             theme,
@@ -330,4 +331,14 @@ fn chart_marks(
             _ => None,
         })
         .collect()
+}
+
+/// Where the retrain started from here stands, if one was.
+fn retrain_progress<'a>(
+    state: &'a State,
+    model: &ModelDrift,
+) -> Option<crate::app::retrain::Progress<'a>> {
+    let target =
+        crate::model::Target::new(&model.source, crate::model::TargetKind::Model, &model.model);
+    crate::app::retrain::progress(state, &target)
 }

@@ -35,6 +35,8 @@ pub struct Form {
     pub title: String,
     pub fields: Vec<FormField>,
     pub focused: usize,
+    /// The model this run retrains (a retrain from the Drift tab).
+    pub retrain: Option<super::RetrainOf>,
 }
 
 impl Form {
@@ -89,7 +91,47 @@ impl Form {
             target,
             fields,
             focused: 0,
+            retrain: None,
         }
+    }
+
+    /// Put `given` values into the fields of their names; names it does not
+    /// ask for go into its free `name=value` field when it has one, else
+    /// are refused naming what it takes.
+    pub fn fill(&mut self, given: &[(String, String)]) -> Result<(), String> {
+        let free = self.fields.iter().any(|f| f.role == FieldRole::More);
+        let mut extra = Vec::new();
+        for (name, value) in given {
+            let field = self
+                .fields
+                .iter_mut()
+                .find(|f| f.role == FieldRole::Input && f.name == *name);
+            match field {
+                Some(field) => field.value = value.clone(),
+                None if free => extra.push(format!("{name}={value}")),
+                None => {
+                    let known: Vec<&str> = (self.fields.iter())
+                        .filter(|f| f.role == FieldRole::Input)
+                        .map(|f| f.name.as_str())
+                        .collect();
+                    return Err(format!(
+                        "{} has no input `{name}` (it takes: {})",
+                        self.target,
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ));
+                }
+            }
+        }
+        if let Some(more) = self.fields.iter_mut().find(|f| f.role == FieldRole::More) {
+            if !extra.is_empty() {
+                more.value = extra.join(", ");
+            }
+        }
+        Ok(())
     }
 
     /// The ref and inputs to send, or what is wrong with them (naming the field).

@@ -12,6 +12,7 @@ mod detail;
 mod form;
 mod overlay;
 mod pane;
+mod retrain;
 mod source;
 mod status;
 mod tab;
@@ -22,6 +23,7 @@ pub use detail::{AppDetailState, Detail, LogState, LogView};
 pub use form::{FieldRole, Form, FormField, Inputs};
 pub use overlay::{Confirm, Overlay, Picker, PickerEntry};
 pub use pane::{Pane, RowRef};
+pub use retrain::{Retrain, RetrainAsk, RetrainOf};
 pub use source::{Phase, SourceError, SourceState};
 pub use status::{InFlight, Level, StatusLine};
 pub use tab::{TABS, Tab};
@@ -73,6 +75,10 @@ pub struct State {
     pub jump: Option<crate::app::jump::Jump>,
     /// The timeline, its extra events and the open "why?" view.
     pub timeline: TimelineState,
+    /// Retrains started from the Drift tab, by model.
+    pub retrains: BTreeMap<Target, Retrain>,
+    /// A retrain's form is being read: what it pre-fills.
+    pub retrain_ask: Option<RetrainAsk>,
 }
 
 impl State {
@@ -103,6 +109,8 @@ impl State {
             help_scroll: 0,
             jump: None,
             timeline: TimelineState::default(),
+            retrains: BTreeMap::new(),
+            retrain_ask: None,
         }
     }
 

@@ -19,6 +19,8 @@ pub struct Confirm {
     pub action: Action,
     /// What has been typed so far (production targets need their name typed).
     pub typed: String,
+    /// The model a new run retrains (kept with the model once sent).
+    pub retrain: Option<super::RetrainOf>,
 }
 
 impl Confirm {

@@ -24,6 +24,7 @@ pub(super) fn on_outcome(
     {
         state.in_flight.remove(&action.target);
     }
+    super::retrain::on_outcome(state, id, &outcome);
     let force_cancel_hint = if action.kind == ActionKind::Cancel
         && matches!(outcome, Outcome::Done(_))
         && offers(state, &action.target.source, ActionKind::ForceCancel)
@@ -171,9 +172,16 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         },
         (k, _) => k,
     };
-    // From "why?", a rollback of a suspect deploy goes to the entry before it.
-    let to = match kind {
-        ActionKind::Rollback => super::why::suspect_target(state).and_then(|(_, to)| to),
+    // From "why?", a rollback of a suspect deploy goes to the entry before it;
+    // a model is promoted to the version its retrain registered.
+    let to = match (kind, target.kind) {
+        (ActionKind::Rollback, _) => super::why::suspect_target(state).and_then(|(_, to)| to),
+        (ActionKind::Promote, TargetKind::Model) => {
+            match super::retrain::promote_to(state, &target) {
+                Some(version) => Some(version),
+                None => return Vec::new(),
+            }
+        }
         _ => None,
     };
     let request = Request {
@@ -185,7 +193,11 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         Err(why) => {
             // A key that does not apply to this kind of row leads with the
             // key, so the refusal reads as the key's answer.
-            let why = if why == actions::wrong_target(request.kind, request.target.kind) {
+            // So does `n` or `o` on a model that has nothing to retrain or promote.
+            let on_model = request.target.kind == TargetKind::Model
+                && matches!(request.kind, ActionKind::Dispatch | ActionKind::Promote);
+            let why = if on_model || why == actions::wrong_target(request.kind, request.target.kind)
+            {
                 format!("{}{why}", key_of(state, request.kind))
             } else {
                 why
@@ -195,6 +207,11 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
         }
         Ok(Resolved::Reread) => refetch_tab(state),
         Ok(Resolved::NewRun { pipeline, git_ref }) => load_form(state, pipeline, git_ref),
+        Ok(Resolved::Retrain {
+            model,
+            pipeline,
+            inputs,
+        }) => super::retrain::ask_form(state, model, pipeline, inputs),
         Ok(Resolved::Action(action)) if state.is_busy(&action.target) => {
             say(
                 state,
@@ -207,10 +224,11 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
             Vec::new()
         }
         Ok(Resolved::Action(action))
-            if matches!(
-                action.kind,
-                ActionKind::Rollback | ActionKind::SetModelAlias
-            ) =>
+            if request.kind != ActionKind::Promote
+                && matches!(
+                    action.kind,
+                    ActionKind::Rollback | ActionKind::SetModelAlias
+                ) =>
         {
             pick(state, action);
             Vec::new()
@@ -220,7 +238,7 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
 }
 
 /// "b: " for the key bound to the command of `kind` (none when unbound).
-fn key_of(state: &State, kind: ActionKind) -> String {
+pub(super) fn key_of(state: &State, kind: ActionKind) -> String {
     let kind = match kind {
         ActionKind::ForceCancel => ActionKind::Cancel,
         k => k,
@@ -298,7 +316,13 @@ fn pick(state: &mut State, action: Action) {
 
 /// `new_run`: ask the pipeline's source what a new run of it takes; the
 /// form opens when the answer comes.
-fn load_form(state: &mut State, pipeline: Target, git_ref: Option<String>) -> Vec<Effect> {
+pub(super) fn load_form(
+    state: &mut State,
+    pipeline: Target,
+    git_ref: Option<String>,
+) -> Vec<Effect> {
+    // Any earlier retrain's form no longer pre-fills.
+    state.retrain_ask = None;
     let Some(index) = state.sources.iter().position(|s| s.name == pipeline.source) else {
         return Vec::new();
     };
@@ -322,12 +346,23 @@ fn load_form(state: &mut State, pipeline: Target, git_ref: Option<String>) -> Ve
 
 /// Confirm first, unless the action changes nothing.
 pub(super) fn ask(state: &mut State, action: Action) -> Vec<Effect> {
+    ask_for(state, action, None)
+}
+
+/// Confirm first; a retrain's run (`retrain`: its model) is kept with the
+/// model once sent.
+pub(super) fn ask_for(
+    state: &mut State,
+    action: Action,
+    retrain: Option<crate::app::state::RetrainOf>,
+) -> Vec<Effect> {
     if !action.kind.is_mutating() {
         return dispatch(state, action);
     }
     state.overlay = Some(Overlay::Confirm(Confirm {
         action,
         typed: String::new(),
+        retrain,
     }));
     state.dirty = true;
     Vec::new()

@@ -10,7 +10,7 @@ use crate::app::views::table_rows_for_height;
 use crate::model::Action;
 
 use super::MAX_INPUT_LEN;
-use super::act::{ask, context, dispatch};
+use super::act::{ask, context};
 use super::{Effect, say};
 
 pub(super) fn on_confirm_key(
@@ -45,7 +45,7 @@ pub(super) fn on_confirm_key(
             return Vec::new();
         }
         KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') if !typed_mode => {
-            return dispatch(state, confirm.action);
+            return super::retrain::send_confirmed(state, confirm);
         }
         KeyCode::Char('n') | KeyCode::Char('N') if !typed_mode => {
             state.overlay = None;
@@ -56,7 +56,9 @@ pub(super) fn on_confirm_key(
             );
             return Vec::new();
         }
-        KeyCode::Enter if confirm.is_satisfied() => return dispatch(state, confirm.action),
+        KeyCode::Enter if confirm.is_satisfied() => {
+            return super::retrain::send_confirmed(state, confirm);
+        }
         KeyCode::Enter => {
             let want = confirm.required_text().unwrap_or_default().to_string();
             say(

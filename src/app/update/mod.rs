@@ -16,6 +16,7 @@ use crate::sources::SourceEvent;
 mod act;
 mod dialogs;
 mod jump;
+mod retrain;
 mod runs;
 mod source;
 mod why;
@@ -44,6 +45,12 @@ pub enum Msg {
     Jobs {
         target: Target,
         result: Result<Vec<Job>, String>,
+    },
+    /// The run a new run started, as its backend named it (sent before
+    /// the action's `Outcome`).
+    Started {
+        id: u64,
+        run: String,
     },
     /// An app's drill-down, loaded.
     AppDetail {
@@ -144,6 +151,11 @@ fn apply_settled(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Command(command) => on_command(state, command),
         Msg::Source(event) => {
             on_source(state, event);
+            crate::app::retrain::find_runs(state);
+            Vec::new()
+        }
+        Msg::Started { id, run } => {
+            retrain::on_started(state, id, run);
             Vec::new()
         }
         Msg::Outcome {
@@ -507,6 +519,7 @@ fn copy_url(state: &mut State) -> Vec<Effect> {
     let url = row.and_then(|row| match row.tab {
         Tab::Pipelines => state.run(row).and_then(|r| r.url.clone()),
         Tab::GitOps => state.app(row).and_then(|a| a.repo_url.clone()),
+        Tab::Drift => retrain::run_link(state, row),
         _ => None,
     });
     match url {

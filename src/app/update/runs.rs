@@ -8,7 +8,7 @@ use crate::app::resolver;
 use crate::app::state::{Form, Level, LogState, LogView, Overlay, State, Tab};
 use crate::model::{DispatchForm, LogTail, RunStatus, Target};
 
-use super::act::{ask, context};
+use super::act::{ask_for, context};
 use super::{Effect, MAX_INPUT_LEN, open, say};
 
 /// Rows of a log view's body at a terminal height: the detail frame takes
@@ -179,7 +179,11 @@ pub(super) fn on_dispatch_form(
         // Whatever else opened meanwhile keeps the keyboard.
         Ok(_) if state.overlay.is_some() => {}
         Ok(spec) => {
-            let form = Form::new(target, &spec, git_ref.as_deref());
+            let mut form = Form::new(target, &spec, git_ref.as_deref());
+            if super::retrain::prefill(state, &mut form, &spec.pipeline).is_err() {
+                state.dirty = true;
+                return;
+            }
             if form.fields.is_empty() {
                 // Nothing to ask: straight to the confirmation.
                 submit(state, form);
@@ -278,15 +282,18 @@ fn submit(state: &mut State, form: Form) -> Vec<Effect> {
             return Vec::new();
         }
     };
-    let planned = resolver::new_run(
-        &state.sources,
-        &form.target,
-        git_ref.as_deref(),
-        inputs,
-        context(state),
-    );
+    let planned = match &form.retrain {
+        Some(of) => super::retrain::plan(state, &of.model, &form, git_ref.as_deref(), inputs),
+        None => resolver::new_run(
+            &state.sources,
+            &form.target,
+            git_ref.as_deref(),
+            inputs,
+            context(state),
+        ),
+    };
     match planned {
-        Ok(action) => ask(state, action),
+        Ok(action) => ask_for(state, action, form.retrain),
         Err(why) => {
             say(state, Level::Error, why);
             Vec::new()

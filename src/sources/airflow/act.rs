@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::api::{self, DagDetails, DagRun, TaskInstanceList};
 use super::{AirflowSource, Reading, segment};
-use crate::model::{Action, ActionKind, DispatchForm, FormInput};
+use crate::model::{Action, ActionKind, DispatchForm, FormInput, Started};
 use crate::sources::{ActionError, SourceError};
 
 /// The form input for a new run's optional logical date (unless the DAG
@@ -31,7 +31,10 @@ impl AirflowSource {
                     Self::split_run(&action.target.id).map_err(ActionError::Rejected)?;
                 self.mark_failed(dag, run).await
             }
-            ActionKind::Dispatch => self.trigger(&action.target.id, &action.inputs).await,
+            ActionKind::Dispatch => Ok(self
+                .trigger(&action.target.id, &action.inputs)
+                .await?
+                .message),
             ActionKind::Suspend | ActionKind::Resume => {
                 self.pause(&action.target.id, action.kind == ActionKind::Suspend)
                     .await
@@ -93,7 +96,11 @@ impl AirflowSource {
 
     /// `POST /dags/{dag}/dagRuns` with the form's values as `conf` (typed by
     /// the params' schemas) and the optional logical date.
-    async fn trigger(&self, dag: &str, inputs: &[(String, String)]) -> Result<String, ActionError> {
+    pub(super) async fn trigger(
+        &self,
+        dag: &str,
+        inputs: &[(String, String)],
+    ) -> Result<Started, ActionError> {
         let details = self
             .details(dag)
             .await
@@ -130,17 +137,20 @@ impl AirflowSource {
             return Err(self.action_error(&reply, &reading));
         }
         let run: DagRun = self.decoded(&reply, &reading).map_err(unknown)?;
-        Ok(format!(
-            "started run {}/{} ({}){}",
-            run.dag_id,
-            run.dag_run_id,
+        let id = format!("{}/{}", run.dag_id, run.dag_run_id);
+        let message = format!(
+            "started run {id} ({}){}",
             run.state.as_deref().unwrap_or("queued"),
             if details.is_paused {
                 " — the DAG is paused: the run waits until it is resumed"
             } else {
                 ""
             }
-        ))
+        );
+        Ok(Started {
+            message,
+            run: Some(id),
+        })
     }
 
     /// `PATCH /dags/{dag}` `{"is_paused": …}`.

@@ -18,7 +18,7 @@ use super::http::{self, HttpOptions, Reply};
 use super::polite::Polite;
 use super::{ActionError, Source, SourceError};
 use crate::config::{AirflowConfig, SecretValue};
-use crate::model::{Action, DispatchForm, Job, LogTail, Snapshot};
+use crate::model::{Action, ActionKind, DispatchForm, Job, LogTail, Snapshot, Started};
 
 pub struct AirflowSource {
     name: String,
@@ -236,6 +236,16 @@ impl Source for AirflowSource {
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
         self.act(action).await
+    }
+
+    async fn start_run(&self, action: &Action) -> Result<Started, ActionError> {
+        match action.kind {
+            ActionKind::Dispatch => self.trigger(&action.target.id, &action.inputs).await,
+            _ => self
+                .execute(action)
+                .await
+                .map(|message| Started { message, run: None }),
+        }
     }
 
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {

@@ -121,9 +121,10 @@ impl Source for DemoSource {
             | ActionKind::Lock
             | ActionKind::Unlock
             | ActionKind::Approve
-            | ActionKind::ApproveLive => {
-                Err(format!("the demo fleet cannot {}", action.kind.verb()))
-            }
+            | ActionKind::ApproveLive
+            // Planned as a new run and an alias move before they get here.
+            | ActionKind::Retrain
+            | ActionKind::Promote => Err(format!("the demo fleet cannot {}", action.kind.verb())),
             ActionKind::Rollback => match to() {
                 Ok(to) => fleet::act::rollback(fleet, id, &to, &who),
                 Err(e) => Err(e.to_string()),

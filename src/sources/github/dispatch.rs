@@ -52,8 +52,9 @@ impl GithubSource {
             .query(&query);
         let page = self.get(request, &token, &read).await?;
         let yaml = String::from_utf8_lossy(&page.body);
+        // The workflow's id, as its runs carry it (`PipelineRun::pipeline_id`).
         let mut form = form(
-            pipeline,
+            &workflow.id.to_string(),
             &workflow.name,
             &workflow.path,
             &yaml,

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::api::{self, Named, Run};
 use super::params::{self, Declared};
 use super::{KubeflowSource, Reading};
-use crate::model::{Action, ActionKind, DispatchForm, FormInput};
+use crate::model::{Action, ActionKind, DispatchForm, FormInput, Started};
 use crate::sources::http::{self, transport_error};
 use crate::sources::{ActionError, SourceError};
 
@@ -63,7 +63,7 @@ impl KubeflowSource {
                     "run {id} terminating: KFP stops its tasks (canceling, then canceled)"
                 ))
             }
-            ActionKind::Dispatch => self.create(action).await,
+            ActionKind::Dispatch => Ok(self.create(action).await?.message),
             _ => Err(ActionError::Unsupported(
                 "do that to a Kubeflow run (retry, terminate and new runs only)",
             )),
@@ -73,7 +73,7 @@ impl KubeflowSource {
     /// `POST /runs`: a run of the version (the latest when none is named)
     /// with the inputs as runtime parameters, typed as the version declares
     /// them, in the experiment of the run it starts from.
-    async fn create(&self, action: &Action) -> Result<String, ActionError> {
+    pub(super) async fn create(&self, action: &Action) -> Result<Started, ActionError> {
         let start = Start::parse(&action.target.id).map_err(ActionError::Rejected)?;
         let declared = match &start.version {
             Some(v) => self.declared(&start.pipeline, v).await,
@@ -130,9 +130,15 @@ impl KubeflowSource {
             .map(|s| format!(" ({})", params::shown_value(s).to_ascii_lowercase()))
             .unwrap_or_default();
         Ok(if run.run_id.is_empty() {
-            "new run created".to_string()
+            Started {
+                message: "new run created".to_string(),
+                run: None,
+            }
         } else {
-            format!("new run {} created{state}", run.run_id)
+            Started {
+                message: format!("new run {} created{state}", run.run_id),
+                run: Some(run.run_id),
+            }
         })
     }
 

@@ -19,7 +19,7 @@ use super::http::{self, HttpOptions};
 use super::polite::{Page, Polite};
 use super::{ActionError, Source, SourceError};
 use crate::config::{KubeflowConfig, SecretValue};
-use crate::model::{Action, DispatchForm, Job, LogTail, Snapshot};
+use crate::model::{Action, ActionKind, DispatchForm, Job, LogTail, Snapshot, Started};
 
 /// The API's path under the configured address.
 const API_ROOT: &str = "/apis/v2beta1";
@@ -278,6 +278,16 @@ impl Source for KubeflowSource {
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
         self.act(action).await
+    }
+
+    async fn start_run(&self, action: &Action) -> Result<Started, ActionError> {
+        match action.kind {
+            ActionKind::Dispatch => self.create(action).await,
+            _ => self
+                .execute(action)
+                .await
+                .map(|message| Started { message, run: None }),
+        }
     }
 
     async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, SourceError> {

@@ -69,6 +69,7 @@ impl MlflowSource {
         }
         let mut out = empty_model(&self.name, &model.name, &model.alias, self.production);
         out.serving = model.serving.as_ref().map(|l| l.value.clone());
+        out.train = model.train.as_ref().map(crate::config::Train::link);
         let mut errors = Vec::new();
         match registered {
             // The alias endpoint is the word on the serving version; the

@@ -79,6 +79,7 @@ impl DemoFleet {
             self.models.push(SimModel {
                 model: ModelDrift {
                     serving: None,
+                    train: None,
                     source: String::new(),
                     model: name.to_string(),
                     alias: "champion".into(),
