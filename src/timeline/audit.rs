@@ -94,6 +94,7 @@ pub fn action_event(
         item: Some(acted.clone()),
         place: None,
         deploy_id: None,
+        started_at: None,
     }
 }
 

@@ -44,6 +44,7 @@ fn base(source: &str, kind: EventKind, name: &str, target_kind: TargetKind) -> E
         item: None,
         place: None,
         deploy_id: None,
+        started_at: None,
     }
 }
 
@@ -97,9 +98,14 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
     } else {
         format!("{}/{}", app.cluster, app.name)
     };
-    let deploy = |time: Timestamp, revision: &str, status: &str, who: Option<&str>| {
+    let deploy = |time: Timestamp,
+                  started: Option<Timestamp>,
+                  revision: &str,
+                  status: &str,
+                  who: Option<&str>| {
         let mut e = base(source, EventKind::Deploy, &app.name, TargetKind::App);
         e.time = time;
+        e.started_at = started.filter(|s| *s <= time);
         let rev = normalize(revision);
         e.summary = format!(
             "deploy of {} to {to}{}{}",
@@ -119,7 +125,8 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
     };
     for d in &app.history {
         if let Some(t) = d.deployed_at {
-            let mut e = deploy(t, &d.revision, "succeeded", d.author.as_deref());
+            let status = if d.failed { "failed" } else { "succeeded" };
+            let mut e = deploy(t, d.started_at, &d.revision, status, d.author.as_deref());
             e.deploy_id = Some(d.id.clone());
             out.push(e);
         }
@@ -138,7 +145,7 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
         };
         if let Some(t) = time {
             let rev = op.revision.as_deref().or(app.target_revision.as_deref());
-            out.push(deploy(t, rev.unwrap_or(""), status, None));
+            out.push(deploy(t, op.started_at, rev.unwrap_or(""), status, None));
         }
     }
     if let Some(t) = app.health_since {

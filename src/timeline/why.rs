@@ -20,7 +20,7 @@ use crate::model::{
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Problem {
     pub status: String,
-    #[serde(serialize_with = "opt_time")]
+    #[serde(serialize_with = "super::event::opt_rfc3339")]
     pub since: Option<Timestamp>,
     pub summary: String,
 }
@@ -41,13 +41,6 @@ pub struct Why {
     pub suspects: Vec<Suspect>,
     #[serde(skip)]
     pub chain: Vec<String>,
-}
-
-fn opt_time<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&format_time(t)),
-        None => s.serialize_none(),
-    }
 }
 
 enum Item<'a> {
@@ -166,7 +159,9 @@ pub fn why(
     let mut ranked: Vec<(u8, Duration, &Event)> = timeline
         .events
         .iter()
-        .filter(|e| e.kind.is_change() && e.time <= until && e.time >= from)
+        // A deploy still running when the problem began is a suspect too,
+        // counted from its start.
+        .filter(|e| e.kind.is_change() && e.began() <= until && e.time >= from)
         .map(|e| {
             let class = if e.target == target {
                 0
@@ -179,7 +174,8 @@ pub fn why(
             } else {
                 3
             };
-            (class, until - e.time, e)
+            let at = if e.time <= until { e.time } else { e.began() };
+            (class, until - at, e)
         })
         .collect();
     ranked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -279,12 +275,21 @@ fn reason(e: &Event, class: u8, gap: Duration, name: &str, problem: Option<&Prob
         }
         _ => format!("{} ago", gap_words(gap)),
     };
+    // A deploy that finished after the problem began: its start is what
+    // the gap counts from, and it says so.
+    let after = match problem.and_then(|p| p.since) {
+        Some(since) if e.time > since => format!(
+            " (started; finished {} after)",
+            gap_words(e.time - since)
+        ),
+        _ => String::new(),
+    };
     let how = match class {
         1 => " (linked by revision or configuration)",
         2 => " (same cluster and namespace)",
         _ => "",
     };
-    format!("{what} {when}{how}")
+    format!("{what} {when}{after}{how}")
 }
 
 /// The chain of one revision: its commit, the runs of it, its deploys with

@@ -5,6 +5,7 @@
 //! in Git, done by a linked `git` source.
 
 mod act;
+mod history;
 mod images;
 pub mod map;
 mod object;

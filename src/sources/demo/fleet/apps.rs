@@ -12,6 +12,20 @@ use crate::model::{
     Deployment, GitOpsApp, Health, Operation, OperationPhase, ResourceRef, SyncStatus, short_rev,
 };
 
+/// How long a deploy's sync runs in demo time (its start to its finish).
+pub const SYNC_TIME: chrono::Duration = chrono::Duration::seconds(8);
+/// How long after a deploy finishes its health settles (healthy, or
+/// degraded for a bad revision): long enough that the timeline and "why?"
+/// read like a real rollout (`deploy of X 40 s before payments went
+/// degraded`).
+pub const SETTLE_TIME: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// Steps of `step_len` until a deploy's health settles (at least one).
+fn settle_steps(step_len: std::time::Duration) -> u32 {
+    let steps = SETTLE_TIME.as_secs_f64() / step_len.as_secs_f64().max(f64::MIN_POSITIVE);
+    (steps.ceil() as u32).max(1)
+}
+
 /// Deploy history entries kept per app: Argo CD's own default
 /// (`revisionHistoryLimit`), so a long-running demo stays the same size.
 pub const MAX_HISTORY: usize = 10;
@@ -45,6 +59,8 @@ impl DemoFleet {
                     id: (30 + h).to_string(),
                     revision,
                     deployed_at: Some(self.now - age),
+                    started_at: Some(self.now - age - SYNC_TIME),
+                    failed: false,
                     author: Some(author),
                     message: Some(subject),
                 });
@@ -80,10 +96,8 @@ impl DemoFleet {
                         short_rev(&live)
                     ),
                     revision: Some(live.clone()),
-                    started_at: history[0].deployed_at,
-                    finished_at: history[0]
-                        .deployed_at
-                        .map(|t| t + chrono::Duration::seconds(41)),
+                    started_at: history[0].started_at,
+                    finished_at: history[0].deployed_at,
                 }),
                 last_change: history[0].deployed_at,
                 history,
@@ -177,6 +191,7 @@ impl DemoFleet {
     /// Deploy `revision` to app `i` (a sync, rollback or auto-sync).
     pub(super) fn deploy(&mut self, i: usize, revision: String, kind: String, author: &str) -> u64 {
         let now = self.now;
+        let settle = settle_steps(self.step_len);
         let Some(sim) = self.apps.get_mut(i) else {
             return 0;
         };
@@ -202,7 +217,7 @@ impl DemoFleet {
                 short_rev(&revision)
             ),
             revision: Some(revision.clone()),
-            started_at: Some(now),
+            started_at: Some(now - SYNC_TIME),
             finished_at: Some(now),
         });
         let message = sim
@@ -219,11 +234,13 @@ impl DemoFleet {
                 id: id.to_string(),
                 revision,
                 deployed_at: Some(now),
+                started_at: Some(now - SYNC_TIME),
+                failed: false,
                 author: Some(author.to_string()),
                 message: Some(message),
             },
         );
-        sim.settle_in = Some(2);
+        sim.settle_in = Some(settle);
         forget_old(sim);
         id
     }
