@@ -1,0 +1,166 @@
+//! What each source gives the timeline, against real servers and the test
+//! servers: a model version's training commit from a real MLflow (linked
+//! to the CI run that built it), through `opsdeck timeline --format json`.
+#![recursion_limit = "256"]
+
+mod support;
+mod support_github;
+
+use serde_json::{Value, json};
+use support::mlflow::{call, mlflow};
+use support::{opsdeck, run, write_config};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SHA: &str = "7b972aa41c7e0f3b2d1e4f5a6b7c8d9e0f1a2b3c";
+const TAGGED: &str = "2222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+fn ago(minutes: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::minutes(minutes))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A GitHub Actions server with one finished run of `sha`.
+async fn github(sha: &str) -> MockServer {
+    let server = MockServer::start().await;
+    let built = support_github::run_with(
+        101,
+        "completed",
+        Some("success"),
+        json!({"head_sha": sha, "created_at": ago(30), "run_started_at": ago(29),
+               "updated_at": ago(20)}),
+    );
+    Mock::given(method("GET"))
+        .and(path(support_github::RUNS_PATH))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(support_github::runs_page(vec![built], 1)),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+fn json_of(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// `opsdeck timeline --format json` with `config`; its events.
+async fn timeline(dir: &std::path::Path, config: &str) -> Vec<Value> {
+    let config = write_config(dir, config);
+    let mut cmd = opsdeck(dir);
+    cmd.arg("--config")
+        .arg(&config)
+        .args(["timeline", "--format", "json"]);
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run(&mut cmd))
+        .await
+        .expect("join");
+    assert_eq!(code, Some(0), "{stderr}");
+    json_of(&stdout)["events"]
+        .as_array()
+        .expect("events")
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_version_carries_its_training_commit_from_real_mlflow() {
+    let Some(ml) = mlflow() else { return };
+    let url = ml.server.url();
+    let client = reqwest::Client::new();
+    // A training run that recorded its commit, one that did not, and a
+    // version that carries the commit in its own tags.
+    let experiment = call(
+        &client,
+        &url,
+        "experiments/create",
+        Some(json!({"name": "tl-training"})),
+    )
+    .await;
+    let experiment = experiment["experiment_id"].as_str().expect("id").to_string();
+    let new_run = |tags: Value| {
+        let (client, url, experiment) = (client.clone(), url.clone(), experiment.clone());
+        async move {
+            let r = call(
+                &client,
+                &url,
+                "runs/create",
+                Some(json!({"experiment_id": experiment, "run_name": "train", "tags": tags})),
+            )
+            .await;
+            r["run"]["info"]["run_id"]
+                .as_str()
+                .expect("run id")
+                .to_string()
+        }
+    };
+    let with_commit = new_run(json!([{"key": "mlflow.source.git.commit", "value": SHA}])).await;
+    let without = new_run(json!([])).await;
+    let model = "tl-model";
+    call(
+        &client,
+        &url,
+        "registered-models/create",
+        Some(json!({"name": model})),
+    )
+    .await;
+    for (run, tags) in [
+        (&without, json!([])),
+        (&with_commit, json!([])),
+        (
+            &without,
+            json!([{"key": "mlflow.source.git.commit", "value": TAGGED}]),
+        ),
+    ] {
+        call(
+            &client,
+            &url,
+            "model-versions/create",
+            Some(json!({"name": model, "source": format!("runs:/{run}/model"), "run_id": run,
+                        "tags": tags})),
+        )
+        .await;
+    }
+
+    let gh = github(SHA).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t0ken\n").expect("token");
+    let events = timeline(
+        dir.path(),
+        &format!(
+            "[[source]]\nname = \"ci\"\nkind = \"github\"\nrepo = \"octo-org/octo-repo\"\n\
+             api_url = \"{}\"\ntoken = {{ file = \"{}\" }}\n\n\
+             [[source]]\nname = \"ml\"\nkind = \"mlflow\"\nurl = \"{url}\"\n\
+             [[source.model]]\nname = \"{model}\"\nexperiment = \"tl-training\"\n\
+             metrics = [\"psi\"]\nwarn = 0.1\ncritical = 0.25\n",
+            gh.uri(),
+            token.display()
+        ),
+    )
+    .await;
+    let version = |v: &str| {
+        events
+            .iter()
+            .find(|e| {
+                e["kind"] == "model_version"
+                    && e["target"] == "ml/tl-model"
+                    && e["summary"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with(&format!("version {v} ")))
+            })
+            .unwrap_or_else(|| panic!("no version {v} in {events:#?}"))
+    };
+    // From the run's tag: linked to the CI run that built the commit.
+    assert_eq!(version("2")["revision"], SHA);
+    assert!(
+        version("2")["links"]
+            .as_array()
+            .expect("links")
+            .contains(&json!({"rel": "built_by", "target": "ci/101", "revision": SHA})),
+        "{}",
+        version("2")
+    );
+    // From the version's own tag; a run without one gives no revision.
+    assert_eq!(version("3")["revision"], TAGGED);
+    assert_eq!(version("1")["revision"], Value::Null);
+    assert_eq!(version("1")["links"], json!([]));
+}
