@@ -95,6 +95,7 @@ pub fn action_event(
         place: None,
         deploy_id: None,
         started_at: None,
+        images: Vec::new(),
     }
 }
 

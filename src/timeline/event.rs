@@ -92,7 +92,9 @@ pub enum Rel {
     /// Model → the app serving it.
     ServedBy,
     /// App ↔ its repository app.
-    Repo,
+    Repo,    /// Deploy ↔ the container image it runs (`REGISTRY/REPOSITORY:TAG`),
+    /// with the revision the image was built from.
+    Image,
 }
 
 /// A deploy's verdict once its settle window has passed.
@@ -158,6 +160,11 @@ pub struct Event {
     /// A deploy's history id (what a rollback goes back to).
     #[serde(skip)]
     pub deploy_id: Option<String>,
+    /// The images the deploy runs that a registry source knows (rel
+    /// `image`, with the revision each was built from): `links` adds them
+    /// and the runs and commits of their revisions.
+    #[serde(skip)]
+    pub images: Vec<Link>,
 }
 
 impl Event {

@@ -88,6 +88,8 @@ pub fn why(
     let mut place = None;
     // The revision whose chain is shown: what the item runs or built.
     let mut chain_rev: Option<String> = None;
+    // The revisions an app's running images were built from.
+    let mut image_revs: Vec<String> = Vec::new();
     let add_app = |app_target: &str, related: &mut HashSet<String>| {
         related.insert(app_target.to_string());
         if let Some(r) = conf.repo_peer(app_target) {
@@ -119,6 +121,15 @@ pub fn why(
                 let r = resolved(timeline, r);
                 chain_rev = Some(r.clone());
                 revisions.insert(r);
+            }
+            // The commits its images were built from link too; with no
+            // revision of its own, the chain is its image's.
+            for link in app.images.iter().filter_map(super::extract::image_link) {
+                if let Some(r) = link.revision {
+                    chain_rev.get_or_insert_with(|| r.clone());
+                    image_revs.push(r.clone());
+                    revisions.insert(r);
+                }
             }
             app_problem(app, &own)
         }
@@ -190,7 +201,11 @@ pub fn why(
         .collect();
     Ok(Why {
         target: target.to_string(),
-        chain: chain_rev.map(|r| chain(timeline, &r)).unwrap_or_default(),
+        chain: chain_rev
+            .iter()
+            .chain(image_revs.iter().filter(|r| Some(*r) != chain_rev.as_ref()))
+            .flat_map(|r| chain(timeline, r))
+            .collect(),
         problem,
         suspects,
     })
@@ -310,13 +325,38 @@ pub fn chain(timeline: &Timeline, rev: &str) -> Vec<String> {
     for r in of(EventKind::Run) {
         out.push(format!("→ built by {}: {}", r.target, r.status));
     }
-    for d in of(EventKind::Deploy) {
+    // Its deploys: of the revision itself, or of an image built from it.
+    let image_of = |e: &Event| {
+        e.images
+            .iter()
+            .find(|l| l.revision.as_deref() == Some(rev))
+            .map(|l| l.target.clone())
+    };
+    let deploys = timeline.events.iter().rev().filter(|e| {
+        e.kind == EventKind::Deploy
+            && (e.revision.as_deref() == Some(rev) || image_of(e).is_some())
+    });
+    for d in deploys {
+        if let Some(image) = image_of(d) {
+            out.push(format!("→ image {image}"));
+        }
         out.push(format!(
             "→ {} at {} [{}]",
             d.summary,
             format_time(&d.time),
             d.verdict.map_or("-".into(), |v| v.to_string())
         ));
+        for image in d.images.iter().filter(|l| l.revision.as_deref() != Some(rev)) {
+            out.push(format!(
+                "  → runs image {}{}",
+                image.target,
+                image
+                    .revision
+                    .as_deref()
+                    .map(|r| format!(", built from {}", crate::model::short_rev(r)))
+                    .unwrap_or_default()
+            ));
+        }
         let after = |e: &&Event| e.time >= d.time;
         for h in timeline
             .events

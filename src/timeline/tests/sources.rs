@@ -114,3 +114,93 @@ fn flux_history_gives_deploys_with_verdicts_linked_to_the_run_that_built_them() 
          went degraded"
     );
 }
+
+const APP_SHA: &str = "abcdef0123456789abcdef0123456789abcdef01";
+
+/// Payments runs an image a registry built from APP_SHA, which CI run 999
+/// built: the deploy links the image, the run and (by the run) back.
+#[test]
+fn a_running_image_links_its_deploy_to_the_run_and_commit_it_was_built_from() {
+    let mut fleet = Fleet::new(100);
+    let mut run = super::github_run();
+    run.id = "999".into();
+    run.commit = APP_SHA.into();
+    fleet.snaps[0].1.pipelines.push(run);
+    let app = &mut fleet.snaps[1].1.apps[0];
+    let mut image = crate::model::AppImage::new("127.0.0.1:5000/team/payments:1.4.2");
+    image.registry = Some(crate::model::ImageBuild {
+        source: "reg".into(),
+        digest: Some("sha256:12".into()),
+        revision: Some(APP_SHA.into()),
+        created_at: Some(t(-30)),
+        newer_tags: Some(Vec::new()),
+    });
+    app.images = vec![image, crate::model::AppImage::new("docker.io/library/redis:7")];
+    let now = t(20);
+    let tl = fleet.build(now);
+    let has = |e: &Event, rel: Rel, target: &str, rev: &str| {
+        e.links
+            .iter()
+            .any(|l| l.rel == rel && l.target == target && l.revision.as_deref() == Some(rev))
+    };
+    let running = tl
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Deploy && e.revision.as_deref() == Some(SHA))
+        .expect("the running deploy");
+    assert!(
+        has(running, Rel::Image, "reg/team/payments:1.4.2", APP_SHA),
+        "{:?}",
+        running.links
+    );
+    assert_eq!(
+        running.links.iter().filter(|l| l.rel == Rel::Image).count(),
+        1,
+        "only images a registry knows"
+    );
+    assert!(has(running, Rel::BuiltBy, "ci/999", APP_SHA));
+    assert!(has(running, Rel::BuiltBy, "ci/30433642", SHA));
+    let old = tl
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Deploy && e.revision.as_deref() == Some(OLD))
+        .expect("the old deploy");
+    assert!(old.links.iter().all(|l| l.rel != Rel::Image), "not running now");
+    let built = find(&tl, EventKind::Run, "ci/999");
+    assert!(has(&built, Rel::Deploys, "argo/payments", APP_SHA));
+    // The why chain: commit → run → image → deploy.
+    let why = why::why(&tl, &fleet.views(), "argo/payments", &Settings::default(), now)
+        .expect("why");
+    let at = |prefix: &str| {
+        why.chain
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in {:#?}", why.chain))
+    };
+    let run_line = at("→ built by ci/999");
+    let image_line = at("→ image reg/team/payments:1.4.2");
+    assert_eq!(image_line, run_line + 1);
+    assert!(why.chain[image_line + 1].starts_with("→ deploy of 7b972aa"));
+    assert!(
+        why.chain
+            .iter()
+            .any(|l| l == "  → runs image reg/team/payments:1.4.2, built from abcdef0"),
+        "{:#?}",
+        why.chain
+    );
+}
+
+#[test]
+fn a_model_version_links_the_commit_it_was_trained_from() {
+    let tl = Fleet::new(100).build(t(20));
+    let version = find(&tl, EventKind::ModelVersion, "ml/fraud");
+    assert_eq!(version.revision.as_deref(), Some(SHA), "a unique prefix resolves");
+    assert!(
+        version
+            .links
+            .iter()
+            .any(|l| l.rel == Rel::Commit && l.target == "deploy/payments"),
+        "{:?}",
+        version.links
+    );
+}
