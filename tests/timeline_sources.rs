@@ -1,10 +1,15 @@
 //! What each source gives the timeline, against real servers and the test
-//! servers: a model version's training commit from a real MLflow (linked
-//! to the CI run that built it), through `opsdeck timeline --format json`.
+//! servers, through `opsdeck timeline --format json`: a model version's
+//! training commit from a real MLflow, and an app's running image from a
+//! real registry, each linked to the CI run that built its commit.
 #![recursion_limit = "256"]
 
+#[allow(dead_code)] // the registry's harness finds its server starter here
+#[path = "support/server.rs"]
+mod server;
 mod support;
 mod support_github;
+mod support_registry;
 
 use serde_json::{Value, json};
 use support::mlflow::{call, mlflow};
@@ -163,4 +168,92 @@ async fn a_model_version_carries_its_training_commit_from_real_mlflow() {
     assert_eq!(version("3")["revision"], TAGGED);
     assert_eq!(version("1")["revision"], Value::Null);
     assert_eq!(version("1")["links"], json!([]));
+}
+
+const APP_SHA: &str = "abcdef0123456789abcdef0123456789abcdef01";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_image_links_the_deploy_to_the_run_that_built_it() {
+    let Some(registry) = support_registry::open() else {
+        return;
+    };
+    let repo = "team/tl-payments";
+    support_registry::Pusher::new(registry)
+        .image(
+            repo,
+            &support_registry::Image {
+                tag: "1.4.2",
+                created: &ago(40),
+                revision: Some(APP_SHA),
+                revision_in_label: true,
+                content: "tl-payments 1.4.2",
+            },
+        )
+        .await;
+    let argo = MockServer::start().await;
+    let started = ago(11);
+    let app = json!({
+        "metadata": {"name": "payments", "namespace": "argocd"},
+        "spec": {"destination": {"name": "prod-eu", "namespace": "payments"}},
+        "status": {
+            "sync": {"status": "Synced", "revision": SHA},
+            "health": {"status": "Healthy"},
+            "history": [{"id": 7, "revision": SHA, "deployStartedAt": started, "deployedAt": ago(10)}],
+            "summary": {"images": [format!("{}/{repo}:1.4.2", registry.host())]}
+        }
+    });
+    Mock::given(method("GET"))
+        .and(path("/api/v1/applications"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"metadata": {}, "items": [app]})),
+        )
+        .mount(&argo)
+        .await;
+    let gh = github(APP_SHA).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t0ken\n").expect("token");
+    let events = timeline(
+        dir.path(),
+        &format!(
+            "[[source]]\nname = \"ci\"\nkind = \"github\"\nrepo = \"octo-org/octo-repo\"\n\
+             api_url = \"{}\"\ntoken = {{ file = \"{t}\" }}\n\n\
+             [[source]]\nname = \"argo\"\nkind = \"argocd\"\nurl = \"{}\"\n\
+             token = {{ file = \"{t}\" }}\n\n\
+             [[source]]\nname = \"images\"\nkind = \"registry\"\nurl = \"{}\"\n\
+             repositories = [\"{repo}\"]\n",
+            gh.uri(),
+            argo.uri(),
+            registry.url(),
+            t = token.display()
+        ),
+    )
+    .await;
+    let deploy = events
+        .iter()
+        .find(|e| e["kind"] == "deploy" && e["target"] == "argo/payments")
+        .unwrap_or_else(|| panic!("no deploy in {events:#?}"));
+    assert_eq!(deploy["revision"], SHA);
+    assert_eq!(deploy["started_at"], started.as_str());
+    let links = deploy["links"].as_array().expect("links");
+    assert!(
+        links.contains(&json!({"rel": "image", "target": format!("images/{repo}:1.4.2"),
+                               "revision": APP_SHA})),
+        "{deploy}"
+    );
+    assert!(
+        links.contains(&json!({"rel": "built_by", "target": "ci/101", "revision": APP_SHA})),
+        "{deploy}"
+    );
+    let run = events
+        .iter()
+        .find(|e| e["kind"] == "run" && e["target"] == "ci/101")
+        .expect("the run");
+    assert!(
+        run["links"]
+            .as_array()
+            .expect("links")
+            .contains(&json!({"rel": "deploys", "target": "argo/payments", "revision": APP_SHA})),
+        "{run}"
+    );
 }
