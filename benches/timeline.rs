@@ -123,6 +123,7 @@ fn estate() -> Vec<(String, Snapshot)> {
                     .collect(),
             }],
             drifting_since: None,
+            episodes: None,
             sample_count: None,
             production: true,
             serving: Some(format!("argo/app-{}", m * 10)),

@@ -257,3 +257,57 @@ async fn a_running_image_links_the_deploy_to_the_run_that_built_it() {
         "{run}"
     );
 }
+
+/// churn's age PSI climbs past 0.25 between two raw samples a minute apart
+/// (`support::prometheus::churn_age_psi`): 1620 s before the newest sample
+/// is the first at or past it. The trend (a 180 s step) only knows the
+/// crossing to within a step; the onset event has the raw sample's time,
+/// for a selector and for an expression alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drift_onset_is_the_raw_sample_that_crossed() {
+    let Some(prom) = support::prometheus::prometheus() else {
+        return;
+    };
+    let crossed = chrono::DateTime::from_timestamp(prom.newest - 1620, 0).expect("time");
+    assert!(support::prometheus::churn_age_psi(1620) >= 0.25);
+    assert!(support::prometheus::churn_age_psi(1680) < 0.25);
+    let source = support::source_of(&format!(
+        "[[source]]\nname = \"prom\"\nkind = \"prometheus\"\nurl = \"{}\"\n\
+         [[source.model]]\nname = \"churn\"\nquery = 'model_feature_psi{{model=\"churn\"}}'\n\
+         warn = 0.1\ncritical = 0.25\n\
+         [[source.model]]\nname = \"churn-max\"\n\
+         query = 'max by (model) (model_feature_psi{{model=\"churn\"}})'\n\
+         warn = 0.1\ncritical = 0.25\n",
+        prom.server.url()
+    ));
+    let snapshot = source.fetch().await.expect("read prometheus");
+    let now = chrono::Utc::now();
+    let timeline = opsdeck::timeline::Timeline::build(
+        &[opsdeck::timeline::SourceView {
+            name: "prom",
+            snapshot: &snapshot,
+        }],
+        &[],
+        &opsdeck::timeline::Settings::default(),
+        now,
+    );
+    for model in ["prom/churn", "prom/churn-max"] {
+        let onsets: Vec<_> = timeline
+            .events
+            .iter()
+            .filter(|e| e.target == model && e.kind == opsdeck::timeline::EventKind::DriftOnset)
+            .collect();
+        assert_eq!(onsets.len(), 1, "{model}: {onsets:#?}");
+        assert_eq!(onsets[0].time, crossed, "{model}");
+    }
+    // The trend alone knows it to a step: at the raw sample only when a
+    // trend point falls on it, else later.
+    let churn = snapshot
+        .models
+        .iter()
+        .find(|m| m.model == "churn")
+        .expect("churn");
+    let from_trend = opsdeck::model::onset::model_episodes(&churn.metrics, now);
+    assert!(from_trend[0].onset >= crossed, "{from_trend:?}");
+    assert!(from_trend[0].onset - crossed < chrono::Duration::seconds(180));
+}

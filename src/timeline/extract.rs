@@ -243,7 +243,7 @@ pub fn model_events(source: &str, model: &ModelDrift, now: Timestamp, out: &mut 
         e.item = Some(item.clone());
         out.push(e);
     }
-    for ep in onset::model_episodes(&model.metrics, now) {
+    for ep in onset::of_model(model, now) {
         let mut e = base(
             source,
             EventKind::DriftOnset,

@@ -112,6 +112,7 @@ fn model(onset_min: i64) -> ModelDrift {
                 .collect(),
         }],
         drifting_since: None,
+        episodes: None,
         sample_count: None,
         production: true,
         serving: Some("argo/payments".into()),
