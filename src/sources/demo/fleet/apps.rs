@@ -26,6 +26,17 @@ fn settle_steps(step_len: std::time::Duration) -> u32 {
     (steps.ceil() as u32).max(1)
 }
 
+/// The app runs a bad revision deployed more than a step ago (or degraded).
+fn broken(sim: &SimApp, settle: u32) -> bool {
+    let bad = sim
+        .app
+        .revision
+        .as_ref()
+        .is_some_and(|r| sim.bad_revisions.contains(r));
+    let shows = sim.settle_in.is_none_or(|n| n + 1 <= settle);
+    sim.app.health == Health::Degraded || (bad && shows && !sim.app.suspended)
+}
+
 /// Deploy history entries kept per app: Argo CD's own default
 /// (`revisionHistoryLimit`), so a long-running demo stays the same size.
 pub const MAX_HISTORY: usize = 10;
@@ -240,7 +251,8 @@ impl DemoFleet {
                 message: Some(message),
             },
         );
-        sim.settle_in = Some(settle);
+        // This step counts one down already.
+        sim.settle_in = Some(settle + 1);
         forget_old(sim);
         id
     }
@@ -296,7 +308,11 @@ impl DemoFleet {
         let i = self.rng.random_range(0..self.apps.len());
         let push = self.rng.random_bool(0.04);
         let bad = self.incidents && self.rng.random_bool(0.4);
-        let fix = self.apps[i].app.health == Health::Degraded && self.rng.random_bool(0.05);
+        // A colleague notices a bad deploy by its first errors, a step in,
+        // well before its health settles: so how long health takes to
+        // settle does not reshuffle the rest of the fleet.
+        let settle = settle_steps(self.step_len);
+        let fix = broken(&self.apps[i], settle) && self.rng.random_bool(0.05);
         if (push || fix) && self.apps[i].human_sync_in.is_none() && !self.apps[i].app.suspended {
             self.push_commit(i, bad && !fix);
             let delay = self.rng.random_range(3..9);
