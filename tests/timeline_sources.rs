@@ -4,12 +4,12 @@
 //! real registry, each linked to the CI run that built its commit.
 #![recursion_limit = "256"]
 
-#[allow(dead_code)] // the registry's harness finds its server starter here
-#[path = "support/server.rs"]
-mod server;
 mod support;
 mod support_github;
 mod support_registry;
+
+// The registry's harness finds its server starter at `crate::server`.
+use support::server;
 
 use serde_json::{Value, json};
 use support::mlflow::{call, mlflow};
@@ -80,7 +80,10 @@ async fn a_model_version_carries_its_training_commit_from_real_mlflow() {
         Some(json!({"name": "tl-training"})),
     )
     .await;
-    let experiment = experiment["experiment_id"].as_str().expect("id").to_string();
+    let experiment = experiment["experiment_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     let new_run = |tags: Value| {
         let (client, url, experiment) = (client.clone(), url.clone(), experiment.clone());
         async move {
@@ -119,8 +122,10 @@ async fn a_model_version_carries_its_training_commit_from_real_mlflow() {
             &client,
             &url,
             "model-versions/create",
-            Some(json!({"name": model, "source": format!("runs:/{run}/model"), "run_id": run,
-                        "tags": tags})),
+            Some(
+                json!({"name": model, "source": format!("runs:/{run}/model"), "run_id": run,
+                        "tags": tags}),
+            ),
         )
         .await;
     }
@@ -237,8 +242,10 @@ async fn a_running_image_links_the_deploy_to_the_run_that_built_it() {
     assert_eq!(deploy["started_at"], started.as_str());
     let links = deploy["links"].as_array().expect("links");
     assert!(
-        links.contains(&json!({"rel": "image", "target": format!("images/{repo}:1.4.2"),
-                               "revision": APP_SHA})),
+        links.contains(
+            &json!({"rel": "image", "target": format!("images/{repo}:1.4.2"),
+                               "revision": APP_SHA})
+        ),
         "{deploy}"
     );
     assert!(

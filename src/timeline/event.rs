@@ -92,7 +92,8 @@ pub enum Rel {
     /// Model → the app serving it.
     ServedBy,
     /// App ↔ its repository app.
-    Repo,    /// Deploy ↔ the container image it runs (`REGISTRY/REPOSITORY:TAG`),
+    Repo,
+    /// Deploy ↔ the container image it runs (`REGISTRY/REPOSITORY:TAG`),
     /// with the revision the image was built from.
     Image,
 }

@@ -7,8 +7,8 @@ use super::event::{Event, EventKind, Link, Rel, TargetKind, target};
 use super::onset;
 use super::revision::normalize;
 use crate::model::{
-    AppImage, GitOpsApp, ImageRef, ModelDrift, OperationPhase, PipelineRun, Snapshot, Target, TargetKind as ItemKind,
-    Timestamp,
+    AppImage, GitOpsApp, ImageRef, ModelDrift, OperationPhase, PipelineRun, Snapshot, Target,
+    TargetKind as ItemKind, Timestamp,
 };
 
 /// Every event one source's snapshot records.

@@ -293,10 +293,9 @@ fn reason(e: &Event, class: u8, gap: Duration, name: &str, problem: Option<&Prob
     // A deploy that finished after the problem began: its start is what
     // the gap counts from, and it says so.
     let after = match problem.and_then(|p| p.since) {
-        Some(since) if e.time > since => format!(
-            " (started; finished {} after)",
-            gap_words(e.time - since)
-        ),
+        Some(since) if e.time > since => {
+            format!(" (started; finished {} after)", gap_words(e.time - since))
+        }
         _ => String::new(),
     };
     let how = match class {
@@ -333,8 +332,7 @@ pub fn chain(timeline: &Timeline, rev: &str) -> Vec<String> {
             .map(|l| l.target.clone())
     };
     let deploys = timeline.events.iter().rev().filter(|e| {
-        e.kind == EventKind::Deploy
-            && (e.revision.as_deref() == Some(rev) || image_of(e).is_some())
+        e.kind == EventKind::Deploy && (e.revision.as_deref() == Some(rev) || image_of(e).is_some())
     });
     for d in deploys {
         if let Some(image) = image_of(d) {
@@ -346,7 +344,11 @@ pub fn chain(timeline: &Timeline, rev: &str) -> Vec<String> {
             format_time(&d.time),
             d.verdict.map_or("-".into(), |v| v.to_string())
         ));
-        for image in d.images.iter().filter(|l| l.revision.as_deref() != Some(rev)) {
+        for image in d
+            .images
+            .iter()
+            .filter(|l| l.revision.as_deref() != Some(rev))
+        {
             out.push(format!(
                 "  → runs image {}{}",
                 image.target,

@@ -84,7 +84,11 @@ fn kustomization(s: KustomizationSnapshot) -> Option<Deployment> {
             "manifests {short_digest}: {} ({} reconciliation{}, last {})",
             s.last_reconciled_status,
             s.total_reconciliations,
-            if s.total_reconciliations == 1 { "" } else { "s" },
+            if s.total_reconciliations == 1 {
+                ""
+            } else {
+                "s"
+            },
             s.last_reconciled.as_deref().unwrap_or("unknown")
         )),
     })
@@ -148,14 +152,20 @@ mod tests {
             json!({"digest": "sha256:aa", "lastReconciledStatus": "ReconciliationSucceeded"}),
         ];
         let d = deployments(FluxKind::Kustomization, &history);
-        assert_eq!(d.len(), 2, "an unreadable entry and one without revision are left out");
+        assert_eq!(
+            d.len(),
+            2,
+            "an unreadable entry and one without revision are left out"
+        );
         assert_eq!(d[0].revision, SHA);
         assert!(d[0].failed);
         assert_eq!(d[0].deployed_at, time(Some("2026-11-22T09:00:00Z")));
         assert_eq!(d[0].started_at, None);
         assert_eq!(
             d[0].message.as_deref(),
-            Some("manifests 0123456789ab: HealthCheckFailed (4 reconciliations, last 2026-11-22T09:30:00Z)")
+            Some(
+                "manifests 0123456789ab: HealthCheckFailed (4 reconciliations, last 2026-11-22T09:30:00Z)"
+            )
         );
         // An OCI source: the origin (Git) revision links to the commit.
         assert_eq!(d[1].revision, SHA);

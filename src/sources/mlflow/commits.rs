@@ -138,7 +138,9 @@ mod tests {
         let now = chrono::Utc::now();
         WireVersion {
             version: v.to_string(),
-            creation_timestamp: Some((now - chrono::Duration::minutes(minutes_ago)).timestamp_millis()),
+            creation_timestamp: Some(
+                (now - chrono::Duration::minutes(minutes_ago)).timestamp_millis(),
+            ),
             status: None,
             description: None,
             run_id: Some(run.into()),
@@ -164,7 +166,10 @@ mod tests {
         ];
         assert_eq!(commits.wanted(&versions, since), ["r3"]);
         commits.remember("r3", Some("3333333".into()));
-        assert!(commits.wanted(&versions, since).is_empty(), "kept by run id");
+        assert!(
+            commits.wanted(&versions, since).is_empty(),
+            "kept by run id"
+        );
         let found = commits.of_versions(&versions);
         assert_eq!(found.get("4").map(String::as_str), Some("4444444"));
         assert_eq!(found.get("3").map(String::as_str), Some("3333333"));

@@ -131,7 +131,8 @@ impl MlflowSource {
         api: &Api<'_>,
         versions: &[WireVersion],
     ) -> std::collections::BTreeMap<String, String> {
-        let window = chrono::Duration::from_std(self.config.window).unwrap_or(chrono::Duration::MAX);
+        let window =
+            chrono::Duration::from_std(self.config.window).unwrap_or(chrono::Duration::MAX);
         let since = chrono::Utc::now()
             .checked_sub_signed(window)
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);

@@ -14,9 +14,9 @@ mod wire;
 use super::drift::{self, empty_model, from_seconds, sample_value};
 use super::http::{self, Credentials};
 use super::{ActionError, Source, SourceError};
-use wire::{Alert, AlertsData, Api, InstantSample, QueryData, QueryError, SeriesKey, result_kind};
 use crate::config::{PrometheusConfig, PrometheusModel, Thresholds};
 use crate::model::{Action, Job, Metric, ModelDrift, ModelVersion, Snapshot, Timestamp};
+use wire::{Alert, AlertsData, Api, InstantSample, QueryData, QueryError, SeriesKey, result_kind};
 
 /// Points per trend: the drift chart is about 120 cells wide in a 160-column
 /// terminal, so a finer step would only be averaged away on screen while

@@ -126,7 +126,10 @@ impl Crossings {
             let seconds = (c.at - c.before).num_seconds().max(1);
             let params = [
                 ("query", raw_query(&model.query, seconds)),
-                ("time", format!("{:.3}", c.at.timestamp_millis() as f64 / 1000.0)),
+                (
+                    "time",
+                    format!("{:.3}", c.at.timestamp_millis() as f64 / 1000.0),
+                ),
             ];
             (*c, api.get("/api/v1/query", &params).await)
         }))
@@ -168,7 +171,12 @@ impl Crossings {
         self.known_at(model, &c.series, c.at)
     }
 
-    fn known_at(&self, model: &str, series: &SeriesKey, at: Timestamp) -> Option<Option<Timestamp>> {
+    fn known_at(
+        &self,
+        model: &str,
+        series: &SeriesKey,
+        at: Timestamp,
+    ) -> Option<Option<Timestamp>> {
         let known = self.known.lock().ok()?;
         known
             .get(&(model.to_string(), series.clone(), at.timestamp()))
@@ -177,7 +185,10 @@ impl Crossings {
 
     fn remember(&self, model: &str, c: &Crossing, exact: Option<Timestamp>) {
         if let Ok(mut known) = self.known.lock() {
-            known.insert((model.to_string(), c.series.clone(), c.at.timestamp()), exact);
+            known.insert(
+                (model.to_string(), c.series.clone(), c.at.timestamp()),
+                exact,
+            );
         }
     }
 

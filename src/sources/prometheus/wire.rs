@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::sources::SourceError;
 use crate::sources::drift;
 use crate::sources::http::{self, Credentials, Reply};
-use crate::sources::SourceError;
 
 /// A query that failed: Prometheus's own words, or the transport's.
 #[derive(Debug)]
@@ -84,7 +84,11 @@ pub(super) struct Api<'a> {
 }
 
 impl Api<'_> {
-    pub(super) async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<QueryData, QueryError> {
+    pub(super) async fn get(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<QueryData, QueryError> {
         let value = self.data(path, params).await?;
         serde_json::from_value(value)
             .map_err(|e| QueryError::Http(SourceError::Decode(format!("{path}: {e}"))))
@@ -147,4 +151,3 @@ pub(super) fn result_kind(data: &QueryData) -> &'static str {
         QueryData::String(_) => "string",
     }
 }
-

@@ -14,8 +14,14 @@ fn a_deploy_still_running_when_the_problem_began_is_a_suspect_from_its_start() {
     app.health_since = Some(t(5) - Duration::seconds(5));
     let now = t(20);
     let tl = fleet.build(now);
-    let why = why::why(&tl, &fleet.views(), "argo/payments", &Settings::default(), now)
-        .expect("why");
+    let why = why::why(
+        &tl,
+        &fleet.views(),
+        "argo/payments",
+        &Settings::default(),
+        now,
+    )
+    .expect("why");
     let first = &why.suspects[0];
     assert_eq!(first.event.kind, EventKind::Deploy);
     assert_eq!(
@@ -135,7 +141,10 @@ fn a_running_image_links_its_deploy_to_the_run_and_commit_it_was_built_from() {
         created_at: Some(t(-30)),
         newer_tags: Some(Vec::new()),
     });
-    app.images = vec![image, crate::model::AppImage::new("docker.io/library/redis:7")];
+    app.images = vec![
+        image,
+        crate::model::AppImage::new("docker.io/library/redis:7"),
+    ];
     let now = t(20);
     let tl = fleet.build(now);
     let has = |e: &Event, rel: Rel, target: &str, rev: &str| {
@@ -165,12 +174,21 @@ fn a_running_image_links_its_deploy_to_the_run_and_commit_it_was_built_from() {
         .iter()
         .find(|e| e.kind == EventKind::Deploy && e.revision.as_deref() == Some(OLD))
         .expect("the old deploy");
-    assert!(old.links.iter().all(|l| l.rel != Rel::Image), "not running now");
+    assert!(
+        old.links.iter().all(|l| l.rel != Rel::Image),
+        "not running now"
+    );
     let built = find(&tl, EventKind::Run, "ci/999");
     assert!(has(&built, Rel::Deploys, "argo/payments", APP_SHA));
     // The why chain: commit → run → image → deploy.
-    let why = why::why(&tl, &fleet.views(), "argo/payments", &Settings::default(), now)
-        .expect("why");
+    let why = why::why(
+        &tl,
+        &fleet.views(),
+        "argo/payments",
+        &Settings::default(),
+        now,
+    )
+    .expect("why");
     let at = |prefix: &str| {
         why.chain
             .iter()
@@ -194,7 +212,11 @@ fn a_running_image_links_its_deploy_to_the_run_and_commit_it_was_built_from() {
 fn a_model_version_links_the_commit_it_was_trained_from() {
     let tl = Fleet::new(100).build(t(20));
     let version = find(&tl, EventKind::ModelVersion, "ml/fraud");
-    assert_eq!(version.revision.as_deref(), Some(SHA), "a unique prefix resolves");
+    assert_eq!(
+        version.revision.as_deref(),
+        Some(SHA),
+        "a unique prefix resolves"
+    );
     assert!(
         version
             .links

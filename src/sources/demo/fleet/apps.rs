@@ -33,7 +33,7 @@ fn broken(sim: &SimApp, settle: u32) -> bool {
         .revision
         .as_ref()
         .is_some_and(|r| sim.bad_revisions.contains(r));
-    let shows = sim.settle_in.is_none_or(|n| n + 1 <= settle);
+    let shows = sim.settle_in.is_none_or(|n| n < settle);
     sim.app.health == Health::Degraded || (bad && shows && !sim.app.suspended)
 }
 
