@@ -1,11 +1,13 @@
 //! What each source gives the timeline, against real servers and the test
 //! servers, through `opsdeck timeline --format json`: a model version's
 //! training commit from a real MLflow, and an app's running image from a
-//! real registry, each linked to the CI run that built its commit.
+//! real registry, each linked to the CI run that built its commit; a Flux
+//! Kustomization's images read from its workloads on the kube test server.
 #![recursion_limit = "256"]
 
 mod support;
 mod support_github;
+mod support_kube;
 mod support_registry;
 
 // The registry's harness finds its server starter at `crate::server`.
@@ -317,4 +319,62 @@ async fn a_drift_onset_is_the_raw_sample_that_crossed() {
     let from_trend = opsdeck::model::onset::model_episodes(&churn.metrics, now);
     assert!(from_trend[0].onset >= crossed, "{from_trend:?}");
     assert!(from_trend[0].onset - crossed < chrono::Duration::seconds(180));
+}
+
+/// A Kustomization that sets no images runs those of its inventory's
+/// workloads: `gitops[].images` in the status JSON, as for Argo CD.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flux_apps_show_the_images_their_workloads_run() {
+    use support_kube::objects::{SHA_A, deployment, git_repository, kustomization, ready};
+    let server = support_kube::KubeServer::start().await;
+    server.apply(git_repository("flux-system", "fleet", SHA_A));
+    let ok = ready("True", "ReconciliationSucceeded", "Applied revision");
+    // Its inventory names Deployment web/web (and a Service).
+    server.apply(kustomization("flux-system", "web", SHA_A, ok));
+    server.apply(deployment(
+        "web",
+        "web",
+        &["ghcr.io/acme/web:1.2", "envoyproxy/envoy:v1.30"],
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = support_kube::write_kubeconfig(
+        dir.path(),
+        &[("prod", server.url(), support_kube::User::Token("t".into()))],
+    );
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[source]]\nname = \"flux\"\nkind = \"flux\"\ncontext = \"prod\"\nkubeconfig = \"{}\"\n",
+            kubeconfig.display()
+        ),
+    );
+    let mut cmd = opsdeck(dir.path());
+    cmd.arg("--config")
+        .arg(&config)
+        .args(["status", "--format", "json"]);
+    let (_, stdout, stderr) = tokio::task::spawn_blocking(move || run(&mut cmd))
+        .await
+        .expect("join");
+    let doc = json_of(&stdout);
+    let web = doc["gitops"]
+        .as_array()
+        .expect("gitops")
+        .iter()
+        .find(|a| a["app"] == "flux-system/web")
+        .unwrap_or_else(|| panic!("no web in {doc} ({stderr})"));
+    assert_eq!(
+        web["images"],
+        json!([
+            {"image": "ghcr.io/acme/web:1.2", "digest": null, "revision": null,
+             "created_at": null, "newer_tags": null},
+            {"image": "envoyproxy/envoy:v1.30", "digest": null, "revision": null,
+             "created_at": null, "newer_tags": null}
+        ])
+    );
+    let reads = server
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/deployments/web"))
+        .count();
+    assert_eq!(reads, 1, "{:?}", server.requests());
 }

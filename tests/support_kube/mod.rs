@@ -61,6 +61,8 @@ const RESOURCES: &[(&str, &str, &str, &str)] = &[
     ),
     ("helmcharts", "source.toolkit.fluxcd.io", "v1", "HelmChart"),
     ("applications", "argoproj.io", "v1alpha1", "Application"),
+    ("deployments", "apps", "v1", "Deployment"),
+    ("statefulsets", "apps", "v1", "StatefulSet"),
 ];
 
 fn resource_of_kind(kind: &str) -> (&'static str, &'static str, &'static str) {
