@@ -12,7 +12,6 @@ use std::sync::Mutex;
 
 use kube::Api;
 
-use super::map::decode;
 use crate::model::{AppImage, Snapshot};
 use crate::sources::kube::{self as k8s, KubeObject, Request};
 
@@ -31,24 +30,10 @@ const KINDS: [(&str, &str); 3] = [
 
 /// The workloads in an object's inventory (`<ns>_<name>_apps_<Kind>`).
 pub fn of_inventory(object: &KubeObject) -> Vec<Workload> {
-    let Ok(o) = decode(object) else {
-        return Vec::new();
-    };
-    o.status
-        .inventory
-        .map(|i| i.entries)
-        .unwrap_or_default()
+    super::object::inventory_ids(object)
         .into_iter()
-        .filter_map(|e| {
-            let parts: Vec<&str> = e.id.split('_').collect();
-            let [namespace, name, "apps", kind] = parts.as_slice() else {
-                return None;
-            };
-            KINDS
-                .iter()
-                .any(|(k, _)| k == kind)
-                .then(|| (kind.to_string(), namespace.to_string(), name.to_string()))
-        })
+        .filter(|id| id.group == "apps" && KINDS.iter().any(|(k, _)| *k == id.kind))
+        .map(|id| (id.kind, id.namespace, id.name))
         .collect()
 }
 
@@ -71,12 +56,15 @@ pub fn pod_template_images(workload: &serde_json::Value) -> Vec<String> {
     found
 }
 
+/// A workload's images, with the app revision they were read at.
+type ReadAt = (Option<String>, Vec<String>);
+
 /// What is known: each app's workloads (from the last snapshot) and each
 /// workload's images, with the app revision they were read at.
 #[derive(Debug, Default)]
 pub struct WorkloadImages {
     of_app: Mutex<BTreeMap<String, Vec<Workload>>>,
-    images: Mutex<HashMap<Workload, (Option<String>, Vec<String>)>>,
+    images: Mutex<HashMap<Workload, ReadAt>>,
 }
 
 impl WorkloadImages {
