@@ -85,6 +85,8 @@ fn estate() -> Vec<(String, Snapshot)> {
                     id: (100 - h).to_string(),
                     revision: sha(a + h * 2_000),
                     deployed_at: Some(now - chrono::Duration::minutes((h * 60 + a % 60) as i64)),
+                    started_at: None,
+                    failed: false,
                     author: Some("bob".into()),
                     message: None,
                 })
@@ -122,6 +124,7 @@ fn estate() -> Vec<(String, Snapshot)> {
                     .collect(),
             }],
             drifting_since: None,
+            episodes: None,
             sample_count: None,
             production: true,
             serving: Some(format!("argo/app-{}", m * 10)),

@@ -986,6 +986,8 @@ async fn dashboard_with_repository(flux: &FluxSource) -> opsdeck::app::State {
             id: sha.into(),
             revision: sha.into(),
             deployed_at: None,
+            started_at: None,
+            failed: false,
             author: Some("Ada".into()),
             message: Some(subject.into()),
         })

@@ -290,6 +290,8 @@ fn repository_app(deployed: &opsdeck::model::GitOpsApp) -> opsdeck::model::GitOp
             id: sha.clone(),
             revision: sha.clone(),
             deployed_at: None,
+            started_at: None,
+            failed: false,
             author: Some("Ada".into()),
             message: Some(subject.to_string()),
         })

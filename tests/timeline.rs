@@ -132,8 +132,9 @@ fn json_of(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
 }
 
-const EVENT_KEYS: [&str; 11] = [
+const EVENT_KEYS: [&str; 12] = [
     "time",
+    "started_at",
     "source",
     "kind",
     "target",
@@ -163,6 +164,7 @@ fn check_event(e: &Value) {
     assert!(e["revision"].is_null() || e["revision"].is_string());
     if e["kind"] != "deploy" {
         assert!(e["verdict"].is_null(), "{e}");
+        assert!(e["started_at"].is_null(), "{e}");
     }
 }
 
@@ -212,6 +214,10 @@ async fn timeline_json_joins_ci_gitops_and_the_audit_log() {
     assert_eq!(deploy["status"], "succeeded");
     assert_eq!(deploy["verdict"], "degraded");
     assert_eq!(deploy["observed"], false);
+    // Its start (deployStartedAt) beside its finish (deployedAt).
+    let started = deploy["started_at"].as_str().expect("started_at");
+    let finished = deploy["time"].as_str().expect("time");
+    assert!(started < finished, "{deploy}");
     assert!(
         deploy["links"]
             .as_array()

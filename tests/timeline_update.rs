@@ -22,7 +22,7 @@ fn start() -> Timestamp {
 /// degraded, churn (served by payments) began drifting.
 fn story_state() -> State {
     let mut fleet = DemoFleet::new(7, start(), true);
-    fleet.advance_to(start() + chrono::Duration::seconds(90));
+    fleet.advance_to(start() + chrono::Duration::seconds(60));
     let mut state = State::new(
         vec![SourceState::new("demo", "demo", Provides::ALL, false)],
         Keymap::default(),

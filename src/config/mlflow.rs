@@ -35,6 +35,9 @@ pub const DEFAULT_MLFLOW_ALIAS: &str = "champion";
 pub struct MlflowConfig {
     pub http: HttpBackend,
     pub models: Vec<MlflowModel>,
+    /// How far back versions' training commits are looked up: the
+    /// `[timeline]` window (set after the whole file is read).
+    pub window: std::time::Duration,
 }
 
 /// One `[[source.model]]` of an mlflow source.
@@ -146,6 +149,10 @@ pub(crate) fn parse(p: &KindParser<'_, '_>) -> Result<SourceConfig, ConfigError>
         });
     }
     p.source(raw.name, raw.production, &raw.refresh, || {
-        Ok(SourceKind::Mlflow(MlflowConfig { http, models }))
+        Ok(SourceKind::Mlflow(MlflowConfig {
+            http,
+            models,
+            window: super::TimelineConfig::default().window,
+        }))
     })
 }

@@ -111,6 +111,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         .unwrap_or_default();
     let notify = super::notify::parse(top.notify, top.notify_min, &lines, &mut errors);
     let timeline = timeline_table(top.timeline.as_ref(), &lines, &mut errors);
+    for s in &mut sources {
+        s.kind.follow_timeline(&timeline);
+    }
     check_links(&sources, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));

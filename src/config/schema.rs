@@ -87,6 +87,14 @@ impl SourceKind {
         }
     }
 
+    /// Give the source what it needs of `[timeline]`: an MLflow source
+    /// looks up the training commits of the versions in its window.
+    pub fn follow_timeline(&mut self, timeline: &TimelineConfig) {
+        if let SourceKind::Mlflow(c) = self {
+            c.window = timeline.window;
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::Demo(_) => "demo",

@@ -126,6 +126,9 @@ pub struct ModelDrift {
     pub metrics: Vec<Metric>,
     /// When the model first went past a threshold, when known.
     pub drifting_since: Option<Timestamp>,
+    /// Its drift episodes as its source computed them from raw samples
+    /// (Prometheus); None: the timeline computes them from `metrics[].series`.
+    pub episodes: Option<Vec<super::onset::Episode>>,
     pub sample_count: Option<u64>,
     pub production: bool,
     /// The app that serves it, `SOURCE/APP` (the model entry's `serving`).
@@ -257,6 +260,7 @@ mod tests {
             versions: Vec::new(),
             metrics: Vec::new(),
             drifting_since: None,
+            episodes: None,
             sample_count: None,
             production: false,
             error: None,
@@ -298,6 +302,7 @@ mod tests {
                 metric(Some(0.3), 0.1, 0.25, Worse::Above),
             ],
             drifting_since: None,
+            episodes: None,
             sample_count: None,
             production: false,
             error: None,

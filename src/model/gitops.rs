@@ -89,12 +89,20 @@ pub struct Operation {
 }
 
 /// One entry of an app's deploy history.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Deployment {
     /// The id the backend rolls back to (Argo CD history id, Helm release version…).
     pub id: String,
     pub revision: String,
+    /// When it finished (Argo CD `deployedAt`, Flux `firstReconciled`, Helm
+    /// `lastDeployed`).
     pub deployed_at: Option<Timestamp>,
+    /// When it started, when the backend records it (Argo CD
+    /// `deployStartedAt`).
+    pub started_at: Option<Timestamp>,
+    /// The backend recorded it as failed (a Flux reconciliation that
+    /// failed, a Helm release `failed`); Argo CD records only successes.
+    pub failed: bool,
     pub author: Option<String>,
     pub message: Option<String>,
 }

@@ -7,6 +7,7 @@ pub mod duration;
 pub mod gitops;
 pub mod identity;
 pub mod image;
+pub mod onset;
 pub mod pipeline;
 pub mod repo_url;
 pub mod train;

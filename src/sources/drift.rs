@@ -74,6 +74,7 @@ pub fn empty_model(source: &str, model: &str, alias: &str, production: bool) -> 
         versions: Vec::new(),
         metrics: Vec::new(),
         drifting_since: None,
+        episodes: None,
         sample_count: None,
         production,
         error: None,

@@ -94,6 +94,8 @@ pub fn action_event(
         item: Some(acted.clone()),
         place: None,
         deploy_id: None,
+        started_at: None,
+        images: Vec::new(),
     }
 }
 

@@ -93,6 +93,9 @@ pub enum Rel {
     ServedBy,
     /// App ↔ its repository app.
     Repo,
+    /// Deploy ↔ the container image it runs (`REGISTRY/REPOSITORY:TAG`),
+    /// with the revision the image was built from.
+    Image,
 }
 
 /// A deploy's verdict once its settle window has passed.
@@ -132,6 +135,11 @@ pub struct Link {
 pub struct Event {
     #[serde(serialize_with = "rfc3339")]
     pub time: Timestamp,
+    /// When a deploy began, as the backend recorded it (Argo CD
+    /// `deployStartedAt`, the operation's `startedAt`); `None` otherwise (a
+    /// run's start is its own `run_started` event).
+    #[serde(serialize_with = "opt_rfc3339")]
+    pub started_at: Option<Timestamp>,
     pub source: String,
     pub kind: EventKind,
     /// `SOURCE/NAME`.
@@ -153,6 +161,11 @@ pub struct Event {
     /// A deploy's history id (what a rollback goes back to).
     #[serde(skip)]
     pub deploy_id: Option<String>,
+    /// The images the deploy runs that a registry source knows (rel
+    /// `image`, with the revision each was built from): `links` adds them
+    /// and the runs and commits of their revisions.
+    #[serde(skip)]
+    pub images: Vec<Link>,
 }
 
 impl Event {
@@ -171,6 +184,22 @@ pub fn format_time(t: &Timestamp) -> String {
 
 fn rfc3339<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_time(t))
+}
+
+/// An optional time as RFC 3339 UTC, or `null`.
+pub fn opt_rfc3339<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_time(t)),
+        None => s.serialize_none(),
+    }
+}
+
+impl Event {
+    /// When the change began: its start when recorded, else its time. A
+    /// deploy still running when a problem began is a suspect of it.
+    pub fn began(&self) -> Timestamp {
+        self.started_at.unwrap_or(self.time)
+    }
 }
 
 /// `SOURCE/NAME`.

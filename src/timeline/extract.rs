@@ -3,12 +3,12 @@
 
 use chrono::Duration;
 
-use super::event::{Event, EventKind, TargetKind, target};
+use super::event::{Event, EventKind, Link, Rel, TargetKind, target};
 use super::onset;
 use super::revision::normalize;
 use crate::model::{
-    GitOpsApp, ModelDrift, OperationPhase, PipelineRun, Snapshot, Target, TargetKind as ItemKind,
-    Timestamp,
+    AppImage, GitOpsApp, ImageRef, ModelDrift, OperationPhase, PipelineRun, Snapshot, Target,
+    TargetKind as ItemKind, Timestamp,
 };
 
 /// Every event one source's snapshot records.
@@ -44,6 +44,8 @@ fn base(source: &str, kind: EventKind, name: &str, target_kind: TargetKind) -> E
         item: None,
         place: None,
         deploy_id: None,
+        started_at: None,
+        images: Vec::new(),
     }
 }
 
@@ -90,6 +92,7 @@ pub fn run_events(source: &str, run: &PipelineRun, out: &mut Vec<Event>) {
 
 /// An app's deploys (history and the last operation) and health change.
 pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
+    let first = out.len();
     let item = Target::new(source, ItemKind::App, &app.name);
     let place = app.place();
     let to = if app.cluster.is_empty() {
@@ -97,9 +100,14 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
     } else {
         format!("{}/{}", app.cluster, app.name)
     };
-    let deploy = |time: Timestamp, revision: &str, status: &str, who: Option<&str>| {
+    let deploy = |time: Timestamp,
+                  started: Option<Timestamp>,
+                  revision: &str,
+                  status: &str,
+                  who: Option<&str>| {
         let mut e = base(source, EventKind::Deploy, &app.name, TargetKind::App);
         e.time = time;
+        e.started_at = started.filter(|s| *s <= time);
         let rev = normalize(revision);
         e.summary = format!(
             "deploy of {} to {to}{}{}",
@@ -119,7 +127,8 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
     };
     for d in &app.history {
         if let Some(t) = d.deployed_at {
-            let mut e = deploy(t, &d.revision, "succeeded", d.author.as_deref());
+            let status = if d.failed { "failed" } else { "succeeded" };
+            let mut e = deploy(t, d.started_at, &d.revision, status, d.author.as_deref());
             e.deploy_id = Some(d.id.clone());
             out.push(e);
         }
@@ -138,9 +147,10 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
         };
         if let Some(t) = time {
             let rev = op.revision.as_deref().or(app.target_revision.as_deref());
-            out.push(deploy(t, rev.unwrap_or(""), status, None));
+            out.push(deploy(t, op.started_at, rev.unwrap_or(""), status, None));
         }
     }
+    running_images(app, &mut out[first..]);
     if let Some(t) = app.health_since {
         let mut e = base(source, EventKind::Health, &app.name, TargetKind::App);
         e.time = t;
@@ -156,6 +166,42 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
         e.place = Some(place);
         out.push(e);
     }
+}
+
+/// The images an app runs now belong to the deploy that runs now: the
+/// newest succeeded deploy of its live revision (else the newest succeeded
+/// one). Only images a registry source knows are linked (`rel = image`).
+fn running_images(app: &GitOpsApp, deploys: &mut [Event]) {
+    let images: Vec<Link> = app.images.iter().filter_map(image_link).collect();
+    if images.is_empty() {
+        return;
+    }
+    let live = app.revision.as_deref().map(normalize);
+    let succeeded = |e: &Event| e.kind == EventKind::Deploy && e.status == "succeeded";
+    let at = deploys
+        .iter()
+        .position(|e| succeeded(e) && live.is_some() && e.revision == live)
+        .or_else(|| deploys.iter().position(succeeded));
+    if let Some(at) = at {
+        deploys[at].images = images;
+    }
+}
+
+/// `REGISTRY_SOURCE/REPOSITORY:TAG` (or `@DIGEST`) and the revision it was
+/// built from, for an image a registry source covers.
+pub fn image_link(image: &AppImage) -> Option<Link> {
+    let build = image.registry.as_ref()?;
+    let r = ImageRef::parse(&image.image)?;
+    let name = match (&r.tag, &r.digest) {
+        (Some(tag), _) => format!("{}:{tag}", r.repository),
+        (None, Some(digest)) => format!("{}@{digest}", r.repository),
+        (None, None) => r.repository.clone(),
+    };
+    Some(Link {
+        rel: Rel::Image,
+        target: target(&build.source, &name),
+        revision: build.revision.as_deref().map(normalize),
+    })
 }
 
 /// The commits touching a repository app's folder.
@@ -197,7 +243,7 @@ pub fn model_events(source: &str, model: &ModelDrift, now: Timestamp, out: &mut 
         e.item = Some(item.clone());
         out.push(e);
     }
-    for ep in onset::model_episodes(&model.metrics, now) {
+    for ep in onset::of_model(model, now) {
         let mut e = base(
             source,
             EventKind::DriftOnset,

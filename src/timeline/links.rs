@@ -94,10 +94,28 @@ pub fn link(events: &mut [Event], configured: &Configured) {
                 .push((kind, e.target.as_str()));
         }
     }
+    // A deploy also deploys the revisions its images were built from.
+    for e in events.iter().filter(|e| e.kind == EventKind::Deploy) {
+        for rev in e.images.iter().filter_map(|l| l.revision.as_deref()) {
+            if seen.insert((rev, EventKind::Deploy, e.target.as_str())) {
+                by_sha
+                    .entry(rev)
+                    .or_default()
+                    .push((EventKind::Deploy, e.target.as_str()));
+            }
+        }
+    }
     let mut all: Vec<Vec<Link>> = Vec::with_capacity(events.len());
     for e in events.iter() {
-        let mut links = Vec::new();
-        if let Some(rev) = e.revision.as_deref() {
+        let mut links = e.images.clone();
+        // Its own revision, then the revisions of the images it runs.
+        let mut revisions: Vec<&str> = e.revision.as_deref().into_iter().collect();
+        for rev in e.images.iter().filter_map(|l| l.revision.as_deref()) {
+            if !revisions.contains(&rev) {
+                revisions.push(rev);
+            }
+        }
+        for rev in revisions {
             for &(kind, target) in by_sha.get(rev).into_iter().flatten() {
                 if target == e.target {
                     continue;

@@ -38,6 +38,8 @@ pub fn apps_and_models(
         item: Some(item),
         place: None,
         deploy_id: None,
+        started_at: None,
+        images: Vec::new(),
     };
     for app in apps {
         let Some(before) = old_apps.get(app.name.as_str()) else {

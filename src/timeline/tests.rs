@@ -112,6 +112,7 @@ fn model(onset_min: i64) -> ModelDrift {
                 .collect(),
         }],
         drifting_since: None,
+        episodes: None,
         sample_count: None,
         production: true,
         serving: Some("argo/payments".into()),
@@ -285,10 +286,14 @@ fn links_are_exact_commit_runs_deploys_serving_and_repo() {
         "summary",
         "observed",
         "links",
+        "started_at",
     ] {
         assert!(json.get(key).is_some(), "{key} missing in {json}");
     }
-    assert_eq!(json.as_object().map(|o| o.len()), Some(11));
+    assert_eq!(json.as_object().map(|o| o.len()), Some(12));
+    // The deploy's start (deployStartedAt) beside its finish (deployedAt).
+    assert_eq!(json["started_at"], "2026-03-01T03:04:50Z");
+    assert_eq!(json["time"], "2026-03-01T03:05:00Z");
     let rels: Vec<&str> = json["links"]
         .as_array()
         .expect("links")
@@ -435,3 +440,6 @@ fn observed_transitions_are_marked_and_timed_when_seen() {
     assert_eq!(seen[0].status, "13");
     assert_eq!(new.snaps[3].1.models[0].status(), DriftStatus::Drifting);
 }
+
+/// Each source's deploy and version data as the timeline reads it.
+mod sources;

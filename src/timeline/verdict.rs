@@ -27,7 +27,7 @@ pub fn judge(
     let mut onsets: HashMap<&str, Vec<Timestamp>> = HashMap::new();
     for e in events.iter() {
         match e.kind {
-            EventKind::Deploy => deploys.entry(&e.target).or_default().push(e.time),
+            EventKind::Deploy => deploys.entry(&e.target).or_default().push(e.began()),
             EventKind::Health if is_bad(&e.status) => {
                 bad_health.entry(&e.target).or_default().push(e.time)
             }
@@ -42,10 +42,12 @@ pub fn judge(
                 return None;
             }
             let times = &deploys[e.target.as_str()];
-            let next = times.iter().filter(|&&t| t > e.time).min().copied();
+            // The next deploy's start ends this one's watch.
+            let next = times.iter().filter(|&&t| t > e.began()).min().copied();
             let newest = next.is_none();
             let end = next.map_or(e.time + window, |n| n.min(e.time + window));
-            let within = |t: &Timestamp| *t >= e.time && *t <= end;
+            // From the deploy's start: health lost during the sync counts.
+            let within = |t: &Timestamp| *t >= e.began() && *t <= end;
             Some(match e.status.as_str() {
                 "failed" => Verdict::Failed,
                 "running" => Verdict::Pending,

@@ -20,7 +20,7 @@ use crate::model::{
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Problem {
     pub status: String,
-    #[serde(serialize_with = "opt_time")]
+    #[serde(serialize_with = "super::event::opt_rfc3339")]
     pub since: Option<Timestamp>,
     pub summary: String,
 }
@@ -41,13 +41,6 @@ pub struct Why {
     pub suspects: Vec<Suspect>,
     #[serde(skip)]
     pub chain: Vec<String>,
-}
-
-fn opt_time<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&format_time(t)),
-        None => s.serialize_none(),
-    }
 }
 
 enum Item<'a> {
@@ -95,6 +88,8 @@ pub fn why(
     let mut place = None;
     // The revision whose chain is shown: what the item runs or built.
     let mut chain_rev: Option<String> = None;
+    // The revisions an app's running images were built from.
+    let mut image_revs: Vec<String> = Vec::new();
     let add_app = |app_target: &str, related: &mut HashSet<String>| {
         related.insert(app_target.to_string());
         if let Some(r) = conf.repo_peer(app_target) {
@@ -126,6 +121,15 @@ pub fn why(
                 let r = resolved(timeline, r);
                 chain_rev = Some(r.clone());
                 revisions.insert(r);
+            }
+            // The commits its images were built from link too; with no
+            // revision of its own, the chain is its image's.
+            for link in app.images.iter().filter_map(super::extract::image_link) {
+                if let Some(r) = link.revision {
+                    chain_rev.get_or_insert_with(|| r.clone());
+                    image_revs.push(r.clone());
+                    revisions.insert(r);
+                }
             }
             app_problem(app, &own)
         }
@@ -166,7 +170,9 @@ pub fn why(
     let mut ranked: Vec<(u8, Duration, &Event)> = timeline
         .events
         .iter()
-        .filter(|e| e.kind.is_change() && e.time <= until && e.time >= from)
+        // A deploy still running when the problem began is a suspect too,
+        // counted from its start.
+        .filter(|e| e.kind.is_change() && e.began() <= until && e.time >= from)
         .map(|e| {
             let class = if e.target == target {
                 0
@@ -179,7 +185,8 @@ pub fn why(
             } else {
                 3
             };
-            (class, until - e.time, e)
+            let at = if e.time <= until { e.time } else { e.began() };
+            (class, until - at, e)
         })
         .collect();
     ranked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -194,7 +201,11 @@ pub fn why(
         .collect();
     Ok(Why {
         target: target.to_string(),
-        chain: chain_rev.map(|r| chain(timeline, &r)).unwrap_or_default(),
+        chain: chain_rev
+            .iter()
+            .chain(image_revs.iter().filter(|r| Some(*r) != chain_rev.as_ref()))
+            .flat_map(|r| chain(timeline, r))
+            .collect(),
         problem,
         suspects,
     })
@@ -279,12 +290,20 @@ fn reason(e: &Event, class: u8, gap: Duration, name: &str, problem: Option<&Prob
         }
         _ => format!("{} ago", gap_words(gap)),
     };
+    // A deploy that finished after the problem began: its start is what
+    // the gap counts from, and it says so.
+    let after = match problem.and_then(|p| p.since) {
+        Some(since) if e.time > since => {
+            format!(" (started; finished {} after)", gap_words(e.time - since))
+        }
+        _ => String::new(),
+    };
     let how = match class {
         1 => " (linked by revision or configuration)",
         2 => " (same cluster and namespace)",
         _ => "",
     };
-    format!("{what} {when}{how}")
+    format!("{what} {when}{after}{how}")
 }
 
 /// The chain of one revision: its commit, the runs of it, its deploys with
@@ -305,13 +324,41 @@ pub fn chain(timeline: &Timeline, rev: &str) -> Vec<String> {
     for r in of(EventKind::Run) {
         out.push(format!("→ built by {}: {}", r.target, r.status));
     }
-    for d in of(EventKind::Deploy) {
+    // Its deploys: of the revision itself, or of an image built from it.
+    let image_of = |e: &Event| {
+        e.images
+            .iter()
+            .find(|l| l.revision.as_deref() == Some(rev))
+            .map(|l| l.target.clone())
+    };
+    let deploys = timeline.events.iter().rev().filter(|e| {
+        e.kind == EventKind::Deploy && (e.revision.as_deref() == Some(rev) || image_of(e).is_some())
+    });
+    for d in deploys {
+        if let Some(image) = image_of(d) {
+            out.push(format!("→ image {image}"));
+        }
         out.push(format!(
             "→ {} at {} [{}]",
             d.summary,
             format_time(&d.time),
             d.verdict.map_or("-".into(), |v| v.to_string())
         ));
+        for image in d
+            .images
+            .iter()
+            .filter(|l| l.revision.as_deref() != Some(rev))
+        {
+            out.push(format!(
+                "  → runs image {}{}",
+                image.target,
+                image
+                    .revision
+                    .as_deref()
+                    .map(|r| format!(", built from {}", crate::model::short_rev(r)))
+                    .unwrap_or_default()
+            ));
+        }
         let after = |e: &&Event| e.time >= d.time;
         for h in timeline
             .events

@@ -69,6 +69,8 @@ const RESOURCES: &[(&str, &str, &str, &str)] = &[
         "v1alpha2",
         "Terraform",
     ),
+    ("deployments", "apps", "v1", "Deployment"),
+    ("statefulsets", "apps", "v1", "StatefulSet"),
 ];
 
 fn resource_of_kind(kind: &str) -> (&'static str, &'static str, &'static str) {

@@ -214,3 +214,16 @@ pub fn tofu_controller_reconciles(object: &mut Value) {
         )
     ]);
 }
+/// A Deployment (apps/v1) whose pod template runs `images`.
+pub fn deployment(ns: &str, name: &str, images: &[&str]) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+        .collect();
+    json!({
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"template": {"spec": {"containers": containers}}}
+    })
+}

@@ -180,7 +180,10 @@ pub struct History {
     pub id: serde_json::Value,
     pub revision: Option<String>,
     pub revisions: Vec<String>,
+    /// When the sync finished.
     pub deployed_at: Option<String>,
+    /// When the sync started (copied from `operationState.startedAt`).
+    pub deploy_started_at: Option<String>,
 }
 
 /// One line of `/api/v1/stream/applications`.
@@ -314,6 +317,9 @@ pub fn to_app(source: &str, app: Application) -> GitOpsApp {
                 .or_else(|| h.revisions.first().cloned())
                 .unwrap_or_default(),
             deployed_at: time(&h.deployed_at),
+            started_at: time(&h.deploy_started_at),
+            // Argo CD writes an entry only after a successful sync.
+            failed: false,
             author: None,
             message: None,
         })

@@ -2,8 +2,8 @@
 //! overrides (what kustomize sets in its workloads) and a HelmRelease's
 //! `spec.values` in the common chart shape (`image: {registry, repository,
 //! tag, digest}` or `image: "repo:tag"`, at the top or one level down).
-//! Images the workloads of a Kustomization's inventory run without an
-//! override are not read: that takes reading the workloads themselves.
+//! A Kustomization without overrides gets the images its inventory's
+//! workloads run (`workloads.rs`).
 
 use serde::Deserialize;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::model::{Deployment, GitOpsApp, Health, SyncStatus, Timestamp};
+use crate::model::{GitOpsApp, Health, SyncStatus, Timestamp};
 use crate::sources::kube::KubeObject;
 
 /// Which Flux kind an object is.
@@ -94,7 +94,8 @@ pub(super) struct Status {
     pub(super) last_applied_revision: Option<String>,
     pub(super) last_attempted_revision: Option<String>,
     pub(super) inventory: Option<Inventory>,
-    pub(super) history: Vec<HelmSnapshot>,
+    /// Kustomization or HelmRelease snapshots (`history.rs` reads them).
+    pub(super) history: Vec<serde_json::Value>,
     pub(super) artifact: Option<Artifact>,
 }
 
@@ -108,17 +109,6 @@ pub(super) struct Inventory {
 #[serde(default)]
 pub(super) struct InventoryEntry {
     pub(super) id: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub(super) struct HelmSnapshot {
-    version: serde_json::Value,
-    chart_name: String,
-    chart_version: String,
-    app_version: Option<String>,
-    status: String,
-    last_deployed: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -313,37 +303,11 @@ fn to_app(
         sources.get(&(k, ns, r.name.clone()))
     });
     let wanted = source_info.and_then(|s| s.revision.clone());
-    let mut history = Vec::new();
+    let history = super::history::deployments(kind, &status.history);
     let applied = match kind {
-        FluxKind::HelmRelease => {
-            history = status
-                .history
-                .iter()
-                .map(|h| Deployment {
-                    id: match &h.version {
-                        serde_json::Value::Number(n) => n.to_string(),
-                        serde_json::Value::String(s) => s.clone(),
-                        _ => String::new(),
-                    },
-                    revision: h.chart_version.clone(),
-                    deployed_at: time(h.last_deployed.as_deref()),
-                    author: None,
-                    message: Some(format!(
-                        "{} {}{} ({})",
-                        h.chart_name,
-                        h.chart_version,
-                        h.app_version
-                            .as_deref()
-                            .map(|v| format!(", app {v}"))
-                            .unwrap_or_default(),
-                        h.status
-                    )),
-                })
-                .collect();
-            // The release runs the chart version of its newest snapshot; an
-            // OCI source's revision is `version@digest`.
-            status.history.first().map(|h| h.chart_version.clone())
-        }
+        // The release runs the chart version of its newest snapshot; an
+        // OCI source's revision is `version@digest`.
+        FluxKind::HelmRelease => super::history::helm_chart_version(&status.history),
         _ => status.last_applied_revision.clone(),
     };
     let sync = match (&applied, &wanted) {

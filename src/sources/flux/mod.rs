@@ -5,9 +5,11 @@
 //! in Git, done by a linked `git` source.
 
 mod act;
+mod history;
 mod images;
 pub mod map;
 mod object;
+mod workloads;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -87,6 +89,8 @@ pub struct FluxSource {
     cluster: k8s::Cluster,
     /// The cluster's 429s: nothing is read before their reset.
     polite: Polite,
+    /// The images of Kustomizations' workloads, read and kept.
+    workloads: workloads::WorkloadImages,
 }
 
 impl FluxSource {
@@ -98,6 +102,7 @@ impl FluxSource {
             poll,
             keys: Mutex::new(BTreeMap::new()),
             polite: Polite::new(),
+            workloads: Default::default(),
         }
     }
 
@@ -128,6 +133,18 @@ impl FluxSource {
             })
             .collect();
         let apps = map::to_apps(&self.name, &self.cluster(), &entries);
+        // A Kustomization that sets no images: its workloads say (`enrich`).
+        self.workloads.note(
+            apps.iter()
+                .filter(|(key, app)| key.0 == FluxKind::Kustomization && app.images.is_empty())
+                .filter_map(|(key, app)| {
+                    let e = entries.iter().find(|e| {
+                        e.kind == key.0 && e.object.namespace() == key.1 && e.object.name() == key.2
+                    })?;
+                    Some((app.name.clone(), workloads::of_inventory(e.object)))
+                })
+                .collect(),
+        );
         if let Ok(mut keys) = self.keys.lock() {
             *keys = apps
                 .iter()
@@ -223,7 +240,16 @@ impl Source for FluxSource {
     async fn fetch(&self) -> Result<Snapshot, SourceError> {
         let client = self.client().await?;
         let objects = self.list_all(&client).await?;
-        Ok(self.snapshot(&borrowed(&objects)))
+        let mut snapshot = self.snapshot(&borrowed(&objects));
+        self.workloads
+            .fill(
+                &self.name,
+                &client,
+                &self.config.cluster.namespaces,
+                &mut snapshot,
+            )
+            .await;
+        Ok(snapshot)
     }
 
     async fn execute(&self, action: &Action) -> Result<String, ActionError> {
@@ -301,6 +327,17 @@ impl k8s::watch::Watchable for FluxSource {
 
     fn snapshot(&self, objects: &[(FluxKind, &KubeObject)]) -> Snapshot {
         FluxSource::snapshot(self, objects)
+    }
+
+    async fn enrich(&self, client: &kube::Client, snapshot: &mut Snapshot) {
+        self.workloads
+            .fill(
+                &self.name,
+                client,
+                &self.config.cluster.namespaces,
+                snapshot,
+            )
+            .await;
     }
 
     fn nothing_served(&self) -> String {

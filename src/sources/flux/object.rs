@@ -5,31 +5,51 @@ use super::map::{FluxKind, decode};
 use crate::model::TreeNode;
 use crate::sources::kube::KubeObject;
 
-/// A Kustomization's inventory as the rows of its drill-down.
-pub fn inventory(object: &KubeObject) -> Vec<TreeNode> {
+/// One inventory entry: namespace, name, group, kind.
+pub struct InventoryId {
+    pub namespace: String,
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+}
+
+/// A Kustomization's `status.inventory.entries[]` ids taken apart
+/// (`<namespace>_<name>_<group>_<kind>`; none of them has a `_`).
+pub fn inventory_ids(object: &KubeObject) -> Vec<InventoryId> {
     let Ok(o) = decode(object) else {
         return Vec::new();
     };
-    let mut rows: Vec<TreeNode> = o
-        .status
+    o.status
         .inventory
         .map(|i| i.entries)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|e| {
-            // `<namespace>_<name>_<group>_<kind>`; none of them has a `_`.
             let parts: Vec<&str> = e.id.split('_').collect();
-            let [namespace, name, _group, kind] = parts.as_slice() else {
+            let [namespace, name, group, kind] = parts.as_slice() else {
                 return None;
             };
-            Some(TreeNode {
-                depth: 0,
-                kind: kind.to_string(),
+            Some(InventoryId {
                 namespace: namespace.to_string(),
                 name: name.to_string(),
-                health: None,
-                message: None,
+                group: group.to_string(),
+                kind: kind.to_string(),
             })
+        })
+        .collect()
+}
+
+/// A Kustomization's inventory as the rows of its drill-down.
+pub fn inventory(object: &KubeObject) -> Vec<TreeNode> {
+    let mut rows: Vec<TreeNode> = inventory_ids(object)
+        .into_iter()
+        .map(|id| TreeNode {
+            depth: 0,
+            kind: id.kind,
+            namespace: id.namespace,
+            name: id.name,
+            health: None,
+            message: None,
         })
         .collect();
     rows.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));

@@ -83,6 +83,8 @@ fn to_app(
             id: c.sha.clone(),
             revision: c.sha.clone(),
             deployed_at: c.time,
+            started_at: None,
+            failed: false,
             author: Some(c.author.clone()),
             message: Some(c.subject.clone()),
         })

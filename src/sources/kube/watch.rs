@@ -40,6 +40,15 @@ pub trait Watchable: Sync {
     fn watches(&self, client: &kube::Client) -> Vec<WatchSpec<Self::Kind>>;
     /// The apps the objects make.
     fn snapshot(&self, objects: &[(Self::Kind, &KubeObject)]) -> Snapshot;
+    /// Fill in what the watched objects do not say themselves, with a few
+    /// bounded reads (Flux: the images its Kustomizations' workloads run).
+    fn enrich(
+        &self,
+        _client: &kube::Client,
+        _snapshot: &mut Snapshot,
+    ) -> impl Future<Output = ()> + Send {
+        async {}
+    }
     /// Why the source is in error when no watched kind is served (every
     /// watch answered 404): the URL or context is wrong, or the CRDs are
     /// not installed.
@@ -109,15 +118,19 @@ fn current<S: Watchable>(source: &S, watched: &[Watched<S::Kind>]) -> Result<Sna
 /// What to send for the stores as they are: the whole set after a start
 /// or an error, then only the apps that changed; None when nothing did
 /// (the heartbeat then sends an empty change: the source is live).
-fn news<S: Watchable>(
+async fn news<S: Watchable>(
     source: &S,
+    client: &kube::Client,
     watched: &[Watched<S::Kind>],
     sent: &mut LastSent,
 ) -> Result<Update, String> {
     match current(source, watched) {
-        Ok(snapshot) => Ok(sent
-            .update(snapshot)
-            .unwrap_or_else(|| Update::Apps(AppChanges::default()))),
+        Ok(mut snapshot) => {
+            source.enrich(client, &mut snapshot).await;
+            Ok(sent
+                .update(snapshot)
+                .unwrap_or_else(|| Update::Apps(AppChanges::default())))
+        }
         Err(why) => {
             sent.forget();
             Err(why)
@@ -236,7 +249,7 @@ pub async fn run<S: Watchable>(
             _ = heartbeat.tick() => true,
             _ = wake.notified() => true,
         };
-        if changed && !send(tx, index, news(source, &watched, &mut sent)).await {
+        if changed && !send(tx, index, news(source, &client, &watched, &mut sent).await).await {
             return;
         }
     }

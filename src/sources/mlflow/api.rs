@@ -91,7 +91,7 @@ impl Api<'_> {
         format!("{}/api/2.0/mlflow/{endpoint}", self.base)
     }
 
-    async fn get<T: DeserializeOwned>(
+    pub(super) async fn get<T: DeserializeOwned>(
         &self,
         endpoint: &str,
         params: &[(&str, &str)],
@@ -235,6 +235,17 @@ pub struct WireVersion {
     pub description: Option<String>,
     /// The training run the version came from.
     pub run_id: Option<String>,
+    /// The version's own tags (`mlflow.source.git.commit` may be one).
+    #[serde(default)]
+    pub tags: Vec<WireTag>,
+}
+
+/// A `{key, value}` tag of a version or a run.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireTag {
+    pub key: String,
+    pub value: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

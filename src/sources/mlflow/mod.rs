@@ -4,6 +4,7 @@
 //! version, tagged `rolled_back_from` because MLflow keeps no alias history.
 
 mod api;
+mod commits;
 
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub struct MlflowSource {
     client: Result<reqwest::Client, SourceError>,
     /// Its rate limit, if it answers with one (a proxy in front of it may).
     polite: crate::sources::polite::Polite,
+    /// The training commit of each run asked about, kept across reads.
+    commits: commits::Commits,
 }
 
 impl MlflowSource {
@@ -42,6 +45,7 @@ impl MlflowSource {
             poll,
             client,
             polite: Default::default(),
+            commits: Default::default(),
         }
     }
 
@@ -95,7 +99,13 @@ impl MlflowSource {
             Err(e) => errors.push(model_error(&format!("alias {}", model.alias), e)?),
         }
         match versions {
-            Ok(vs) => out.versions = model_versions(vs),
+            Ok(vs) => {
+                let found = self.version_commits(api, &vs).await;
+                out.versions = model_versions(vs);
+                for v in &mut out.versions {
+                    v.revision = found.get(&v.version).cloned();
+                }
+            }
             Err(e) => errors.push(model_error("model versions", e)?),
         }
         match drift {
@@ -113,6 +123,23 @@ impl MlflowSource {
             out.error = Some(errors.join("; "));
         }
         Ok(out)
+    }
+
+    /// The training commit of each version (`commits.rs`): the versions
+    /// in the timeline's window are looked up, bounded and kept.
+    async fn version_commits(
+        &self,
+        api: &Api<'_>,
+        versions: &[WireVersion],
+    ) -> std::collections::BTreeMap<String, String> {
+        let window =
+            chrono::Duration::from_std(self.config.window).unwrap_or(chrono::Duration::MAX);
+        let since = chrono::Utc::now()
+            .checked_sub_signed(window)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        let runs = self.commits.wanted(versions, since);
+        self.commits.look_up(api, &runs).await;
+        self.commits.of_versions(versions)
     }
 
     async fn read_drift(&self, api: &Api<'_>, model: &MlflowModel) -> Result<Drift, MlflowError> {

@@ -12,6 +12,31 @@ use crate::model::{
     Deployment, GitOpsApp, Health, Operation, OperationPhase, ResourceRef, SyncStatus, short_rev,
 };
 
+/// How long a deploy's sync runs in demo time (its start to its finish).
+pub const SYNC_TIME: chrono::Duration = chrono::Duration::seconds(8);
+/// How long after a deploy finishes its health settles (healthy, or
+/// degraded for a bad revision): long enough that the timeline and "why?"
+/// read like a real rollout (`deploy of X 40 s before payments went
+/// degraded`).
+pub const SETTLE_TIME: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// Steps of `step_len` until a deploy's health settles (at least one).
+fn settle_steps(step_len: std::time::Duration) -> u32 {
+    let steps = SETTLE_TIME.as_secs_f64() / step_len.as_secs_f64().max(f64::MIN_POSITIVE);
+    (steps.ceil() as u32).max(1)
+}
+
+/// The app runs a bad revision deployed more than a step ago (or degraded).
+fn broken(sim: &SimApp, settle: u32) -> bool {
+    let bad = sim
+        .app
+        .revision
+        .as_ref()
+        .is_some_and(|r| sim.bad_revisions.contains(r));
+    let shows = sim.settle_in.is_none_or(|n| n < settle);
+    sim.app.health == Health::Degraded || (bad && shows && !sim.app.suspended)
+}
+
 /// Deploy history entries kept per app: Argo CD's own default
 /// (`revisionHistoryLimit`), so a long-running demo stays the same size.
 pub const MAX_HISTORY: usize = 10;
@@ -45,6 +70,8 @@ impl DemoFleet {
                     id: (30 + h).to_string(),
                     revision,
                     deployed_at: Some(self.now - age),
+                    started_at: Some(self.now - age - SYNC_TIME),
+                    failed: false,
                     author: Some(author),
                     message: Some(subject),
                 });
@@ -80,10 +107,8 @@ impl DemoFleet {
                         short_rev(&live)
                     ),
                     revision: Some(live.clone()),
-                    started_at: history[0].deployed_at,
-                    finished_at: history[0]
-                        .deployed_at
-                        .map(|t| t + chrono::Duration::seconds(41)),
+                    started_at: history[0].started_at,
+                    finished_at: history[0].deployed_at,
                 }),
                 last_change: history[0].deployed_at,
                 history,
@@ -178,6 +203,7 @@ impl DemoFleet {
     /// Deploy `revision` to app `i` (a sync, rollback or auto-sync).
     pub(super) fn deploy(&mut self, i: usize, revision: String, kind: String, author: &str) -> u64 {
         let now = self.now;
+        let settle = settle_steps(self.step_len);
         let Some(sim) = self.apps.get_mut(i) else {
             return 0;
         };
@@ -203,7 +229,7 @@ impl DemoFleet {
                 short_rev(&revision)
             ),
             revision: Some(revision.clone()),
-            started_at: Some(now),
+            started_at: Some(now - SYNC_TIME),
             finished_at: Some(now),
         });
         let message = sim
@@ -220,11 +246,14 @@ impl DemoFleet {
                 id: id.to_string(),
                 revision,
                 deployed_at: Some(now),
+                started_at: Some(now - SYNC_TIME),
+                failed: false,
                 author: Some(author.to_string()),
                 message: Some(message),
             },
         );
-        sim.settle_in = Some(2);
+        // This step counts one down already.
+        sim.settle_in = Some(settle + 1);
         forget_old(sim);
         id
     }
@@ -280,7 +309,11 @@ impl DemoFleet {
         let i = self.rng.random_range(0..self.apps.len());
         let push = self.rng.random_bool(0.04);
         let bad = self.incidents && self.rng.random_bool(0.4);
-        let fix = self.apps[i].app.health == Health::Degraded && self.rng.random_bool(0.05);
+        // A colleague notices a bad deploy by its first errors, a step in,
+        // well before its health settles: so how long health takes to
+        // settle does not reshuffle the rest of the fleet.
+        let settle = settle_steps(self.step_len);
+        let fix = broken(&self.apps[i], settle) && self.rng.random_bool(0.05);
         if (push || fix) && self.apps[i].human_sync_in.is_none() && !self.apps[i].app.suspended {
             self.push_commit(i, bad && !fix);
             let delay = self.rng.random_range(3..9);

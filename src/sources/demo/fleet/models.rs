@@ -87,6 +87,7 @@ impl DemoFleet {
                     versions,
                     metrics,
                     drifting_since: None,
+                    episodes: None,
                     sample_count: Some(self.rng.random_range(8_000..120_000)),
                     production: true,
                     error: None,

@@ -7,13 +7,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
+
+mod onset;
+mod wire;
 
 use super::drift::{self, empty_model, from_seconds, sample_value};
-use super::http::{self, Credentials, Reply};
+use super::http::{self, Credentials};
 use super::{ActionError, Source, SourceError};
 use crate::config::{PrometheusConfig, PrometheusModel, Thresholds};
 use crate::model::{Action, Job, Metric, ModelDrift, ModelVersion, Snapshot, Timestamp};
+use wire::{Alert, AlertsData, Api, InstantSample, QueryData, QueryError, SeriesKey, result_kind};
 
 /// Points per trend: the drift chart is about 120 cells wide in a 160-column
 /// terminal, so a finer step would only be averaged away on screen while
@@ -33,6 +36,8 @@ pub struct PrometheusSource {
     client: Result<reqwest::Client, SourceError>,
     /// Its rate limit, if it answers with one (a proxy in front of it may).
     polite: crate::sources::polite::Polite,
+    /// Drift crossings found to the raw sample, kept across reads.
+    crossings: onset::Crossings,
 }
 
 impl PrometheusSource {
@@ -45,6 +50,7 @@ impl PrometheusSource {
             poll,
             client,
             polite: Default::default(),
+            crossings: Default::default(),
         }
     }
 }
@@ -53,126 +59,6 @@ impl PrometheusSource {
 pub fn trend_step(range: Duration) -> Duration {
     let secs = range.as_secs_f64() / f64::from(TREND_POINTS);
     Duration::from_secs(secs.ceil() as u64).max(MIN_STEP)
-}
-
-/// A query that failed: Prometheus's own words, or the transport's.
-#[derive(Debug)]
-enum QueryError {
-    /// `errorType: error` from Prometheus (`bad_data: parse error …`).
-    Prometheus(String),
-    Http(SourceError),
-}
-
-impl From<SourceError> for QueryError {
-    fn from(e: SourceError) -> Self {
-        QueryError::Http(e)
-    }
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    status: String,
-    data: Option<serde_json::Value>,
-    #[serde(rename = "errorType")]
-    error_type: Option<String>,
-    error: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
-enum QueryData {
-    Vector(Vec<InstantSample>),
-    Matrix(Vec<RangeSeries>),
-    Scalar((f64, String)),
-    String(serde::de::IgnoredAny),
-}
-
-#[derive(Debug, Deserialize)]
-struct InstantSample {
-    #[serde(default)]
-    metric: BTreeMap<String, String>,
-    /// Absent for native histograms, which are not drift scores.
-    value: Option<(f64, String)>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RangeSeries {
-    #[serde(default)]
-    metric: BTreeMap<String, String>,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
-}
-
-#[derive(Deserialize)]
-struct AlertsData {
-    alerts: Vec<Alert>,
-}
-
-#[derive(Deserialize)]
-struct Alert {
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    state: String,
-    #[serde(rename = "activeAt")]
-    active_at: Option<String>,
-}
-
-/// One series, reduced to what a labelled sample says.
-type SeriesKey = (String, Option<String>);
-
-/// A logged-in conversation with the server for one read.
-struct Api<'a> {
-    client: &'a reqwest::Client,
-    base: &'a str,
-    credentials: &'a Credentials,
-    polite: &'a crate::sources::polite::Polite,
-}
-
-impl Api<'_> {
-    async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<QueryData, QueryError> {
-        let value = self.data(path, params).await?;
-        serde_json::from_value(value)
-            .map_err(|e| QueryError::Http(SourceError::Decode(format!("{path}: {e}"))))
-    }
-
-    /// The `data` of a reply, or Prometheus's error in its own words.
-    async fn data(
-        &self,
-        path: &str,
-        params: &[(&str, String)],
-    ) -> Result<serde_json::Value, QueryError> {
-        let url = format!("{}{path}", self.base);
-        let reply = drift::send(
-            self.polite,
-            self.credentials,
-            self.client.get(&url).query(params),
-        )
-        .await?;
-        envelope_data(&reply)
-    }
-}
-
-fn envelope_data(reply: &Reply) -> Result<serde_json::Value, QueryError> {
-    // Never a query's fault.
-    if let Some(e) = reply.auth_refusal() {
-        return Err(QueryError::Http(e));
-    }
-    match http::decode::<Envelope>(&reply.body, &reply.path) {
-        Ok(env) if env.status == "error" => Err(QueryError::Prometheus(format!(
-            "{}: {}",
-            env.error_type.as_deref().unwrap_or("error"),
-            env.error.as_deref().unwrap_or("no details")
-        ))),
-        Ok(env) if reply.is_success() => env.data.ok_or_else(|| {
-            QueryError::Http(SourceError::Decode(format!(
-                "{}: a success without `data`",
-                reply.path
-            )))
-        }),
-        Ok(_) => Err(QueryError::Http(reply.status_error())),
-        Err(_) if !reply.is_success() => Err(QueryError::Http(reply.status_error())),
-        Err(e) => Err(QueryError::Http(e)),
-    }
 }
 
 impl PrometheusSource {
@@ -194,7 +80,14 @@ impl PrometheusSource {
     ) -> Result<ModelDrift, SourceError> {
         let range = self.config.range;
         let step = trend_step(range);
+        // Trend points on multiples of the step: the same instants read
+        // after read (a crossing found on them is asked about once).
         let start = now - chrono::Duration::from_std(range).unwrap_or(chrono::Duration::hours(6));
+        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+        let start = chrono::DateTime::from_timestamp_millis(
+            start.timestamp_millis() - start.timestamp_millis().rem_euclid(step_ms),
+        )
+        .unwrap_or(start);
         let instant_params = [("query", model.query.clone())];
         let range_params = [
             ("query", model.query.clone()),
@@ -314,6 +207,13 @@ impl PrometheusSource {
             let key = (model.metric.clone().unwrap_or_else(|| "drift".into()), None);
             metric_entry(&mut metrics, key, t);
         }
+        out.episodes = Some(
+            self.crossings
+                .episodes(api, model, &metrics, step, now, |labels| {
+                    self.key(model, labels)
+                })
+                .await,
+        );
         out.metrics = metrics.into_values().collect();
         if !errors.is_empty() {
             out.error = Some(errors.join("; "));
@@ -326,15 +226,6 @@ impl PrometheusSource {
         let data: AlertsData = serde_json::from_value(data)
             .map_err(|e| QueryError::Http(SourceError::Decode(format!("/api/v1/alerts: {e}"))))?;
         Ok(data.alerts)
-    }
-}
-
-impl std::fmt::Display for QueryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            QueryError::Prometheus(m) => f.write_str(m),
-            QueryError::Http(e) => write!(f, "{e}"),
-        }
     }
 }
 
@@ -361,15 +252,6 @@ fn fail_http<T>(r: Result<T, QueryError>) -> Result<Result<T, String>, SourceErr
         Ok(v) => Ok(Ok(v)),
         Err(QueryError::Http(e)) if drift::is_source_wide(&e) => Err(e),
         Err(e) => Ok(Err(e.to_string())),
-    }
-}
-
-fn result_kind(data: &QueryData) -> &'static str {
-    match data {
-        QueryData::Vector(_) => "vector",
-        QueryData::Matrix(_) => "range vector (matrix)",
-        QueryData::Scalar(_) => "scalar",
-        QueryData::String(_) => "string",
     }
 }
 
