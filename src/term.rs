@@ -42,6 +42,13 @@ pub fn enter() -> io::Result<Term> {
     Terminal::new(CrosstermBackend::new(stdout))
 }
 
+/// Enter raw mode and the alternate screen again, after `restore` (a
+/// custom command had the terminal).
+pub fn resume() -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(io::stdout(), EnterAlternateScreen, Hide)
+}
+
 /// Leave the alternate screen and raw mode. Safe to call more than once.
 pub fn restore() -> io::Result<()> {
     let raw = disable_raw_mode();

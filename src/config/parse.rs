@@ -38,6 +38,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let mut root = root.into_inner();
 
     let raw_sources = root.remove("source");
+    let raw_commands = root.remove("command");
     let top = deserialize_table::<RawTop>(root_span, root).map_err(|e| lines.toml_error(&e));
     let top = match top {
         Ok(t) => Some(t),
@@ -111,6 +112,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         .unwrap_or_default();
     let notify = super::notify::parse(top.notify, top.notify_min, &lines, &mut errors);
     let timeline = timeline_table(top.timeline.as_ref(), &lines, &mut errors);
+    let commands = super::command::parse_all(raw_commands, &lines, &mut errors);
     check_serving(&sources, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -129,6 +131,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         keys,
         sources,
         notify,
+        commands,
     })
 }
 
@@ -146,6 +149,8 @@ struct RawTop {
     timeline: Option<RawTimeline>,
     #[allow(dead_code)] // removed before deserializing; declared so it is not "unknown"
     source: Option<IgnoredAny>,
+    #[allow(dead_code)] // removed before deserializing, as `source`
+    command: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]

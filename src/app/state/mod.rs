@@ -20,7 +20,7 @@ mod timeline;
 pub use derived::{Derived, Kept, Kinds, Scored, SourceRows};
 pub use detail::{AppDetailState, Detail, LogState, LogView};
 pub use form::{FieldRole, Form, FormField, Inputs};
-pub use overlay::{Confirm, Overlay, Picker, PickerEntry};
+pub use overlay::{CommandConfirm, Confirm, Overlay, Picker, PickerEntry};
 pub use pane::{Pane, RowRef};
 pub use source::{Phase, SourceError, SourceState};
 pub use status::{InFlight, Level, StatusLine};
@@ -73,6 +73,8 @@ pub struct State {
     pub jump: Option<crate::app::jump::Jump>,
     /// The timeline, its extra events and the open "why?" view.
     pub timeline: TimelineState,
+    /// Custom commands (`[[command]]`) and their background runs.
+    pub custom: crate::app::custom::Custom,
 }
 
 impl State {
@@ -103,6 +105,7 @@ impl State {
             help_scroll: 0,
             jump: None,
             timeline: TimelineState::default(),
+            custom: Default::default(),
         }
     }
 

@@ -34,54 +34,79 @@ pub(super) fn on_confirm_key(
             return Vec::new();
         }
     }
-    match key.code {
-        KeyCode::Esc => {
+    let required = confirm.required_text().map(str::to_string);
+    match answer(&mut confirm.typed, required.as_deref(), &key) {
+        Answer::Yes => dispatch(state, confirm.action),
+        Answer::No => {
             state.overlay = None;
             say(
                 state,
                 Level::Info,
                 format!("cancelled: {}", confirm.action.effect),
             );
-            return Vec::new();
+            Vec::new()
         }
-        KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') if !typed_mode => {
-            return dispatch(state, confirm.action);
+        Answer::Edited => {
+            state.overlay = Some(Overlay::Confirm(confirm));
+            state.dirty = true;
+            Vec::new()
         }
-        KeyCode::Char('n') | KeyCode::Char('N') if !typed_mode => {
-            state.overlay = None;
-            say(
-                state,
-                Level::Info,
-                format!("cancelled: {}", confirm.action.effect),
-            );
-            return Vec::new();
+        Answer::NotYet => {
+            type_first(state, required.as_deref().unwrap_or_default());
+            Vec::new()
         }
-        KeyCode::Enter if confirm.is_satisfied() => return dispatch(state, confirm.action),
-        KeyCode::Enter => {
-            let want = confirm.required_text().unwrap_or_default().to_string();
-            say(
-                state,
-                Level::Warning,
-                format!("type \"{want}\" exactly to confirm, or Esc to cancel"),
-            );
-            return Vec::new();
-        }
-        KeyCode::Backspace if typed_mode => {
-            confirm.typed.pop();
-        }
-        KeyCode::Char('u') if typed_mode && key.modifiers.contains(KeyModifiers::CONTROL) => {
-            confirm.typed.clear()
-        }
-        KeyCode::Char(c) if typed_mode && !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            if confirm.typed.len() < MAX_INPUT_LEN {
-                confirm.typed.push(c);
-            }
-        }
-        _ => return Vec::new(),
+        Answer::Ignored => Vec::new(),
     }
-    state.overlay = Some(Overlay::Confirm(confirm));
-    state.dirty = true;
-    Vec::new()
+}
+
+/// Enter before the typed name matches.
+pub(super) fn type_first(state: &mut State, want: &str) {
+    say(
+        state,
+        Level::Warning,
+        format!("type \"{want}\" exactly to confirm, or Esc to cancel"),
+    );
+}
+
+/// What a key does in a confirmation dialog.
+pub(super) enum Answer {
+    Yes,
+    No,
+    /// The typed name changed.
+    Edited,
+    /// Enter, but the typed name does not match yet.
+    NotYet,
+    Ignored,
+}
+
+/// The keys of every confirmation (an action's, a custom command's): y or
+/// Enter confirms and n or Esc cancels; a production target's name must be
+/// typed first.
+pub(super) fn answer(typed: &mut String, required: Option<&str>, key: &KeyEvent) -> Answer {
+    let typed_mode = required.is_some();
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => Answer::No,
+        KeyCode::Enter | KeyCode::Char('y' | 'Y') if !typed_mode => Answer::Yes,
+        KeyCode::Char('n' | 'N') if !typed_mode => Answer::No,
+        KeyCode::Enter if required == Some(typed.as_str()) => Answer::Yes,
+        KeyCode::Enter => Answer::NotYet,
+        KeyCode::Backspace if typed_mode => {
+            typed.pop();
+            Answer::Edited
+        }
+        KeyCode::Char('u') if typed_mode && ctrl => {
+            typed.clear();
+            Answer::Edited
+        }
+        KeyCode::Char(c) if typed_mode && !ctrl => {
+            if typed.len() < MAX_INPUT_LEN {
+                typed.push(c);
+            }
+            Answer::Edited
+        }
+        _ => Answer::Ignored,
+    }
 }
 
 /// A sync or history rollback on a source that honours prune and dry run.
