@@ -83,7 +83,11 @@ pub(super) async fn foreground(
     use futures::FutureExt;
     while interrupts.recv().now_or_never().is_some() {}
     term::resume()?;
-    terminal.clear()?;
+    // Both of ratatui's buffers blank, so the next frame is drawn whole on
+    // the cleared screen (its `clear` would ask the terminal where the
+    // cursor is, and wait for the answer).
+    terminal.swap_buffers();
+    terminal.swap_buffers();
     *keys = EventStream::new();
     record(audit, &id, run, &exit);
     Ok(exit)
