@@ -181,7 +181,6 @@ async fn event_loop(
                 let exit = handoff::foreground(
                     terminal,
                     &mut inbox.keys,
-                    &mut inbox.signals.interrupt,
                     effects.executor.audit(),
                     effects.read_only,
                     &run,

@@ -138,7 +138,7 @@ name = "wait"
 key = "V"
 scope = "run"
 confirm = false
-run = "echo ready {name}; sleep 60"
+run = "echo ready {name}; read line"
 "#;
     let mut p = Spawn::default().config(config(commands)).start().must();
     p.wait_for("Overview", START).must();
@@ -152,6 +152,8 @@ run = "echo ready {name}; sleep 60"
         !s.alternate_screen() && s.contents().contains("ready ")
     })
     .must();
+    // The shell itself waits in `read`: the interrupt is its own (a shell
+    // waiting for a child would put it off until the child ends).
     p.send(keys::CTRL_C);
     p.wait_for("wait was killed by signal 2", STEP).must();
     assert!(p.try_status().is_none(), "the dashboard still runs");

@@ -58,7 +58,6 @@ fn record(audit: &AuditLog, id: &str, run: &CommandRun, exit: &Exit) {
 pub(super) async fn foreground(
     terminal: &mut term::Term,
     keys: &mut EventStream,
-    interrupts: &mut tokio::signal::unix::Signal,
     audit: &AuditLog,
     read_only: bool,
     run: &CommandRun,
@@ -69,19 +68,26 @@ pub(super) async fn foreground(
     };
     pause_keys(keys);
     term::restore()?;
-    let status = tokio::process::Command::new(SHELL)
-        .arg("-c")
-        .arg(&run.line)
-        .status()
-        .await;
-    let exit = match status {
-        Ok(status) => Exit::from_status(status),
-        Err(e) => Exit::NotStarted(format!("{SHELL}: {e}")),
+    let exit = match IgnoreInterrupts::new() {
+        Ok(_ignoring) => {
+            let mut command = tokio::process::Command::new(SHELL);
+            command.arg("-c").arg(&run.line);
+            // SAFETY: only `signal`, which is async-signal-safe, runs between
+            // fork and exec; SIG_DFL is a valid disposition.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::signal(libc::SIGINT, libc::SIG_DFL);
+                    libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                    Ok(())
+                });
+            }
+            match command.status().await {
+                Ok(status) => Exit::from_status(status),
+                Err(e) => Exit::NotStarted(format!("{SHELL}: {e}")),
+            }
+        }
+        Err(e) => Exit::NotStarted(format!("cannot set signals aside: {e}")),
     };
-    // The terminal sent SIGINT to the whole foreground group: it was the
-    // command's, not a request to end the dashboard.
-    use futures::FutureExt;
-    while interrupts.recv().now_or_never().is_some() {}
     term::resume()?;
     // Both of ratatui's buffers blank, so the next frame is drawn whole on
     // the cleared screen (its `clear` would ask the terminal where the
@@ -91,6 +97,46 @@ pub(super) async fn foreground(
     *keys = EventStream::new();
     record(audit, &id, run, &exit);
     Ok(exit)
+}
+
+/// While a foreground command runs the dashboard ignores SIGINT and
+/// SIGQUIT, as `system(3)` does: the terminal sends them to its whole
+/// foreground process group, and they are meant for the command (which
+/// gets the default dispositions back before it starts). Dropping it puts
+/// the dashboard's own handlers back.
+struct IgnoreInterrupts {
+    saved: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl IgnoreInterrupts {
+    fn new() -> std::io::Result<IgnoreInterrupts> {
+        let mut ignoring = IgnoreInterrupts { saved: Vec::new() };
+        for signal in [libc::SIGINT, libc::SIGQUIT] {
+            // SAFETY: sigaction is plain data; all-zero is a valid value.
+            let mut ignore: libc::sigaction = unsafe { std::mem::zeroed() };
+            ignore.sa_sigaction = libc::SIG_IGN;
+            // SAFETY: as above.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: both pointers are to valid sigaction values; SIG_IGN
+            // is a valid disposition for these signals.
+            if unsafe { libc::sigaction(signal, &ignore, &mut old) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            ignoring.saved.push((signal, old));
+        }
+        Ok(ignoring)
+    }
+}
+
+impl Drop for IgnoreInterrupts {
+    fn drop(&mut self) {
+        for (signal, old) in &self.saved {
+            // SAFETY: `old` is the disposition sigaction returned for it.
+            unsafe {
+                libc::sigaction(*signal, old, std::ptr::null_mut());
+            }
+        }
+    }
 }
 
 /// Stop reading keys: the stream's reader thread sits in a read of the
