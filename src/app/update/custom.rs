@@ -12,7 +12,7 @@ use crate::app::state::{CommandConfirm, Level, Overlay, State};
 use crate::config::{RenderError, Scope};
 use crate::model::Target;
 
-use super::dialogs::{Answer, answer, type_first};
+use super::dialogs::{answer, settle};
 use super::{Effect, say};
 
 /// The kind of row the command keys act on now (the open detail's item,
@@ -148,28 +148,13 @@ pub(super) fn on_overlay_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match state.overlay.clone() {
         Some(Overlay::Command(mut confirm)) => {
             let required = confirm.required_text().map(str::to_string);
-            match answer(&mut confirm.typed, required.as_deref(), &key) {
-                Answer::Yes => launch(state, confirm.run),
-                Answer::No => {
-                    state.overlay = None;
-                    say(
-                        state,
-                        Level::Info,
-                        format!("cancelled: {}", confirm.run.line),
-                    );
-                    Vec::new()
-                }
-                Answer::Edited => {
-                    state.overlay = Some(Overlay::Command(confirm));
-                    state.dirty = true;
-                    Vec::new()
-                }
-                Answer::NotYet => {
-                    type_first(state, required.as_deref().unwrap_or_default());
-                    Vec::new()
-                }
-                Answer::Ignored => Vec::new(),
-            }
+            let answer = answer(&mut confirm.typed, required.as_deref(), &key);
+            let run = confirm.run.clone();
+            let what = run.line.clone();
+            let open = Overlay::Command(confirm);
+            settle(state, answer, required.as_deref(), &what, open, |state| {
+                launch(state, run)
+            })
         }
         Some(Overlay::Output(view)) => {
             on_output_key(state, view, &key);

@@ -35,37 +35,51 @@ pub(super) fn on_confirm_key(
         }
     }
     let required = confirm.required_text().map(str::to_string);
-    match answer(&mut confirm.typed, required.as_deref(), &key) {
-        Answer::Yes => dispatch(state, confirm.action),
-        Answer::No => {
-            state.overlay = None;
-            say(
-                state,
-                Level::Info,
-                format!("cancelled: {}", confirm.action.effect),
-            );
-            Vec::new()
-        }
-        Answer::Edited => {
-            state.overlay = Some(Overlay::Confirm(confirm));
-            state.dirty = true;
-            Vec::new()
-        }
-        Answer::NotYet => {
-            type_first(state, required.as_deref().unwrap_or_default());
-            Vec::new()
-        }
-        Answer::Ignored => Vec::new(),
-    }
+    let answer = answer(&mut confirm.typed, required.as_deref(), &key);
+    let what = confirm.action.effect.clone();
+    let action = confirm.action.clone();
+    settle(
+        state,
+        answer,
+        required.as_deref(),
+        &what,
+        Overlay::Confirm(confirm),
+        |state| dispatch(state, action),
+    )
 }
 
-/// Enter before the typed name matches.
-pub(super) fn type_first(state: &mut State, want: &str) {
-    say(
-        state,
-        Level::Warning,
-        format!("type \"{want}\" exactly to confirm, or Esc to cancel"),
-    );
+/// Carry out a confirmation's answer: `yes` on a yes; the dialog closed
+/// with "cancelled: WHAT" on a no; `open` (the dialog as edited) kept on an
+/// edit; the name to type asked for on Enter before it matches.
+pub(super) fn settle(
+    state: &mut State,
+    answer: Answer,
+    required: Option<&str>,
+    what: &str,
+    open: Overlay,
+    yes: impl FnOnce(&mut State) -> Vec<Effect>,
+) -> Vec<Effect> {
+    match answer {
+        Answer::Yes => return yes(state),
+        Answer::No => {
+            state.overlay = None;
+            say(state, Level::Info, format!("cancelled: {what}"));
+        }
+        Answer::Edited => {
+            state.overlay = Some(open);
+            state.dirty = true;
+        }
+        Answer::NotYet => {
+            let want = required.unwrap_or_default();
+            say(
+                state,
+                Level::Warning,
+                format!("type \"{want}\" exactly to confirm, or Esc to cancel"),
+            );
+        }
+        Answer::Ignored => {}
+    }
+    Vec::new()
 }
 
 /// What a key does in a confirmation dialog.
