@@ -1,10 +1,13 @@
-//! Keys while the help overlay is open.
+//! Keys that explain themselves: the help overlay's keys, and a key
+//! bound to nothing.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::command::Command;
-use crate::app::state::State;
+use crate::app::state::{Level, State};
 use crate::app::views::table_rows_for_height;
+
+use super::say;
 
 /// The help overlay: its keys close it or scroll it (the drawing clamps
 /// the scroll to what there is; this bounds it by the entries there are,
@@ -29,4 +32,18 @@ pub(super) fn on_help_key(state: &mut State, key: KeyEvent) {
     }
     .min(most);
     state.dirty = true;
+}
+
+/// A plain key bound to nothing says so, rather than nothing.
+pub(super) fn unbound_key(state: &mut State, key: KeyEvent) {
+    let plain = (key.modifiers - KeyModifiers::SHIFT).is_empty();
+    if let (KeyCode::Char(c), true) = (key.code, plain) {
+        let help = crate::app::keymap::first_key_prefix(state, Command::Help);
+        let help = help.trim_end_matches([':', ' ']);
+        say(
+            state,
+            Level::Info,
+            format!("{c}: no action on this key ({help} lists the keys)"),
+        );
+    }
 }

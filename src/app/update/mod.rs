@@ -302,23 +302,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match state.keymap.lookup(&key) {
         Some(command) => on_command(state, command),
         None => {
-            unbound_key(state, key);
+            help::unbound_key(state, key);
             Vec::new()
         }
-    }
-}
-
-/// A plain key bound to nothing says so, rather than nothing.
-fn unbound_key(state: &mut State, key: KeyEvent) {
-    let plain = (key.modifiers - KeyModifiers::SHIFT).is_empty();
-    if let (KeyCode::Char(c), true) = (key.code, plain) {
-        let help = crate::app::keymap::first_key_prefix(state, Command::Help);
-        let help = help.trim_end_matches([':', ' ']);
-        say(
-            state,
-            Level::Info,
-            format!("{c}: no action on this key ({help} lists the keys)"),
-        );
     }
 }
 
