@@ -42,6 +42,18 @@ fn workdir(p: &Pty) -> PathBuf {
         .to_path_buf()
 }
 
+/// opsdeck with `commands`, on the Pipelines tab with its runs shown.
+fn on_pipelines(commands: &str) -> Pty {
+    let mut p = Spawn::default().config(config(commands)).start().must();
+    p.wait_for("Overview", START).must();
+    p.send("2");
+    p.wait_until("the Pipelines tab with runs", START, |s| {
+        s.contents().contains("acme/web")
+    })
+    .must();
+    p
+}
+
 fn quit(p: &mut Pty) {
     p.send("q");
     let status = p.wait_exit(EXIT).must();
@@ -140,13 +152,7 @@ scope = "run"
 confirm = false
 run = "echo ready {name}; read line"
 "#;
-    let mut p = Spawn::default().config(config(commands)).start().must();
-    p.wait_for("Overview", START).must();
-    p.send("2");
-    p.wait_until("the Pipelines tab with runs", START, |s| {
-        s.contents().contains("acme/web")
-    })
-    .must();
+    let mut p = on_pipelines(commands);
     p.send("V");
     p.wait_until_live("the command running", STEP, |s| {
         !s.alternate_screen() && s.contents().contains("ready ")
@@ -171,13 +177,7 @@ background = true
 confirm = false
 run = "echo run {name}; for i in 1 2 3; do echo line-$i; done; echo to-stderr >&2; exit 0"
 "#;
-    let mut p = Spawn::default().config(config(commands)).start().must();
-    p.wait_for("Overview", START).must();
-    p.send("2");
-    p.wait_until("the Pipelines tab with runs", START, |s| {
-        s.contents().contains("acme/web")
-    })
-    .must();
+    let mut p = on_pipelines(commands);
     p.send("C");
     p.wait_for_all(
         &[
