@@ -9,7 +9,7 @@ use crossterm::clipboard::CopyToClipboard;
 use crossterm::cursor::{Hide, Show};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -40,6 +40,18 @@ pub fn enter() -> io::Result<Term> {
         return Err(e);
     }
     Terminal::new(CrosstermBackend::new(stdout))
+}
+
+/// Enter raw mode and the alternate screen again, cleared, after
+/// `restore` (a custom command had the terminal).
+pub fn resume() -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        Clear(ClearType::All),
+        Hide
+    )
 }
 
 /// Leave the alternate screen and raw mode. Safe to call more than once.

@@ -24,6 +24,8 @@ use crate::sources::{self, Source, SourceEvent};
 use crate::theme::{TermCaps, Theme};
 use crate::{term, ui};
 
+mod handoff;
+
 /// At most one frame this often, however many messages arrive.
 const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 /// The "updated 12s ago" clock ticks this often.
@@ -43,11 +45,14 @@ pub async fn run(config: Config, options: TuiOptions) -> Result<()> {
     ensure_terminal()?;
     let theme = theme(&config, &options)?;
     let keymap = Keymap::from_config(&config.keys).map_err(|e| eyre!("{}", ConfigErrors(e)))?;
+    let custom = crate::app::custom::Custom::from_config(&config.commands, &keymap)
+        .map_err(|e| eyre!("{}", ConfigErrors(e)))?;
     let read_only = options.read_only || config.read_only;
 
     let sources = sources::build_all(&config);
     let states = source_states(&config, &sources);
     let mut state = State::new(states, keymap, read_only, chrono::Utc::now());
+    state.custom = custom;
     state.timeline.settings = crate::timeline::Settings::from(&config.timeline);
     state.timeline.user = crate::model::Operator::current().user;
     // What opsdeck did before (this session or another) is on the timeline.
@@ -133,6 +138,7 @@ fn start(
         last_tick: Instant::now(),
     };
     let effects = Effects {
+        read_only,
         sources,
         wakes,
         _pollers: pollers,
@@ -166,7 +172,29 @@ async fn event_loop(
             return Ok(());
         };
         // The whole batch is applied before derived data is rebuilt, once.
-        let quit = effects.perform(update_batch(state, msgs)).await;
+        let (foreground, rest): (Vec<Effect>, Vec<Effect>) = update_batch(state, msgs)
+            .into_iter()
+            .partition(|e| matches!(e, Effect::Command(run) if !run.background));
+        let quit = effects.perform(rest).await;
+        for effect in foreground {
+            if let Effect::Command(run) = effect {
+                let exit = handoff::foreground(
+                    terminal,
+                    &mut inbox.keys,
+                    effects.executor.audit(),
+                    effects.read_only,
+                    &run,
+                )
+                .await?;
+                let size = terminal.size()?;
+                let (id, name) = (run.id, run.name);
+                let back = [
+                    Msg::CommandExited { id, name, exit },
+                    Msg::Resize(size.width, size.height),
+                ];
+                effects.perform(update_batch(state, back)).await;
+            }
+        }
         let events = state.problems.take_events();
         if let Some(bytes) = notifier.offer(&events, state.now) {
             if let Err(e) = term::notify(&bytes) {
@@ -254,6 +282,8 @@ impl Signals {
 
 /// What carries out the effects `update` returns.
 struct Effects {
+    /// Custom commands marked mutating are refused (as the executor refuses actions).
+    read_only: bool,
     sources: Vec<Arc<dyn Source>>,
     /// Wakes a source's task to read again now.
     wakes: Vec<Arc<Notify>>,
@@ -286,6 +316,12 @@ impl Effects {
                         tracing::warn!(error = %e, "OSC 52 copy failed");
                     }
                 }
+                Effect::Command(run) => handoff::background(
+                    self.executor.clone(),
+                    self.read_only,
+                    *run,
+                    self.msgs.clone(),
+                ),
                 Effect::Quit => quit = true,
                 load => self.load(load),
             }
@@ -342,7 +378,11 @@ impl Effects {
                     }
                 })
             }
-            Effect::Run { .. } | Effect::Refetch(_) | Effect::Copy(_) | Effect::Quit => return,
+            Effect::Run { .. }
+            | Effect::Refetch(_)
+            | Effect::Copy(_)
+            | Effect::Command(_)
+            | Effect::Quit => return,
         };
         let tx = self.msgs.clone();
         tokio::spawn(async move {

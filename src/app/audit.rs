@@ -1,6 +1,6 @@
 //! The append-only audit log: one JSON line per action request and one per
-//! outcome, with who, where and what. Tokens are never part of an action, so
-//! they can never reach it.
+//! outcome, with who, where and what; custom commands the same way. Tokens
+//! are never part of an action, so they can never reach it.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use crate::app::custom::{CommandRun, Exit};
 use crate::model::{Action, ActionKind, Operator, Outcome, TargetKind, Timestamp};
 
 /// `$XDG_STATE_HOME/opsdeck/audit.jsonl` (`~/.local/state/…` when unset).
@@ -43,6 +44,32 @@ pub struct AuditRecord<'a> {
     pub production: bool,
     /// requested, done, failed or unknown.
     pub outcome: &'a str,
+    pub detail: Option<&'a str>,
+}
+
+/// One line of the audit log for a custom command run: its name and the
+/// exact command line (placeholders filled from the item, never the
+/// environment), and how it ended.
+#[derive(Debug, Serialize)]
+pub struct CommandRecord<'a> {
+    pub time: Timestamp,
+    pub id: String,
+    pub user: &'a str,
+    pub host: &'a str,
+    pub via: &'a str,
+    pub source: &'a str,
+    pub target_kind: TargetKind,
+    pub target: &'a str,
+    /// Always "command".
+    pub action: &'a str,
+    pub command: &'a str,
+    pub command_line: &'a str,
+    pub mutating: bool,
+    pub production: bool,
+    /// requested, done or failed.
+    pub outcome: &'a str,
+    /// The exit status, when it exited.
+    pub exit: Option<i32>,
     pub detail: Option<&'a str>,
 }
 
@@ -102,7 +129,54 @@ impl AuditLog {
             outcome,
             detail,
         };
-        let mut line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+        self.append(&record)
+    }
+
+    /// Record that a custom command is about to run.
+    pub fn command_requested(&self, id: &str, run: &CommandRun) -> std::io::Result<()> {
+        self.write_command(id, run, "requested", None, None)
+    }
+
+    /// Record how a custom command ended.
+    pub fn command_outcome(&self, id: &str, run: &CommandRun, exit: &Exit) -> std::io::Result<()> {
+        let code = match exit {
+            Exit::Code(c) => Some(*c),
+            _ => None,
+        };
+        self.write_command(id, run, exit.word(), code, Some(&exit.describe()))
+    }
+
+    fn write_command(
+        &self,
+        id: &str,
+        run: &CommandRun,
+        outcome: &str,
+        exit: Option<i32>,
+        detail: Option<&str>,
+    ) -> std::io::Result<()> {
+        self.append(&CommandRecord {
+            time: chrono::Utc::now(),
+            id: id.to_string(),
+            user: &self.operator.user,
+            host: &self.operator.host,
+            via: self.via,
+            source: &run.target.source,
+            target_kind: run.target.kind,
+            target: &run.target.id,
+            action: "command",
+            command: &run.name,
+            command_line: &run.line,
+            mutating: run.mutating,
+            production: run.production,
+            outcome,
+            exit,
+            detail,
+        })
+    }
+
+    /// Append one record as one line.
+    fn append(&self, record: &impl Serialize) -> std::io::Result<()> {
+        let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
         line.push('\n');
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {

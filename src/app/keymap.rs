@@ -232,7 +232,11 @@ impl Keymap {
 
     /// The command bound to this key press.
     pub fn lookup(&self, ev: &KeyEvent) -> Option<Command> {
-        let key = Key::from_event(ev);
+        self.command_of(Key::from_event(ev))
+    }
+
+    /// The command bound to `key`, if any.
+    pub fn command_of(&self, key: Key) -> Option<Command> {
         self.bindings
             .iter()
             .find(|(_, keys)| keys.contains(&key))

@@ -7,6 +7,7 @@ pub mod attention;
 pub mod audit;
 pub mod choices;
 pub mod command;
+pub mod custom;
 pub mod executor;
 pub mod images;
 pub mod jump;

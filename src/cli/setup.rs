@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{EXIT_ERROR, EXIT_OK, Globals, fail};
+use crate::app::custom::Custom;
 use crate::app::keymap::Keymap;
 use crate::config::{self, ConfigErrors};
 use crate::theme::{TermCaps, Theme};
@@ -19,8 +20,13 @@ pub fn config_check(globals: Globals) -> u8 {
         }
     };
     let mut errors = Vec::new();
-    if let Err(e) = Keymap::from_config(&config.keys) {
-        errors.extend(e);
+    match Keymap::from_config(&config.keys) {
+        Ok(keymap) => {
+            if let Err(e) = Custom::from_config(&config.commands, &keymap) {
+                errors.extend(e);
+            }
+        }
+        Err(e) => errors.extend(e),
     }
     if let Err(e) = Theme::resolve(config.theme.as_ref(), &TermCaps::from_env()) {
         errors.push(e);

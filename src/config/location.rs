@@ -124,6 +124,28 @@ impl LineIndex {
         }
     }
 
+    /// Where byte `offset` of a string value is in the file: exact when the
+    /// value is written on one line without escapes, else the value's start.
+    pub(super) fn offset_in_string(
+        &self,
+        span: std::ops::Range<usize>,
+        value: &str,
+        offset: usize,
+    ) -> usize {
+        let written = self.text.get(span.clone()).unwrap_or("");
+        let plain = ['"', '\''].into_iter().any(|q| {
+            written.len() == value.len() + 2
+                && written.starts_with(q)
+                && written.ends_with(q)
+                && &written[1..written.len() - 1] == value
+        });
+        if plain {
+            span.start + 1 + offset
+        } else {
+            span.start
+        }
+    }
+
     pub(super) fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
         let message = e.message().trim().to_string();
         match e.span() {

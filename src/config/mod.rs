@@ -7,6 +7,7 @@
 pub mod airflow;
 pub mod argocd;
 mod backend;
+pub mod command;
 pub mod demo;
 mod duration;
 pub mod evidently;
@@ -32,6 +33,7 @@ mod train;
 pub use airflow::AirflowConfig;
 pub use argocd::{ARGOCD_CLI_CONFIG, ArgoCdConfig, ArgoCdKubeConfig, ArgoToken};
 pub use backend::{DEFAULT_MODEL_TIMEOUT, HttpAuth, HttpBackend, Thresholds};
+pub use command::{CommandConfig, Placeholder, RenderError, Scope, Template};
 pub use demo::DemoConfig;
 pub use duration::parse_duration;
 pub use evidently::{EvidentlyConfig, ProjectRef};

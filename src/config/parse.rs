@@ -38,6 +38,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let mut root = root.into_inner();
 
     let raw_sources = root.remove("source");
+    let raw_commands = root.remove("command");
     let top = deserialize_table::<RawTop>(root_span, root).map_err(|e| lines.toml_error(&e));
     let top = match top {
         Ok(t) => Some(t),
@@ -114,6 +115,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     for s in &mut sources {
         s.kind.follow_timeline(&timeline);
     }
+    let commands = super::command::parse_all(raw_commands, &lines, &mut errors);
     check_links(&sources, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -132,6 +134,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         keys,
         sources,
         notify,
+        commands,
     })
 }
 
@@ -149,6 +152,8 @@ struct RawTop {
     timeline: Option<RawTimeline>,
     #[allow(dead_code)] // removed before deserializing; declared so it is not "unknown"
     source: Option<IgnoredAny>,
+    #[allow(dead_code)] // removed before deserializing, as `source`
+    command: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -146,6 +146,8 @@ pub struct Config {
     pub notify: super::NotifyConfig,
     /// `[timeline]`.
     pub timeline: TimelineConfig,
+    /// `[[command]]`: custom commands on the selected row.
+    pub commands: Vec<super::CommandConfig>,
 }
 
 /// `[timeline]`: how far back the timeline reaches and how long a deploy
@@ -190,6 +192,7 @@ impl Config {
                 at: None,
             }],
             notify: super::NotifyConfig::default(),
+            commands: Vec::new(),
         }
     }
 }

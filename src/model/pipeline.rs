@@ -201,7 +201,7 @@ impl LogTail {
 
 /// One log line as it can be drawn: the text after the last carriage
 /// return, without escape sequences or other control characters.
-fn clean_log_line(line: &str) -> String {
+pub fn clean_log_line(line: &str) -> String {
     let line = line
         .rsplit('\r')
         .find(|part| !part.is_empty())

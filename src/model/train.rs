@@ -218,6 +218,7 @@ mod tests {
                 series: Vec::new(),
             }],
             drifting_since: None,
+            episodes: None,
             sample_count: None,
             production: false,
             serving: None,

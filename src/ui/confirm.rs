@@ -1,5 +1,6 @@
 //! The confirmation dialog: the action's exact effect, its target, and the
-//! keys — or, for production, the name to type.
+//! keys — or, for production, the name to type. The prompt and the box
+//! are shared with custom commands' confirmation (`ui::command`).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,9 +16,7 @@ const MAX_WIDTH: u16 = 72;
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, confirm: &Confirm) {
     let g = theme.glyphs();
-    let width = MAX_WIDTH
-        .min(area.width.saturating_sub(4))
-        .max(20.min(area.width));
+    let width = width(area);
     let text_width = usize::from(width.saturating_sub(4));
     let action = &confirm.action;
     let verb = action.kind.verb();
@@ -87,7 +86,29 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
         ));
     }
     lines.push((2, Line::default()));
-    match confirm.required_text() {
+    lines.extend(prompt(theme, confirm.required_text(), &confirm.typed));
+    let title = format!(" Confirm: {verb} ");
+    show(frame, area, theme, width, &title, action.production, lines);
+}
+
+/// How wide a confirmation is in `area`.
+pub(super) fn width(area: Rect) -> u16 {
+    MAX_WIDTH
+        .min(area.width.saturating_sub(4))
+        .max(20.min(area.width))
+}
+
+/// The keys at the bottom of a confirmation — or, for production, the
+/// name to type and how far it matches.
+pub(super) fn prompt(
+    theme: &Theme,
+    required: Option<&str>,
+    typed: &str,
+) -> Vec<(u8, Line<'static>)> {
+    let g = theme.glyphs();
+    let satisfied = required.is_none_or(|t| typed == t);
+    let mut lines: Vec<(u8, Line<'static>)> = Vec::new();
+    match required {
         None => lines.push((
             0,
             Line::from(vec![
@@ -106,15 +127,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
                     Span::raw(" to confirm:"),
                 ]),
             ));
-            let (verdict, style) = if confirm.is_satisfied() {
+            let (verdict, style) = if satisfied {
                 (format!("{} matches", g.ok), theme.ok())
-            } else if name.starts_with(confirm.typed.as_str()) {
+            } else if name.starts_with(typed) {
                 (
-                    format!(
-                        "{}/{} typed",
-                        confirm.typed.chars().count(),
-                        name.chars().count()
-                    ),
+                    format!("{}/{} typed", typed.chars().count(), name.chars().count()),
                     theme.muted(),
                 )
             } else {
@@ -124,14 +141,14 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
                 0,
                 Line::from(vec![
                     Span::styled(format!("{} ", g.pointer), theme.accent()),
-                    Span::styled(confirm.typed.clone(), theme.title()),
+                    Span::styled(typed.to_string(), theme.title()),
                     Span::styled(g.cursor, theme.accent()),
                     Span::raw("   "),
                     Span::styled(verdict, style),
                 ]),
             ));
             lines.push((2, Line::default()));
-            let enter = if confirm.is_satisfied() {
+            let enter = if satisfied {
                 theme.key()
             } else {
                 theme.muted()
@@ -148,23 +165,38 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, 
         }
     }
 
+    lines
+}
+
+/// Draw a confirmation box `width` wide with `lines`, dropping the least
+/// important ones when the terminal is short.
+pub(super) fn show(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    width: u16,
+    title: &str,
+    production: bool,
+    lines: Vec<(u8, Line<'_>)>,
+) {
+    let g = theme.glyphs();
     let room = usize::from(area.height.saturating_sub(2));
     let lines = fit_lines(lines, room);
     let height = lines.len() as u16 + 2;
     let rect = popup(frame, area, theme, width, height);
-    let title_style = if action.production {
+    let title_style = if production {
         theme.production()
     } else {
         theme.title()
     };
     let block = Block::bordered()
         .border_set(g.border)
-        .border_style(if action.production {
+        .border_style(if production {
             theme.production()
         } else {
             theme.border()
         })
-        .title(Span::styled(format!(" Confirm: {verb} "), title_style));
+        .title(Span::styled(title.to_string(), title_style));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let inner = Rect {

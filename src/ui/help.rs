@@ -42,14 +42,18 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         }
         entries.push(Entry::Heading(section));
         for command in Command::iter().filter(|c| c.section() == section) {
-            entries.push(Entry::Key(state.keymap.describe(command), command.help()));
+            entries.push(Entry::Key(
+                state.keymap.describe(command),
+                command.help().to_string(),
+            ));
         }
     }
+    entries.extend(custom_entries(state));
     entries.push(Entry::Heading("Dialogs and filter"));
     entries.extend(
         DIALOG_KEYS
             .iter()
-            .map(|(k, h)| Entry::Key((*k).to_string(), h)),
+            .map(|(k, h)| Entry::Key((*k).to_string(), (*h).to_string())),
     );
 
     let width = area.width.saturating_sub(4).min(160);
@@ -140,7 +144,36 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 enum Entry {
     Heading(&'static str),
-    Key(String, &'static str),
+    Key(String, String),
+}
+
+/// The config's `[[command]]`s: those for the selected row's kind with
+/// their command line, then the others with the rows they are for.
+fn custom_entries(state: &State) -> Vec<Entry> {
+    if state.custom.commands.is_empty() {
+        return Vec::new();
+    }
+    let kind = crate::app::update::selected_kind(state);
+    let applies =
+        |c: &&crate::app::custom::CustomCommand| kind.is_some_and(|k| c.scopes.contains(&k));
+    let mut entries = vec![Entry::Heading("Custom commands")];
+    for c in state.custom.commands.iter().filter(applies) {
+        let how = if c.background { " (background)" } else { "" };
+        entries.push(Entry::Key(
+            c.key.to_string(),
+            format!("{}: {}{how}", c.name, c.run.text),
+        ));
+    }
+    let here = kind.map_or("the selected row".to_string(), |k| {
+        format!("this {}", k.name())
+    });
+    for c in state.custom.commands.iter().filter(|c| !applies(c)) {
+        entries.push(Entry::Key(
+            c.key.to_string(),
+            format!("{}: for {}, not {here}", c.name, c.applies_to()),
+        ));
+    }
+    entries
 }
 
 impl Entry {

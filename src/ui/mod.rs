@@ -4,6 +4,7 @@
 mod app_detail;
 mod chart;
 mod chrome;
+mod command;
 mod confirm;
 mod detail;
 mod drift;
@@ -100,6 +101,8 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         Some(Overlay::Picker(picker)) => picker::draw(frame, body, state, theme, picker),
         Some(Overlay::Confirm(confirm)) => confirm::draw(frame, body, state, theme, confirm),
         Some(Overlay::Form(form)) => form::draw(frame, body, state, theme, form),
+        Some(Overlay::Command(c)) => command::draw_confirm(frame, body, theme, c),
+        Some(Overlay::Output(view)) => command::draw_output(frame, body, state, theme, view),
     }
     if let Some(jump) = &state.jump {
         jump::draw(frame, body, state, theme, jump);

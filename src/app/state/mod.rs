@@ -21,7 +21,7 @@ mod timeline;
 pub use derived::{Derived, Kept, Kinds, Scored, SourceRows};
 pub use detail::{AppDetailState, Detail, LogState, LogView};
 pub use form::{FieldRole, Form, FormField, Inputs};
-pub use overlay::{Confirm, Overlay, Picker, PickerEntry};
+pub use overlay::{CommandConfirm, Confirm, Overlay, Picker, PickerEntry};
 pub use pane::{Pane, RowRef};
 pub use retrain::{Retrain, RetrainAsk, RetrainOf};
 pub use source::{Phase, SourceError, SourceState};
@@ -79,6 +79,8 @@ pub struct State {
     pub retrains: BTreeMap<Target, Retrain>,
     /// A retrain's form is being read: what it pre-fills.
     pub retrain_ask: Option<RetrainAsk>,
+    /// Custom commands (`[[command]]`) and their background runs.
+    pub custom: crate::app::custom::Custom,
 }
 
 impl State {
@@ -111,6 +113,7 @@ impl State {
             timeline: TimelineState::default(),
             retrains: BTreeMap::new(),
             retrain_ask: None,
+            custom: Default::default(),
         }
     }
 

@@ -1,7 +1,8 @@
-//! Modal layers over the tabs: help, pickers and the confirmation dialog
-//! (the new-run form has its own file).
+//! Modal layers over the tabs: help, pickers, the confirmation dialogs
+//! and a background command's output (the new-run form has its own file).
 
 use super::Form;
+use crate::app::custom::{CommandRun, OutputView};
 use crate::model::{Action, ActionKind, Target, Timestamp};
 
 /// A modal layer over the tabs.
@@ -11,6 +12,26 @@ pub enum Overlay {
     Picker(Picker),
     Confirm(Confirm),
     Form(Form),
+    /// The confirmation of a custom command: its exact command line.
+    Command(CommandConfirm),
+    /// A background custom command's output.
+    Output(OutputView),
+}
+
+/// The confirmation dialog for one custom command run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandConfirm {
+    pub run: CommandRun,
+    /// What has been typed so far (a changing command on production needs
+    /// its target's name typed).
+    pub typed: String,
+}
+
+impl CommandConfirm {
+    /// The text to type: a mutating command on a production target.
+    pub fn required_text(&self) -> Option<&str> {
+        (self.run.production && self.run.mutating).then_some(self.run.target.id.as_str())
+    }
 }
 
 /// The confirmation dialog for one planned action.

@@ -90,7 +90,7 @@ pub(super) fn on_outcome(
 
 /// The target an action command aims at: the open detail's item, else the
 /// selected row (on the Overview, the item the attention row points at).
-fn action_target(state: &State) -> Option<Target> {
+pub(super) fn action_target(state: &State) -> Option<Target> {
     if state.timeline.why.is_some() {
         return super::why::suspect_target(state).map(|(t, _)| t);
     }

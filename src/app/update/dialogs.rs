@@ -34,56 +34,93 @@ pub(super) fn on_confirm_key(
             return Vec::new();
         }
     }
-    match key.code {
-        KeyCode::Esc => {
+    let required = confirm.required_text().map(str::to_string);
+    let answer = answer(&mut confirm.typed, required.as_deref(), &key);
+    let what = confirm.action.effect.clone();
+    let sent = confirm.clone();
+    settle(
+        state,
+        answer,
+        required.as_deref(),
+        &what,
+        Overlay::Confirm(confirm),
+        |state| super::retrain::send_confirmed(state, sent),
+    )
+}
+
+/// Carry out a confirmation's answer: `yes` on a yes; the dialog closed
+/// with "cancelled: WHAT" on a no; `open` (the dialog as edited) kept on an
+/// edit; the name to type asked for on Enter before it matches.
+pub(super) fn settle(
+    state: &mut State,
+    answer: Answer,
+    required: Option<&str>,
+    what: &str,
+    open: Overlay,
+    yes: impl FnOnce(&mut State) -> Vec<Effect>,
+) -> Vec<Effect> {
+    match answer {
+        Answer::Yes => return yes(state),
+        Answer::No => {
             state.overlay = None;
-            say(
-                state,
-                Level::Info,
-                format!("cancelled: {}", confirm.action.effect),
-            );
-            return Vec::new();
+            say(state, Level::Info, format!("cancelled: {what}"));
         }
-        KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') if !typed_mode => {
-            return super::retrain::send_confirmed(state, confirm);
+        Answer::Edited => {
+            state.overlay = Some(open);
+            state.dirty = true;
         }
-        KeyCode::Char('n') | KeyCode::Char('N') if !typed_mode => {
-            state.overlay = None;
-            say(
-                state,
-                Level::Info,
-                format!("cancelled: {}", confirm.action.effect),
-            );
-            return Vec::new();
-        }
-        KeyCode::Enter if confirm.is_satisfied() => {
-            return super::retrain::send_confirmed(state, confirm);
-        }
-        KeyCode::Enter => {
-            let want = confirm.required_text().unwrap_or_default().to_string();
+        Answer::NotYet => {
+            let want = required.unwrap_or_default();
             say(
                 state,
                 Level::Warning,
                 format!("type \"{want}\" exactly to confirm, or Esc to cancel"),
             );
-            return Vec::new();
         }
-        KeyCode::Backspace if typed_mode => {
-            confirm.typed.pop();
-        }
-        KeyCode::Char('u') if typed_mode && key.modifiers.contains(KeyModifiers::CONTROL) => {
-            confirm.typed.clear()
-        }
-        KeyCode::Char(c) if typed_mode && !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            if confirm.typed.len() < MAX_INPUT_LEN {
-                confirm.typed.push(c);
-            }
-        }
-        _ => return Vec::new(),
+        Answer::Ignored => {}
     }
-    state.overlay = Some(Overlay::Confirm(confirm));
-    state.dirty = true;
     Vec::new()
+}
+
+/// What a key does in a confirmation dialog.
+pub(super) enum Answer {
+    Yes,
+    No,
+    /// The typed name changed.
+    Edited,
+    /// Enter, but the typed name does not match yet.
+    NotYet,
+    Ignored,
+}
+
+/// The keys of every confirmation (an action's, a custom command's): y or
+/// Enter confirms and n or Esc cancels; a production target's name must be
+/// typed first.
+pub(super) fn answer(typed: &mut String, required: Option<&str>, key: &KeyEvent) -> Answer {
+    let typed_mode = required.is_some();
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => Answer::No,
+        KeyCode::Enter | KeyCode::Char('y' | 'Y') if !typed_mode => Answer::Yes,
+        KeyCode::Char('n' | 'N') if !typed_mode => Answer::No,
+        KeyCode::Enter if required == Some(typed.as_str()) => Answer::Yes,
+        KeyCode::Enter => Answer::NotYet,
+        KeyCode::Backspace if typed_mode => {
+            typed.pop();
+            Answer::Edited
+        }
+        KeyCode::Char('u') if typed_mode && ctrl => {
+            typed.clear();
+            Answer::Edited
+        }
+        KeyCode::Char(c) if typed_mode && !ctrl => {
+            if typed.len() < MAX_INPUT_LEN {
+                typed.push(c);
+            }
+            Answer::Edited
+        }
+        _ => Answer::Ignored,
+    }
 }
 
 /// A sync or history rollback on a source that honours prune and dry run.

@@ -5,6 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::app::command::Command;
+use crate::app::custom::{CommandRun, Exit};
 pub use crate::app::settle::settle;
 use crate::app::state::{AppDetailState, Detail, Level, Overlay, State, StatusLine, Tab};
 use crate::app::views::{self, keep_visible, table_rows_for_height};
@@ -14,7 +15,9 @@ use crate::model::{
 use crate::sources::SourceEvent;
 
 mod act;
+mod custom;
 mod dialogs;
+mod help;
 mod jump;
 mod retrain;
 mod runs;
@@ -24,6 +27,7 @@ mod why;
 pub(crate) use why::refresh_why;
 
 use act::{on_action_command, on_outcome};
+pub use custom::{output_page, selected_kind};
 pub use dialogs::takes_sync_options;
 use dialogs::{on_confirm_key, on_picker_key};
 use source::{on_app_detail, on_source};
@@ -70,6 +74,17 @@ pub enum Msg {
         git_ref: Option<String>,
         result: Result<DispatchForm, String>,
     },
+    /// A background custom command wrote this (stdout or stderr).
+    CommandOutput {
+        id: u64,
+        bytes: Vec<u8>,
+    },
+    /// A custom command ended.
+    CommandExited {
+        id: u64,
+        name: String,
+        exit: Exit,
+    },
     Tick(Timestamp),
     Resize(u16, u16),
 }
@@ -108,6 +123,8 @@ pub enum Effect {
     },
     /// Copy to the clipboard (OSC 52).
     Copy(String),
+    /// Start a confirmed custom command (foreground: it gets the terminal).
+    Command(Box<CommandRun>),
     Quit,
 }
 
@@ -184,6 +201,8 @@ fn apply_settled(state: &mut State, msg: Msg) -> Vec<Effect> {
             runs::on_dispatch_form(state, target, git_ref, result);
             Vec::new()
         }
+        Msg::CommandOutput { id, bytes } => custom::on_output(state, id, &bytes),
+        Msg::CommandExited { id, name, exit } => custom::on_exited(state, id, &name, exit),
         Msg::Tick(now) => {
             state.now = now;
             state.spinner = state.spinner.wrapping_add(1);
@@ -277,8 +296,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         Some(Overlay::Picker(_)) => return on_picker_key(state, key),
         Some(Overlay::Form(form)) => return runs::on_form_key(state, form, key),
         Some(Overlay::Help) => {
-            on_help_key(state, key);
+            help::on_help_key(state, key);
             return Vec::new();
+        }
+        Some(Overlay::Command(_) | Overlay::Output(_)) => {
+            return custom::on_overlay_key(state, key);
         }
         None => {}
     }
@@ -286,50 +308,16 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         on_filter_key(state, key);
         return Vec::new();
     }
+    if let Some(effects) = custom::on_key(state, &key) {
+        return effects;
+    }
     match state.keymap.lookup(&key) {
         Some(command) => on_command(state, command),
         None => {
-            unbound_key(state, key);
+            help::unbound_key(state, key);
             Vec::new()
         }
     }
-}
-
-/// A plain key bound to nothing says so, rather than nothing.
-fn unbound_key(state: &mut State, key: KeyEvent) {
-    let plain = (key.modifiers - KeyModifiers::SHIFT).is_empty();
-    if let (KeyCode::Char(c), true) = (key.code, plain) {
-        let help = crate::app::keymap::first_key_prefix(state, Command::Help);
-        let help = help.trim_end_matches([':', ' ']);
-        say(
-            state,
-            Level::Info,
-            format!("{c}: no action on this key ({help} lists the keys)"),
-        );
-    }
-}
-
-/// The help overlay: its keys close it or scroll it (the drawing clamps
-/// the scroll to what there is; this bounds it by the entries there are).
-fn on_help_key(state: &mut State, key: KeyEvent) {
-    let most = 2 * <Command as strum::IntoEnumIterator>::iter().count();
-    let page = table_rows_for_height(state.size.1);
-    let scroll = state.help_scroll.min(most);
-    state.help_scroll = match state.keymap.lookup(&key) {
-        Some(Command::Help | Command::Back | Command::Quit) => {
-            state.overlay = None;
-            0
-        }
-        Some(Command::Down) => scroll + 1,
-        Some(Command::Up) => scroll.saturating_sub(1),
-        Some(Command::PageDown) => scroll + page,
-        Some(Command::PageUp) => scroll.saturating_sub(page),
-        Some(Command::Top) => 0,
-        Some(Command::Bottom) => most,
-        _ => return,
-    }
-    .min(most);
-    state.dirty = true;
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) {
