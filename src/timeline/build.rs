@@ -1,0 +1,197 @@
+//! How the timeline is built, whole or again after a batch: only what
+//! changed is extracted again. A source whose snapshot was replaced is
+//! re-extracted; a live feed's changed apps are re-extracted app by app;
+//! every other event stays where it is, already sorted. Then what depends
+//! on everything is recomputed from the events (the configured links, each
+//! deploy's verdict) — cheap passes without a string copied per event.
+//!
+//! Events older than the window are dropped first: nothing in the window
+//! depends on them (a deploy's verdict looks only at what came after it).
+
+use std::collections::{HashMap, HashSet};
+
+use super::event::{Event, EventKind};
+use super::links::Configured;
+use super::revision::{Shas, is_full_sha};
+use super::{Settings, SourceView, Timeline, event, extract, verdict};
+use crate::model::Timestamp;
+
+/// What changed in the sources since the timeline was last built: what the
+/// next `Timeline::update` extracts again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// Everything (nothing was built yet, or the sources themselves changed).
+    all: bool,
+    /// Sources whose snapshot was replaced whole.
+    whole: HashSet<String>,
+    /// Per source, the apps changed or removed in place.
+    apps: HashMap<String, HashSet<String>>,
+}
+
+/// Past this many apps changed in place, a source is re-extracted whole
+/// (one pass over it costs less than looking each one up).
+const MAX_APPS_IN_PLACE: usize = 512;
+
+impl Changed {
+    /// Everything changed: the next update is a whole build.
+    pub fn all() -> Changed {
+        Changed {
+            all: true,
+            ..Changed::default()
+        }
+    }
+
+    /// Source `source`'s snapshot was replaced.
+    pub fn whole(&mut self, source: &str) {
+        self.apps.remove(source);
+        self.whole.insert(source.to_string());
+    }
+
+    /// These apps of `source` changed (or went away) in place.
+    pub fn apps<'a>(&mut self, source: &str, names: impl IntoIterator<Item = &'a str>) {
+        if self.whole.contains(source) {
+            return;
+        }
+        let set = self.apps.entry(source.to_string()).or_default();
+        set.extend(names.into_iter().map(str::to_string));
+        if set.len() > MAX_APPS_IN_PLACE {
+            self.whole(source);
+        }
+    }
+
+    /// Nothing to extract again (extra events may still have changed).
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.whole.is_empty() && self.apps.is_empty()
+    }
+
+    /// The app-target set of `source` changed in place, if any.
+    fn apps_of(&self, source: &str) -> Option<&HashSet<String>> {
+        self.apps.get(source)
+    }
+
+    /// `e` (extracted from a snapshot) is extracted again.
+    fn covers(&self, e: &Event) -> bool {
+        if self.whole.contains(e.source.as_str()) {
+            return true;
+        }
+        matches!(
+            e.target_kind,
+            event::TargetKind::App | event::TargetKind::Repo
+        ) && self
+            .apps_of(&e.source)
+            .is_some_and(|names| names.contains(e.name()))
+    }
+}
+
+/// Events only the caller knows (audit-log lines, transitions seen live),
+/// passed in `extra` on every build, never extracted from a snapshot.
+fn is_extra(e: &Event) -> bool {
+    e.observed || e.kind == EventKind::Action
+}
+
+impl Timeline {
+    /// Bring the timeline up to date with `sources` after `changed`: what
+    /// changed is extracted again, `extra` replaces the previous extra
+    /// events, the window moves to `now`, verdicts are given again. Links
+    /// are not filled (`link` does, for the headless contract). The first
+    /// update of a timeline builds it whole.
+    pub fn update(
+        &mut self,
+        sources: &[SourceView],
+        changed: &Changed,
+        extra: &[Event],
+        settings: &Settings,
+        now: Timestamp,
+    ) {
+        let all = changed.all || !self.extracted;
+        let since = now - settings.window;
+        if all {
+            self.events.clear();
+        } else {
+            self.events
+                .retain(|e| e.time >= since && !is_extra(e) && !changed.covers(e));
+        }
+        let mut fresh = Vec::new();
+        for s in sources {
+            if all || changed.whole.contains(s.name) {
+                extract::snapshot_events(s.name, s.snapshot, now, &mut fresh);
+            } else if let Some(names) = changed.apps_of(s.name) {
+                for app in s.snapshot.apps.iter().filter(|a| names.contains(&a.name)) {
+                    extract::app_item_events(s.name, app, &mut fresh);
+                }
+            }
+        }
+        fresh.retain(|e| e.time >= since);
+        fresh.extend(extra.iter().filter(|e| e.time >= since).cloned());
+        // The known SHAs: all of them again when a whole source changed,
+        // else the new ones added (a SHA gone with a changed app stays
+        // known until then: it only ever makes a short SHA ambiguous).
+        if all || !changed.whole.is_empty() {
+            self.shas = Shas::of(self.events.iter().chain(&fresh).filter_map(full_revision));
+        } else {
+            self.shas.add(fresh.iter().filter_map(full_revision));
+        }
+        for e in fresh.iter_mut() {
+            if let Some(rev) = &e.revision
+                && !is_full_sha(rev)
+                && let Some(full) = self.shas.resolve(rev)
+            {
+                e.revision = Some(full.to_string());
+            }
+        }
+        let (configured, unhealthy_untimed) = configured(sources);
+        self.configured = configured;
+        // Newest first; same time: changes before the states they caused.
+        // The kept events are sorted already: this merges the new ones in.
+        fresh.sort_by(newest_first);
+        self.events.append(&mut fresh);
+        self.events.sort_by(newest_first);
+        verdict::judge(
+            &mut self.events,
+            &self.configured,
+            &unhealthy_untimed,
+            settings.verdict_window,
+            now,
+        );
+        self.extracted = true;
+        self.built_at = now;
+    }
+}
+
+fn newest_first(a: &Event, b: &Event) -> std::cmp::Ordering {
+    b.time
+        .cmp(&a.time)
+        .then(a.kind.is_change().cmp(&b.kind.is_change()))
+}
+
+fn full_revision(e: &Event) -> Option<&str> {
+    e.revision.as_deref().filter(|r| is_full_sha(r))
+}
+
+/// The configured links (`serving`, app ↔ repository app), indexed, and
+/// the apps unhealthy now whose backend gave no time for it.
+fn configured(sources: &[SourceView]) -> (Configured, HashSet<String>) {
+    let mut configured = Configured::default();
+    let mut unhealthy_untimed = HashSet::new();
+    for s in sources {
+        for m in &s.snapshot.models {
+            if let Some(app) = &m.serving {
+                configured
+                    .serving
+                    .push((event::target(s.name, &m.model), app.clone()));
+            }
+        }
+        for a in s.snapshot.apps.iter().filter(|a| a.repo.is_none()) {
+            if let Some(l) = &a.linked {
+                configured
+                    .repo
+                    .push((event::target(s.name, &a.name), l.to_string()));
+            }
+            if a.health.is_unhealthy() && a.health_since.is_none() {
+                unhealthy_untimed.insert(event::target(s.name, &a.name));
+            }
+        }
+    }
+    configured.index();
+    (configured, unhealthy_untimed)
+}
