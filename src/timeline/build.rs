@@ -195,3 +195,86 @@ fn configured(sources: &[SourceView]) -> (Configured, HashSet<String>) {
     configured.index();
     (configured, unhealthy_untimed)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::model::Snapshot;
+    use crate::sources::demo::DemoFleet;
+
+    /// Events as a set: the order of events at the same time (and the same
+    /// change-ness) is not part of the contract.
+    fn keyed(t: &Timeline) -> Vec<String> {
+        let mut v: Vec<String> = t.events.iter().map(|e| format!("{e:?}")).collect();
+        v.sort();
+        v
+    }
+
+    fn views<'a>(sources: &'a [(&'a str, Snapshot)]) -> Vec<SourceView<'a>> {
+        sources
+            .iter()
+            .map(|(name, snapshot)| SourceView { name, snapshot })
+            .collect()
+    }
+
+    #[test]
+    fn an_update_after_changes_gives_what_a_whole_build_gives() {
+        let start = chrono::Utc
+            .with_ymd_and_hms(2026, 3, 14, 9, 0, 0)
+            .single()
+            .expect("time");
+        let mut fleet = DemoFleet::new(7, start, true);
+        fleet.advance_to(start + chrono::Duration::minutes(10));
+        let before = fleet.snapshot("demo");
+        fleet.advance_to(start + chrono::Duration::minutes(40));
+        let after = fleet.snapshot("demo");
+        let settings = Settings::default();
+        let mut sources = vec![("demo", before.clone()), ("other", before.clone())];
+        let mut timeline = Timeline::default();
+        timeline.update(&views(&sources), &Changed::all(), &[], &settings, fleet.now());
+        assert!(!timeline.events.is_empty());
+
+        // "demo" changes some apps in place (as a live feed sends them);
+        // "other" is replaced whole.
+        let mut changed = Changed::default();
+        let demo = &mut sources[0].1;
+        let mut names = Vec::new();
+        for app in &after.apps {
+            if let Some(old) = demo.apps.iter_mut().find(|a| a.name == app.name)
+                && old != app
+            {
+                *old = app.clone();
+                names.push(app.name.clone());
+            }
+        }
+        assert!(!names.is_empty(), "the demo's apps changed");
+        changed.apps("demo", names.iter().map(String::as_str));
+        sources[1].1 = after.clone();
+        changed.whole("other");
+        let seen = crate::timeline::observed::transitions("demo", &before, &after, fleet.now());
+        timeline.update(&views(&sources), &changed, &seen, &settings, fleet.now());
+
+        let mut whole = Timeline::default();
+        whole.update(&views(&sources), &Changed::all(), &seen, &settings, fleet.now());
+        assert_eq!(keyed(&timeline), keyed(&whole));
+        assert!(
+            timeline
+                .events
+                .windows(2)
+                .all(|w| newest_first(&w[0], &w[1]).is_le()),
+            "newest first"
+        );
+        // Nothing changed: the same again; later, the window moves on.
+        timeline.update(&views(&sources), &Changed::default(), &seen, &settings, fleet.now());
+        assert_eq!(keyed(&timeline), keyed(&whole));
+        let in_window = timeline.events.len();
+        let later = fleet.now() + chrono::Duration::hours(23) + chrono::Duration::minutes(50);
+        timeline.update(&views(&sources), &Changed::default(), &seen, &settings, later);
+        let mut whole = Timeline::default();
+        whole.update(&views(&sources), &Changed::all(), &seen, &settings, later);
+        assert_eq!(keyed(&timeline), keyed(&whole));
+        assert!(timeline.events.len() < in_window, "the window moved on");
+    }
+}
