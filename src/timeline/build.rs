@@ -111,7 +111,11 @@ impl Timeline {
             self.events
                 .retain(|e| e.time >= since && !is_extra(e) && !changed.covers(e));
         }
-        let mut fresh = Vec::new();
+        let mut fresh = Vec::with_capacity(if all {
+            sources.iter().map(|s| expected_events(s.snapshot)).sum()
+        } else {
+            0
+        });
         for s in sources {
             if all || changed.whole.contains(s.name) {
                 extract::snapshot_events(s.name, s.snapshot, now, &mut fresh);
@@ -142,8 +146,9 @@ impl Timeline {
         let (configured, unhealthy_untimed) = configured(sources);
         self.configured = configured;
         // Newest first; same time: changes before the states they caused.
-        // The kept events are sorted already: this merges the new ones in.
-        fresh.sort_by(newest_first);
+        // The new events are sorted by key (each moved once), then merged
+        // with the kept ones, sorted already (one pass).
+        fresh.sort_by_cached_key(|e| (std::cmp::Reverse(e.time), e.kind.is_change()));
         self.events.append(&mut fresh);
         self.events.sort_by(newest_first);
         verdict::judge(
@@ -156,6 +161,13 @@ impl Timeline {
         self.extracted = true;
         self.built_at = now;
     }
+}
+
+/// About how many events a snapshot gives (room made once, not grown).
+fn expected_events(s: &crate::model::Snapshot) -> usize {
+    2 * s.pipelines.len()
+        + s.apps.iter().map(|a| a.history.len() + 2).sum::<usize>()
+        + s.models.iter().map(|m| m.versions.len() + 2).sum::<usize>()
 }
 
 fn newest_first(a: &Event, b: &Event) -> std::cmp::Ordering {
