@@ -127,21 +127,19 @@ impl Timeline {
         }
         fresh.retain(|e| e.time >= since);
         fresh.extend(extra.iter().filter(|e| e.time >= since).cloned());
-        // The known SHAs: all of them again when a whole source changed,
-        // else the new ones added (a SHA gone with a changed app stays
-        // known until then: it only ever makes a short SHA ambiguous).
-        if all || !changed.whole.is_empty() {
-            self.shas = Shas::of(self.events.iter().chain(&fresh).filter_map(full_revision));
-        } else {
-            self.shas.add(fresh.iter().filter_map(full_revision));
-        }
-        for e in fresh.iter_mut() {
-            if let Some(rev) = &e.revision
-                && !is_full_sha(rev)
-                && let Some(full) = self.shas.resolve(rev)
-            {
-                e.revision = Some(full.to_string());
+        // A short SHA resolves when it is a unique prefix of a full one in
+        // the window. The index of full SHAs is built for that, or when
+        // "why?" first asks (most backends give full SHAs: then never).
+        self.shas = std::sync::OnceLock::new();
+        let short = |e: &Event| e.revision.as_deref().is_some_and(|r| !is_full_sha(r));
+        if fresh.iter().any(short) {
+            let shas = Shas::of(self.events.iter().chain(&fresh).filter_map(full_revision));
+            for e in fresh.iter_mut().filter(|e| short(e)) {
+                if let Some(full) = e.revision.as_deref().and_then(|r| shas.resolve(r)) {
+                    e.revision = Some(full.to_string());
+                }
             }
+            let _ = self.shas.set(shas);
         }
         let (configured, unhealthy_untimed) = configured(sources);
         self.configured = configured;
@@ -149,8 +147,12 @@ impl Timeline {
         // The new events are sorted by key (each moved once), then merged
         // with the kept ones, sorted already (one pass).
         fresh.sort_by_cached_key(|e| (std::cmp::Reverse(e.time), e.kind.is_change()));
-        self.events.append(&mut fresh);
-        self.events.sort_by(newest_first);
+        if self.events.is_empty() {
+            self.events = fresh;
+        } else {
+            self.events.append(&mut fresh);
+            self.events.sort_by(newest_first);
+        }
         verdict::judge(
             &mut self.events,
             &self.configured,
@@ -176,7 +178,7 @@ fn newest_first(a: &Event, b: &Event) -> std::cmp::Ordering {
         .then(a.kind.is_change().cmp(&b.kind.is_change()))
 }
 
-fn full_revision(e: &Event) -> Option<&str> {
+pub(super) fn full_revision(e: &Event) -> Option<&str> {
     e.revision.as_deref().filter(|r| is_full_sha(r))
 }
 

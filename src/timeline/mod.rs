@@ -66,7 +66,8 @@ pub struct SourceView<'a> {
 pub struct Timeline {
     pub events: Vec<Event>,
     pub configured: Configured,
-    pub shas: revision::Shas,
+    /// The full SHAs in the window (`shas()`), built when first needed.
+    shas: std::sync::OnceLock<revision::Shas>,
     pub built_at: Timestamp,
     /// Built once: an update extracts only what changed.
     extracted: bool,
@@ -87,6 +88,13 @@ impl Timeline {
         timeline.update(sources, &Changed::all(), extra, settings, now);
         timeline.link();
         timeline
+    }
+
+    /// The full SHAs in the window: a short one resolves as a unique prefix.
+    pub fn shas(&self) -> &revision::Shas {
+        self.shas.get_or_init(|| {
+            revision::Shas::of(self.events.iter().filter_map(build::full_revision))
+        })
     }
 
     /// Fill every event's `links` from the link index.

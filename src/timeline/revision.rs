@@ -49,29 +49,6 @@ impl Shas {
         }
     }
 
-    /// Add the full SHAs among `revisions` not known yet.
-    pub fn add<'a>(&mut self, revisions: impl Iterator<Item = &'a str>) {
-        let mut new: Vec<&str> = revisions
-            .filter(|s| is_full_sha(s) && self.sorted.binary_search_by(|k| k.as_str().cmp(s)).is_err())
-            .collect();
-        if new.is_empty() {
-            return;
-        }
-        new.sort_unstable();
-        new.dedup();
-        let old = std::mem::take(&mut self.sorted);
-        let mut merged = Vec::with_capacity(old.len() + new.len());
-        let mut new = new.into_iter().peekable();
-        for sha in old {
-            while let Some(n) = new.next_if(|n| *n < sha.as_str()) {
-                merged.push(n.to_string());
-            }
-            merged.push(sha);
-        }
-        merged.extend(new.map(str::to_string));
-        self.sorted = merged;
-    }
-
     /// The full SHA `rev` names: itself when full and known (or full and
     /// unknown: it is exact), the one known SHA it is a prefix of (at least
     /// 7 digits), else `None`.

@@ -62,12 +62,13 @@ pub fn judge(
     times.iter_mut().for_each(|t| t.deploys.sort_unstable());
     // Per target deployed: whether it is unhealthy with no time given, and
     // the onsets of the models it serves (looked up once per target).
-    let mut served: HashMap<usize, (bool, Vec<Timestamp>)> = HashMap::new();
+    let mut served: Vec<Option<(bool, Vec<Timestamp>)>> = Vec::new();
+    served.resize_with(times.len(), || None);
     let verdicts: Vec<(usize, Verdict)> = deploys
         .iter()
         .map(|&(i, g)| {
             let e = &events[i];
-            let (untimed, onsets) = served.entry(g).or_insert_with(|| {
+            let (untimed, onsets) = served[g].get_or_insert_with(|| {
                 let onsets = configured
                     .models_of(&e.target)
                     .filter_map(|m| groups.get(m))

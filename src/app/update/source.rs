@@ -48,10 +48,8 @@ pub(super) fn on_source(state: &mut State, event: SourceEvent) {
                 };
                 settle::will_change(state, event.source, apps);
                 apply_loaded_revisions(state, event.source, &mut changes.changed);
-                let names = changes.changed.iter().map(|a| a.name.as_str());
-                let names = names.chain(changes.removed.iter().map(String::as_str));
                 let name = &state.sources[event.source].name;
-                state.timeline.changed.apps(name, names);
+                state.timeline.changed.apps(name, changes.names());
                 let source = &state.sources[event.source];
                 let seen = crate::timeline::observed::apps_and_models(
                     &source.name,
