@@ -408,5 +408,9 @@ async fn jenkins_log_tail_runs_the_token_command_again_once_after_a_401() {
         .iter()
         .map(|r| r.method.to_string())
         .collect();
-    assert_eq!(methods, ["HEAD", "HEAD", "GET"], "the refused read went once more");
+    assert_eq!(
+        methods,
+        ["HEAD", "HEAD", "GET"],
+        "the refused read went once more"
+    );
 }

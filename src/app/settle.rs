@@ -74,10 +74,12 @@ pub fn settle(state: &mut State) {
         .per_source
         .resize_with(sources, Default::default);
     let mut tabs = [false; crate::app::state::TABS];
+    let mut changed = vec![false; sources];
     for (s, kinds) in stale.into_iter().enumerate().take(sources) {
         if !kinds.any() {
             continue;
         }
+        changed[s] = true;
         views::refresh_source(state, s, kinds);
         tabs[Tab::Overview.index()] = true;
         tabs[Tab::Pipelines.index()] |= kinds.pipelines;
@@ -102,7 +104,7 @@ pub fn settle(state: &mut State) {
     }
     if tabs[Tab::Overview.index()] {
         let mut problems = std::mem::take(&mut state.problems);
-        problems.observe(state);
+        problems.observe(state, &changed);
         state.problems = problems;
     }
     let visible = table_rows_for_height(state.size.1);

@@ -10,6 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxHashSet;
+
 use super::event::{Event, EventKind};
 use super::links::Configured;
 use super::revision::{Shas, is_full_sha};
@@ -25,7 +27,7 @@ pub struct Changed {
     /// Sources whose snapshot was replaced whole.
     whole: HashSet<String>,
     /// Per source, the apps changed or removed in place.
-    apps: HashMap<String, HashSet<String>>,
+    apps: HashMap<String, FxHashSet<String>>,
 }
 
 /// Past this many apps changed in place, a source is re-extracted whole
@@ -64,22 +66,25 @@ impl Changed {
         !self.all && self.whole.is_empty() && self.apps.is_empty()
     }
 
-    /// The app-target set of `source` changed in place, if any.
-    fn apps_of(&self, source: &str) -> Option<&HashSet<String>> {
+    /// The apps of `source` changed in place, if any.
+    fn apps_of(&self, source: &str) -> Option<&FxHashSet<String>> {
         self.apps.get(source)
     }
 
-    /// `e` (extracted from a snapshot) is extracted again.
+    /// `e` (extracted from a snapshot) is extracted again. Called for
+    /// every event kept: the sources are few, compared, not hashed.
     fn covers(&self, e: &Event) -> bool {
-        if self.whole.contains(e.source.as_str()) {
+        if self.whole.iter().any(|s| *s == e.source) {
             return true;
         }
         matches!(
             e.target_kind,
             event::TargetKind::App | event::TargetKind::Repo
         ) && self
-            .apps_of(&e.source)
-            .is_some_and(|names| names.contains(e.name()))
+            .apps
+            .iter()
+            .find(|(s, _)| **s == e.source)
+            .is_some_and(|(_, names)| names.contains(e.name()))
     }
 }
 
@@ -247,7 +252,13 @@ mod tests {
         let settings = Settings::default();
         let mut sources = vec![("demo", before.clone()), ("other", before.clone())];
         let mut timeline = Timeline::default();
-        timeline.update(&views(&sources), &Changed::all(), &[], &settings, fleet.now());
+        timeline.update(
+            &views(&sources),
+            &Changed::all(),
+            &[],
+            &settings,
+            fleet.now(),
+        );
         assert!(!timeline.events.is_empty());
 
         // "demo" changes some apps in place (as a live feed sends them);
@@ -271,7 +282,13 @@ mod tests {
         timeline.update(&views(&sources), &changed, &seen, &settings, fleet.now());
 
         let mut whole = Timeline::default();
-        whole.update(&views(&sources), &Changed::all(), &seen, &settings, fleet.now());
+        whole.update(
+            &views(&sources),
+            &Changed::all(),
+            &seen,
+            &settings,
+            fleet.now(),
+        );
         assert_eq!(keyed(&timeline), keyed(&whole));
         assert!(
             timeline
@@ -281,11 +298,23 @@ mod tests {
             "newest first"
         );
         // Nothing changed: the same again; later, the window moves on.
-        timeline.update(&views(&sources), &Changed::default(), &seen, &settings, fleet.now());
+        timeline.update(
+            &views(&sources),
+            &Changed::default(),
+            &seen,
+            &settings,
+            fleet.now(),
+        );
         assert_eq!(keyed(&timeline), keyed(&whole));
         let in_window = timeline.events.len();
         let later = fleet.now() + chrono::Duration::hours(23) + chrono::Duration::minutes(50);
-        timeline.update(&views(&sources), &Changed::default(), &seen, &settings, later);
+        timeline.update(
+            &views(&sources),
+            &Changed::default(),
+            &seen,
+            &settings,
+            later,
+        );
         let mut whole = Timeline::default();
         whole.update(&views(&sources), &Changed::all(), &seen, &settings, later);
         assert_eq!(keyed(&timeline), keyed(&whole));

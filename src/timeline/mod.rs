@@ -92,9 +92,8 @@ impl Timeline {
 
     /// The full SHAs in the window: a short one resolves as a unique prefix.
     pub fn shas(&self) -> &revision::Shas {
-        self.shas.get_or_init(|| {
-            revision::Shas::of(self.events.iter().filter_map(build::full_revision))
-        })
+        self.shas
+            .get_or_init(|| revision::Shas::of(self.events.iter().filter_map(build::full_revision)))
     }
 
     /// Fill every event's `links` from the link index.

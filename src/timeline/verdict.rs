@@ -4,7 +4,9 @@
 //! began drifting within the window), `healthy`, or `pending` while the
 //! window runs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 
 use chrono::Duration;
 
@@ -37,7 +39,7 @@ pub fn judge(
 ) {
     let degraded = Health::Degraded.to_string();
     let missing = Health::Missing.to_string();
-    let mut groups: HashMap<&str, usize> = HashMap::new();
+    let mut groups: FxHashMap<&str, usize> = FxHashMap::default();
     let mut times: Vec<Times> = Vec::new();
     let mut deploys: Vec<(usize, usize)> = Vec::new();
     for (i, e) in events.iter().enumerate() {
