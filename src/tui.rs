@@ -1,7 +1,9 @@
 //! The event loop: starts the sources and the executor, reads keys, feeds
 //! everything through `app::update_batch`, draws with `ui` only when dirty.
 //! One turn: wait for something, take everything else already waiting,
-//! apply it all and settle once, perform the effects, draw when due.
+//! apply it all and settle once, perform the effects, draw when due. A key
+//! (or a resize) is a turn of its own, drawn at once: it never waits
+//! behind a batch of source events and its rebuild.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,8 +163,11 @@ async fn event_loop(
     let size = terminal.size()?;
     update(state, Msg::Resize(size.width, size.height));
     let mut last_draw: Option<Instant> = None;
+    let mut input = false;
     loop {
-        if state.dirty && last_draw.is_none_or(|t| Instant::now() >= t + FRAME_INTERVAL) {
+        // A key is drawn at once; the rest at most once a frame.
+        let due = input || last_draw.is_none_or(|t| Instant::now() >= t + FRAME_INTERVAL);
+        if state.dirty && due {
             terminal.draw(|frame| ui::draw(frame, state, theme))?;
             state.dirty = false;
             last_draw = Some(Instant::now());
@@ -171,6 +176,7 @@ async fn event_loop(
         let Some(msgs) = inbox.next_batch(state, next_frame).await? else {
             return Ok(());
         };
+        input = matches!(msgs.first(), Some(Msg::Key(_) | Msg::Resize(..)));
         // The whole batch is applied before derived data is rebuilt, once.
         let (foreground, rest): (Vec<Effect>, Vec<Effect>) = update_batch(state, msgs)
             .into_iter()
@@ -244,7 +250,11 @@ impl Inbox {
             _ = tokio::time::sleep_until(next_frame), if state.dirty => {}
             _ = self.signals.ended() => return Ok(None),
         }
-        // Take everything already waiting before drawing once.
+        // A key goes alone, to be drawn before what waits behind it is
+        // applied; else take everything already waiting before drawing once.
+        if matches!(msgs.first(), Some(Msg::Key(_) | Msg::Resize(..))) {
+            return Ok(Some(msgs));
+        }
         while let Ok(event) = self.sources.try_recv() {
             msgs.push(Msg::Source(event));
         }

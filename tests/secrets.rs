@@ -1,6 +1,6 @@
 //! `{ command = … }` secrets run once per process and once more after a
-//! 401, for GitHub (its token lookup) and for a kind using the kit's
-//! `Credentials` (Prometheus): the refused request is sent once more with
+//! 401, for GitHub (its token lookup), Jenkins (its log tail too), Argo CD
+//! actions and a kind using the kit's `Credentials` (Prometheus): the refused request is sent once more with
 //! the new value, and a second 401 is the error, naming no secret.
 
 #![recursion_limit = "256"]
@@ -345,4 +345,72 @@ async fn argocd_actions_run_the_token_command_again_once_after_a_401_and_send_on
         })
         .collect();
     assert_eq!(auth, ["Bearer token-1", "Bearer token-2"]);
+}
+
+#[tokio::test]
+async fn jenkins_log_tail_runs_the_token_command_again_once_after_a_401() {
+    use opsdeck::config::JenkinsConfig;
+    use opsdeck::sources::Source;
+    use opsdeck::sources::jenkins::JenkinsSource;
+    use wiremock::matchers::basic_auth;
+
+    let server = MockServer::start().await;
+    let command = CountingCommand::new();
+    let log = "/job/deploy/25/logText/progressiveText";
+    for m in ["HEAD", "GET"] {
+        Mock::given(method(m))
+            .and(path(log))
+            .and(basic_auth("alice", "token-1"))
+            .respond_with(ResponseTemplate::new(401).set_body_string("Invalid password/token"))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("HEAD"))
+        .and(path(log))
+        .and(basic_auth("alice", "token-2"))
+        .respond_with(ResponseTemplate::new(200).insert_header("X-Text-Size", "12"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(log))
+        .and(basic_auth("alice", "token-2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-Text-Size", "12")
+                .set_body_string("step 1\ndone\n"),
+        )
+        .mount(&server)
+        .await;
+    let source = JenkinsSource::new(
+        "ci",
+        JenkinsConfig {
+            url: server.uri(),
+            jobs: vec!["deploy".into()],
+            user: Some("alice".into()),
+            token: Some(command.secret()),
+            limit: 20,
+            timeout: std::time::Duration::from_secs(5),
+            ca_file: None,
+            insecure: false,
+        },
+        std::time::Duration::from_secs(30),
+    );
+    let tail = source
+        .job_log("deploy#25", "build")
+        .await
+        .expect("read with the renewed token");
+    assert_eq!(tail.lines, ["step 1", "done"]);
+    assert_eq!(command.runs(), 2, "one run, and one more after the 401");
+    let methods: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.method.to_string())
+        .collect();
+    assert_eq!(
+        methods,
+        ["HEAD", "HEAD", "GET"],
+        "the refused read went once more"
+    );
 }

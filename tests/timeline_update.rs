@@ -1,5 +1,6 @@
 //! The Timeline tab and the "why?" view driven through `update`: rows
-//! built once per batch, filtered, Enter goes to the item; `w` → suspect →
+//! built once per batch while something shows them (and not at all while
+//! hidden), filtered, Enter goes to the item; `w` → suspect →
 //! `b` opens the rollback picker on the entry before that deploy, then the
 //! usual confirmation.
 
@@ -89,12 +90,9 @@ fn the_timeline_tab_lists_events_newest_first_filters_and_goes_to_the_item() {
     assert_eq!(state.app(row).map(|a| a.name.as_str()), Some("payments"));
 }
 
-#[test]
-fn a_burst_builds_the_timeline_once() {
-    let mut state = story_state();
-    let builds = state.timeline.builds;
-    let mut fleet = DemoFleet::new(7, start(), true);
-    let msgs: Vec<Msg> = (0..30)
+/// A burst of 30 demo snapshots, as the event loop applies them together.
+fn burst(fleet: &mut DemoFleet) -> Vec<Msg> {
+    (0..30)
         .map(|_| {
             fleet.step();
             Msg::Source(SourceEvent {
@@ -103,12 +101,60 @@ fn a_burst_builds_the_timeline_once() {
                 result: Ok(fleet.snapshot("demo").into()),
             })
         })
-        .collect();
-    update_batch(&mut state, msgs);
+        .collect()
+}
+
+#[test]
+fn a_burst_builds_the_timeline_once_while_its_tab_shows() {
+    let mut state = story_state();
+    key(&mut state, '5');
+    let builds = state.timeline.builds;
+    let mut fleet = DemoFleet::new(7, start(), true);
+    update_batch(&mut state, burst(&mut fleet));
     assert_eq!(state.timeline.builds, builds + 1);
     // Drawing-only messages never rebuild it.
     update(&mut state, Msg::Tick(fleet.now()));
     update(&mut state, Msg::Resize(100, 30));
+    assert_eq!(state.timeline.builds, builds + 1);
+}
+
+#[test]
+fn a_burst_with_the_timeline_hidden_builds_nothing_until_it_opens() {
+    let mut state = story_state();
+    assert_eq!(state.tab, Tab::Overview);
+    let builds = state.timeline.builds;
+    let mut fleet = DemoFleet::new(7, start(), true);
+    fleet.advance_to(start() + chrono::Duration::minutes(30));
+    update_batch(&mut state, burst(&mut fleet));
+    update_batch(&mut state, burst(&mut fleet));
+    assert_eq!(state.timeline.builds, builds, "nobody looks at it");
+    assert!(state.timeline.stale);
+    // The other tabs are current all the same.
+    let newest_run = state.sources[0]
+        .snapshot
+        .pipelines
+        .iter()
+        .filter_map(|r| r.started_at)
+        .max()
+        .expect("runs");
+    let shows_newest_run = |state: &State| {
+        state
+            .timeline
+            .timeline
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::RunStarted && e.time == newest_run)
+    };
+    assert!(!shows_newest_run(&state), "the stale timeline predates it");
+    // Opening the tab builds it once, with the bursts' events.
+    key(&mut state, '5');
+    assert_eq!(state.timeline.builds, builds + 1);
+    assert!(!state.timeline.stale);
+    let rows = &state.pane(Tab::Timeline).rows;
+    assert_eq!(rows.len(), state.timeline.timeline.events.len());
+    assert!(shows_newest_run(&state), "the burst's newest run is on it");
+    // Moving about on it builds nothing more.
+    cmd(&mut state, Command::Down);
     assert_eq!(state.timeline.builds, builds + 1);
 }
 
@@ -208,6 +254,8 @@ fn an_action_outcome_is_on_the_timeline() {
             outcome: opsdeck::model::Outcome::Done("ok".into()),
         },
     );
+    // Built when something shows it.
+    key(&mut state, '5');
     let e = state
         .timeline
         .timeline

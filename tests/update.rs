@@ -1654,10 +1654,12 @@ fn a_burst_of_source_events_rebuilds_derived_data_once_and_ends_where_one_at_a_t
         rebuilds + 1,
         "one rebuild per batch"
     );
+    // The Timeline tab is hidden: its rows wait until it shows.
+    let mut once = tabs.map(|n| n + 1);
+    once[Tab::Timeline.index()] -= 1;
     assert_eq!(
-        batched.derived.tab_rebuilds,
-        tabs.map(|n| n + 1),
-        "each tab's rows rebuilt once"
+        batched.derived.tab_rebuilds, once,
+        "each shown tab's rows rebuilt once"
     );
     for msg in copy {
         update(&mut one_by_one, msg);

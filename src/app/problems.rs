@@ -6,7 +6,7 @@
 //! it is reported as `new` but not `fresh` (`watch` prints it, the dashboard
 //! does not ring for it).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -103,40 +103,44 @@ const MAX_PENDING_EVENTS: usize = 10_000;
 
 impl Problems {
     /// Compare the attention list with the last one: record what is new
-    /// and what was resolved. Call after the Overview's rows are rebuilt.
-    pub fn observe(&mut self, state: &State) {
+    /// and what was resolved. Call after the Overview's rows are rebuilt;
+    /// `changed[s]`: source `s` changed since the last call (only its
+    /// items are looked at again; a source past the list's end changed).
+    pub fn observe(&mut self, state: &State, changed: &[bool]) {
         let now = state.now;
-        let current = current(state);
-        let mut seen = HashMap::with_capacity(current.len());
+        let changed = |s: usize| changed.get(s).copied().unwrap_or(true);
+        let current = current(state, &changed);
+        let mut seen = HashSet::with_capacity(current.len());
         for problem in current {
             let key = problem.key();
-            match self.known.remove(&key) {
-                Some(mut known) => {
-                    known.problem = problem;
-                    seen.insert(key, known);
-                }
-                None => {
-                    let fresh = self.read.get(problem.source).copied().unwrap_or(false);
-                    self.push(ProblemEvent {
-                        change: Change::New,
-                        time: now,
-                        problem: problem.clone(),
+            if let Some(known) = self.known.get_mut(&key) {
+                known.problem = problem;
+            } else {
+                let fresh = self.read.get(problem.source).copied().unwrap_or(false);
+                self.push(ProblemEvent {
+                    change: Change::New,
+                    time: now,
+                    problem: problem.clone(),
+                    fresh,
+                });
+                self.known.insert(
+                    key.clone(),
+                    Known {
+                        problem,
+                        since: now,
                         fresh,
-                    });
-                    seen.insert(
-                        key,
-                        Known {
-                            problem,
-                            since: now,
-                            fresh,
-                        },
-                    );
-                }
+                    },
+                );
             }
+            seen.insert(key);
         }
-        let mut gone: Vec<Known> = std::mem::replace(&mut self.known, seen)
-            .into_values()
+        let gone: Vec<(ProblemKind, String)> = self
+            .known
+            .iter()
+            .filter(|(key, k)| changed(k.problem.source) && !seen.contains(*key))
+            .map(|(key, _)| key.clone())
             .collect();
+        let mut gone: Vec<Known> = gone.iter().filter_map(|k| self.known.remove(k)).collect();
         gone.sort_by(|a, b| a.problem.target.cmp(&b.problem.target));
         for known in gone {
             self.push(ProblemEvent {
@@ -172,12 +176,14 @@ impl Problems {
     }
 }
 
-/// The attention list now, worst first, in words.
-pub fn current(state: &State) -> Vec<Problem> {
+/// The attention list now, worst first, in words: the items of the
+/// sources `of` picks.
+fn current(state: &State, of: &dyn Fn(usize) -> bool) -> Vec<Problem> {
     state
         .pane(Tab::Overview)
         .sorted
         .iter()
+        .filter(|row| of(row.source as usize))
         .filter_map(|row| problem(state, *row))
         .collect()
 }

@@ -3,11 +3,17 @@
 //! sources feed — so a burst of source events costs one rebuild, not one
 //! per event. `update` settles after each message; the event loop applies a
 //! whole batch first (`update_batch`).
+//!
+//! The timeline is rebuilt only while something on screen shows it (its
+//! tab, the "why?" view, a Drift detail's chart marks): otherwise it stays
+//! stale until one opens, and `fresh_timeline` builds it on demand for what
+//! reads it once (the rollback picker's verdicts). Nothing else — the
+//! Overview, notifications — reads it.
 
 use crate::app::links;
 use crate::app::state::{Kinds, State, Tab};
 use crate::app::views::{self, keep_visible, table_rows_for_height};
-use crate::timeline::{SourceView, Timeline};
+use crate::timeline::SourceView;
 
 /// Source `source` is about to change in `kinds`: mark it stale. Call
 /// before its snapshot is replaced: the first change of a batch notes each
@@ -29,11 +35,13 @@ pub fn will_change(state: &mut State, source: usize, kinds: Kinds) {
 
 /// Rebuild what is stale, once; nothing when nothing is.
 pub fn settle(state: &mut State) {
-    if !state.derived.is_stale() && !state.timeline.stale {
+    let timeline_due = state.timeline.stale && timeline_on_screen(state);
+    if !state.derived.is_stale() && !timeline_due {
         return;
     }
     if !state.derived.is_stale() {
-        // Only the timeline's own events changed (an outcome, a transition).
+        // Only the timeline is due: its own events changed (an outcome, a
+        // transition), or it was stale while hidden and now shows.
         let kept = views::kept_selection(state, Tab::Timeline);
         rebuild_timeline(state, kept);
         state.derived.rebuilds += 1;
@@ -66,10 +74,12 @@ pub fn settle(state: &mut State) {
         .per_source
         .resize_with(sources, Default::default);
     let mut tabs = [false; crate::app::state::TABS];
+    let mut changed = vec![false; sources];
     for (s, kinds) in stale.into_iter().enumerate().take(sources) {
         if !kinds.any() {
             continue;
         }
+        changed[s] = true;
         views::refresh_source(state, s, kinds);
         tabs[Tab::Overview.index()] = true;
         tabs[Tab::Pipelines.index()] |= kinds.pipelines;
@@ -79,7 +89,7 @@ pub fn settle(state: &mut State) {
     let kept = std::mem::take(&mut state.derived.kept);
     for (tab, kept) in Tab::ALL.into_iter().zip(kept) {
         if tab == Tab::Timeline {
-            if state.timeline.stale {
+            if timeline_due {
                 rebuild_timeline(state, kept);
             }
             continue;
@@ -94,7 +104,7 @@ pub fn settle(state: &mut State) {
     }
     if tabs[Tab::Overview.index()] {
         let mut problems = std::mem::take(&mut state.problems);
-        problems.observe(state);
+        problems.observe(state, &changed);
         state.problems = problems;
     }
     let visible = table_rows_for_height(state.size.1);
@@ -104,6 +114,24 @@ pub fn settle(state: &mut State) {
         .for_each(|p| keep_visible(p, visible));
     state.derived.rebuilds += 1;
     state.dirty = true;
+}
+
+/// Something on screen shows the timeline: its tab, the "why?" view, or
+/// the Drift detail (its chart marks deploys and version changes).
+pub fn timeline_on_screen(state: &State) -> bool {
+    state.tab == Tab::Timeline
+        || state.timeline.why.is_some()
+        || (state.tab == Tab::Drift && state.pane(Tab::Drift).detail.is_some())
+}
+
+/// Bring the timeline up to date now, for what reads it once while it is
+/// not on screen (the rollback picker's verdicts, opening "why?").
+pub fn fresh_timeline(state: &mut State) {
+    if state.timeline.stale {
+        let kept = views::kept_selection(state, Tab::Timeline);
+        rebuild_timeline(state, kept);
+        state.dirty = true;
+    }
 }
 
 /// Build the timeline and its link index from every snapshot and the
@@ -117,9 +145,12 @@ fn rebuild_timeline(state: &mut State, kept: crate::app::state::Kept) {
             snapshot: &s.snapshot,
         })
         .collect();
-    let extra: Vec<_> = state.timeline.extra.iter().cloned().collect();
-    state.timeline.timeline = Timeline::build(&views, &extra, &state.timeline.settings, state.now);
-    state.timeline.stale = false;
+    let tl = &mut state.timeline;
+    let changed = std::mem::take(&mut tl.changed);
+    let extra = tl.extra.make_contiguous();
+    tl.timeline
+        .update(&views, &changed, extra, &tl.settings, state.now);
+    tl.stale = false;
     state.timeline.builds += 1;
     let sorted = views::merged(state, Tab::Timeline);
     state.pane_mut(Tab::Timeline).sorted = sorted;

@@ -62,20 +62,29 @@ impl AppChanges {
         if self.changed.is_empty() {
             return;
         }
-        let at: Vec<Option<usize>> = {
-            let index: HashMap<&str, usize> = snapshot
-                .apps
+        // The changed apps by name (the last of one name wins), then one
+        // pass over the snapshot's: a few changes cost no index of the
+        // whole estate.
+        let mut at: Vec<Option<usize>> = vec![None; self.changed.len()];
+        let last: Vec<bool> = {
+            let wanted: HashMap<&str, usize> = self
+                .changed
                 .iter()
                 .enumerate()
                 .map(|(i, a)| (a.name.as_str(), i))
                 .collect();
-            self.changed
-                .iter()
-                .map(|a| index.get(a.name.as_str()).copied())
+            for (i, a) in snapshot.apps.iter().enumerate() {
+                if let Some(&c) = wanted.get(a.name.as_str()) {
+                    at[c] = Some(i);
+                }
+            }
+            (0..self.changed.len())
+                .map(|c| wanted.get(self.changed[c].name.as_str()) == Some(&c))
                 .collect()
         };
-        for (app, at) in self.changed.into_iter().zip(at) {
+        for ((app, at), last) in self.changed.into_iter().zip(at).zip(last) {
             match at {
+                _ if !last => {}
                 Some(i) => snapshot.apps[i] = app,
                 None => snapshot.apps.push(app),
             }

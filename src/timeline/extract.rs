@@ -17,14 +17,21 @@ pub fn snapshot_events(source: &str, snapshot: &Snapshot, now: Timestamp, out: &
         run_events(source, run, out);
     }
     for app in &snapshot.apps {
-        if app.repo.is_some() {
-            repo_events(source, app, out);
-        } else {
-            app_events(source, app, out);
-        }
+        app_item_events(source, app, out);
     }
     for model in &snapshot.models {
         model_events(source, model, now, out);
+    }
+}
+
+/// Every event one app records (a repository app's commits, a deployed
+/// app's deploys and health): what is extracted again when a live feed
+/// changes the app in place.
+pub fn app_item_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
+    if app.repo.is_some() {
+        repo_events(source, app, out);
+    } else {
+        app_events(source, app, out);
     }
 }
 

@@ -6,7 +6,6 @@
 use std::collections::{HashMap, HashSet};
 
 use super::event::{Event, EventKind, Link, Rel};
-use super::revision::Shas;
 
 /// Configured links between items, as `SOURCE/NAME` targets.
 #[derive(Clone, Debug, Default)]
@@ -56,21 +55,6 @@ impl Configured {
     pub fn repo_peer(&self, target: &str) -> Option<&str> {
         self.peers.get(target).map(String::as_str)
     }
-}
-
-/// Resolve short revisions to full SHAs where exactly one known SHA starts
-/// with them. Returns the index of known SHAs.
-pub fn resolve_revisions(events: &mut [Event]) -> Shas {
-    let shas = Shas::new(events.iter().filter_map(|e| e.revision.clone()).collect());
-    for e in events.iter_mut() {
-        if let Some(rev) = &e.revision
-            && let Some(full) = shas.resolve(rev)
-            && full != rev
-        {
-            e.revision = Some(full.to_string());
-        }
-    }
-    shas
 }
 
 /// Fill every event's `links`.

@@ -7,6 +7,7 @@
 //! code for both.
 
 pub mod audit;
+mod build;
 pub mod event;
 pub mod extract;
 pub mod links;
@@ -16,10 +17,9 @@ pub mod revision;
 pub mod verdict;
 pub mod why;
 
-use std::collections::HashSet;
-
 use chrono::Duration;
 
+pub use build::Changed;
 pub use event::{Event, EventKind, Link, Rel, TargetKind, Verdict, format_time};
 pub use links::Configured;
 pub use why::{Problem, Suspect, Why};
@@ -66,69 +66,39 @@ pub struct SourceView<'a> {
 pub struct Timeline {
     pub events: Vec<Event>,
     pub configured: Configured,
-    pub shas: revision::Shas,
+    /// The full SHAs in the window (`shas()`), built when first needed.
+    shas: std::sync::OnceLock<revision::Shas>,
     pub built_at: Timestamp,
+    /// Built once: an update extracts only what changed.
+    extracted: bool,
 }
 
 impl Timeline {
     /// Build from the sources' snapshots and `extra` events (audit log
-    /// lines, observed transitions). Events older than the window are left
-    /// out after verdicts are given (a deploy's verdict may need them).
+    /// lines, observed transitions), with every event's links: what a
+    /// headless command prints. The dashboard keeps one and `update`s it
+    /// after each batch instead (without links: no view shows them).
     pub fn build(
         sources: &[SourceView],
         extra: &[Event],
         settings: &Settings,
         now: Timestamp,
     ) -> Timeline {
-        let mut events = Vec::new();
-        let mut configured = Configured::default();
-        let mut unhealthy_untimed = HashSet::new();
-        for s in sources {
-            extract::snapshot_events(s.name, s.snapshot, now, &mut events);
-            for m in &s.snapshot.models {
-                if let Some(app) = &m.serving {
-                    configured
-                        .serving
-                        .push((event::target(s.name, &m.model), app.clone()));
-                }
-            }
-            for a in &s.snapshot.apps {
-                let me = event::target(s.name, &a.name);
-                if a.repo.is_none() {
-                    if let Some(l) = &a.linked {
-                        configured.repo.push((me.clone(), l.to_string()));
-                    }
-                    if a.health.is_unhealthy() && a.health_since.is_none() {
-                        unhealthy_untimed.insert(me);
-                    }
-                }
-            }
-        }
-        configured.index();
-        events.extend_from_slice(extra);
-        let shas = links::resolve_revisions(&mut events);
-        verdict::judge(
-            &mut events,
-            &configured,
-            &unhealthy_untimed,
-            settings.verdict_window,
-            now,
-        );
-        let since = now - settings.window;
-        events.retain(|e| e.time >= since);
-        links::link(&mut events, &configured);
-        // Newest first; same time: changes before the states they caused.
-        events.sort_by(|a, b| {
-            b.time
-                .cmp(&a.time)
-                .then(a.kind.is_change().cmp(&b.kind.is_change()))
-        });
-        Timeline {
-            events,
-            configured,
-            shas,
-            built_at: now,
-        }
+        let mut timeline = Timeline::default();
+        timeline.update(sources, &Changed::all(), extra, settings, now);
+        timeline.link();
+        timeline
+    }
+
+    /// The full SHAs in the window: a short one resolves as a unique prefix.
+    pub fn shas(&self) -> &revision::Shas {
+        self.shas
+            .get_or_init(|| revision::Shas::of(self.events.iter().filter_map(build::full_revision)))
+    }
+
+    /// Fill every event's `links` from the link index.
+    pub fn link(&mut self) {
+        links::link(&mut self.events, &self.configured);
     }
 
     /// Events at or after `since`, of `target` (`SOURCE/NAME`) when given.

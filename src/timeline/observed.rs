@@ -21,8 +21,19 @@ pub fn apps_and_models(
     now: Timestamp,
 ) -> Vec<Event> {
     let mut out = Vec::new();
-    let old_apps: std::collections::HashMap<&str, &crate::model::GitOpsApp> =
-        old.apps.iter().map(|a| (a.name.as_str(), a)).collect();
+    // The apps looked at, by name, then one pass over the old ones: a live
+    // feed's few changes cost no index of the whole estate.
+    let wanted: std::collections::HashMap<&str, usize> = apps
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.as_str(), i))
+        .collect();
+    let mut before_of: Vec<Option<&crate::model::GitOpsApp>> = vec![None; apps.len()];
+    for a in &old.apps {
+        if let Some(&i) = wanted.get(a.name.as_str()) {
+            before_of[i] = Some(a);
+        }
+    }
     let seen = |kind, name: &str, target_kind, status: String, summary: String, item| Event {
         time: now,
         source: source.to_string(),
@@ -41,8 +52,8 @@ pub fn apps_and_models(
         started_at: None,
         images: Vec::new(),
     };
-    for app in apps {
-        let Some(before) = old_apps.get(app.name.as_str()) else {
+    for (app, before) in apps.iter().zip(before_of) {
+        let Some(before) = before else {
             continue;
         };
         let item = Target::new(source, ItemKind::App, &app.name);

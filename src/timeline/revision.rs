@@ -39,6 +39,16 @@ impl Shas {
         Shas { sorted: shas }
     }
 
+    /// The distinct full SHAs among `revisions` (anything else is left out).
+    pub fn of<'a>(revisions: impl Iterator<Item = &'a str>) -> Shas {
+        let mut shas: Vec<&str> = revisions.filter(|s| is_full_sha(s)).collect();
+        shas.sort_unstable();
+        shas.dedup();
+        Shas {
+            sorted: shas.into_iter().map(str::to_string).collect(),
+        }
+    }
+
     /// The full SHA `rev` names: itself when full and known (or full and
     /// unknown: it is exact), the one known SHA it is a prefix of (at least
     /// 7 digits), else `None`.

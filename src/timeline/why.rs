@@ -213,7 +213,10 @@ pub fn why(
 
 fn resolved(timeline: &Timeline, rev: &str) -> String {
     let n = normalize(rev);
-    timeline.shas.resolve(&n).map_or(n.clone(), str::to_string)
+    timeline
+        .shas()
+        .resolve(&n)
+        .map_or(n.clone(), str::to_string)
 }
 
 fn app_problem(

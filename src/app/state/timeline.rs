@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use crate::model::Target;
-use crate::timeline::{Event, Settings, Timeline, Why};
+use crate::timeline::{Changed, Event, Settings, Timeline, Why};
 
 /// Extra events kept at most (observed transitions, action outcomes).
 pub const MAX_EXTRA: usize = 2_000;
@@ -19,6 +19,8 @@ pub struct TimelineState {
     pub extra: VecDeque<Event>,
     /// Something it is built from changed since the last build.
     pub stale: bool,
+    /// What the sources changed since the last build (extracted again).
+    pub changed: Changed,
     /// Times it was built (once per batch that changed something).
     pub builds: u64,
     /// The open "why?" view.

@@ -285,6 +285,7 @@ fn pick(state: &mut State, action: Action) {
     };
     let mut entries = entries;
     if action.kind == ActionKind::Rollback {
+        crate::app::settle::fresh_timeline(state);
         mark_verdicts(state, &target, &mut entries);
     }
     // From "why?": the entry before the suspect; else the last healthy

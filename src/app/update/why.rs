@@ -14,6 +14,7 @@ use super::{Effect, say};
 /// Open "why?" on the selected item (or the open detail's, or on the
 /// Timeline tab the event's item).
 pub(super) fn open_why(state: &mut State) {
+    crate::app::settle::fresh_timeline(state);
     let target = match &state.pane(state.tab).detail {
         Some(d) => Some(d.target.clone()),
         None => state

@@ -15,7 +15,7 @@ use super::api::job_url_path;
 use super::{Auth, JenkinsSource, Subject};
 use crate::model::LogTail;
 use crate::sources::SourceError;
-use crate::sources::http::{TailBuffer, transport_error};
+use crate::sources::http::{self, TailBuffer, transport_error};
 
 /// How much of the end of a console is fetched.
 pub const TAIL_BYTES: u64 = 64 * 1024;
@@ -29,11 +29,41 @@ pub(super) async fn tail(
     job_id: &str,
 ) -> Result<LogTail, SourceError> {
     let auth = source.auth().await.map_err(SourceError::Auth)?;
+    // A 401 reads the token again (a command runs again) and reads once
+    // more, as every other read does (`http::renewing`).
+    let (read, _) = http::renewing(
+        auth,
+        |auth| async move { read_tail(source, job, number, job_id, &auth).await },
+        |read| read.as_ref().err().map_or(StatusCode::OK, |r| r.status),
+        |rejected| source.renewed(rejected),
+    )
+    .await?;
+    read.map_err(|r| r.error)
+}
+
+/// A read Jenkins refused, with its status (a 401 is read again with a
+/// renewed token).
+struct Refused {
+    status: StatusCode,
+    error: SourceError,
+}
+
+/// One reading of the tail with `auth`: the tail, or Jenkins' refusal.
+async fn read_tail(
+    source: &JenkinsSource,
+    job: &str,
+    number: u64,
+    job_id: &str,
+    auth: &Option<Auth>,
+) -> Result<Result<LogTail, Refused>, SourceError> {
     let path = format!("{}/{number}/logText/progressiveText", job_url_path(job));
     let subject = Subject::Build(job, number);
     let mut size = 0;
     for _ in 0..MAX_SIZE_PROBES {
-        let (end, more) = probe(source, &path, size, &auth, subject).await?;
+        let (end, more) = match probe(source, &path, size, auth, subject).await? {
+            Ok(probed) => probed,
+            Err(refused) => return Ok(Err(refused)),
+        };
         if end <= size {
             break;
         }
@@ -50,7 +80,7 @@ pub(super) async fn tail(
         .client()?
         .get(source.url(&path))
         .query(&[("start", start)]);
-    let mut response = JenkinsSource::with_auth(request, &auth)
+    let mut response = JenkinsSource::with_auth(request, auth)
         .send()
         .await
         .map_err(|e| source.transport(transport_error(e)))?;
@@ -65,27 +95,23 @@ pub(super) async fn tail(
         .map_err(|e| source.transport(transport_error(e)))?;
     let (text, truncated) = tail.finish();
     if !status.is_success() {
-        return Err(error(
-            source,
+        return Ok(Err(Refused {
             status,
-            &url_path,
-            text.as_bytes(),
-            subject,
-            &auth,
-        ));
+            error: error(source, status, &url_path, text.as_bytes(), subject, auth),
+        }));
     }
-    Ok(LogTail::from_text(job_id, &text, truncated))
+    Ok(Ok(LogTail::from_text(job_id, &text, truncated)))
 }
 
 /// One HEAD from `start`: where the text read from there ends, and whether
-/// the build is still writing.
+/// the build is still writing; or Jenkins' refusal.
 async fn probe(
     source: &JenkinsSource,
     path: &str,
     start: u64,
     auth: &Option<Auth>,
     subject: Subject<'_>,
-) -> Result<(u64, bool), SourceError> {
+) -> Result<Result<(u64, bool), Refused>, SourceError> {
     let request = source
         .client()?
         .head(source.url(path))
@@ -97,7 +123,10 @@ async fn probe(
     let status = response.status();
     let url_path = response.url().path().to_string();
     if !status.is_success() {
-        return Err(error(source, status, &url_path, &[], subject, auth));
+        return Ok(Err(Refused {
+            status,
+            error: error(source, status, &url_path, &[], subject, auth),
+        }));
     }
     let header = |name: &str| {
         response
@@ -117,7 +146,7 @@ async fn probe(
             ))
         })?;
     let more = header("x-more-data").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    Ok((size, more))
+    Ok(Ok((size, more)))
 }
 
 fn error(
