@@ -5,20 +5,17 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::app::command::Command;
-use crate::app::custom::{CommandRun, Exit};
 pub use crate::app::settle::settle;
 use crate::app::state::{AppDetailState, Detail, Level, Overlay, State, StatusLine, Tab};
 use crate::app::views::{self, keep_visible, table_rows_for_height};
-use crate::model::{
-    Action, AppDetail, DispatchForm, Job, LogTail, Outcome, Target, TargetKind, Timestamp,
-};
-use crate::sources::SourceEvent;
+use crate::model::{Job, Target, TargetKind};
 
 mod act;
 mod custom;
 mod dialogs;
 mod help;
 mod jump;
+mod msg;
 mod retrain;
 mod runs;
 mod source;
@@ -30,103 +27,11 @@ use act::{on_action_command, on_outcome};
 pub use custom::{output_page, selected_kind};
 pub use dialogs::takes_sync_options;
 use dialogs::{on_confirm_key, on_picker_key};
+pub use msg::{Effect, Msg};
 use source::{on_app_detail, on_source};
 
 /// Longest text accepted in the filter or the typed confirmation.
 pub(super) const MAX_INPUT_LEN: usize = 256;
-
-/// Everything that can happen to the dashboard.
-#[derive(Debug)]
-pub enum Msg {
-    Key(KeyEvent),
-    Command(Command),
-    Source(SourceEvent),
-    Outcome {
-        id: u64,
-        action: Action,
-        outcome: Outcome,
-    },
-    Jobs {
-        target: Target,
-        result: Result<Vec<Job>, String>,
-    },
-    /// The run a new run started, as its backend named it (sent before
-    /// the action's `Outcome`).
-    Started {
-        id: u64,
-        run: String,
-    },
-    /// An app's drill-down, loaded.
-    AppDetail {
-        target: Target,
-        result: Result<AppDetail, String>,
-    },
-    /// A job's log tail, loaded.
-    Log {
-        target: Target,
-        job: String,
-        result: Result<LogTail, String>,
-    },
-    /// What a new run of a pipeline asks for, loaded; `git_ref` pre-fills
-    /// the form (the branch of the run it was asked from).
-    DispatchForm {
-        target: Target,
-        git_ref: Option<String>,
-        result: Result<DispatchForm, String>,
-    },
-    /// A background custom command wrote this (stdout or stderr).
-    CommandOutput {
-        id: u64,
-        bytes: Vec<u8>,
-    },
-    /// A custom command ended.
-    CommandExited {
-        id: u64,
-        name: String,
-        exit: Exit,
-    },
-    Tick(Timestamp),
-    Resize(u16, u16),
-}
-
-/// What the event loop must do after an update.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
-    /// Send a confirmed action to the executor.
-    Run {
-        id: u64,
-        action: Box<Action>,
-    },
-    /// Read this source again now.
-    Refetch(usize),
-    /// Load a run's jobs for its detail view.
-    LoadJobs {
-        source: usize,
-        run_id: String,
-    },
-    /// Load an app's drill-down for its detail view.
-    LoadAppDetail {
-        source: usize,
-        app: String,
-    },
-    /// Load the tail of a job's log.
-    LoadLog {
-        source: usize,
-        run_id: String,
-        job_id: String,
-    },
-    /// Load what a new run of a pipeline asks for, then open the form.
-    LoadDispatchForm {
-        source: usize,
-        pipeline: String,
-        git_ref: Option<String>,
-    },
-    /// Copy to the clipboard (OSC 52).
-    Copy(String),
-    /// Start a confirmed custom command (foreground: it gets the terminal).
-    Command(Box<CommandRun>),
-    Quit,
-}
 
 /// Apply one message and settle: the state is consistent on return.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
