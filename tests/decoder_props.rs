@@ -331,14 +331,14 @@ fn decode_all(which: usize, bytes: &[u8]) -> Result<(), TestCaseError> {
         8 => {
             if let Some(list) = decoded::<argocd::api::ApplicationList>(bytes, "the app list")? {
                 for app in list.items.into_iter().flatten() {
-                    let _ = argocd::api::results(&app);
+                    let _ = argocd::detail::results(&app);
                     let _ = argocd::api::to_app("argo", app);
                 }
             }
         }
         _ => {
             if let Some(tree) = decoded::<argocd::api::ResourceTree>(bytes, "the resource tree")? {
-                let _ = argocd::api::tree(tree);
+                let _ = argocd::detail::tree(tree);
             }
         }
     }

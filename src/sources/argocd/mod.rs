@@ -5,6 +5,7 @@
 
 pub mod api;
 mod cli_config;
+pub mod detail;
 pub mod kube;
 mod watch;
 
@@ -288,7 +289,7 @@ impl ArgoCdSource {
         let base = Self::app_path(app);
         let full: api::Application = self.get(&base, &[], "the application").await?;
         let mut detail = AppDetail {
-            results: api::results(&full),
+            results: detail::results(&full),
             ..AppDetail::default()
         };
         let tree_path = format!("{base}/resource-tree");
@@ -298,11 +299,11 @@ impl ArgoCdSource {
             self.get::<api::ManagedResources>(&managed_path, &[], "the managed resources"),
         );
         match tree {
-            Ok(t) => detail.tree = api::tree(t),
+            Ok(t) => detail.tree = detail::tree(t),
             Err(e) => detail.problems.push(format!("resource tree: {e}")),
         }
         match managed {
-            Ok(m) => detail.diffs = api::diffs(m),
+            Ok(m) => detail.diffs = detail::diffs(m),
             Err(e) => detail.problems.push(format!("diff: {e}")),
         }
         let mut revisions: Vec<String> = full
@@ -324,7 +325,7 @@ impl ArgoCdSource {
         });
         for (rev, read) in futures::future::join_all(reads).await {
             match read {
-                Ok(m) => detail.revisions.push(api::revision_info(rev, m)),
+                Ok(m) => detail.revisions.push(detail::revision_info(rev, m)),
                 Err(e) => detail.problems.push(format!("revision {rev}: {e}")),
             }
         }
