@@ -183,6 +183,26 @@ pub struct History {
     pub deployed_at: Option<String>,
     /// When the sync started (copied from `operationState.startedAt`).
     pub deploy_started_at: Option<String>,
+    /// Who started the sync (Argo CD 2.11 and later).
+    pub initiated_by: Option<InitiatedBy>,
+}
+
+/// `initiatedBy` of a history entry or an operation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InitiatedBy {
+    pub username: Option<String>,
+    pub automated: bool,
+}
+
+impl InitiatedBy {
+    /// The person who started it, or "automated sync" for the controller.
+    pub fn who(&self) -> Option<String> {
+        match self.username.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => Some(name.to_string()),
+            _ => self.automated.then(|| "automated sync".to_string()),
+        }
+    }
 }
 
 /// One line of `/api/v1/stream/applications`.
@@ -319,7 +339,7 @@ pub fn to_app(source: &str, app: Application) -> GitOpsApp {
             started_at: time(&h.deploy_started_at),
             // Argo CD writes an entry only after a successful sync.
             failed: false,
-            author: None,
+            author: h.initiated_by.as_ref().and_then(InitiatedBy::who),
             message: None,
         })
         .collect();
@@ -397,5 +417,28 @@ pub fn to_app(source: &str, app: Application) -> GitOpsApp {
             .iter()
             .map(|i| crate::model::AppImage::new(i))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deploy_names_who_started_it_or_the_automated_sync() {
+        let app: Application = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "payments", "namespace": "argocd"},
+            "status": {"history": [
+                {"id": 1, "revision": "a1", "deployedAt": "2026-12-01T10:00:00Z",
+                 "initiatedBy": {"automated": true}},
+                {"id": 2, "revision": "b2", "deployedAt": "2026-12-01T11:00:00Z",
+                 "initiatedBy": {"username": "alice"}},
+                {"id": 3, "revision": "c3", "deployedAt": "2026-12-01T12:00:00Z"}
+            ]}
+        }))
+        .expect("an application");
+        let app = to_app("argocd", app);
+        let who: Vec<Option<&str>> = app.history.iter().map(|d| d.author.as_deref()).collect();
+        assert_eq!(who, [None, Some("alice"), Some("automated sync")]);
     }
 }
