@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::app::attention;
 use crate::app::state::{RowRef, State, Tab};
 use crate::model::{
-    DriftStatus, GitOpsApp, ModelDrift, PipelineRun, SyncStatus, Timestamp, metric_value,
+    Changed, DriftStatus, GitOpsApp, ModelDrift, PipelineRun, Scope, SyncStatus, Timestamp,
+    metric_value,
 };
 
 /// What a problem is about.
@@ -105,11 +106,22 @@ impl Problems {
     /// Compare the attention list with the last one: record what is new
     /// and what was resolved. Call after the Overview's rows are rebuilt;
     /// `changed[s]`: source `s` changed since the last call (only its
-    /// items are looked at again; a source past the list's end changed).
-    pub fn observe(&mut self, state: &State, changed: &[bool]) {
+    /// items are looked at again; a source past the list's end changed),
+    /// and of those `in_place` names the ones where only some apps changed
+    /// (only those apps are looked at again).
+    pub fn observe(&mut self, state: &State, changed: &[bool], in_place: &Changed) {
         let now = state.now;
-        let changed = |s: usize| changed.get(s).copied().unwrap_or(true);
-        let current = current(state, &changed);
+        let scopes: Vec<Scope> = state
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(s, source)| match in_place.scope(&source.name) {
+                _ if !changed.get(s).copied().unwrap_or(true) => Scope::Unchanged,
+                Scope::Apps(names) => Scope::Apps(names),
+                _ => Scope::Whole,
+            })
+            .collect();
+        let current = current(state, &scopes);
         let mut seen = HashSet::with_capacity(current.len());
         for problem in current {
             let key = problem.key();
@@ -137,7 +149,9 @@ impl Problems {
         let gone: Vec<(ProblemKind, String)> = self
             .known
             .iter()
-            .filter(|(key, k)| changed(k.problem.source) && !seen.contains(*key))
+            .filter(|(key, k)| {
+                !seen.contains(*key) && looked_at(state, k, scope(&scopes, k.problem.source))
+            })
             .map(|(key, _)| key.clone())
             .collect();
         let mut gone: Vec<Known> = gone.iter().filter_map(|k| self.known.remove(k)).collect();
@@ -176,16 +190,48 @@ impl Problems {
     }
 }
 
-/// The attention list now, worst first, in words: the items of the
-/// sources `of` picks.
-fn current(state: &State, of: &dyn Fn(usize) -> bool) -> Vec<Problem> {
+/// The attention list now, worst first, in words: the items in the
+/// scope of their source.
+fn current(state: &State, scopes: &[Scope]) -> Vec<Problem> {
     state
         .pane(Tab::Overview)
         .sorted
         .iter()
-        .filter(|row| of(row.source as usize))
+        .filter(|row| match scope(scopes, row.source as usize) {
+            Scope::Unchanged => false,
+            Scope::Whole => true,
+            Scope::Apps(names) => {
+                row.tab == Tab::GitOps && state.app(**row).is_some_and(|a| names.contains(&a.name))
+            }
+        })
         .filter_map(|row| problem(state, *row))
         .collect()
+}
+
+/// What to look at again of source `s` (a source past the list's end
+/// changed whole).
+fn scope<'a>(scopes: &[Scope<'a>], s: usize) -> Scope<'a> {
+    scopes.get(s).copied().unwrap_or(Scope::Whole)
+}
+
+/// A problem known before was looked at again (so, not seen now, it is
+/// resolved).
+fn looked_at(state: &State, known: &Known, scope: Scope) -> bool {
+    match scope {
+        Scope::Unchanged => false,
+        Scope::Whole => true,
+        Scope::Apps(names) => {
+            let source = state
+                .sources
+                .get(known.problem.source)
+                .map(|s| s.name.as_str());
+            known.problem.kind == ProblemKind::App
+                && source
+                    .and_then(|s| known.problem.target.strip_prefix(s))
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|name| names.contains(name))
+        }
+    }
 }
 
 /// The kind and `SOURCE/NAME` of an Overview row.

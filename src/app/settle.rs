@@ -13,6 +13,7 @@
 use crate::app::links;
 use crate::app::state::{Kinds, State, Tab};
 use crate::app::views::{self, keep_visible, table_rows_for_height};
+use crate::sources::AppChanges;
 use crate::timeline::SourceView;
 
 /// Source `source` is about to change in `kinds`: mark it stale. Call
@@ -31,6 +32,21 @@ pub fn will_change(state: &mut State, source: usize, kinds: Kinds) {
     // Links join apps across sources (and with registries' images): only
     // apps and registry repositories change them.
     state.derived.links_stale |= kinds.apps || kinds.registries;
+}
+
+/// Source `source`'s snapshot is being replaced whole (after `will_change`).
+pub fn replaced(state: &mut State, source: usize) {
+    let name = &state.sources[source].name;
+    state.timeline.changed.whole(name);
+    state.derived.changed.whole(name);
+}
+
+/// Only the apps `changes` names change in source `source` (after
+/// `will_change`).
+pub fn changed_in_place(state: &mut State, source: usize, changes: &AppChanges) {
+    let name = &state.sources[source].name;
+    state.timeline.changed.apps(name, changes.names());
+    state.derived.changed.apps(name, changes.names());
 }
 
 /// Rebuild what is stale, once; nothing when nothing is.
@@ -64,10 +80,12 @@ pub fn settle(state: &mut State) {
                     ..Kinds::default()
                 };
                 state.derived.mark(s, apps);
+                state.derived.changed.whole(&state.sources[s].name);
             }
         }
     }
     let stale = std::mem::take(&mut state.derived.stale);
+    let in_place = std::mem::take(&mut state.derived.changed);
     let sources = state.sources.len();
     state
         .derived
@@ -104,7 +122,7 @@ pub fn settle(state: &mut State) {
     }
     if tabs[Tab::Overview.index()] {
         let mut problems = std::mem::take(&mut state.problems);
-        problems.observe(state, &changed);
+        problems.observe(state, &changed, &in_place);
         state.problems = problems;
     }
     let visible = table_rows_for_height(state.size.1);

@@ -2,6 +2,7 @@
 //! app, the UI and the headless commands only ever see these.
 
 pub mod action;
+pub mod changed;
 pub mod drift;
 pub mod duration;
 pub mod gitops;
@@ -13,6 +14,7 @@ pub mod repo_url;
 pub mod train;
 
 pub use action::{Action, ActionKind, Follow, Outcome, Started, SyncOptions, Target, TargetKind};
+pub use changed::{Changed, Scope};
 pub use drift::{DriftStatus, Metric, ModelDrift, ModelVersion, Worse, metric_value};
 pub use gitops::{
     AppDetail, Commit, CommitDiff, Deployment, GitOpsApp, Health, Operation, OperationPhase,

@@ -8,84 +8,23 @@
 //! Events older than the window are dropped first: nothing in the window
 //! depends on them (a deploy's verdict looks only at what came after it).
 
-use std::collections::{HashMap, HashSet};
-
-use rustc_hash::FxHashSet;
+use std::collections::HashSet;
 
 use super::event::{Event, EventKind};
 use super::links::Configured;
 use super::revision::{Shas, is_full_sha};
 use super::{Settings, SourceView, Timeline, event, extract, verdict};
-use crate::model::Timestamp;
+use crate::model::{Changed, Scope, Timestamp};
 
-/// What changed in the sources since the timeline was last built: what the
-/// next `Timeline::update` extracts again.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Changed {
-    /// Everything (nothing was built yet, or the sources themselves changed).
-    all: bool,
-    /// Sources whose snapshot was replaced whole.
-    whole: HashSet<String>,
-    /// Per source, the apps changed or removed in place.
-    apps: HashMap<String, FxHashSet<String>>,
-}
-
-/// Past this many apps changed in place, a source is re-extracted whole
-/// (one pass over it costs less than looking each one up).
-const MAX_APPS_IN_PLACE: usize = 512;
-
-impl Changed {
-    /// Everything changed: the next update is a whole build.
-    pub fn all() -> Changed {
-        Changed {
-            all: true,
-            ..Changed::default()
-        }
+/// Extracted from a snapshot, `e` is extracted again after `changed`.
+fn covers(changed: &Changed, e: &Event) -> bool {
+    if changed.covers_source(&e.source) {
+        return true;
     }
-
-    /// Source `source`'s snapshot was replaced.
-    pub fn whole(&mut self, source: &str) {
-        self.apps.remove(source);
-        self.whole.insert(source.to_string());
-    }
-
-    /// These apps of `source` changed (or went away) in place.
-    pub fn apps<'a>(&mut self, source: &str, names: impl IntoIterator<Item = &'a str>) {
-        if self.whole.contains(source) {
-            return;
-        }
-        let set = self.apps.entry(source.to_string()).or_default();
-        set.extend(names.into_iter().map(str::to_string));
-        if set.len() > MAX_APPS_IN_PLACE {
-            self.whole(source);
-        }
-    }
-
-    /// Nothing to extract again (extra events may still have changed).
-    pub fn is_empty(&self) -> bool {
-        !self.all && self.whole.is_empty() && self.apps.is_empty()
-    }
-
-    /// The apps of `source` changed in place, if any.
-    fn apps_of(&self, source: &str) -> Option<&FxHashSet<String>> {
-        self.apps.get(source)
-    }
-
-    /// `e` (extracted from a snapshot) is extracted again. Called for
-    /// every event kept: the sources are few, compared, not hashed.
-    fn covers(&self, e: &Event) -> bool {
-        if self.whole.iter().any(|s| *s == e.source) {
-            return true;
-        }
-        matches!(
-            e.target_kind,
-            event::TargetKind::App | event::TargetKind::Repo
-        ) && self
-            .apps
-            .iter()
-            .find(|(s, _)| **s == e.source)
-            .is_some_and(|(_, names)| names.contains(e.name()))
-    }
+    matches!(
+        e.target_kind,
+        event::TargetKind::App | event::TargetKind::Repo
+    ) && changed.covers_app(&e.source, e.name())
 }
 
 /// Events only the caller knows (audit-log lines, transitions seen live),
@@ -108,13 +47,13 @@ impl Timeline {
         settings: &Settings,
         now: Timestamp,
     ) {
-        let all = changed.all || !self.extracted;
+        let all = changed.is_all() || !self.extracted;
         let since = now - settings.window;
         if all {
             self.events.clear();
         } else {
             self.events
-                .retain(|e| e.time >= since && !is_extra(e) && !changed.covers(e));
+                .retain(|e| e.time >= since && !is_extra(e) && !covers(changed, e));
         }
         let mut fresh = Vec::with_capacity(if all {
             sources.iter().map(|s| expected_events(s.snapshot)).sum()
@@ -122,12 +61,19 @@ impl Timeline {
             0
         });
         for s in sources {
-            if all || changed.whole.contains(s.name) {
-                extract::snapshot_events(s.name, s.snapshot, now, &mut fresh);
-            } else if let Some(names) = changed.apps_of(s.name) {
-                for app in s.snapshot.apps.iter().filter(|a| names.contains(&a.name)) {
-                    extract::app_item_events(s.name, app, &mut fresh);
+            let scope = if all {
+                Scope::Whole
+            } else {
+                changed.scope(s.name)
+            };
+            match scope {
+                Scope::Whole => extract::snapshot_events(s.name, s.snapshot, now, &mut fresh),
+                Scope::Apps(names) => {
+                    for app in s.snapshot.apps.iter().filter(|a| names.contains(&a.name)) {
+                        extract::app_item_events(s.name, app, &mut fresh);
+                    }
                 }
+                Scope::Unchanged => {}
             }
         }
         fresh.retain(|e| e.time >= since);

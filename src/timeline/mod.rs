@@ -19,7 +19,7 @@ pub mod why;
 
 use chrono::Duration;
 
-pub use build::Changed;
+pub use crate::model::Changed;
 pub use event::{Event, EventKind, Link, Rel, TargetKind, Verdict, format_time};
 pub use links::Configured;
 pub use why::{Problem, Suspect, Why};

@@ -3,7 +3,7 @@
 //! tabs are merged from, so one source's change re-sorts only that source.
 
 use super::{RowRef, Tab};
-use crate::model::{Snapshot, Timestamp};
+use crate::model::{Changed, Snapshot, Timestamp};
 
 /// Which kinds of a source's items changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,6 +68,9 @@ pub struct Derived {
     pub per_source: Vec<SourceRows>,
     /// What changed per source since the last settle.
     pub stale: Vec<Kinds>,
+    /// Which of it, where a live feed changed apps in place: the problems
+    /// are looked at again only for those.
+    pub changed: Changed,
     /// A source with apps or registry repositories changed: the links
     /// between sources are recomputed.
     pub links_stale: bool,

@@ -17,8 +17,7 @@ pub(super) fn on_source(state: &mut State, event: SourceEvent) {
         Ok(Update::Whole(mut snapshot)) => {
             let kinds = Kinds::held_by(old).union(Kinds::held_by(&snapshot));
             settle::will_change(state, event.source, kinds);
-            let name = &state.sources[event.source].name;
-            state.timeline.changed.whole(name);
+            settle::replaced(state, event.source);
             let source = &mut state.sources[event.source];
             carry_over(&mut source.snapshot, &mut snapshot);
             apply_loaded_revisions(state, event.source, &mut snapshot.apps);
@@ -48,8 +47,7 @@ pub(super) fn on_source(state: &mut State, event: SourceEvent) {
                 };
                 settle::will_change(state, event.source, apps);
                 apply_loaded_revisions(state, event.source, &mut changes.changed);
-                let name = &state.sources[event.source].name;
-                state.timeline.changed.apps(name, changes.names());
+                settle::changed_in_place(state, event.source, &changes);
                 let source = &state.sources[event.source];
                 let seen = crate::timeline::observed::apps_and_models(
                     &source.name,

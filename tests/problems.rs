@@ -1,0 +1,120 @@
+//! Problems watched over time (what `opsdeck watch` prints and the
+//! dashboard rings for) when a live feed sends only the apps it changed:
+//! only those apps are looked at again, and what they did is still seen —
+//! a new problem, a resolved one, an app gone — while the source's other
+//! problems are neither resolved nor announced again.
+
+use chrono::{TimeZone, Utc};
+use opsdeck::app::problems::{Change, ProblemEvent};
+use opsdeck::app::state::SourceState;
+use opsdeck::app::{Keymap, Msg, State, update};
+use opsdeck::model::{GitOpsApp, Health, Provides, Timestamp};
+use opsdeck::sources::demo::DemoFleet;
+use opsdeck::sources::{AppChanges, SourceEvent, Update};
+
+fn start() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 3, 14, 9, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn send(state: &mut State, update_: Update, at: Timestamp) {
+    update(
+        state,
+        Msg::Source(SourceEvent {
+            source: 0,
+            at,
+            result: Ok(update_),
+        }),
+    );
+}
+
+/// The events of one batch, as `(change, target)`.
+fn events(state: &mut State) -> Vec<(String, String)> {
+    state
+        .problems
+        .take_events()
+        .into_iter()
+        .map(|e: ProblemEvent| (e.change.to_string(), e.problem.target))
+        .collect()
+}
+
+fn healthy(mut app: GitOpsApp) -> GitOpsApp {
+    app.health = Health::Healthy;
+    app.health_message = None;
+    app.sync = opsdeck::model::SyncStatus::Synced;
+    app.out_of_sync.clear();
+    app.error = None;
+    app
+}
+
+#[test]
+fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed() {
+    let fleet = DemoFleet::new(7, start(), true);
+    let mut state = State::new(
+        vec![SourceState::new("demo", "demo", Provides::ALL, false)],
+        Keymap::default(),
+        false,
+        fleet.now(),
+    );
+    let mut snapshot = fleet.snapshot("demo");
+    // Three apps in trouble to begin with, the rest fine.
+    for (i, app) in snapshot.apps.iter_mut().enumerate() {
+        if i < 3 {
+            app.health = Health::Degraded;
+            app.health_message = Some("pods crash".into());
+        } else {
+            *app = healthy(app.clone());
+        }
+    }
+    let apps = snapshot.apps.clone();
+    assert!(apps.len() >= 6, "the demo has apps");
+    send(&mut state, Update::Whole(snapshot), fleet.now());
+    let first = events(&mut state);
+    for app in &apps[..3] {
+        let target = format!("demo/{}", app.name);
+        assert!(
+            first.contains(&(Change::New.to_string(), target.clone())),
+            "{target} is a problem from the first read: {first:?}"
+        );
+    }
+
+    // The feed: app 0 recovers, app 1 is deleted, app 3 degrades, app 4
+    // changes but stays fine. App 2 is not in the news.
+    let mut broken = apps[3].clone();
+    broken.health = Health::Degraded;
+    broken.health_message = Some("image pull back-off".into());
+    let mut touched = apps[4].clone();
+    touched.revision = Some("b".repeat(40));
+    send(
+        &mut state,
+        Update::Apps(AppChanges {
+            changed: vec![healthy(apps[0].clone()), broken, touched],
+            removed: vec![apps[1].name.clone()],
+            problems: None,
+        }),
+        fleet.now(),
+    );
+    let mut seen = events(&mut state);
+    seen.sort();
+    let target = |i: usize| format!("demo/{}", apps[i].name);
+    let mut want = vec![
+        (Change::New.to_string(), target(3)),
+        (Change::Resolved.to_string(), target(0)),
+        (Change::Resolved.to_string(), target(1)),
+    ];
+    want.sort();
+    assert_eq!(seen, want, "only what the news changed");
+    // App 2's problem is still known, from before (not announced again).
+    let known: Vec<&String> = state.problems.known.keys().map(|(_, t)| t).collect();
+    assert!(known.contains(&&target(2)), "{known:?}");
+    assert!(known.contains(&&target(3)), "{known:?}");
+    assert!(!known.contains(&&target(0)) && !known.contains(&&target(1)));
+
+    // A whole read afterwards agrees with what the news made of it.
+    let now: Vec<GitOpsApp> = state.sources[0].snapshot.apps.clone();
+    let mut whole = fleet.snapshot("demo");
+    whole.apps = now;
+    send(&mut state, Update::Whole(whole), fleet.now());
+    assert_eq!(events(&mut state), [], "nothing new, nothing resolved");
+}
