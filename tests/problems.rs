@@ -2,7 +2,8 @@
 //! dashboard rings for) when a live feed sends only the apps it changed:
 //! only those apps are looked at again, and what they did is still seen —
 //! a new problem, a resolved one, an app gone — while the source's other
-//! problems are neither resolved nor announced again.
+//! problems are neither resolved nor announced again; the transitions
+//! seen are on the timeline.
 
 use chrono::{TimeZone, Utc};
 use opsdeck::app::problems::{Change, ProblemEvent};
@@ -84,6 +85,7 @@ fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed
     let mut broken = apps[3].clone();
     broken.health = Health::Degraded;
     broken.health_message = Some("image pull back-off".into());
+    broken.health_since = None;
     let mut touched = apps[4].clone();
     touched.revision = Some("b".repeat(40));
     send(
@@ -94,6 +96,26 @@ fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed
             problems: None,
         }),
         fleet.now(),
+    );
+    // The health changes are on the timeline as seen, for those apps only.
+    let observed: Vec<(String, String)> = state
+        .timeline
+        .extra
+        .iter()
+        .filter(|e| e.observed)
+        .map(|e| (e.target.clone(), e.summary.clone()))
+        .collect();
+    assert!(
+        observed.contains(&(
+            format!("demo/{}", apps[3].name),
+            format!("{} went degraded (seen)", apps[3].name)
+        )),
+        "{observed:?}"
+    );
+    assert!(
+        observed.iter().all(|(t, _)| *t == format!("demo/{}", apps[3].name)
+            || *t == format!("demo/{}", apps[0].name)),
+        "only the apps the news changed: {observed:?}"
     );
     let mut seen = events(&mut state);
     seen.sort();

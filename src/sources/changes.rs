@@ -6,6 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxHashMap;
+
 use crate::model::{GitOpsApp, Snapshot};
 
 /// One read's news.
@@ -29,7 +31,9 @@ impl Update {
     pub fn apply_to(self, snapshot: &mut Snapshot) {
         match self {
             Update::Whole(whole) => *snapshot = whole,
-            Update::Apps(changes) => changes.apply_to(snapshot),
+            Update::Apps(changes) => {
+                changes.apply_to(snapshot);
+            }
         }
     }
 }
@@ -50,8 +54,9 @@ impl AppChanges {
     }
 
     /// Replace the changed apps where they stand (new ones go last) and
-    /// drop the removed ones; the order of the rest is kept.
-    pub fn apply_to(self, snapshot: &mut Snapshot) {
+    /// drop the removed ones; the order of the rest is kept. Gives back
+    /// each app replaced, with the index of what replaced it.
+    pub fn apply_to(self, snapshot: &mut Snapshot) -> Vec<(GitOpsApp, usize)> {
         if let Some(problems) = self.problems {
             snapshot.problems = problems;
         }
@@ -60,14 +65,14 @@ impl AppChanges {
             snapshot.apps.retain(|a| !gone.contains(a.name.as_str()));
         }
         if self.changed.is_empty() {
-            return;
+            return Vec::new();
         }
         // The changed apps by name (the last of one name wins), then one
         // pass over the snapshot's: a few changes cost no index of the
         // whole estate.
         let mut at: Vec<Option<usize>> = vec![None; self.changed.len()];
         let last: Vec<bool> = {
-            let wanted: HashMap<&str, usize> = self
+            let wanted: FxHashMap<&str, usize> = self
                 .changed
                 .iter()
                 .enumerate()
@@ -82,13 +87,15 @@ impl AppChanges {
                 .map(|c| wanted.get(self.changed[c].name.as_str()) == Some(&c))
                 .collect()
         };
+        let mut replaced = Vec::new();
         for ((app, at), last) in self.changed.into_iter().zip(at).zip(last) {
             match at {
                 _ if !last => {}
-                Some(i) => snapshot.apps[i] = app,
+                Some(i) => replaced.push((std::mem::replace(&mut snapshot.apps[i], app), i)),
                 None => snapshot.apps.push(app),
             }
         }
+        replaced
     }
 
     /// The names this news touches.

@@ -3,42 +3,121 @@
 //! gave no time for: events marked `observed`, at the time they were seen.
 
 use super::event::{Event, EventKind, TargetKind, target};
-use crate::model::{DriftStatus, Snapshot, Target, TargetKind as ItemKind, Timestamp};
+use rustc_hash::FxHashMap;
+
+use crate::model::{DriftStatus, GitOpsApp, Snapshot, Target, TargetKind as ItemKind, Timestamp};
 
 /// What changed between two snapshots of one source, seen at `now`.
 pub fn transitions(source: &str, old: &Snapshot, new: &Snapshot, now: Timestamp) -> Vec<Event> {
-    apps_and_models(source, old, &new.apps, &new.models, now)
+    // Each new app with the old one of its name: one pass over each.
+    let olds: FxHashMap<&str, &GitOpsApp> = old.apps.iter().map(|a| (a.name.as_str(), a)).collect();
+    let pairs = new
+        .apps
+        .iter()
+        .filter_map(|a| Some((*olds.get(a.name.as_str())?, a)));
+    let mut out = app_transitions(source, pairs, now);
+    for model in &new.models {
+        let Some(before) = old.models.iter().find(|m| m.model == model.model) else {
+            continue;
+        };
+        let item = Target::new(source, ItemKind::Model, &model.model);
+        let (was, is) = (before.status(), model.status());
+        if was != is && (was == DriftStatus::Drifting || is == DriftStatus::Drifting) {
+            let kind = if is == DriftStatus::Drifting {
+                EventKind::DriftOnset
+            } else {
+                EventKind::DriftRecovery
+            };
+            let summary = format!("{} went {is} (seen)", model.model);
+            out.push(seen(
+                now,
+                item.clone(),
+                kind,
+                TargetKind::Model,
+                is.to_string(),
+                summary,
+            ));
+        }
+        if before.version != model.version
+            && let Some(v) = &model.version
+        {
+            let summary = format!(
+                "{} @{} moved to version {v} (seen)",
+                model.model, model.alias
+            );
+            out.push(seen(
+                now,
+                item,
+                EventKind::Alias,
+                TargetKind::Model,
+                v.clone(),
+                summary,
+            ));
+        }
+    }
+    out
 }
 
-/// What changed in `apps` (a live feed's changed apps, or every app) and
-/// `models` against `old`. Looked up by name: an estate of 10,000 apps
-/// costs one pass, not one search per app.
-pub fn apps_and_models(
+/// The health and sync changes of apps, each `(before, now)`, seen at
+/// `now` (a live feed's news gives the pairs it replaced: no search).
+pub fn app_transitions<'a>(
     source: &str,
-    old: &Snapshot,
-    apps: &[crate::model::GitOpsApp],
-    models: &[crate::model::ModelDrift],
+    pairs: impl IntoIterator<Item = (&'a GitOpsApp, &'a GitOpsApp)>,
     now: Timestamp,
 ) -> Vec<Event> {
     let mut out = Vec::new();
-    // The apps looked at, by name, then one pass over the old ones: a live
-    // feed's few changes cost no index of the whole estate.
-    let wanted: std::collections::HashMap<&str, usize> = apps
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.name.as_str(), i))
-        .collect();
-    let mut before_of: Vec<Option<&crate::model::GitOpsApp>> = vec![None; apps.len()];
-    for a in &old.apps {
-        if let Some(&i) = wanted.get(a.name.as_str()) {
-            before_of[i] = Some(a);
+    for (before, app) in pairs {
+        let item = Target::new(source, ItemKind::App, &app.name);
+        let kind = if app.repo.is_some() {
+            TargetKind::Repo
+        } else {
+            TargetKind::App
+        };
+        // A backend time for the health change makes it a recorded event.
+        if before.health != app.health && app.health_since.is_none() {
+            let summary = format!("{} went {} (seen)", app.name, app.health);
+            let mut e = seen(
+                now,
+                item.clone(),
+                EventKind::Health,
+                kind,
+                app.health.to_string(),
+                summary,
+            );
+            e.place = Some(app.place());
+            out.push(e);
+        }
+        if before.sync != app.sync && app.repo.is_none() {
+            let summary = format!("{} went {} (seen)", app.name, app.sync);
+            let mut e = seen(
+                now,
+                item,
+                EventKind::Sync,
+                kind,
+                app.sync.to_string(),
+                summary,
+            );
+            e.place = Some(app.place());
+            out.push(e);
         }
     }
-    let seen = |kind, name: &str, target_kind, status: String, summary: String, item| Event {
+    out
+}
+
+/// One transition of `item`, seen at `now`.
+fn seen(
+    now: Timestamp,
+    item: Target,
+    kind: EventKind,
+    target_kind: TargetKind,
+    status: String,
+    summary: String,
+) -> Event {
+    Event {
         time: now,
-        source: source.to_string(),
+        source: item.source.clone(),
         kind,
-        target: target(source, name),
+        target: target(&item.source, &item.id),
         target_kind,
         revision: None,
         status,
@@ -51,79 +130,5 @@ pub fn apps_and_models(
         deploy_id: None,
         started_at: None,
         images: Vec::new(),
-    };
-    for (app, before) in apps.iter().zip(before_of) {
-        let Some(before) = before else {
-            continue;
-        };
-        let item = Target::new(source, ItemKind::App, &app.name);
-        let kind = if app.repo.is_some() {
-            TargetKind::Repo
-        } else {
-            TargetKind::App
-        };
-        // A backend time for the health change makes it a recorded event.
-        if before.health != app.health && app.health_since.is_none() {
-            let mut e = seen(
-                EventKind::Health,
-                &app.name,
-                kind,
-                app.health.to_string(),
-                format!("{} went {} (seen)", app.name, app.health),
-                item.clone(),
-            );
-            e.place = Some(app.place());
-            out.push(e);
-        }
-        if before.sync != app.sync && app.repo.is_none() {
-            let mut e = seen(
-                EventKind::Sync,
-                &app.name,
-                kind,
-                app.sync.to_string(),
-                format!("{} went {} (seen)", app.name, app.sync),
-                item,
-            );
-            e.place = Some(app.place());
-            out.push(e);
-        }
     }
-    for model in models {
-        let Some(before) = old.models.iter().find(|m| m.model == model.model) else {
-            continue;
-        };
-        let item = Target::new(source, ItemKind::Model, &model.model);
-        let (was, is) = (before.status(), model.status());
-        if was != is && (was == DriftStatus::Drifting || is == DriftStatus::Drifting) {
-            let kind = if is == DriftStatus::Drifting {
-                EventKind::DriftOnset
-            } else {
-                EventKind::DriftRecovery
-            };
-            out.push(seen(
-                kind,
-                &model.model,
-                TargetKind::Model,
-                is.to_string(),
-                format!("{} went {is} (seen)", model.model),
-                item.clone(),
-            ));
-        }
-        if before.version != model.version
-            && let Some(v) = &model.version
-        {
-            out.push(seen(
-                EventKind::Alias,
-                &model.model,
-                TargetKind::Model,
-                v.clone(),
-                format!(
-                    "{} @{} moved to version {v} (seen)",
-                    model.model, model.alias
-                ),
-                item,
-            ));
-        }
-    }
-    out
 }

@@ -48,20 +48,15 @@ pub(super) fn on_source(state: &mut State, event: SourceEvent) {
                 settle::will_change(state, event.source, apps);
                 apply_loaded_revisions(state, event.source, &mut changes.changed);
                 settle::changed_in_place(state, event.source, &changes);
-                let source = &state.sources[event.source];
-                let seen = crate::timeline::observed::apps_and_models(
-                    &source.name,
-                    &source.snapshot,
-                    &changes.changed,
-                    &[],
-                    event.at,
-                );
-                state.timeline.add(seen);
             }
             let source = &mut state.sources[event.source];
-            changes.apply_to(&mut source.snapshot);
+            let replaced = changes.apply_to(&mut source.snapshot);
+            let apps = &source.snapshot.apps;
+            let pairs = replaced.iter().map(|(was, i)| (was, &apps[*i]));
+            let seen = crate::timeline::observed::app_transitions(&source.name, pairs, event.at);
             source.updated_at = Some(event.at);
             source.error = None;
+            state.timeline.add(seen);
         }
         Err(message) => {
             // The last good data stays on screen under the error; no row
