@@ -146,14 +146,30 @@ impl Problems {
             }
             seen.insert(key);
         }
-        let gone: Vec<(ProblemKind, String)> = self
-            .known
-            .iter()
-            .filter(|(key, k)| {
-                !seen.contains(*key) && looked_at(state, k, scope(&scopes, k.problem.source))
-            })
-            .map(|(key, _)| key.clone())
-            .collect();
+        // Known before, looked at again, not seen now: resolved. Apps
+        // changed in place are looked up by name; a source looked at whole
+        // takes one pass over what is known.
+        let mut gone: Vec<(ProblemKind, String)> = Vec::new();
+        for (s, scope) in scopes.iter().enumerate() {
+            if let Scope::Apps(names) = scope {
+                let source = &state.sources[s].name;
+                for name in names.iter() {
+                    let key = (ProblemKind::App, format!("{source}/{name}"));
+                    if self.known.contains_key(&key) && !seen.contains(&key) {
+                        gone.push(key);
+                    }
+                }
+            }
+        }
+        let whole = |s: usize| matches!(scope(&scopes, s), Scope::Whole);
+        if scopes.contains(&Scope::Whole) {
+            gone.extend(
+                self.known
+                    .iter()
+                    .filter(|(key, k)| whole(k.problem.source) && !seen.contains(*key))
+                    .map(|(key, _)| key.clone()),
+            );
+        }
         let mut gone: Vec<Known> = gone.iter().filter_map(|k| self.known.remove(k)).collect();
         gone.sort_by(|a, b| a.problem.target.cmp(&b.problem.target));
         for known in gone {
@@ -212,26 +228,6 @@ fn current(state: &State, scopes: &[Scope]) -> Vec<Problem> {
 /// changed whole).
 fn scope<'a>(scopes: &[Scope<'a>], s: usize) -> Scope<'a> {
     scopes.get(s).copied().unwrap_or(Scope::Whole)
-}
-
-/// A problem known before was looked at again (so, not seen now, it is
-/// resolved).
-fn looked_at(state: &State, known: &Known, scope: Scope) -> bool {
-    match scope {
-        Scope::Unchanged => false,
-        Scope::Whole => true,
-        Scope::Apps(names) => {
-            let source = state
-                .sources
-                .get(known.problem.source)
-                .map(|s| s.name.as_str());
-            known.problem.kind == ProblemKind::App
-                && source
-                    .and_then(|s| known.problem.target.strip_prefix(s))
-                    .and_then(|rest| rest.strip_prefix('/'))
-                    .is_some_and(|name| names.contains(name))
-        }
-    }
 }
 
 /// The kind and `SOURCE/NAME` of an Overview row.

@@ -39,6 +39,7 @@ pub fn replaced(state: &mut State, source: usize) {
     let name = &state.sources[source].name;
     state.timeline.changed.whole(name);
     state.derived.changed.whole(name);
+    state.derived.apps_reordered(source);
 }
 
 /// Only the apps `changes` names change in source `source` (after
@@ -81,11 +82,13 @@ pub fn settle(state: &mut State) {
                 };
                 state.derived.mark(s, apps);
                 state.derived.changed.whole(&state.sources[s].name);
+                state.derived.apps_reordered(s);
             }
         }
     }
     let stale = std::mem::take(&mut state.derived.stale);
     let in_place = std::mem::take(&mut state.derived.changed);
+    let mut moves = std::mem::take(&mut state.derived.app_moves);
     let sources = state.sources.len();
     state
         .derived
@@ -98,7 +101,8 @@ pub fn settle(state: &mut State) {
             continue;
         }
         changed[s] = true;
-        views::refresh_source(state, s, kinds);
+        let moves = moves.get_mut(s).map(std::mem::take).unwrap_or_default();
+        views::refresh_source(state, s, kinds, &moves);
         tabs[Tab::Overview.index()] = true;
         tabs[Tab::Pipelines.index()] |= kinds.pipelines;
         tabs[Tab::GitOps.index()] |= kinds.apps;

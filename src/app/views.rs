@@ -6,11 +6,13 @@
 
 use std::cmp::Ordering;
 
+use rustc_hash::FxHashSet;
+
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config as MatcherConfig, Matcher, Utf32Str};
 
 use crate::app::attention;
-use crate::app::state::{Kept, Kinds, Pane, RowRef, Scored, SourceRows, State, Tab};
+use crate::app::state::{AppMoves, Kept, Kinds, Pane, RowRef, Scored, SourceRows, State, Tab};
 use crate::model::{GitOpsApp, ModelDrift, PipelineRun, short_rev};
 
 /// Apply the tab's filter to its already sorted rows (a filter keystroke
@@ -63,7 +65,7 @@ fn row_id(state: &State, row: RowRef) -> Option<&str> {
 
 /// Sort source `s`'s rows of the kinds that changed and find which of its
 /// items need attention, into `state.derived.per_source[s]`.
-pub fn refresh_source(state: &mut State, s: usize, kinds: Kinds) {
+pub fn refresh_source(state: &mut State, s: usize, kinds: Kinds, moves: &AppMoves) {
     let Some(source) = state.sources.get(s) else {
         return;
     };
@@ -87,21 +89,40 @@ pub fn refresh_source(state: &mut State, s: usize, kinds: Kinds) {
             })
             .collect();
     }
-    if kinds.apps {
-        rows.apps = sorted(&snap.apps, app_order, |i| at(Tab::GitOps, i));
-        rows.attention_apps = snap
-            .apps
-            .iter()
-            .enumerate()
-            .filter(|(_, app)| attention::app_needs_attention(app))
-            .map(|(i, app)| {
-                (
-                    attention::app_score(app),
-                    app.last_change,
-                    at(Tab::GitOps, i),
-                )
-            })
-            .collect();
+    let app_attention = |(i, app): (usize, &GitOpsApp)| {
+        attention::app_needs_attention(app).then(|| {
+            (
+                attention::app_score(app),
+                app.last_change,
+                at(Tab::GitOps, i),
+            )
+        })
+    };
+    match moves {
+        // Replaced where they stand: the order by name holds; only those
+        // apps are looked at again, and the list stays in index order.
+        AppMoves::Replaced(indices) if kinds.apps && rows.apps.len() == snap.apps.len() => {
+            let again: FxHashSet<u32> = indices.iter().map(|&i| i as u32).collect();
+            rows.attention_apps
+                .retain(|(_, _, row)| !again.contains(&row.index));
+            rows.attention_apps.extend(
+                again
+                    .iter()
+                    .filter_map(|&i| Some((i as usize, snap.apps.get(i as usize)?)))
+                    .filter_map(app_attention),
+            );
+            rows.attention_apps.sort_by_key(|(_, _, row)| row.index);
+        }
+        _ if kinds.apps => {
+            rows.apps = sorted(&snap.apps, app_order, |i| at(Tab::GitOps, i));
+            rows.attention_apps = snap
+                .apps
+                .iter()
+                .enumerate()
+                .filter_map(app_attention)
+                .collect();
+        }
+        _ => {}
     }
     if kinds.models {
         rows.models = sorted(&snap.models, model_order, |i| at(Tab::Drift, i));

@@ -61,6 +61,20 @@ pub struct SourceRows {
 /// row's tab and source, and its id.
 pub type Kept = Option<(Tab, u32, String)>;
 
+/// How a source's apps changed since the last settle.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AppMoves {
+    /// Not at all.
+    #[default]
+    None,
+    /// Only replaced where they stand (these indices): their order by name
+    /// holds, so their rows need no sort, and only these are looked at
+    /// again for attention.
+    Replaced(Vec<usize>),
+    /// Added, removed or replaced whole: sorted again.
+    Reordered,
+}
+
 /// What is stale and what the tabs are rebuilt from.
 #[derive(Clone, Debug, Default)]
 pub struct Derived {
@@ -71,6 +85,8 @@ pub struct Derived {
     /// Which of it, where a live feed changed apps in place: the problems
     /// are looked at again only for those.
     pub changed: Changed,
+    /// Per source, how its apps changed (what their rows need).
+    pub app_moves: Vec<AppMoves>,
     /// A source with apps or registry repositories changed: the links
     /// between sources are recomputed.
     pub links_stale: bool,
@@ -88,6 +104,28 @@ impl Derived {
     /// Something waits for the next settle.
     pub fn is_stale(&self) -> bool {
         self.links_stale || self.stale.iter().any(|k| k.any())
+    }
+
+    /// Source `source`'s apps were added, removed or replaced whole.
+    pub fn apps_reordered(&mut self, source: usize) {
+        self.grow(source);
+        self.app_moves[source] = AppMoves::Reordered;
+    }
+
+    /// Source `source`'s apps at `indices` were replaced where they stand.
+    pub fn apps_replaced(&mut self, source: usize, indices: impl IntoIterator<Item = usize>) {
+        self.grow(source);
+        match &mut self.app_moves[source] {
+            AppMoves::Reordered => {}
+            AppMoves::Replaced(known) => known.extend(indices),
+            moves @ AppMoves::None => *moves = AppMoves::Replaced(indices.into_iter().collect()),
+        }
+    }
+
+    fn grow(&mut self, source: usize) {
+        if self.app_moves.len() <= source {
+            self.app_moves.resize(source + 1, AppMoves::None);
+        }
     }
 
     /// Source `source` changed in these kinds.

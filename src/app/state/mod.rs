@@ -18,7 +18,7 @@ mod status;
 mod tab;
 mod timeline;
 
-pub use derived::{Derived, Kept, Kinds, Scored, SourceRows};
+pub use derived::{AppMoves, Derived, Kept, Kinds, Scored, SourceRows};
 pub use detail::{AppDetailState, Detail, LogState, LogView};
 pub use form::{FieldRole, Form, FormField, Inputs};
 pub use overlay::{CommandConfirm, Confirm, Overlay, Picker, PickerEntry};

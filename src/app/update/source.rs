@@ -50,13 +50,25 @@ pub(super) fn on_source(state: &mut State, event: SourceEvent) {
                 settle::changed_in_place(state, event.source, &changes);
             }
             let source = &mut state.sources[event.source];
+            let (changed, removed) = (changes.changed.len(), changes.removed.len());
             let replaced = changes.apply_to(&mut source.snapshot);
+            if changed + removed > 0 {
+                if removed == 0 && replaced.len() == changed {
+                    state
+                        .derived
+                        .apps_replaced(event.source, replaced.iter().map(|(_, i)| *i));
+                } else {
+                    state.derived.apps_reordered(event.source);
+                }
+            }
+            let source = &state.sources[event.source];
             let apps = &source.snapshot.apps;
             let pairs = replaced.iter().map(|(was, i)| (was, &apps[*i]));
             let seen = crate::timeline::observed::app_transitions(&source.name, pairs, event.at);
+            state.timeline.add(seen);
+            let source = &mut state.sources[event.source];
             source.updated_at = Some(event.at);
             source.error = None;
-            state.timeline.add(seen);
         }
         Err(message) => {
             // The last good data stays on screen under the error; no row

@@ -1,3 +1,5 @@
+//! What a live feed's news (only the apps it changed) leaves behind.
+//!
 //! Problems watched over time (what `opsdeck watch` prints and the
 //! dashboard rings for) when a live feed sends only the apps it changed:
 //! only those apps are looked at again, and what they did is still seen —
@@ -113,8 +115,10 @@ fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed
         "{observed:?}"
     );
     assert!(
-        observed.iter().all(|(t, _)| *t == format!("demo/{}", apps[3].name)
-            || *t == format!("demo/{}", apps[0].name)),
+        observed
+            .iter()
+            .all(|(t, _)| *t == format!("demo/{}", apps[3].name)
+                || *t == format!("demo/{}", apps[0].name)),
         "only the apps the news changed: {observed:?}"
     );
     let mut seen = events(&mut state);
@@ -139,4 +143,74 @@ fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed
     whole.apps = now;
     send(&mut state, Update::Whole(whole), fleet.now());
     assert_eq!(events(&mut state), [], "nothing new, nothing resolved");
+}
+
+/// A dashboard fed `snapshot` whole, as its first read.
+fn fed(snapshot: opsdeck::model::Snapshot, at: Timestamp) -> State {
+    let mut state = State::new(
+        vec![SourceState::new("demo", "demo", Provides::ALL, false)],
+        Keymap::default(),
+        false,
+        at,
+    );
+    send(&mut state, Update::Whole(snapshot), at);
+    state
+}
+
+/// Each tab's rows as the items' names, in order.
+fn rows(state: &State, tab: opsdeck::app::Tab) -> Vec<String> {
+    state
+        .pane(tab)
+        .sorted
+        .iter()
+        .map(|r| match r.tab {
+            opsdeck::app::Tab::GitOps => state.app(*r).map(|a| a.name.clone()),
+            opsdeck::app::Tab::Pipelines => state.run(*r).map(|p| p.id.clone()),
+            opsdeck::app::Tab::Drift => state.model(*r).map(|m| m.model.clone()),
+            _ => None,
+        })
+        .map(|n| n.unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn apps_replaced_in_place_give_the_rows_a_whole_read_gives() {
+    use opsdeck::app::Tab;
+    let fleet = DemoFleet::new(11, start(), true);
+    let mut state = fed(fleet.snapshot("demo"), fleet.now());
+    let apps = state.sources[0].snapshot.apps.clone();
+    assert!(apps.len() >= 5, "the demo has apps");
+    let mut broken = healthy(apps[4].clone());
+    broken.health = Health::Missing;
+    let mut later = broken.clone();
+    later.revision = Some("c".repeat(40));
+    // Two batches of news, the second touching the same app again, and
+    // one app recovering: only replaced where they stand.
+    for news in [
+        vec![broken, healthy(apps[0].clone())],
+        vec![later, healthy(apps[2].clone())],
+    ] {
+        let rebuilds = state.derived.tab_rebuilds;
+        send(
+            &mut state,
+            Update::Apps(AppChanges {
+                changed: news,
+                ..AppChanges::default()
+            }),
+            fleet.now(),
+        );
+        assert!(
+            state.derived.tab_rebuilds[Tab::GitOps.index()] > rebuilds[Tab::GitOps.index()],
+            "the GitOps rows were looked at again"
+        );
+    }
+    let whole = fed(state.sources[0].snapshot.clone(), fleet.now());
+    for tab in [Tab::Overview, Tab::GitOps] {
+        assert_eq!(rows(&state, tab), rows(&whole, tab), "{tab:?}");
+    }
+    assert!(
+        rows(&state, Tab::Overview).contains(&apps[4].name),
+        "the missing app needs attention"
+    );
+    assert!(!rows(&state, Tab::Overview).contains(&apps[0].name));
 }
