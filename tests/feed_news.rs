@@ -51,15 +51,21 @@ fn healthy(mut app: GitOpsApp) -> GitOpsApp {
     app
 }
 
-#[test]
-fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed() {
-    let fleet = DemoFleet::new(7, start(), true);
+/// A dashboard fed `snapshot` whole, as its first read.
+fn fed(snapshot: opsdeck::model::Snapshot, at: Timestamp) -> State {
     let mut state = State::new(
         vec![SourceState::new("demo", "demo", Provides::ALL, false)],
         Keymap::default(),
         false,
-        fleet.now(),
+        at,
     );
+    send(&mut state, Update::Whole(snapshot), at);
+    state
+}
+
+#[test]
+fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed() {
+    let fleet = DemoFleet::new(7, start(), true);
     let mut snapshot = fleet.snapshot("demo");
     // Three apps in trouble to begin with, the rest fine.
     for (i, app) in snapshot.apps.iter_mut().enumerate() {
@@ -72,7 +78,7 @@ fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed
     }
     let apps = snapshot.apps.clone();
     assert!(apps.len() >= 6, "the demo has apps");
-    send(&mut state, Update::Whole(snapshot), fleet.now());
+    let mut state = fed(snapshot, fleet.now());
     let first = events(&mut state);
     for app in &apps[..3] {
         let target = format!("demo/{}", app.name);
@@ -143,18 +149,6 @@ fn a_feeds_changed_apps_are_the_only_problems_looked_at_again_and_none_is_missed
     whole.apps = now;
     send(&mut state, Update::Whole(whole), fleet.now());
     assert_eq!(events(&mut state), [], "nothing new, nothing resolved");
-}
-
-/// A dashboard fed `snapshot` whole, as its first read.
-fn fed(snapshot: opsdeck::model::Snapshot, at: Timestamp) -> State {
-    let mut state = State::new(
-        vec![SourceState::new("demo", "demo", Provides::ALL, false)],
-        Keymap::default(),
-        false,
-        at,
-    );
-    send(&mut state, Update::Whole(snapshot), at);
-    state
 }
 
 /// Each tab's rows as the items' names, in order.
