@@ -27,7 +27,7 @@ pub use retrain::{Retrain, RetrainAsk, RetrainOf};
 pub use source::{Phase, SourceError, SourceState};
 pub use status::{InFlight, Level, StatusLine};
 pub use tab::{TABS, Tab};
-pub use timeline::{TimelineState, WhyView};
+pub use timeline::{MAX_EXTRA, TimelineState, WhyView};
 
 /// Everything the dashboard knows and shows.
 #[derive(Clone, Debug)]
