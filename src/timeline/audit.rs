@@ -91,7 +91,7 @@ pub fn action_event(
         ),
         observed: false,
         links: Vec::new(),
-        item: Some(acted.clone()),
+        item_kind: Some(acted.kind),
         place: None,
         deploy_id: None,
         started_at: None,

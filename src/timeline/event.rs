@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Target, Timestamp};
+use crate::model::{Target, TargetKind as ItemKind, Timestamp};
 
 /// What happened.
 #[derive(
@@ -152,9 +152,10 @@ pub struct Event {
     pub summary: String,
     pub observed: bool,
     pub links: Vec<Link>,
-    /// The item Enter jumps to.
+    /// The kind of item Enter jumps to (`item()`: this source's item of
+    /// the name in `target`; not a copy of both, per event).
     #[serde(skip)]
-    pub item: Option<Target>,
+    pub item_kind: Option<ItemKind>,
     /// "cluster/namespace" of an app's events.
     #[serde(skip)]
     pub place: Option<String>,
@@ -169,6 +170,11 @@ pub struct Event {
 }
 
 impl Event {
+    /// The item Enter jumps to.
+    pub fn item(&self) -> Option<Target> {
+        Some(Target::new(&self.source, self.item_kind?, self.name()))
+    }
+
     /// The name part of `target`.
     pub fn name(&self) -> &str {
         self.target

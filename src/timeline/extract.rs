@@ -7,7 +7,7 @@ use super::event::{Event, EventKind, Link, Rel, TargetKind, target};
 use super::onset;
 use super::revision::normalize;
 use crate::model::{
-    AppImage, GitOpsApp, ImageRef, ModelDrift, OperationPhase, PipelineRun, Snapshot, Target,
+    AppImage, GitOpsApp, ImageRef, ModelDrift, OperationPhase, PipelineRun, Snapshot,
     TargetKind as ItemKind, Timestamp,
 };
 
@@ -48,7 +48,7 @@ fn base(source: &str, kind: EventKind, name: &str, target_kind: TargetKind) -> E
         summary: String::new(),
         observed: false,
         links: Vec::new(),
-        item: None,
+        item_kind: None,
         place: None,
         deploy_id: None,
         started_at: None,
@@ -71,7 +71,7 @@ pub fn run_end(run: &PipelineRun) -> Option<Timestamp> {
 /// A run's start and end.
 pub fn run_events(source: &str, run: &PipelineRun, out: &mut Vec<Event>) {
     let revision = (!run.commit.is_empty()).then(|| normalize(&run.commit));
-    let item = Target::new(source, ItemKind::Run, &run.id);
+    let item = ItemKind::Run;
     let on = if run.branch.is_empty() {
         String::new()
     } else {
@@ -83,7 +83,7 @@ pub fn run_events(source: &str, run: &PipelineRun, out: &mut Vec<Event>) {
         e.revision = revision.clone();
         e.status = "running".into();
         e.summary = format!("{} #{} started{on}", run.pipeline, run.id);
-        e.item = Some(item.clone());
+        e.item_kind = Some(item);
         out.push(e);
     }
     if let Some(end) = run_end(run) {
@@ -92,7 +92,7 @@ pub fn run_events(source: &str, run: &PipelineRun, out: &mut Vec<Event>) {
         e.revision = revision;
         e.status = run.status.to_string();
         e.summary = format!("{} #{} {}{on}", run.pipeline, run.id, run.status);
-        e.item = Some(item);
+        e.item_kind = Some(item);
         out.push(e);
     }
 }
@@ -100,7 +100,7 @@ pub fn run_events(source: &str, run: &PipelineRun, out: &mut Vec<Event>) {
 /// An app's deploys (history and the last operation) and health change.
 pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
     let first = out.len();
-    let item = Target::new(source, ItemKind::App, &app.name);
+    let item = ItemKind::App;
     let place = app.place();
     let to = if app.cluster.is_empty() {
         app.name.clone()
@@ -128,7 +128,7 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
         );
         e.revision = (!rev.is_empty()).then_some(rev);
         e.status = status.to_string();
-        e.item = Some(item.clone());
+        e.item_kind = Some(item);
         e.place = Some(place.clone());
         e
     };
@@ -169,7 +169,7 @@ pub fn app_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
             _ => format!("{} went {}", app.name, app.health),
         };
         e.revision = app.revision.as_deref().map(normalize);
-        e.item = Some(item);
+        e.item_kind = Some(item);
         e.place = Some(place);
         out.push(e);
     }
@@ -214,7 +214,7 @@ pub fn image_link(image: &AppImage) -> Option<Link> {
 /// The commits touching a repository app's folder.
 pub fn repo_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
     let Some(repo) = &app.repo else { return };
-    let item = Target::new(source, ItemKind::App, &app.name);
+    let item = ItemKind::App;
     for c in repo.commits.iter().filter(|c| c.touches_app) {
         let Some(t) = c.time else { continue };
         let mut e = base(source, EventKind::Commit, &app.name, TargetKind::Repo);
@@ -227,14 +227,14 @@ pub fn repo_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
             c.subject,
             c.author
         );
-        e.item = Some(item.clone());
+        e.item_kind = Some(item);
         out.push(e);
     }
 }
 
 /// A model's registered versions and its drift onsets and recoveries.
 pub fn model_events(source: &str, model: &ModelDrift, now: Timestamp, out: &mut Vec<Event>) {
-    let item = Target::new(source, ItemKind::Model, &model.model);
+    let item = ItemKind::Model;
     for v in &model.versions {
         let Some(t) = v.created_at else { continue };
         let mut e = base(
@@ -247,7 +247,7 @@ pub fn model_events(source: &str, model: &ModelDrift, now: Timestamp, out: &mut 
         e.revision = v.revision.as_deref().map(normalize);
         e.status = v.status.to_ascii_lowercase();
         e.summary = format!("version {} of {} registered", v.version, model.model);
-        e.item = Some(item.clone());
+        e.item_kind = Some(item);
         out.push(e);
     }
     for ep in onset::of_model(model, now) {
@@ -260,7 +260,7 @@ pub fn model_events(source: &str, model: &ModelDrift, now: Timestamp, out: &mut 
         e.time = ep.onset;
         e.status = "drifting".into();
         e.summary = format!("{} began drifting", model.model);
-        e.item = Some(item.clone());
+        e.item_kind = Some(item);
         out.push(e.clone());
         if let Some(r) = ep.recovery {
             e.kind = EventKind::DriftRecovery;

@@ -125,7 +125,7 @@ fn seen(
         summary,
         observed: true,
         links: Vec::new(),
-        item: Some(item),
+        item_kind: Some(item.kind),
         place: None,
         deploy_id: None,
         started_at: None,

@@ -163,7 +163,7 @@ impl State {
     /// The target a row stands for.
     pub fn target_of(&self, row: RowRef) -> Option<Target> {
         if row.tab == Tab::Timeline {
-            return self.event(row).and_then(|e| e.item.clone());
+            return self.event(row).and_then(|e| e.item());
         }
         let source = &self.sources.get(row.source as usize)?.name;
         let (kind, id) = match row.tab {

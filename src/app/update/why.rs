@@ -89,7 +89,7 @@ pub(super) fn on_why_command(state: &mut State, command: Command) -> Option<Vec<
         Command::Bottom => view.selected = last,
         Command::Back | Command::Why => state.timeline.why = None,
         Command::Open => {
-            let item = view.suspect().and_then(|s| s.event.item.clone());
+            let item = view.suspect().and_then(|s| s.event.item());
             state.timeline.why = None;
             if let Some(item) = item {
                 go_to(state, &item);
@@ -105,7 +105,7 @@ pub(super) fn on_why_command(state: &mut State, command: Command) -> Option<Vec<
 /// deploy history entry just before the suspect deploy.
 pub(super) fn suspect_target(state: &State) -> Option<(Target, Option<String>)> {
     let suspect = state.timeline.why.as_ref()?.suspect()?;
-    let item = suspect.event.item.clone()?;
+    let item = suspect.event.item()?;
     let to = match (suspect.event.kind, &suspect.event.deploy_id) {
         (EventKind::Deploy, Some(id)) => state
             .sources
@@ -126,7 +126,7 @@ pub(super) fn open_event(state: &mut State) -> Vec<Effect> {
     let item = state
         .selected_row(Tab::Timeline)
         .and_then(|row| state.event(row))
-        .and_then(|e| e.item.clone());
+        .and_then(|e| e.item());
     match item {
         Some(item) => go_to(state, &item),
         None => say(state, Level::Warning, "this event has no item to go to"),
