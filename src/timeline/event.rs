@@ -3,6 +3,8 @@
 //! a list. What the dashboard needs beyond the contract (the item to jump
 //! to, the cluster and namespace) is kept beside it, never serialized.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::model::{Target, TargetKind as ItemKind, Timestamp};
@@ -125,9 +127,10 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Link {
     pub rel: Rel,
-    /// `SOURCE/NAME`.
-    pub target: String,
-    pub revision: Option<String>,
+    /// `SOURCE/NAME` (shared: many events link the same item).
+    pub target: Arc<str>,
+    /// Shared with every other link of that revision.
+    pub revision: Option<Arc<str>>,
 }
 
 /// One change or state change.

@@ -206,8 +206,8 @@ pub fn image_link(image: &AppImage) -> Option<Link> {
     };
     Some(Link {
         rel: Rel::Image,
-        target: target(&build.source, &name),
-        revision: build.revision.as_deref().map(normalize),
+        target: target(&build.source, &name).into(),
+        revision: build.revision.as_deref().map(|r| normalize(r).into()),
     })
 }
 

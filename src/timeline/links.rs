@@ -3,7 +3,10 @@
 //! which app deploys which repository folder (the existing git links).
 //! Never guessed from names.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::event::{Event, EventKind, Link, Rel};
 
@@ -57,11 +60,33 @@ impl Configured {
     }
 }
 
+/// A revision shared, and the events carrying it: (kind, target, the
+/// target shared).
+type Carriers<'a> = (Arc<str>, Vec<(EventKind, &'a str, Arc<str>)>);
+
+/// Note that the event of `kind` on `target` carries revision `rev`.
+fn carry<'a>(
+    by_sha: &mut FxHashMap<&'a str, Carriers<'a>>,
+    seen: &mut FxHashSet<(&'a str, EventKind, &'a str)>,
+    rev: &'a str,
+    kind: EventKind,
+    target: &'a str,
+) {
+    if seen.insert((rev, kind, target)) {
+        let (_, carriers) = by_sha
+            .entry(rev)
+            .or_insert_with(|| (Arc::from(rev), Vec::new()));
+        carriers.push((kind, target, Arc::from(target)));
+    }
+}
+
 /// Fill every event's `links`.
 pub fn link(events: &mut [Event], configured: &Configured) {
-    // Full SHA → (kind, target) of the events carrying it, each pair once.
-    let mut by_sha: HashMap<&str, Vec<(EventKind, &str)>> = HashMap::new();
-    let mut seen: HashSet<(&str, EventKind, &str)> = HashSet::new();
+    // Full SHA → the SHA shared, and (kind, target) of the events carrying
+    // it, each pair once: links share these strings rather than copy them.
+    let mut by_sha: FxHashMap<&str, Carriers> = FxHashMap::default();
+    let mut seen: FxHashSet<(&str, EventKind, &str)> = FxHashSet::default();
+    let mut note = |rev, kind, target| carry(&mut by_sha, &mut seen, rev, kind, target);
     for e in events.iter() {
         let Some(rev) = e.revision.as_deref() else {
             continue;
@@ -71,22 +96,12 @@ pub fn link(events: &mut [Event], configured: &Configured) {
             k @ (EventKind::Run | EventKind::Commit | EventKind::Deploy) => k,
             _ => continue,
         };
-        if seen.insert((rev, kind, e.target.as_str())) {
-            by_sha
-                .entry(rev)
-                .or_default()
-                .push((kind, e.target.as_str()));
-        }
+        note(rev, kind, e.target.as_str());
     }
     // A deploy also deploys the revisions its images were built from.
     for e in events.iter().filter(|e| e.kind == EventKind::Deploy) {
         for rev in e.images.iter().filter_map(|l| l.revision.as_deref()) {
-            if seen.insert((rev, EventKind::Deploy, e.target.as_str())) {
-                by_sha
-                    .entry(rev)
-                    .or_default()
-                    .push((EventKind::Deploy, e.target.as_str()));
-            }
+            note(rev, EventKind::Deploy, e.target.as_str());
         }
     }
     let mut all: Vec<Vec<Link>> = Vec::with_capacity(events.len());
@@ -100,8 +115,11 @@ pub fn link(events: &mut [Event], configured: &Configured) {
             }
         }
         for rev in revisions {
-            for &(kind, target) in by_sha.get(rev).into_iter().flatten() {
-                if target == e.target {
+            let Some((shared, carriers)) = by_sha.get(rev) else {
+                continue;
+            };
+            for (kind, target, target_shared) in carriers {
+                if *target == e.target {
                     continue;
                 }
                 let rel = match kind {
@@ -111,8 +129,8 @@ pub fn link(events: &mut [Event], configured: &Configured) {
                 };
                 links.push(Link {
                     rel,
-                    target: target.to_string(),
-                    revision: Some(rev.to_string()),
+                    target: target_shared.clone(),
+                    revision: Some(shared.clone()),
                 });
             }
         }
@@ -121,14 +139,14 @@ pub fn link(events: &mut [Event], configured: &Configured) {
                 for m in configured.models_of(&e.target) {
                     links.push(Link {
                         rel: Rel::Serves,
-                        target: m.to_string(),
+                        target: Arc::from(m),
                         revision: None,
                     });
                 }
                 if let Some(r) = configured.repo_peer(&e.target) {
                     links.push(Link {
                         rel: Rel::Repo,
-                        target: r.to_string(),
+                        target: Arc::from(r),
                         revision: None,
                     });
                 }
@@ -137,7 +155,7 @@ pub fn link(events: &mut [Event], configured: &Configured) {
                 if let Some(a) = configured.repo_peer(&e.target) {
                     links.push(Link {
                         rel: Rel::Repo,
-                        target: a.to_string(),
+                        target: Arc::from(a),
                         revision: None,
                     });
                 }
@@ -149,7 +167,7 @@ pub fn link(events: &mut [Event], configured: &Configured) {
                 if let Some(a) = configured.app_of(&e.target) {
                     links.push(Link {
                         rel: Rel::ServedBy,
-                        target: a.to_string(),
+                        target: Arc::from(a),
                         revision: None,
                     });
                 }

@@ -251,7 +251,7 @@ fn links_are_exact_commit_runs_deploys_serving_and_repo() {
         .find(|e| e.kind == EventKind::Deploy && e.revision.as_deref() == Some(SHA))
         .expect("deploy of SHA");
     let has = |e: &Event, rel: Rel, target: &str| {
-        e.links.iter().any(|l| l.rel == rel && l.target == target)
+        e.links.iter().any(|l| l.rel == rel && &*l.target == target)
     };
     assert!(
         has(deploy, Rel::Commit, "deploy/payments"),

@@ -125,7 +125,7 @@ pub fn why(
             // The commits its images were built from link too; with no
             // revision of its own, the chain is its image's.
             for link in app.images.iter().filter_map(super::extract::image_link) {
-                if let Some(r) = link.revision {
+                if let Some(r) = link.revision.as_deref().map(str::to_string) {
                     chain_rev.get_or_insert_with(|| r.clone());
                     image_revs.push(r.clone());
                     revisions.insert(r);

@@ -101,7 +101,7 @@ fn flux_history_gives_deploys_with_verdicts_linked_to_the_run_that_built_them() 
         deploys[0]
             .links
             .iter()
-            .any(|l| l.rel == Rel::BuiltBy && l.target == "ci/30433642"),
+            .any(|l| l.rel == Rel::BuiltBy && &*l.target == "ci/30433642"),
         "{:?}",
         deploys[0].links
     );
@@ -150,7 +150,7 @@ fn a_running_image_links_its_deploy_to_the_run_and_commit_it_was_built_from() {
     let has = |e: &Event, rel: Rel, target: &str, rev: &str| {
         e.links
             .iter()
-            .any(|l| l.rel == rel && l.target == target && l.revision.as_deref() == Some(rev))
+            .any(|l| l.rel == rel && &*l.target == target && l.revision.as_deref() == Some(rev))
     };
     let running = tl
         .events
@@ -221,7 +221,7 @@ fn a_model_version_links_the_commit_it_was_trained_from() {
         version
             .links
             .iter()
-            .any(|l| l.rel == Rel::Commit && l.target == "deploy/payments"),
+            .any(|l| l.rel == Rel::Commit && &*l.target == "deploy/payments"),
         "{:?}",
         version.links
     );
