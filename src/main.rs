@@ -84,7 +84,7 @@ enum Cmd {
     /// Refresh and drop the controller's manifest cache (Argo CD): SOURCE/APP
     HardRefresh(Target),
     /// Apply the desired state now (Flux reconcile; changes the cluster): SOURCE/APP
-    Reconcile(Target),
+    Reconcile(ReconcileTarget),
     /// Roll an app back to a history entry, or a model's alias to a version: SOURCE/APP or SOURCE/MODEL
     Rollback(RollbackTarget),
     /// Stop an app's running sync or rollback (Argo CD): SOURCE/APP
@@ -215,6 +215,16 @@ fn parse_input(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not NAME=VALUE")),
     }
+}
+
+#[derive(Args)]
+struct ReconcileTarget {
+    #[command(flatten)]
+    target: Target,
+    /// Reconcile its source first, so a commit just pushed is fetched now
+    /// (`flux reconcile --with-source`)
+    #[arg(long)]
+    with_source: bool,
 }
 
 #[derive(Args)]
@@ -361,7 +371,12 @@ fn main() -> ExitCode {
                 cli::act(globals, action(ActionKind::Refresh, t, None, plain)).await
             }
             Some(Cmd::Reconcile(t)) => {
-                cli::act(globals, action(ActionKind::Reconcile, t, None, plain)).await
+                let kind = if t.with_source {
+                    ActionKind::ReconcileWithSource
+                } else {
+                    ActionKind::Reconcile
+                };
+                cli::act(globals, action(kind, t.target, None, plain)).await
             }
             Some(Cmd::HardRefresh(t)) => {
                 cli::act(globals, action(ActionKind::HardRefresh, t, None, plain)).await

@@ -676,23 +676,31 @@ async fn reconcile_with_source_reconciles_the_git_repository_first() {
     let fixture = kubeconfig(&[("prod", &server)]);
     let flux = source("flux-prod", &fixture, "prod");
     flux.fetch().await.expect("fetch");
-    let outcome = flux
-        .execute(&action(ActionKind::Sync, "flux-prod", "flux-system/api"))
-        .await
-        .expect("reconcile with source");
-    assert!(
-        outcome.starts_with("GitRepository flux-system/fleet reconciled: Ready")
-            && outcome.contains("; then Kustomization flux-system/api reconciled: Ready"),
-        "{outcome}"
-    );
-    let patches: Vec<String> = server
-        .requests()
+    // `s` (sync) and `opsdeck reconcile --with-source` (what a follow after
+    // a push sends) are the same two requests.
+    for (done, kind) in [ActionKind::Sync, ActionKind::ReconcileWithSource]
         .into_iter()
-        .filter(|r| r.starts_with("PATCH"))
-        .collect();
-    assert_eq!(patches.len(), 2, "{patches:?}");
-    assert!(patches[0].contains("/gitrepositories/fleet"), "{patches:?}");
-    assert!(patches[1].contains("/kustomizations/api"), "{patches:?}");
+        .enumerate()
+    {
+        let outcome = flux
+            .execute(&action(kind, "flux-prod", "flux-system/api"))
+            .await
+            .expect("reconcile with source");
+        assert!(
+            outcome.starts_with("GitRepository flux-system/fleet reconciled: Ready")
+                && outcome.contains("; then Kustomization flux-system/api reconciled: Ready"),
+            "{kind}: {outcome}"
+        );
+        let patches: Vec<String> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.starts_with("PATCH"))
+            .skip(2 * done)
+            .collect();
+        assert_eq!(patches.len(), 2, "{kind}: {patches:?}");
+        assert!(patches[0].contains("/gitrepositories/fleet"), "{patches:?}");
+        assert!(patches[1].contains("/kustomizations/api"), "{patches:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -723,7 +731,11 @@ async fn suspend_and_resume_patch_spec_suspend_and_a_suspended_object_refuses_re
     let snapshot = flux.fetch().await.expect("fetch");
     assert!(app(&snapshot, id).suspended);
 
-    for kind in [ActionKind::Reconcile, ActionKind::Sync] {
+    for kind in [
+        ActionKind::Reconcile,
+        ActionKind::Sync,
+        ActionKind::ReconcileWithSource,
+    ] {
         let refused = flux
             .execute(&action(kind, "flux-prod", id))
             .await
@@ -1294,6 +1306,31 @@ async fn the_real_binary_reads_two_clusters_and_suspends_headless() {
             .and_then(|o| o.pointer("/spec/suspend").cloned()),
         None,
         "the other cluster is untouched"
+    );
+
+    // `reconcile --with-source`: the GitRepository, then the object.
+    let out = opsdeck(&[
+        "reconcile",
+        "flux-prod/flux-system/api",
+        "--with-source",
+        "--yes",
+    ])
+    .output()
+    .await
+    .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "will reconcile the source of flux-prod/flux-system/api (prod/api), then \
+             flux-prod/flux-system/api"
+        ) && stdout.contains("GitRepository flux-system/fleet reconciled: Ready")
+            && stdout.contains("then Kustomization flux-system/api reconciled"),
+        "{stdout}"
     );
 }
 

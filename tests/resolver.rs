@@ -516,8 +516,16 @@ fn every_action_kind_on_every_source_kind_resolves_alike_in_the_dashboard_and_he
     // A new run is planned once its form is filled, and a promote is
     // planned as an alias move (with a retrain run to promote from: see
     // `a_retrained_version_is_promoted_alike_from_the_dashboard_and_headless`).
+    // A reconcile with its source has no key of its own (a Flux `s` does
+    // it as a sync): it is `reconcile --with-source`, and what a follow
+    // sends after a push (`app::actions::after_push`).
     let all: std::collections::BTreeSet<String> = <ActionKind as strum::IntoEnumIterator>::iter()
-        .filter(|k| !matches!(k, ActionKind::Dispatch | ActionKind::Promote))
+        .filter(|k| {
+            !matches!(
+                k,
+                ActionKind::Dispatch | ActionKind::Promote | ActionKind::ReconcileWithSource
+            )
+        })
         .map(|k| k.to_string())
         .collect();
     assert_eq!(planned, all, "every kind is planned somewhere");

@@ -1,7 +1,8 @@
 //! The tofu source against the test Kubernetes API server in
 //! tests/support_kube (Terraform objects, infra.contrib.fluxcd.io/v1alpha2,
 //! listed and watched through the real kube-rs client): the rows by every
-//! state, a live change, the detail, and reconcile / suspend / resume.
+//! state, a live change, the detail, and reconcile (with its source first,
+//! or not) / suspend / resume.
 //! Approving a plan: tests/tofu_approve.rs.
 
 mod support_kube;
@@ -112,6 +113,54 @@ async fn terraform_objects_are_rows_listed_and_followed_live() {
     assert_eq!(vpc.revision.as_deref(), Some(SHA_B));
     assert_eq!(vpc.plan, None);
     task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_with_source_fetches_the_git_repository_first() {
+    let server = cluster().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tofu = source(&kubeconfig(dir.path(), &server));
+    tofu.fetch().await.expect("fetch");
+
+    let outcome = tofu
+        .execute(&action(ActionKind::ReconcileWithSource, "infra/db", None))
+        .await
+        .expect("reconcile with source");
+    assert!(
+        outcome.starts_with("GitRepository flux-system/fleet reconciled: Ready")
+            && outcome.contains("; then Terraform infra/db reconciled: Ready"),
+        "{outcome}"
+    );
+    let patches: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH"))
+        .collect();
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    assert!(
+        patches[0].contains("/namespaces/flux-system/gitrepositories/fleet"),
+        "the sourceRef's own namespace: {patches:?}"
+    );
+    assert!(
+        patches[1].contains("/namespaces/infra/terraforms/db"),
+        "{patches:?}"
+    );
+
+    tofu.execute(&action(ActionKind::Suspend, "infra/db", None))
+        .await
+        .expect("suspend");
+    let refused = tofu
+        .execute(&action(ActionKind::ReconcileWithSource, "infra/db", None))
+        .await
+        .expect_err("a suspended object is not reconciled")
+        .to_string();
+    assert!(refused.contains("is suspended"), "{refused}");
+    let sent = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH"))
+        .count();
+    assert_eq!(sent, 3, "only the suspend was sent after the first two");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -197,6 +197,17 @@ async fn approving_commits_the_plan_id_to_the_manifest_alike_in_the_dashboard_an
             .is_some(),
         "the Kustomization that applies the manifest was asked to reconcile after the push"
     );
+    let patched: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH"))
+        .collect();
+    assert!(
+        patched.len() >= 2
+            && patched[0].contains("/gitrepositories/fleet")
+            && patched[1].contains("/kustomizations/infra"),
+        "its GitRepository is reconciled first, so the pushed commit is fetched now: {patched:?}"
+    );
     assert_eq!(
         stored(&server, "vpc").pointer("/spec/approvePlan"),
         None,

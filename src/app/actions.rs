@@ -58,6 +58,18 @@ pub fn as_offered(kind: ActionKind, offered: Option<&[ActionKind]>) -> ActionKin
     }
 }
 
+/// What a follow sends first to the app it follows after a push: what
+/// makes its controller fetch the pushed commit now. A Flux or tofu object
+/// reconciles its source first (else the commit waits for the source's own
+/// interval); elsewhere it is what "refresh" means there (`as_offered`).
+pub fn after_push(offered: &[ActionKind]) -> ActionKind {
+    if offered.contains(&ActionKind::ReconcileWithSource) {
+        ActionKind::ReconcileWithSource
+    } else {
+        as_offered(ActionKind::Refresh, Some(offered))
+    }
+}
+
 /// The read-only gate, shared by the TUI, the headless commands and the executor.
 pub fn check_allowed(kind: ActionKind, target: &Target, read_only: bool) -> Result<(), Refusal> {
     if read_only && kind.is_mutating() {
@@ -163,4 +175,34 @@ pub fn wrong_target(kind: ActionKind, got: TargetKind) -> Refusal {
     };
     let article = if got == TargetKind::App { "an" } else { "a" };
     format!("{kind} applies to {wants}, not to {article} {got}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::kinds;
+
+    #[test]
+    fn after_a_push_each_controller_is_asked_to_fetch_the_commit_its_own_way() {
+        let cases = [
+            (&kinds::FLUX, ActionKind::ReconcileWithSource),
+            (&kinds::TOFU, ActionKind::ReconcileWithSource),
+            (&kinds::ARGOCD, ActionKind::Refresh),
+            (&kinds::DEMO, ActionKind::Refresh),
+            (&kinds::TERRAFORM_CLOUD, ActionKind::CheckDrift),
+        ];
+        for (descriptor, wanted) in cases {
+            assert_eq!(
+                after_push(descriptor.actions),
+                wanted,
+                "{}",
+                descriptor.kind
+            );
+        }
+        assert_eq!(
+            after_push(&[ActionKind::Reconcile, ActionKind::Suspend]),
+            ActionKind::Reconcile,
+            "a controller without sources to fetch reconciles the object alone"
+        );
+    }
 }

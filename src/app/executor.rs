@@ -79,12 +79,10 @@ impl Executor {
                 .and_then(|s| live(&s))
                 .and_then(|a| a.revision),
         };
-        // What "refresh" means for that source (a Flux reconcile), as the key and
-        // the headless command map it; it was stated in the confirmed effect.
         let offered: Vec<ActionKind> = <ActionKind as strum::IntoEnumIterator>::iter()
             .filter(|k| source.supports(*k))
             .collect();
-        let kind = crate::app::actions::as_offered(ActionKind::Refresh, Some(&offered));
+        let kind = crate::app::actions::after_push(&offered);
         let refresh = Action {
             kind,
             target: target.clone(),
@@ -353,7 +351,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_follow_up_asks_a_reconciling_source_to_reconcile_and_audits_it() {
+    async fn the_follow_up_asks_a_flux_source_to_reconcile_with_its_source_and_audits_it() {
         let repo = Arc::new(Recording {
             name: "repo",
             offers: vec![ActionKind::Rollback],
@@ -361,7 +359,7 @@ mod tests {
         });
         let flux = Arc::new(Recording {
             name: "flux",
-            offers: vec![ActionKind::Reconcile],
+            offers: crate::sources::kinds::FLUX.actions.to_vec(),
             seen: Mutex::default(),
         });
         let app = flux.fetch().await.expect("snapshot").apps[0].name.clone();
@@ -390,7 +388,8 @@ mod tests {
         );
         assert_eq!(
             *flux.seen.lock().unwrap_or_else(|p| p.into_inner()),
-            vec![ActionKind::Reconcile]
+            vec![ActionKind::ReconcileWithSource],
+            "the pushed commit is fetched first, not left to the source's interval"
         );
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
             .expect("audit")
@@ -399,7 +398,7 @@ mod tests {
             .collect();
         let reconcile: Vec<&serde_json::Value> = lines
             .iter()
-            .filter(|l| l["action"] == "reconcile")
+            .filter(|l| l["action"] == "reconcile_with_source")
             .collect();
         assert_eq!(reconcile.len(), 2, "requested and done");
         assert_eq!(
@@ -409,7 +408,7 @@ mod tests {
         assert!(
             reconcile[0]["effect"]
                 .as_str()
-                .is_some_and(|e| e.starts_with("reconcile flux/"))
+                .is_some_and(|e| e.starts_with("reconcile (with its source first) flux/"))
         );
     }
 }

@@ -64,6 +64,11 @@ pub enum ActionKind {
     /// Ask the controller to apply the desired state now (a Flux
     /// reconcile): unlike a refresh it changes the cluster.
     Reconcile,
+    /// Reconcile the object's source first (fetch its newest commit), then
+    /// the object: `flux reconcile --with-source`. What a follow sends
+    /// after a push, so the controller sees the commit without waiting for
+    /// the source's own interval.
+    ReconcileWithSource,
     /// Refresh that also drops the controller's manifest cache.
     HardRefresh,
     /// Stop an app's running sync or rollback operation.
@@ -137,6 +142,7 @@ impl ActionKind {
             ActionKind::Sync => "sync",
             ActionKind::Refresh => "refresh",
             ActionKind::Reconcile => "reconcile",
+            ActionKind::ReconcileWithSource => "reconcile (with its source first)",
             ActionKind::HardRefresh => "hard-refresh",
             ActionKind::Terminate => "terminate the operation of",
             ActionKind::DisableAutoSync => "turn auto-sync off for",

@@ -202,6 +202,7 @@ pub static FLUX: Descriptor = Descriptor {
     },
     actions: &[
         ActionKind::Reconcile,
+        ActionKind::ReconcileWithSource,
         ActionKind::Sync,
         ActionKind::Suspend,
         ActionKind::Resume,
@@ -395,6 +396,7 @@ pub static TOFU: Descriptor = Descriptor {
     },
     actions: &[
         ActionKind::Reconcile,
+        ActionKind::ReconcileWithSource,
         ActionKind::Suspend,
         ActionKind::Resume,
         ActionKind::Approve,

@@ -109,6 +109,7 @@ fn the_demo_does_everything_but_what_needs_a_real_controller() {
         refused,
         [
             ActionKind::Reconcile,
+            ActionKind::ReconcileWithSource,
             ActionKind::Terminate,
             ActionKind::DisableAutoSync,
             ActionKind::CheckDrift,

@@ -43,6 +43,17 @@ pub fn plan_app(
             }
             format!("reconcile {target} ({place}): apply {wanted} to the cluster now")
         }
+        ActionKind::ReconcileWithSource => {
+            if app.suspended {
+                return Err(format!(
+                    "{target} is suspended: resume it before reconciling"
+                ));
+            }
+            format!(
+                "reconcile the source of {target} ({place}), then {target}: fetch the newest \
+                 commit and apply it to the cluster now"
+            )
+        }
         ActionKind::HardRefresh => format!(
             "hard-refresh {target}: drop the cached manifests and compare the live state with {wanted} again (changes nothing)"
         ),

@@ -115,6 +115,7 @@ impl Source for DemoSource {
             ActionKind::Terminate
             | ActionKind::DisableAutoSync
             | ActionKind::Reconcile
+            | ActionKind::ReconcileWithSource
             | ActionKind::CheckDrift
             | ActionKind::Apply
             | ActionKind::Discard

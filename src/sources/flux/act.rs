@@ -2,14 +2,11 @@
 //! and reconcile (with its source first), suspend or resume it through the
 //! helpers the Flux-style controllers share (`kube::reconcile`).
 
-use kube::Api;
-
 use super::map::{self, Key};
-use super::{FluxSource, NO_ROLLBACK, resource, source_resource};
+use super::{FluxSource, NO_ROLLBACK, resource};
 use crate::model::{Action, ActionKind};
 use crate::sources::ActionError;
-use crate::sources::kube::KubeObject;
-use crate::sources::kube::reconcile::{self, Reconciled};
+use crate::sources::kube::reconcile;
 
 impl FluxSource {
     /// The object behind an app id, reading again if it is not known yet.
@@ -43,35 +40,11 @@ impl FluxSource {
             )
             .await?
             .words()),
-            ActionKind::Sync => {
-                let api: Api<KubeObject> = Api::namespaced_with(client.clone(), &namespace, &ar);
-                let object = reconcile::get(&self.name, &api, &ar, &namespace, &name).await?;
-                if map::is_suspended(&object) {
-                    return Err(ActionError::Rejected(format!(
-                        "{} {namespace}/{name} is suspended: resume it before reconciling",
-                        ar.kind
-                    )));
-                }
-                let Some((source_kind, source_ns, source_name)) = map::source_of(kind, &object)
-                else {
-                    return Err(ActionError::Rejected(format!(
-                        "{} {namespace}/{name} names no source to reconcile first",
-                        ar.kind
-                    )));
-                };
-                let Some(source_ar) = source_resource(&source_kind) else {
-                    return Err(ActionError::Rejected(format!(
-                        "cannot reconcile a {source_kind} source (not a Flux source kind opsdeck knows)"
-                    )));
-                };
-                let source =
-                    reconcile::reconcile(&self.name, &client, &source_ar, &source_ns, &source_name)
-                        .await?;
-                if let Reconciled::Pending { .. } = source {
-                    return Ok(source.words());
-                }
-                let app = reconcile::reconcile(&self.name, &client, &ar, &namespace, &name).await?;
-                Ok(format!("{}; then {}", source.words(), app.words()))
+            ActionKind::Sync | ActionKind::ReconcileWithSource => {
+                reconcile::with_source(&self.name, &client, &ar, &namespace, &name, |o| {
+                    map::source_of(kind, o)
+                })
+                .await
             }
             ActionKind::Suspend | ActionKind::Resume => {
                 let suspend = action.kind == ActionKind::Suspend;

@@ -58,8 +58,9 @@ pub fn resource(kind: FluxKind) -> ApiResource {
     }
 }
 
-/// Source kinds a reconcile-with-source can poke, beyond the watched ones.
-pub(super) fn source_resource(kind: &str) -> Option<ApiResource> {
+/// Source kinds a reconcile-with-source can poke, beyond the watched ones
+/// (a tofu-controller object names the same kinds).
+pub(crate) fn source_resource(kind: &str) -> Option<ApiResource> {
     let group = "source.toolkit.fluxcd.io";
     Some(match kind {
         "GitRepository" => resource(FluxKind::GitRepository),

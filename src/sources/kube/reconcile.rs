@@ -145,6 +145,45 @@ pub async fn reconcile(
     }
 }
 
+/// Reconcile an object's source first, then the object, as `flux
+/// reconcile --with-source` does: the controller then sees a commit just
+/// pushed without waiting for the source's own interval. `source_of` reads
+/// the source's (kind, namespace, name) from the object. Refused, with
+/// nothing sent, when the object is suspended or names no known source.
+pub async fn with_source(
+    source: &str,
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: &str,
+    name: &str,
+    source_of: impl FnOnce(&KubeObject) -> Option<(String, String, String)>,
+) -> Result<String, ActionError> {
+    let api: Api<KubeObject> = Api::namespaced_with(client.clone(), namespace, ar);
+    let object = get(source, &api, ar, namespace, name).await?;
+    let what = format!("{} {namespace}/{name}", ar.kind);
+    if is_suspended(&object) {
+        return Err(ActionError::Rejected(format!(
+            "{what} is suspended: resume it before reconciling"
+        )));
+    }
+    let Some((source_kind, source_ns, source_name)) = source_of(&object) else {
+        return Err(ActionError::Rejected(format!(
+            "{what} names no source to reconcile first"
+        )));
+    };
+    let Some(source_ar) = crate::sources::flux::source_resource(&source_kind) else {
+        return Err(ActionError::Rejected(format!(
+            "cannot reconcile a {source_kind} source (not a Flux source kind opsdeck knows)"
+        )));
+    };
+    let fetched = reconcile(source, client, &source_ar, &source_ns, &source_name).await?;
+    if let Reconciled::Pending { .. } = fetched {
+        return Ok(fetched.words());
+    }
+    let applied = reconcile(source, client, ar, namespace, name).await?;
+    Ok(format!("{}; then {}", fetched.words(), applied.words()))
+}
+
 /// Suspend (`spec.suspend = true`) or resume one object; says which.
 pub async fn set_suspended(
     source: &str,

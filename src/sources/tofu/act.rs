@@ -1,4 +1,5 @@
-//! What a tofu source does when acted on: reconcile, suspend and resume
+//! What a tofu source does when acted on: reconcile (with its source
+//! first, or not), suspend and resume
 //! through the helpers the Flux-style controllers share, and the explicit
 //! live approval (a merge patch of `spec.approvePlan`). The GitOps approval
 //! is a `git` source's commit: asked of this source, it says so.
@@ -31,6 +32,10 @@ impl TofuSource {
             )
             .await?
             .words()),
+            ActionKind::ReconcileWithSource => {
+                reconcile::with_source(&self.name, &client, &ar, &namespace, &name, map::source_of)
+                    .await
+            }
             ActionKind::Suspend | ActionKind::Resume => {
                 let suspend = action.kind == ActionKind::Suspend;
                 reconcile::set_suspended(&self.name, &client, &ar, &namespace, &name, suspend).await

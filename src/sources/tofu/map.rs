@@ -30,6 +30,18 @@ pub struct Spec {
     pub force: bool,
     pub plan_only: bool,
     pub disable_drift_detection: bool,
+    /// Where its Terraform files come from (required by the CRD).
+    pub source_ref: Option<SourceRef>,
+}
+
+/// `spec.sourceRef`: a GitRepository, Bucket or OCIRepository, in the
+/// object's own namespace unless it names another.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SourceRef {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +118,15 @@ impl Object {
     pub fn auto_applies(&self) -> bool {
         self.spec.approve_plan == "auto" || self.spec.force
     }
+}
+
+/// The source to reconcile before the object: (kind, namespace, name).
+pub fn source_of(object: &KubeObject) -> Option<(String, String, String)> {
+    let r = decode(object).ok()?.spec.source_ref?;
+    let namespace = r
+        .namespace
+        .unwrap_or_else(|| object.namespace().to_string());
+    Some((r.kind, namespace, r.name))
 }
 
 pub fn decode(object: &KubeObject) -> Result<Object, String> {
