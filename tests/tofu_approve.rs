@@ -261,14 +261,16 @@ async fn without_a_repository_approving_is_refused_and_the_live_patch_is_asked_b
     std::fs::write(
         &config,
         format!(
-            "[[source]]\nname = \"tofu\"\nkind = \"tofu\"\ncontext = \"prod\"\nkubeconfig = \"{}\"\n",
+            "[keys]\napprove_live = \"ctrl-a\"\n\n\
+             [[source]]\nname = \"tofu\"\nkind = \"tofu\"\ncontext = \"prod\"\nkubeconfig = \"{}\"\n",
             kubeconfig.display()
         ),
     )
     .expect("config");
     let plan = plan_id(SHA_B);
 
-    // The same refusal on screen and headless, saying why and what else.
+    // The same refusal on screen and headless, saying why and what else
+    // (on screen, the key the live patch is bound to in this keymap).
     let mut state = dashboard_of(&config).await;
     press(&mut state, "tofu", "infra/vpc", Command::Sync);
     assert_eq!(state.overlay, None, "nothing offered");
@@ -278,7 +280,13 @@ async fn without_a_repository_approving_is_refused_and_the_live_patch_is_asked_b
         .map(|s| s.text.clone())
         .unwrap_or_default();
     let why = format!("tofu/infra/vpc: {NO_GIT}");
-    assert_eq!(said, why);
+    assert_eq!(
+        said,
+        why.replace(
+            "(`opsdeck approve-live`)",
+            "(key ctrl-a, or `opsdeck approve-live`)"
+        )
+    );
     assert!(why.contains("would be reset by Flux"), "{why}");
     let (code, _, stderr) =
         opsdeck(&config, dir.path(), &["sync", "tofu/infra/vpc", "--yes"]).await;

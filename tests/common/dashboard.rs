@@ -6,7 +6,8 @@ use std::path::Path;
 use opsdeck::app::{Keymap, Msg, State, update};
 use opsdeck::sources::SourceEvent;
 
-/// Read every source of `config` once into a fresh dashboard state.
+/// Read every source of `config` once into a fresh dashboard state, with
+/// the config's keys.
 pub async fn dashboard_of(config: &Path) -> State {
     let config = opsdeck::config::load(config).expect("config");
     let sources = opsdeck::sources::build_all(&config);
@@ -16,7 +17,8 @@ pub async fn dashboard_of(config: &Path) -> State {
         .map(|(s, c)| opsdeck::cli::source_state(s.as_ref(), c.production))
         .collect();
     let now = chrono::Utc::now();
-    let mut state = State::new(states, Keymap::default(), false, now);
+    let keymap = Keymap::from_config(&config.keys).expect("keys");
+    let mut state = State::new(states, keymap, false, now);
     for (index, source) in sources.iter().enumerate() {
         let result = source.fetch().await.map_err(|e| e.to_string());
         assert!(result.is_ok(), "{} reads: {result:?}", source.name());

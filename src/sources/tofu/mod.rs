@@ -41,7 +41,7 @@ pub const NO_GIT: &str = "no `git` source holds this Terraform object's manifest
      cannot be committed (the tofu-controller way: `spec.approvePlan` in Git). Add a `git` source \
      whose app folder holds it (the owning Kustomization's path, or `link = \"SOURCE/NAMESPACE/NAME\"`). \
      A patch of the live object would be reset by Flux the next time it applies the manifest; to \
-     patch it anyway, ask for it by name: approve_live (key S, or `opsdeck approve-live`)";
+     patch it anyway, ask for it by name: approve-live (`opsdeck approve-live`)";
 
 pub struct TofuSource {
     name: String,
