@@ -434,7 +434,16 @@ fn dashboard(state: &mut State, tab: Tab, index: usize, command: Command) -> Dec
         .first()
         .map(|k| format!("{k}: "))
         .unwrap_or_default();
-    Decision::Refused(text.strip_prefix(&key).map_or(text.clone(), str::to_string))
+    let text = text.strip_prefix(&key).map_or(text.clone(), str::to_string);
+    // And a tofu approval refused for want of a repository names the key
+    // of the live patch (tests/tofu_approve.rs).
+    let live = state
+        .keymap
+        .keys_for(Command::ApproveLive)
+        .first()
+        .map(|k| format!("key {k}, or "))
+        .unwrap_or_default();
+    Decision::Refused(text.replace(&live, ""))
 }
 
 #[test]
