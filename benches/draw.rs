@@ -51,6 +51,7 @@ fn run(i: usize) -> PipelineRun {
         event: "push".into(),
         status,
         raw_status: None,
+        awaiting_approval: None,
         attempt: 1 + (i % 3) as u32,
         created_at: Some(started - chrono::Duration::seconds(3)),
         started_at: Some(started),

@@ -83,6 +83,7 @@ fn estate() -> Vec<(String, Snapshot)> {
                 RunStatus::Success
             },
             raw_status: None,
+            awaiting_approval: None,
             attempt: 1,
             created_at: Some(now - chrono::Duration::seconds(i as i64 * 8)),
             started_at: Some(now - chrono::Duration::seconds(i as i64 * 8)),

@@ -200,6 +200,7 @@ fn estate_run(repo: usize, n: usize) -> PipelineRun {
             RunStatus::Success
         },
         raw_status: None,
+        awaiting_approval: None,
         attempt: 1,
         created_at: Some(estate_time((i * 7 % 10_007) as i64)),
         started_at: Some(estate_time((i * 7 % 10_007) as i64)),

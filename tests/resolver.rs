@@ -202,10 +202,8 @@ fn fleet() -> (Vec<SourceState>, Vec<Snapshot>, String) {
                 let workspace = whole.apps[0].name.clone();
                 let run = &mut whole.pipelines[0];
                 run.status = opsdeck::model::RunStatus::Queued;
-                run.raw_status = Some(format!(
-                    "{} (planned: +1 ~0 -0)",
-                    opsdeck::model::AWAITING_APPROVAL
-                ));
+                run.raw_status = Some("planned".into());
+                run.awaiting_approval = Some("planned: +1 ~0 -0".into());
                 run.pipeline_id = workspace.clone();
                 run.pipeline = workspace;
                 whole

@@ -48,9 +48,9 @@ impl RunStatus {
     }
 }
 
-/// How `raw_status` starts on a run that waits for a person to approve it
-/// (a Terraform plan awaiting confirmation): its status is `queued`, and
-/// the dashboard shows it as awaiting approval, needing attention.
+/// How a run that waits for a person to approve it is shown (a Terraform
+/// plan awaiting confirmation, a GitHub run awaiting a deployment review):
+/// its status is `queued`, and it needs attention.
 pub const AWAITING_APPROVAL: &str = "awaiting approval";
 
 /// One step of a job.
@@ -96,6 +96,10 @@ pub struct PipelineRun {
     pub status: RunStatus,
     /// The backend's own word when it does not map cleanly (shown beside `unknown`).
     pub raw_status: Option<String>,
+    /// What waits for a person to approve it, in words (`planned: +1 ~2
+    /// -0`, `a deployment review`); `None` when nothing waits. Its status
+    /// is `queued`; it is shown as `AWAITING_APPROVAL`, needing attention.
+    pub awaiting_approval: Option<String>,
     /// Attempt number; shown when above 1.
     pub attempt: u32,
     pub created_at: Option<Timestamp>,
@@ -152,11 +156,17 @@ impl PipelineRun {
 
     /// Waits for a person to approve it (see `AWAITING_APPROVAL`).
     pub fn awaits_approval(&self) -> bool {
-        self.status == RunStatus::Queued
-            && self
-                .raw_status
-                .as_deref()
-                .is_some_and(|s| s.starts_with(AWAITING_APPROVAL))
+        self.awaiting_approval.is_some()
+    }
+
+    /// Its state in words: "awaiting approval (planned: +1 ~2 -0)", the
+    /// backend's own word where it does not map cleanly, else its status.
+    pub fn state_words(&self) -> String {
+        match (&self.awaiting_approval, &self.raw_status) {
+            (Some(what), _) => format!("{AWAITING_APPROVAL} ({what})"),
+            (None, Some(raw)) => raw.clone(),
+            (None, None) => self.status.to_string(),
+        }
     }
 
     /// Names of jobs that failed (empty while jobs are not loaded).

@@ -244,6 +244,7 @@ mod tests {
             event: "manual".into(),
             status: RunStatus::Success,
             raw_status: None,
+            awaiting_approval: None,
             attempt: 1,
             created_at: None,
             started_at: Some(at(started_minute)),

@@ -214,6 +214,11 @@ async fn every_status_and_conclusion_maps_as_the_table_says() {
             finished,
             "{s} {c:?}: duration only when completed"
         );
+        assert_eq!(
+            r.awaiting_approval.as_deref(),
+            (*s == "waiting").then_some("a deployment review"),
+            "{s} {c:?}: only a run held by a deployment protection rule waits for a person"
+        );
     }
 }
 

@@ -178,6 +178,7 @@ async fn pages_are_followed_by_link_up_to_the_limit_and_each_run_is_mapped() {
         event: "push".into(),
         status: RunStatus::Failure,
         raw_status: None,
+        awaiting_approval: None,
         attempt: 1,
         created_at: Some("2026-11-20T09:00:00Z".parse().expect("time")),
         started_at: Some("2026-11-20T09:00:05Z".parse().expect("time")),

@@ -154,6 +154,7 @@ async fn a_401_names_the_source_the_user_and_where_the_token_came_from() {
         event: String::new(),
         status: RunStatus::Running,
         raw_status: None,
+        awaiting_approval: None,
         attempt: 1,
         created_at: None,
         started_at: None,

@@ -146,8 +146,13 @@ async fn workspaces_are_apps_and_their_current_runs_are_pipeline_runs_in_one_cal
     assert_eq!(waiting.status, RunStatus::Queued);
     assert!(waiting.awaits_approval());
     assert_eq!(
-        waiting.raw_status.as_deref(),
-        Some("awaiting approval (planned: +1 ~2 -0)")
+        waiting.awaiting_approval.as_deref(),
+        Some("planned: +1 ~2 -0")
+    );
+    assert_eq!(waiting.raw_status.as_deref(), Some("planned"));
+    assert_eq!(
+        waiting.state_words(),
+        "awaiting approval (planned: +1 ~2 -0)"
     );
     assert_eq!(waiting.branch, "main");
     assert_eq!(waiting.commit.len(), 40);

@@ -202,27 +202,20 @@ pub fn plan_run(kind: ActionKind, run: &PipelineRun, ctx: PlanContext) -> Result
 }
 
 /// Apply or discard a run that waits for a person: the effect names the
-/// run, its plan summary (the part of `raw_status` after the marker) and
+/// run, its plan summary (what `awaiting_approval` says) and
 /// its workspace.
 fn plan_confirmation(
     kind: ActionKind,
     run: &PipelineRun,
     target: &Target,
 ) -> Result<String, Refusal> {
-    if !run.awaits_approval() {
-        let now = run.raw_status.as_deref().unwrap_or(run.status.into());
+    let Some(plan) = run.awaiting_approval.as_deref() else {
         return Err(format!(
-            "{target} is not waiting for confirmation (it is {now}): nothing to {}",
+            "{target} is not waiting for confirmation (it is {}): nothing to {}",
+            run.state_words(),
             kind.verb()
         ));
-    }
-    let plan = run
-        .raw_status
-        .as_deref()
-        .and_then(|s| s.strip_prefix(crate::model::AWAITING_APPROVAL))
-        .map(|s| s.trim().trim_start_matches('(').trim_end_matches(')'))
-        .filter(|s| !s.is_empty())
-        .unwrap_or("plan summary unknown");
+    };
     let at = if run.commit.is_empty() {
         String::new()
     } else {

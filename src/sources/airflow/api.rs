@@ -208,6 +208,7 @@ pub fn to_run(source: &str, base: &str, run: DagRun, paused: bool) -> PipelineRu
         event: run.run_type.unwrap_or_default(),
         status: status.unwrap_or(RunStatus::Unknown),
         raw_status: status.is_none().then_some(raw),
+        awaiting_approval: None,
         attempt: 1,
         created_at: queued,
         started_at: started,

@@ -156,6 +156,10 @@ pub fn to_run(source: &str, repo: &str, run: WorkflowRun) -> PipelineRun {
         event: run.event,
         status,
         raw_status,
+        // A deployment protection rule holds it: a reviewer must approve
+        // (or a wait timer run out) before its job starts.
+        awaiting_approval: (run.status.as_deref() == Some("waiting"))
+            .then(|| "a deployment review".to_string()),
         attempt: run.run_attempt.unwrap_or(1).max(1),
         created_at: run.created_at,
         started_at,

@@ -173,6 +173,7 @@ pub fn to_run(
         event: p.source.clone().unwrap_or_default(),
         status: mapped.unwrap_or(RunStatus::Unknown),
         raw_status: mapped.is_none().then(|| p.status.clone()),
+        awaiting_approval: None,
         // GitLab has no attempt counter: a retried pipeline keeps its id.
         attempt: 1,
         created_at: time(p.created_at.as_deref()),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{AWAITING_APPROVAL, RunStatus, Timestamp};
+use crate::model::{RunStatus, Timestamp};
 
 /// One JSON:API document: `data` (one resource or a list), what `include`
 /// brought, and the page it is.
@@ -267,17 +267,19 @@ pub fn run_status(status: &str, auto_apply: bool) -> Mapped {
     }
 }
 
-/// `raw_status` for a mapped run: "awaiting approval (planned: +1 ~0 -0)"
-/// for one waiting for a person, the backend's word when unknown.
-pub fn raw_status(status: &str, mapped: &Mapped, plan: Option<&str>) -> Option<String> {
-    if mapped.awaiting {
+/// `raw_status` for a mapped run: the backend's word where it does not
+/// map cleanly (unknown, or waiting for a person).
+pub fn raw_status(status: &str, mapped: &Mapped) -> Option<String> {
+    (mapped.awaiting || !mapped.known).then(|| status.to_string())
+}
+
+/// `awaiting_approval` for a mapped run: "planned: +1 ~0 -0" for one
+/// waiting for a person.
+pub fn awaiting(status: &str, mapped: &Mapped, plan: Option<&str>) -> Option<String> {
+    mapped.awaiting.then(|| {
         let plan = plan.map(|p| format!(": {p}")).unwrap_or_default();
-        Some(format!("{AWAITING_APPROVAL} ({status}{plan})"))
-    } else if !mapped.known {
-        Some(status.to_string())
-    } else {
-        None
-    }
+        format!("{status}{plan}")
+    })
 }
 
 /// The backend's words from an error document: `{"errors":[{title,
@@ -367,7 +369,7 @@ mod tests {
         let odd = run_status("quantum_superposition", false);
         assert_eq!(odd.status, RunStatus::Unknown);
         assert_eq!(
-            raw_status("quantum_superposition", &odd, None).as_deref(),
+            raw_status("quantum_superposition", &odd).as_deref(),
             Some("quantum_superposition")
         );
     }
@@ -402,13 +404,13 @@ mod tests {
         }
         let planned = run_status("planned", false);
         assert_eq!(
-            raw_status("planned", &planned, Some("+1 ~2 -0")).as_deref(),
-            Some("awaiting approval (planned: +1 ~2 -0)")
+            awaiting("planned", &planned, Some("+1 ~2 -0")).as_deref(),
+            Some("planned: +1 ~2 -0")
         );
-        assert_eq!(
-            raw_status("applied", &run_status("applied", false), None),
-            None
-        );
+        assert_eq!(raw_status("planned", &planned).as_deref(), Some("planned"));
+        let applied = run_status("applied", false);
+        assert_eq!(awaiting("applied", &applied, Some("+1 ~2 -0")), None);
+        assert_eq!(raw_status("applied", &applied), None);
     }
 
     #[test]

@@ -118,14 +118,7 @@ impl TerraformCloudSource {
                     },
                     author: (!run.actor.is_empty()).then(|| run.actor.clone()),
                     date: run.created_at,
-                    message: Some(format!(
-                        "{} {}: {}",
-                        run.id,
-                        run.raw_status
-                            .clone()
-                            .unwrap_or_else(|| run.status.to_string()),
-                        run.event
-                    )),
+                    message: Some(format!("{} {}: {}", run.id, run.state_words(), run.event)),
                 },
                 Err(e) => RevisionInfo {
                     revision: r.id.clone(),

@@ -103,7 +103,7 @@ pub fn workspace(source: &TerraformCloudSource, ws: &Resource, included: &Includ
                 RunStatus::Unknown => Health::Unknown,
                 _ => Health::Healthy,
             };
-            let state = r.raw_status.clone().unwrap_or_else(|| r.status.to_string());
+            let state = r.state_words();
             if r.status != RunStatus::Success {
                 words.push(format!("run {} {state}", r.id));
             }
@@ -224,7 +224,8 @@ pub fn run(
         commit: ingress.commit_sha.unwrap_or_default(),
         actor: ingress.sender_username.unwrap_or_default(),
         event,
-        raw_status: api::raw_status(&a.status, &mapped, plan.as_deref()),
+        raw_status: api::raw_status(&a.status, &mapped),
+        awaiting_approval: api::awaiting(&a.status, &mapped, plan.as_deref()),
         status: mapped.status,
         attempt: 1,
         created_at: a.created_at,

@@ -50,6 +50,7 @@ impl DemoFleet {
                 event: event.to_string(),
                 status: RunStatus::Queued,
                 raw_status: None,
+                awaiting_approval: None,
                 attempt: 1,
                 created_at: Some(created),
                 started_at: None,
