@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::app::custom::{CommandRun, Exit};
-use crate::model::{Action, ActionKind, Operator, Outcome, TargetKind, Timestamp};
+use crate::model::{Action, ActionKind, Operator, Outcome, Target, TargetKind, Timestamp};
 
 /// `$XDG_STATE_HOME/opsdeck/audit.jsonl` (`~/.local/state/…` when unset).
 pub fn default_path() -> PathBuf {
@@ -25,9 +25,10 @@ pub fn state_dir() -> PathBuf {
         .join("opsdeck")
 }
 
-/// One line of the audit log.
+/// What every audit line starts with: when, which request, who, from
+/// where, and on what.
 #[derive(Debug, Serialize)]
-pub struct AuditRecord<'a> {
+pub struct Head<'a> {
     pub time: Timestamp,
     /// Ties a request to its outcome.
     pub id: String,
@@ -38,6 +39,13 @@ pub struct AuditRecord<'a> {
     pub source: &'a str,
     pub target_kind: TargetKind,
     pub target: &'a str,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Serialize)]
+pub struct AuditRecord<'a> {
+    #[serde(flatten)]
+    pub head: Head<'a>,
     pub action: ActionKind,
     pub to: Option<&'a str>,
     pub effect: &'a str,
@@ -52,14 +60,8 @@ pub struct AuditRecord<'a> {
 /// environment), and how it ended.
 #[derive(Debug, Serialize)]
 pub struct CommandRecord<'a> {
-    pub time: Timestamp,
-    pub id: String,
-    pub user: &'a str,
-    pub host: &'a str,
-    pub via: &'a str,
-    pub source: &'a str,
-    pub target_kind: TargetKind,
-    pub target: &'a str,
+    #[serde(flatten)]
+    pub head: Head<'a>,
     /// Always "command".
     pub action: &'a str,
     pub command: &'a str,
@@ -114,14 +116,7 @@ impl AuditLog {
         detail: Option<&str>,
     ) -> std::io::Result<()> {
         let record = AuditRecord {
-            time: chrono::Utc::now(),
-            id: id.to_string(),
-            user: &self.operator.user,
-            host: &self.operator.host,
-            via: self.via,
-            source: &action.target.source,
-            target_kind: action.target.kind,
-            target: &action.target.id,
+            head: self.head(id, &action.target),
             action: action.kind,
             to: action.to.as_deref(),
             effect: &action.effect,
@@ -155,14 +150,7 @@ impl AuditLog {
         detail: Option<&str>,
     ) -> std::io::Result<()> {
         self.append(&CommandRecord {
-            time: chrono::Utc::now(),
-            id: id.to_string(),
-            user: &self.operator.user,
-            host: &self.operator.host,
-            via: self.via,
-            source: &run.target.source,
-            target_kind: run.target.kind,
-            target: &run.target.id,
+            head: self.head(id, &run.target),
             action: "command",
             command: &run.name,
             command_line: &run.line,
@@ -172,6 +160,20 @@ impl AuditLog {
             exit,
             detail,
         })
+    }
+
+    /// The start of a line about `target`, now.
+    fn head<'a>(&'a self, id: &str, target: &'a Target) -> Head<'a> {
+        Head {
+            time: chrono::Utc::now(),
+            id: id.to_string(),
+            user: &self.operator.user,
+            host: &self.operator.host,
+            via: self.via,
+            source: &target.source,
+            target_kind: target.kind,
+            target: &target.id,
+        }
     }
 
     /// Append one record as one line.
