@@ -35,7 +35,7 @@ pub fn app_item_events(source: &str, app: &GitOpsApp, out: &mut Vec<Event>) {
     }
 }
 
-fn base(source: &str, kind: EventKind, name: &str, target_kind: TargetKind) -> Event {
+pub(super) fn base(source: &str, kind: EventKind, name: &str, target_kind: TargetKind) -> Event {
     Event {
         time: Timestamp::default(),
         source: source.to_string(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::event::{Event, EventKind, Link, Rel};
+use crate::model::Timestamp;
 
 /// Configured links between items, as `SOURCE/NAME` targets.
 #[derive(Clone, Debug, Default)]
@@ -60,33 +61,84 @@ impl Configured {
     }
 }
 
-/// A revision shared, and the events carrying it: (kind, target, the
-/// target shared).
-type Carriers<'a> = (Arc<str>, Vec<(EventKind, &'a str, Arc<str>)>);
+/// At most this many links of one relation by revision per event (the
+/// nearest in time): where every app deploys one monorepo's commit, or
+/// hundreds of runs build it, each event would otherwise link to every
+/// other, and the document would grow with the square of the estate.
+pub const MAX_PEERS: usize = 50;
 
-/// Note that the event of `kind` on `target` carries revision `rev`.
+/// One event carrying a revision: when, its target, and the target shared.
+struct Carrier<'a> {
+    time: Timestamp,
+    target: &'a str,
+    shared: Arc<str>,
+}
+
+/// A revision shared, and the events carrying it by relation (commit,
+/// built by, deploys), each newest first.
+type Carriers<'a> = (Arc<str>, [Vec<Carrier<'a>>; 3]);
+
+const RELS: [Rel; 3] = [Rel::Commit, Rel::BuiltBy, Rel::Deploys];
+
+fn slot(kind: EventKind) -> usize {
+    match kind {
+        EventKind::Commit => 0,
+        EventKind::Run => 1,
+        _ => 2,
+    }
+}
+
+/// Note that an event of `kind` on `target` at `time` carries revision `rev`.
 fn carry<'a>(
     by_sha: &mut FxHashMap<&'a str, Carriers<'a>>,
     seen: &mut FxHashSet<(&'a str, EventKind, &'a str)>,
     rev: &'a str,
-    kind: EventKind,
-    target: &'a str,
+    (kind, target, time): (EventKind, &'a str, Timestamp),
 ) {
     if seen.insert((rev, kind, target)) {
         let (_, carriers) = by_sha
             .entry(rev)
-            .or_insert_with(|| (Arc::from(rev), Vec::new()));
-        carriers.push((kind, target, Arc::from(target)));
+            .or_insert_with(|| (Arc::from(rev), Default::default()));
+        carriers[slot(kind)].push(Carrier {
+            time,
+            target,
+            shared: Arc::from(target),
+        });
     }
+}
+
+/// The carriers nearest in time to `time` (newest first), up to `MAX_PEERS`
+/// once `own` is left out: a window of the list around `time`.
+fn nearest<'c, 'a>(
+    carriers: &'c [Carrier<'a>],
+    time: Timestamp,
+    own: &'c str,
+) -> impl Iterator<Item = &'c Carrier<'a>> + 'c {
+    let at = carriers.partition_point(|c| c.time > time);
+    let (mut from, mut to) = (at, at);
+    while to - from < MAX_PEERS + 1 && (from > 0 || to < carriers.len()) {
+        let newer = from.checked_sub(1).map(|i| carriers[i].time - time);
+        let older = carriers.get(to).map(|c| time - c.time);
+        match (newer, older) {
+            (Some(n), Some(o)) if n <= o => from -= 1,
+            (Some(_), None) => from -= 1,
+            _ => to += 1,
+        }
+    }
+    carriers[from..to]
+        .iter()
+        .filter(move |c| c.target != own)
+        .take(MAX_PEERS)
 }
 
 /// Fill every event's `links`.
 pub fn link(events: &mut [Event], configured: &Configured) {
-    // Full SHA → the SHA shared, and (kind, target) of the events carrying
-    // it, each pair once: links share these strings rather than copy them.
+    // Full SHA → the SHA shared, and the events carrying it by relation,
+    // each (kind, target) once: links share these strings rather than
+    // copy them.
     let mut by_sha: FxHashMap<&str, Carriers> = FxHashMap::default();
     let mut seen: FxHashSet<(&str, EventKind, &str)> = FxHashSet::default();
-    let mut note = |rev, kind, target| carry(&mut by_sha, &mut seen, rev, kind, target);
+    let mut note = |rev, carrier| carry(&mut by_sha, &mut seen, rev, carrier);
     for e in events.iter() {
         let Some(rev) = e.revision.as_deref() else {
             continue;
@@ -96,12 +148,17 @@ pub fn link(events: &mut [Event], configured: &Configured) {
             k @ (EventKind::Run | EventKind::Commit | EventKind::Deploy) => k,
             _ => continue,
         };
-        note(rev, kind, e.target.as_str());
+        note(rev, (kind, e.target.as_str(), e.time));
     }
     // A deploy also deploys the revisions its images were built from.
     for e in events.iter().filter(|e| e.kind == EventKind::Deploy) {
         for rev in e.images.iter().filter_map(|l| l.revision.as_deref()) {
-            note(rev, EventKind::Deploy, e.target.as_str());
+            note(rev, (EventKind::Deploy, e.target.as_str(), e.time));
+        }
+    }
+    for (_, carriers) in by_sha.values_mut() {
+        for list in carriers.iter_mut() {
+            list.sort_by(|a, b| b.time.cmp(&a.time));
         }
     }
     let mut all: Vec<Vec<Link>> = Vec::with_capacity(events.len());
@@ -118,20 +175,12 @@ pub fn link(events: &mut [Event], configured: &Configured) {
             let Some((shared, carriers)) = by_sha.get(rev) else {
                 continue;
             };
-            for (kind, target, target_shared) in carriers {
-                if *target == e.target {
-                    continue;
-                }
-                let rel = match kind {
-                    EventKind::Commit => Rel::Commit,
-                    EventKind::Run => Rel::BuiltBy,
-                    _ => Rel::Deploys,
-                };
-                links.push(Link {
+            for (rel, list) in RELS.into_iter().zip(carriers) {
+                links.extend(nearest(list, e.time, &e.target).map(|c| Link {
                     rel,
-                    target: target_shared.clone(),
+                    target: c.shared.clone(),
                     revision: Some(shared.clone()),
-                });
+                }));
             }
         }
         match e.kind {
@@ -178,5 +227,85 @@ pub fn link(events: &mut [Event], configured: &Configured) {
     }
     for (e, links) in events.iter_mut().zip(all) {
         e.links = links;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::TargetKind;
+    use crate::timeline::extract::base;
+
+    const SHA: &str = "7b972aa41c7e0f3b2d1e4f5a6b7c8d9e0f1a2b3c";
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::default() + chrono::Duration::seconds(seconds)
+    }
+
+    fn carrying(kind: EventKind, source: &str, name: &str, seconds: i64) -> Event {
+        let mut e = base(source, kind, name, TargetKind::App);
+        e.time = at(seconds);
+        e.revision = Some(SHA.into());
+        e
+    }
+
+    #[test]
+    fn where_every_app_deploys_one_commit_each_event_links_its_nearest_peers_only() {
+        // A monorepo: 200 apps deploy the same commit a second apart, 300
+        // runs built it; newest first, as the timeline holds them.
+        let mut events: Vec<Event> = (0..200)
+            .map(|i| carrying(EventKind::Deploy, "argo", &format!("app-{i}"), 1000 + i))
+            .chain((0..300).map(|i| carrying(EventKind::Run, "ci", &i.to_string(), i)))
+            .chain([carrying(EventKind::Commit, "repo", "fleet", -10)])
+            .collect();
+        events.sort_by(|a, b| b.time.cmp(&a.time));
+        link(&mut events, &Configured::default());
+
+        let deploy = events
+            .iter()
+            .find(|e| e.target == "argo/app-100")
+            .expect("app-100's deploy");
+        let of = |rel: Rel| -> Vec<&str> {
+            deploy
+                .links
+                .iter()
+                .filter(|l| l.rel == rel)
+                .map(|l| &*l.target)
+                .collect()
+        };
+        let mut peers = of(Rel::Deploys);
+        peers.sort();
+        let mut nearest: Vec<String> = (75..=125)
+            .filter(|i| *i != 100)
+            .map(|i| format!("argo/app-{i}"))
+            .collect();
+        nearest.sort();
+        assert_eq!(peers, nearest, "the 50 deploys nearest in time, not itself");
+        let built_by = of(Rel::BuiltBy);
+        assert_eq!(built_by.len(), MAX_PEERS);
+        assert!(
+            built_by
+                .iter()
+                .all(|r| r.strip_prefix("ci/").and_then(|n| n.parse::<i64>().ok()) >= Some(250)),
+            "the newest runs, nearest the deploy: {built_by:?}"
+        );
+        assert_eq!(of(Rel::Commit), ["repo/fleet"]);
+        assert!(
+            deploy
+                .links
+                .iter()
+                .all(|l| l.revision.as_deref() == Some(SHA)),
+            "{:?}",
+            deploy.links
+        );
+
+        // Bounded per event: the document grows with the events, not their square.
+        let most = events.iter().map(|e| e.links.len()).max().unwrap_or(0);
+        assert!(most <= 2 * MAX_PEERS + 1, "{most}");
+        let commit = events
+            .iter()
+            .find(|e| e.kind == EventKind::Commit)
+            .expect("commit");
+        assert_eq!(commit.links.len(), 2 * MAX_PEERS, "50 runs and 50 deploys");
     }
 }
