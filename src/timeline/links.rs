@@ -158,7 +158,7 @@ pub fn link(events: &mut [Event], configured: &Configured) {
     }
     for (_, carriers) in by_sha.values_mut() {
         for list in carriers.iter_mut() {
-            list.sort_by(|a, b| b.time.cmp(&a.time));
+            list.sort_by_key(|c| std::cmp::Reverse(c.time));
         }
     }
     let mut all: Vec<Vec<Link>> = Vec::with_capacity(events.len());
@@ -258,7 +258,7 @@ mod tests {
             .chain((0..300).map(|i| carrying(EventKind::Run, "ci", &i.to_string(), i)))
             .chain([carrying(EventKind::Commit, "repo", "fleet", -10)])
             .collect();
-        events.sort_by(|a, b| b.time.cmp(&a.time));
+        events.sort_by_key(|e| std::cmp::Reverse(e.time));
         link(&mut events, &Configured::default());
 
         let deploy = events
