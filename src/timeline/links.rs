@@ -67,16 +67,18 @@ impl Configured {
 /// other, and the document would grow with the square of the estate.
 pub const MAX_PEERS: usize = 50;
 
-/// One event carrying a revision: when, its target, and the target shared.
+/// One event carrying a revision: its relation (`RELS`), when, its
+/// target, and the target shared.
 struct Carrier<'a> {
+    slot: usize,
     time: Timestamp,
     target: &'a str,
     shared: Arc<str>,
 }
 
-/// A revision shared, and the events carrying it by relation (commit,
-/// built by, deploys), each newest first.
-type Carriers<'a> = (Arc<str>, [Vec<Carrier<'a>>; 3]);
+/// A revision shared, and the events carrying it: by relation (commit,
+/// built by, deploys), then newest first.
+type Carriers<'a> = (Arc<str>, Vec<Carrier<'a>>);
 
 const RELS: [Rel; 3] = [Rel::Commit, Rel::BuiltBy, Rel::Deploys];
 
@@ -88,22 +90,35 @@ fn slot(kind: EventKind) -> usize {
     }
 }
 
-/// Note that an event of `kind` on `target` at `time` carries revision `rev`.
-fn carry<'a>(
-    by_sha: &mut FxHashMap<&'a str, Carriers<'a>>,
-    seen: &mut FxHashSet<(&'a str, EventKind, &'a str)>,
-    rev: &'a str,
-    (kind, target, time): (EventKind, &'a str, Timestamp),
-) {
-    if seen.insert((rev, kind, target)) {
-        let (_, carriers) = by_sha
-            .entry(rev)
-            .or_insert_with(|| (Arc::from(rev), Default::default()));
-        carriers[slot(kind)].push(Carrier {
-            time,
-            target,
-            shared: Arc::from(target),
-        });
+/// What `link` gathers before it links: the carriers of each revision,
+/// each (revision, kind, target) once, and each target's string once.
+#[derive(Default)]
+struct Index<'a> {
+    by_sha: FxHashMap<&'a str, Carriers<'a>>,
+    seen: FxHashSet<(&'a str, EventKind, &'a str)>,
+    targets: FxHashMap<&'a str, Arc<str>>,
+}
+
+impl<'a> Index<'a> {
+    /// Note that an event of `kind` on `target` at `time` carries `rev`.
+    fn carry(&mut self, rev: &'a str, (kind, target, time): (EventKind, &'a str, Timestamp)) {
+        if self.seen.insert((rev, kind, target)) {
+            let shared = self
+                .targets
+                .entry(target)
+                .or_insert_with(|| Arc::from(target))
+                .clone();
+            let (_, carriers) = self
+                .by_sha
+                .entry(rev)
+                .or_insert_with(|| (Arc::from(rev), Default::default()));
+            carriers.push(Carrier {
+                slot: slot(kind),
+                time,
+                target,
+                shared,
+            });
+        }
     }
 }
 
@@ -136,9 +151,7 @@ pub fn link(events: &mut [Event], configured: &Configured) {
     // Full SHA → the SHA shared, and the events carrying it by relation,
     // each (kind, target) once: links share these strings rather than
     // copy them.
-    let mut by_sha: FxHashMap<&str, Carriers> = FxHashMap::default();
-    let mut seen: FxHashSet<(&str, EventKind, &str)> = FxHashSet::default();
-    let mut note = |rev, carrier| carry(&mut by_sha, &mut seen, rev, carrier);
+    let mut index = Index::default();
     for e in events.iter() {
         let Some(rev) = e.revision.as_deref() else {
             continue;
@@ -148,18 +161,17 @@ pub fn link(events: &mut [Event], configured: &Configured) {
             k @ (EventKind::Run | EventKind::Commit | EventKind::Deploy) => k,
             _ => continue,
         };
-        note(rev, (kind, e.target.as_str(), e.time));
+        index.carry(rev, (kind, e.target.as_str(), e.time));
     }
     // A deploy also deploys the revisions its images were built from.
     for e in events.iter().filter(|e| e.kind == EventKind::Deploy) {
         for rev in e.images.iter().filter_map(|l| l.revision.as_deref()) {
-            note(rev, (EventKind::Deploy, e.target.as_str(), e.time));
+            index.carry(rev, (EventKind::Deploy, e.target.as_str(), e.time));
         }
     }
+    let mut by_sha = index.by_sha;
     for (_, carriers) in by_sha.values_mut() {
-        for list in carriers.iter_mut() {
-            list.sort_by_key(|c| std::cmp::Reverse(c.time));
-        }
+        carriers.sort_by_key(|c| (c.slot, std::cmp::Reverse(c.time)));
     }
     let mut all: Vec<Vec<Link>> = Vec::with_capacity(events.len());
     for e in events.iter() {
@@ -175,7 +187,10 @@ pub fn link(events: &mut [Event], configured: &Configured) {
             let Some((shared, carriers)) = by_sha.get(rev) else {
                 continue;
             };
-            for (rel, list) in RELS.into_iter().zip(carriers) {
+            for (slot, rel) in RELS.into_iter().enumerate() {
+                let from = carriers.partition_point(|c| c.slot < slot);
+                let to = carriers.partition_point(|c| c.slot <= slot);
+                let list = &carriers[from..to];
                 links.extend(nearest(list, e.time, &e.target).map(|c| Link {
                     rel,
                     target: c.shared.clone(),
