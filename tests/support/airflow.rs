@@ -128,6 +128,16 @@ fn start() -> Result<Airflow, Missing> {
         json!({"admin": ADMIN_PASSWORD, "viewer": VIEWER_PASSWORD}).to_string(),
     )
     .expect("passwords file");
+    // SQLite waits up to 30 s for a lock instead of its 5 s, after which
+    // a write while the scheduler writes is answered `500 Database error`:
+    // connect arguments are an import path, so a module holds them.
+    let python = home.join("python");
+    std::fs::create_dir_all(&python).expect("python dir");
+    std::fs::write(
+        python.join("opsdeck_sqlite.py"),
+        "CONNECT_ARGS = {\"timeout\": 30}\n",
+    )
+    .expect("connect args module");
     let secret = format!(
         "opsdeck-test-{}-{}",
         std::process::id(),
@@ -140,6 +150,15 @@ fn start() -> Result<Airflow, Missing> {
         (
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
             format!("sqlite:///{}", home.join("airflow.db").display()),
+        ),
+        ("PYTHONPATH", python.display().to_string()),
+        (
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS",
+            "opsdeck_sqlite.CONNECT_ARGS".into(),
+        ),
+        (
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC",
+            "opsdeck_sqlite.CONNECT_ARGS".into(),
         ),
         ("AIRFLOW__API_AUTH__JWT_SECRET", secret),
         (
