@@ -230,6 +230,7 @@ struct VersionsPage {
 pub struct WireVersion {
     #[serde(deserialize_with = "text")]
     pub version: String,
+    #[serde(default, deserialize_with = "integer")]
     pub creation_timestamp: Option<i64>,
     pub status: Option<String>,
     pub description: Option<String>,
@@ -300,7 +301,9 @@ pub struct WireMetric {
     /// None for NaN (sent as the string "NaN") or anything not a number.
     #[serde(deserialize_with = "number")]
     pub value: Option<f64>,
+    #[serde(default, deserialize_with = "integer")]
     pub timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "integer")]
     pub step: Option<i64>,
 }
 
@@ -327,9 +330,42 @@ fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     })
 }
 
+/// An integer, or a string holding one (protobuf's JSON form of an int64,
+/// which older MLflow servers send); anything else is no data.
+fn integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_sent_as_strings_are_read_and_nonsense_is_no_time() {
+        let v: WireVersion = serde_json::from_str(
+            r#"{"version":"3","creation_timestamp":"1772334000000","status":"READY"}"#,
+        )
+        .expect("a version with its time as a string");
+        assert_eq!(v.creation_timestamp, Some(1_772_334_000_000));
+        let v: WireVersion =
+            serde_json::from_str(r#"{"version":3,"creation_timestamp":1772334000000}"#)
+                .expect("as a number");
+        assert_eq!(v.creation_timestamp, Some(1_772_334_000_000));
+        let v: WireVersion = serde_json::from_str(r#"{"version":"3","creation_timestamp":"soon"}"#)
+            .expect("unreadable time: no time, the version still read");
+        assert_eq!(v.creation_timestamp, None);
+        let v: WireVersion = serde_json::from_str(r#"{"version":"3"}"#).expect("absent");
+        assert_eq!(v.creation_timestamp, None);
+        let m: WireMetric = serde_json::from_str(
+            r#"{"key":"psi.age","value":0.3,"timestamp":"1772334000000","step":"2"}"#,
+        )
+        .expect("metric");
+        assert_eq!((m.timestamp, m.step), (Some(1_772_334_000_000), Some(2)));
+    }
 
     #[test]
     fn empty_answers_are_empty_not_errors() {
