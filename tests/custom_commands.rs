@@ -1,7 +1,8 @@
 //! Custom commands (`[[command]]`) through `update`, as a person meets them
 //! with keys — no terminal: which row a key acts on, the confirmation with
 //! the exact command line, refusals (read-only, a missing value, the wrong
-//! row), the background output view — and the shell quoting of values,
+//! row), the background output view, closed and opened again — and the
+//! shell quoting of values,
 //! checked against a real `sh`.
 
 use std::path::Path;
@@ -190,6 +191,41 @@ fn the_confirmation_shows_the_exact_command_line_and_yes_starts_it_in_the_backgr
     press_code(&mut state, KeyCode::Esc);
     assert!(state.overlay.is_none());
     assert!(state.custom.runs.contains_key(&run.id));
+}
+
+#[test]
+fn a_closed_output_view_opens_again_newest_first_and_cycles() {
+    let mut state = state(false);
+    press(&mut state, 'O');
+    assert!(state.overlay.is_none());
+    assert!(
+        status(&state).starts_with("no background command has run yet"),
+        "{}",
+        status(&state)
+    );
+    // Two background runs, each view closed (the runs go on).
+    let mut ids = Vec::new();
+    for app in ["search", "payments"] {
+        select(&mut state, Tab::GitOps, app);
+        press(&mut state, 'L');
+        let effects = press(&mut state, 'y');
+        let [Effect::Command(run)] = effects.as_slice() else {
+            panic!("one command to start: {effects:?}");
+        };
+        ids.push(run.id);
+        press_code(&mut state, KeyCode::Esc);
+        assert!(state.overlay.is_none());
+    }
+    let open = |state: &State| match &state.overlay {
+        Some(Overlay::Output(view)) => Some(view.id),
+        _ => None,
+    };
+    press(&mut state, 'O');
+    assert_eq!(open(&state), Some(ids[1]), "the newest first");
+    press(&mut state, 'O');
+    assert_eq!(open(&state), Some(ids[0]), "then the next older");
+    press(&mut state, 'O');
+    assert_eq!(open(&state), Some(ids[1]), "and round again");
 }
 
 #[test]

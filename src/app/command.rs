@@ -97,6 +97,8 @@ pub enum Command {
     Jump,
     /// Why? The selected item's problem, its chain and the changes before it (actions apply to the suspect)
     Why,
+    /// Show a background custom command's output again, the newest first (again: the next older one)
+    Output,
 }
 
 impl Command {
@@ -135,7 +137,7 @@ impl Command {
     /// Which help section it is listed under.
     pub fn section(self) -> &'static str {
         match self {
-            Command::Quit | Command::Help | Command::CopyUrl => "General",
+            Command::Quit | Command::Help | Command::CopyUrl | Command::Output => "General",
             Command::NextTab
             | Command::PrevTab
             | Command::TabOverview

@@ -127,12 +127,20 @@ pub(super) fn draw_output(
         Some(e) if e.success() => theme.ok(),
         Some(_) => theme.error(),
     };
+    let sep = theme.glyphs().separator;
     let keys = format!(
-        " {}/{} scroll {} {} closes (it keeps running) ",
+        " {}/{} scroll {sep} {} closes (it keeps running; {} opens it again){} ",
         first_key(state, Command::Down),
         first_key(state, Command::Up),
-        theme.glyphs().separator,
         first_key(state, Command::Back),
+        first_key(state, Command::Output),
+        match state.custom.runs.len() {
+            n if n > 1 => format!(
+                " {sep} {} the next of {n}",
+                first_key(state, Command::Output)
+            ),
+            _ => String::new(),
+        },
     );
     let block = Block::bordered()
         .border_set(theme.glyphs().border)

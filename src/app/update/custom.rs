@@ -181,6 +181,10 @@ fn on_output_key(state: &mut State, mut view: OutputView, key: &KeyEvent) {
     };
     let command = state.keymap.lookup(key);
     let top = match (key.code, command) {
+        (_, Some(Command::Output)) => {
+            open_output(state);
+            return;
+        }
         (KeyCode::Esc, _) | (_, Some(Command::Back | Command::Quit)) => {
             state.overlay = None;
             state.dirty = true;
@@ -197,6 +201,35 @@ fn on_output_key(state: &mut State, mut view: OutputView, key: &KeyEvent) {
     view.scroll = top.min(last_top);
     view.follow = view.scroll >= last_top;
     state.overlay = Some(Overlay::Output(view));
+    state.dirty = true;
+}
+
+/// `O`: the newest background run's output again; pressed in that view,
+/// the next older run's (wrapping). The runs are kept while opsdeck runs
+/// (the newest `MAX_BACKGROUND_RUNS`), so closing a view loses nothing.
+pub(super) fn open_output(state: &mut State) {
+    let newest_first: Vec<u64> = state.custom.runs.keys().rev().copied().collect();
+    let Some(first) = newest_first.first().copied() else {
+        say(
+            state,
+            Level::Info,
+            "no background command has run yet: a [[command]] with background = true \
+             keeps its output here",
+        );
+        return;
+    };
+    let id = match &state.overlay {
+        Some(Overlay::Output(open)) => newest_first
+            .iter()
+            .position(|id| *id == open.id)
+            .map_or(first, |at| newest_first[(at + 1) % newest_first.len()]),
+        _ => first,
+    };
+    state.overlay = Some(Overlay::Output(OutputView {
+        id,
+        scroll: 0,
+        follow: true,
+    }));
     state.dirty = true;
 }
 

@@ -300,6 +300,7 @@ fn on_command(state: &mut State, command: Command) -> Vec<Effect> {
         Command::TabDrift => switch_tab(state, Tab::Drift),
         Command::TabTimeline => switch_tab(state, Tab::Timeline),
         Command::Why => why::open_why(state),
+        Command::Output => custom::open_output(state),
         Command::Open if state.tab == Tab::Timeline => return why::open_event(state),
         Command::Up => move_selection(state, -1),
         Command::Down => move_selection(state, 1),
