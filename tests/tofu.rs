@@ -131,11 +131,7 @@ async fn reconcile_with_source_fetches_the_git_repository_first() {
             && outcome.contains("; then Terraform infra/db reconciled: Ready"),
         "{outcome}"
     );
-    let patches: Vec<String> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PATCH"))
-        .collect();
+    let patches: Vec<String> = server.patches();
     assert_eq!(patches.len(), 2, "{patches:?}");
     assert!(
         patches[0].contains("/namespaces/flux-system/gitrepositories/fleet"),
@@ -155,11 +151,7 @@ async fn reconcile_with_source_fetches_the_git_repository_first() {
         .expect_err("a suspended object is not reconciled")
         .to_string();
     assert!(refused.contains("is suspended"), "{refused}");
-    let sent = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PATCH"))
-        .count();
+    let sent = server.patches().len();
     assert_eq!(sent, 3, "only the suspend was sent after the first two");
 }
 
@@ -206,11 +198,7 @@ async fn reconcile_suspend_and_resume_are_the_flux_annotation_and_spec_suspend()
         .await
         .expect("resume");
     assert_eq!(stored(&server, "db")["spec"]["suspend"], json!(false));
-    let patches = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PATCH"))
-        .collect::<Vec<_>>();
+    let patches = server.patches();
     assert_eq!(patches.len(), 3, "{patches:?}");
     assert!(
         patches

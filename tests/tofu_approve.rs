@@ -197,11 +197,7 @@ async fn approving_commits_the_plan_id_to_the_manifest_alike_in_the_dashboard_an
             .is_some(),
         "the Kustomization that applies the manifest was asked to reconcile after the push"
     );
-    let patched: Vec<String> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PATCH"))
-        .collect();
+    let patched: Vec<String> = server.patches();
     assert!(
         patched.len() >= 2
             && patched[0].contains("/gitrepositories/fleet")
@@ -319,11 +315,7 @@ async fn without_a_repository_approving_is_refused_and_the_live_patch_is_asked_b
     .await;
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert_eq!(stored(&server, "vpc")["spec"]["approvePlan"], json!(plan));
-    let patches: Vec<String> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PATCH"))
-        .collect();
+    let patches: Vec<String> = server.patches();
     assert_eq!(patches.len(), 1, "{patches:?}");
 
     // The controller applies it on its next reconcile.

@@ -42,11 +42,7 @@ async fn reconcile_patches_the_annotation_and_reports_ready_once_handled() {
         ),
         "{outcome}"
     );
-    let patches: Vec<String> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PATCH"))
-        .collect();
+    let patches: Vec<String> = server.patches();
     assert_eq!(
         patches.len(),
         1,
@@ -131,12 +127,7 @@ async fn reconcile_with_source_reconciles_the_git_repository_first() {
                 && outcome.contains("; then Kustomization flux-system/api reconciled: Ready"),
             "{kind}: {outcome}"
         );
-        let patches: Vec<String> = server
-            .requests()
-            .into_iter()
-            .filter(|r| r.starts_with("PATCH"))
-            .skip(2 * done)
-            .collect();
+        let patches: Vec<String> = server.patches().into_iter().skip(2 * done).collect();
         assert_eq!(patches.len(), 2, "{kind}: {patches:?}");
         assert!(patches[0].contains("/gitrepositories/fleet"), "{patches:?}");
         assert!(patches[1].contains("/kustomizations/api"), "{patches:?}");
@@ -257,11 +248,7 @@ async fn reconcile_with_source_of_a_chart_template_reconciles_its_helm_chart_fir
             && outcome.contains("then HelmRelease podinfo/podinfo reconciled: Ready"),
         "{outcome}"
     );
-    let patches: Vec<String> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PATCH"))
-        .collect();
+    let patches: Vec<String> = server.patches();
     assert_eq!(
         patches,
         [

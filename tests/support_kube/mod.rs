@@ -288,6 +288,14 @@ impl KubeServer {
         self.lock().requests.clone()
     }
 
+    /// The PATCH requests seen, in order (`PATCH /path?query`).
+    pub fn patches(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.starts_with("PATCH"))
+            .collect()
+    }
+
     pub fn auth_seen(&self) -> Vec<String> {
         self.lock().auth.clone()
     }
