@@ -439,9 +439,12 @@ fn dashboard(state: &mut State, tab: Tab, index: usize, command: Command) -> Dec
         .keymap
         .keys_for(Command::ApproveLive)
         .first()
-        .map(|k| format!("key {k}, or "))
+        .map(|k| format!("; in the dashboard, key {k}"))
         .unwrap_or_default();
-    Decision::Refused(text.replace(&live, ""))
+    Decision::Refused(
+        text.strip_suffix(&live)
+            .map_or(text.clone(), str::to_string),
+    )
 }
 
 #[test]

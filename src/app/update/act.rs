@@ -237,20 +237,20 @@ pub(super) fn on_action_command(state: &mut State, kind: ActionKind) -> Vec<Effe
     }
 }
 
-/// "b: " for the key bound to the command of `kind` (none when unbound).
-/// A tofu approval refused for want of a repository names the key that
-/// asks for the live patch instead, as this keymap binds it.
+/// A tofu approval refused for want of a repository: on screen it also
+/// names the key that asks for the live patch instead, as this keymap
+/// binds it (the refusal itself names the headless command).
 fn with_live_approval_key(state: &State, why: String) -> String {
-    let by_name = "(`opsdeck approve-live`)";
     let key = key_of(state, ActionKind::ApproveLive);
     match key.strip_suffix(": ") {
         Some(key) if why.ends_with(crate::sources::tofu::NO_GIT) => {
-            why.replace(by_name, &format!("(key {key}, or `opsdeck approve-live`)"))
+            format!("{why}; in the dashboard, key {key}")
         }
         _ => why,
     }
 }
 
+/// "b: " for the key bound to the command of `kind` (none when unbound).
 pub(super) fn key_of(state: &State, kind: ActionKind) -> String {
     let kind = match kind {
         ActionKind::ForceCancel => ActionKind::Cancel,

@@ -58,6 +58,15 @@ pub struct SourceRef {
     pub namespace: Option<String>,
 }
 
+impl SourceRef {
+    /// (kind, namespace, name), in `own_namespace` (the referring
+    /// object's) unless it names another.
+    pub fn located(self, own_namespace: &str) -> (String, String, String) {
+        let namespace = self.namespace.unwrap_or_else(|| own_namespace.to_string());
+        (self.kind, namespace, self.name)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(super) struct Spec {

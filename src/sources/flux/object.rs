@@ -62,23 +62,20 @@ pub fn inventory(object: &KubeObject) -> Vec<TreeNode> {
 /// from its chart template (`<namespace>-<name>` in the source's namespace).
 pub fn source_of(kind: FluxKind, object: &KubeObject) -> Option<(String, String, String)> {
     let o = decode(object).ok()?;
-    let own_ns = || object.namespace().to_string();
+    let own_ns = object.namespace();
     match kind {
         FluxKind::HelmRelease => {
             if let Some(r) = o.spec.chart_ref {
-                return Some((r.kind, r.namespace.unwrap_or_else(own_ns), r.name));
+                return Some(r.located(own_ns));
             }
-            let r = o.spec.chart?.spec.source_ref?;
+            let (_, namespace, _) = o.spec.chart?.spec.source_ref?.located(own_ns);
             Some((
                 "HelmChart".into(),
-                r.namespace.unwrap_or_else(own_ns),
-                format!("{}-{}", object.namespace(), object.name()),
+                namespace,
+                format!("{own_ns}-{}", object.name()),
             ))
         }
-        _ => {
-            let r = o.spec.source_ref?;
-            Some((r.kind, r.namespace.unwrap_or_else(own_ns), r.name))
-        }
+        _ => Some(o.spec.source_ref?.located(own_ns)),
     }
 }
 

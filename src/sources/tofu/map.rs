@@ -11,7 +11,7 @@ use crate::model::{
     AWAITING_APPROVAL, GitOpsApp, Health, Operation, OperationPhase, PendingPlan, SyncStatus,
     Timestamp, short_rev,
 };
-use crate::sources::flux::map::{Condition, commit_of};
+use crate::sources::flux::map::{Condition, SourceRef, commit_of};
 use crate::sources::kube::KubeObject;
 
 /// The label kustomize-controller puts on what a Kustomization applies.
@@ -30,18 +30,9 @@ pub struct Spec {
     pub force: bool,
     pub plan_only: bool,
     pub disable_drift_detection: bool,
-    /// Where its Terraform files come from (required by the CRD).
+    /// Where its Terraform files come from (required by the CRD): a
+    /// GitRepository, Bucket or OCIRepository, as Flux's objects name one.
     pub source_ref: Option<SourceRef>,
-}
-
-/// `spec.sourceRef`: a GitRepository, Bucket or OCIRepository, in the
-/// object's own namespace unless it names another.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct SourceRef {
-    pub kind: String,
-    pub name: String,
-    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,11 +113,13 @@ impl Object {
 
 /// The source to reconcile before the object: (kind, namespace, name).
 pub fn source_of(object: &KubeObject) -> Option<(String, String, String)> {
-    let r = decode(object).ok()?.spec.source_ref?;
-    let namespace = r
-        .namespace
-        .unwrap_or_else(|| object.namespace().to_string());
-    Some((r.kind, namespace, r.name))
+    Some(
+        decode(object)
+            .ok()?
+            .spec
+            .source_ref?
+            .located(object.namespace()),
+    )
 }
 
 pub fn decode(object: &KubeObject) -> Result<Object, String> {
